@@ -1,0 +1,55 @@
+/**
+ * Replay protection for signed records, pure apart from the injected clock.
+ *
+ * A record's `seq` is its signing time in ms. A record is fresh when it is no older than `maxAgeMs` and no further in
+ * the future than `maxSkewMs`; within that window each (signer, domain, seq) is accepted once. Entries older than the
+ * window can be forgotten because the age check already refuses them.
+ */
+import type { Clock } from '../common/clock.js'
+import { GossipValidationError } from '../common/errors.js'
+
+export interface ReplayGuardOptions {
+  maxAgeMs: number
+  maxSkewMs: number
+  /** Bound on remembered ids; the oldest are dropped first. */
+  maxEntries?: number
+}
+
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>()
+  private readonly maxEntries: number
+
+  constructor (private readonly clock: Clock, private readonly opts: ReplayGuardOptions) {
+    this.maxEntries = opts.maxEntries ?? 100_000
+  }
+
+  /** Throws a reject-level GossipValidationError when the record is stale, from the future, or already seen. */
+  check (signer: string, domain: string, seq: number): void {
+    const now = this.clock.now()
+    if (seq < now - this.opts.maxAgeMs) throw new GossipValidationError('reject', 'ERR_STALE', `record is older than ${this.opts.maxAgeMs} ms`)
+    if (seq > now + this.opts.maxSkewMs) throw new GossipValidationError('reject', 'ERR_FUTURE', 'record is dated in the future')
+    const id = `${signer}|${domain}|${seq}`
+    if (this.seen.has(id)) throw new GossipValidationError('reject', 'ERR_REPLAY', 'record was already seen')
+    this.seen.set(id, seq)
+    if (this.seen.size > this.maxEntries) this.prune(now)
+  }
+
+  private prune (now: number): void {
+    for (const [id, seq] of this.seen) {
+      if (seq < now - this.opts.maxAgeMs || this.seen.size > this.maxEntries) this.seen.delete(id)
+    }
+  }
+}
+
+/**
+ * Monotonic sequence numbers for records we sign: wall-clock ms, but never equal to or below the previous one,
+ * so two records signed in the same millisecond stay distinct.
+ */
+export class SeqSource {
+  private last = 0
+  constructor (private readonly clock: Clock) {}
+  next (): number {
+    this.last = Math.max(this.last + 1, this.clock.now())
+    return this.last
+  }
+}
