@@ -1,0 +1,131 @@
+/**
+ * Build the node's libp2p peer: TCP + noise + yamux, identify, ping, a private kad-dht in server mode, gossipsub with
+ * peer scoring on every meshnode topic, bootstrap and (optionally) mDNS discovery, and connection limits.
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { bootstrap } from '@libp2p/bootstrap'
+import { mdns } from '@libp2p/mdns'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import type { Registry } from 'prom-client'
+import { PROTOCOLS, TOPICS } from '../protocols/topics.js'
+
+// a type alias (not an interface) so it satisfies libp2p's ServiceMap index signature
+export type MeshServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+export type MeshLibp2p = Libp2p<MeshServices>
+
+export interface Libp2pInit {
+  privateKey: PrivateKey
+  listen: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  mdns?: boolean
+  maxConnections?: number
+  dialTimeoutMs?: number
+  ipColocationThreshold?: number
+  maxMessageBytes?: number
+  /** Persist the peer store and DHT records (the node passes its Level datastore). */
+  datastore?: Datastore
+  /** Share one prom-client registry between libp2p and our own metrics. */
+  registry?: Registry
+  start?: boolean
+}
+
+/**
+ * Topic score parameters: invalid messages weigh heavily so a peer that forwards rejected records quickly falls
+ * below the gossip threshold; first deliveries earn a little.
+ */
+function topicScores (): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {}
+  for (const topic of Object.values(TOPICS)) {
+    out[topic] = {
+      topicWeight: 1,
+      timeInMeshWeight: 0.01,
+      timeInMeshQuantum: 1000,
+      timeInMeshCap: 100,
+      firstMessageDeliveriesWeight: 1,
+      firstMessageDeliveriesDecay: 0.9,
+      firstMessageDeliveriesCap: 50,
+      meshMessageDeliveriesWeight: 0,
+      meshMessageDeliveriesDecay: 0.9,
+      meshMessageDeliveriesCap: 10,
+      meshMessageDeliveriesThreshold: 1,
+      meshMessageDeliveriesWindow: 10,
+      meshMessageDeliveriesActivation: 60_000,
+      meshFailurePenaltyWeight: 0,
+      meshFailurePenaltyDecay: 0.9,
+      invalidMessageDeliveriesWeight: -100,
+      invalidMessageDeliveriesDecay: 0.99
+    }
+  }
+  return out
+}
+
+/** Create (and by default start) the libp2p node. */
+export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
+  const discovery: Array<(components: any) => PeerDiscovery> = []
+  if (init.bootstrap != null && init.bootstrap.length > 0) discovery.push(bootstrap({ list: init.bootstrap, timeout: 0 }))
+  if (init.mdns === true) discovery.push(mdns({ interval: 10_000 }))
+  const maxMessageBytes = init.maxMessageBytes ?? 1024 * 1024 + 64 * 1024
+
+  return await createLibp2p({
+    privateKey: init.privateKey,
+    start: init.start ?? true,
+    datastore: init.datastore,
+    addresses: { listen: init.listen, announce: init.announce ?? [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: discovery,
+    connectionManager: {
+      maxConnections: init.maxConnections ?? 200,
+      dialTimeout: init.dialTimeoutMs ?? 10_000
+    },
+    metrics: init.registry != null ? prometheusMetrics({ registry: init.registry, preserveExistingMetrics: true }) : undefined,
+    services: {
+      identify: identify(),
+      // kad-dht pings peers itself; the default single outbound ping stream collides with it
+      ping: ping({ maxOutboundStreams: 8 }),
+      dht: kadDHT({
+        protocol: PROTOCOLS.kad,
+        clientMode: false,
+        // keep loopback and LAN addresses: the public-network default strips them
+        peerInfoMapper: passthroughMapper
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        maxInboundDataLength: maxMessageBytes,
+        scoreParams: {
+          topics: topicScores() as any,
+          IPColocationFactorThreshold: init.ipColocationThreshold ?? 10,
+          IPColocationFactorWeight: -10,
+          behaviourPenaltyWeight: -1,
+          behaviourPenaltyDecay: 0.99,
+          decayInterval: 1000
+        },
+        scoreThresholds: {
+          gossipThreshold: -50,
+          publishThreshold: -100,
+          graylistThreshold: -200,
+          acceptPXThreshold: 10,
+          opportunisticGraftThreshold: 5
+        }
+      }) as any
+    }
+  }) as MeshLibp2p
+}

@@ -1,0 +1,26 @@
+/**
+ * One prom-client Registry per node, shared with libp2p's metrics. Names follow `meshnode_<subsystem>_<what>_<unit>`;
+ * labels are bounded enums, never peer ids or CIDs.
+ */
+import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client'
+
+export interface NodeMetrics {
+  registry: Registry
+  gossipValidation: Counter<'topic' | 'result' | 'code'>
+  peers: Gauge
+  hardwareRecords: Gauge
+  apiRequests: Counter<'route' | 'status'>
+}
+
+/** Create the node's registry with process metrics and the node-level metrics. */
+export function createNodeMetrics (): NodeMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'meshnode_process_' })
+  return {
+    registry,
+    gossipValidation: new Counter({ name: 'meshnode_gossip_validation_total', help: 'Gossip messages validated, by topic, result and code', labelNames: ['topic', 'result', 'code'], registers: [registry] }),
+    peers: new Gauge({ name: 'meshnode_node_peers', help: 'Connected peers', registers: [registry] }),
+    hardwareRecords: new Gauge({ name: 'meshnode_hardware_peer_records', help: 'Verified hardware records held from other peers', registers: [registry] }),
+    apiRequests: new Counter({ name: 'meshnode_api_requests_total', help: 'Admin API requests by route and status class', labelNames: ['route', 'status'], registers: [registry] })
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Node options: one schema, merged in a fixed order and validated once.
+ *
+ *   defaults <- configs/profiles/<profile>.yaml + configs/networks/<network>.yaml <- config file <- MESHNODE_* env <- flags
+ *
+ * Objects merge key by key; arrays replace. The result is frozen and passed down. This is the only module that
+ * reads `process.env`. Secrets (the key passphrase) are read here too but never become part of the options object.
+ */
+import { readFileSync, existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { parse as parseYaml } from 'yaml'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ConfigError } from '../common/errors.js'
+
+const Profile = Type.Union([Type.Literal('default'), Type.Literal('gpu'), Type.Literal('edge')])
+const Network = Type.Union([Type.Literal('local'), Type.Literal('amoy'), Type.Literal('polygon')])
+const LogLevel = Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'silent'].map(l => Type.Literal(l)))
+
+/** The full option schema; every key has a default so a node runs with no config at all. */
+export const NodeOptionsSchema = Type.Object({
+  dataDir: Type.String({ minLength: 1 }),
+  profile: Profile,
+  network: Network,
+  listen: Type.Array(Type.String(), { description: 'multiaddrs to listen on' }),
+  announce: Type.Array(Type.String()),
+  bootstrap: Type.Array(Type.String(), { description: 'multiaddrs with /p2p/<peer id>' }),
+  mdns: Type.Boolean(),
+  api: Type.Object({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** Binding anything but loopback exposes the admin API: it must be asked for explicitly. */
+    allowRemote: Type.Boolean(),
+    /** Extra Host header values accepted besides loopback names (DNS-rebinding guard). */
+    allowedHosts: Type.Array(Type.String()),
+    bodyLimitBytes: Type.Integer({ minimum: 1024 })
+  }, { additionalProperties: false }),
+  log: Type.Object({
+    level: LogLevel,
+    format: Type.Union([Type.Literal('json'), Type.Literal('pretty')])
+  }, { additionalProperties: false }),
+  connections: Type.Object({
+    maxConnections: Type.Integer({ minimum: 1 }),
+    dialTimeoutMs: Type.Integer({ minimum: 100 })
+  }, { additionalProperties: false }),
+  gossip: Type.Object({
+    /** Peers sharing one IP before gossipsub's colocation penalty applies (loopback meshes need it high). */
+    ipColocationThreshold: Type.Integer({ minimum: 1 }),
+    maxMessageBytes: Type.Integer({ minimum: 1024 }),
+    /** Accepted age of signed records, and tolerated clock skew into the future. */
+    recordMaxAgeMs: Type.Integer({ minimum: 1000 }),
+    recordMaxSkewMs: Type.Integer({ minimum: 0 })
+  }, { additionalProperties: false }),
+  hardware: Type.Object({
+    advertiseIntervalMs: Type.Integer({ minimum: 1000 }),
+    /** Run the short training micro-benchmark at start (turn off for fast test meshes). */
+    benchmark: Type.Boolean(),
+    benchmarkMs: Type.Integer({ minimum: 100, maximum: 60_000 })
+  }, { additionalProperties: false }),
+  resources: Type.Object({
+    trainingThreads: Type.Integer({ minimum: 1, maximum: 256 }),
+    maxMemoryMB: Type.Integer({ minimum: 64 }),
+    dutyCycle: Type.Number({ exclusiveMinimum: 0, maximum: 1 })
+  }, { additionalProperties: false }),
+  storage: Type.Object({
+    /** Blockstore quota; adds beyond it fail with ERR_QUOTA. */
+    quotaBytes: Type.Integer({ minimum: 1024 * 1024 }),
+    fetchTimeoutMs: Type.Integer({ minimum: 100 }),
+    maxArtifactBytes: Type.Integer({ minimum: 1024 }),
+    /** Dial public IPFS bootstrap nodes and gateways (off: the mesh only). */
+    publicIpfs: Type.Boolean()
+  }, { additionalProperties: false }),
+  chain: Type.Object({
+    chainId: Type.Integer({ minimum: 1 }),
+    rpcUrls: Type.Array(Type.String()),
+    confirmations: Type.Integer({ minimum: 0 }),
+    contracts: Type.Record(Type.String(), Type.String())
+  }, { additionalProperties: false })
+}, { additionalProperties: false })
+
+export type NodeOptions = Static<typeof NodeOptionsSchema>
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+export type PartialNodeOptions = DeepPartial<NodeOptions>
+
+/** The data directory when none is given: `MESHNODE_DATA_DIR`, else `~/.meshnode`. */
+export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
+  return env.MESHNODE_DATA_DIR != null && env.MESHNODE_DATA_DIR !== '' ? resolve(env.MESHNODE_DATA_DIR) : join(homedir(), '.meshnode')
+}
+
+/** Built-in defaults, before any preset. */
+export function defaultNodeOptions (dataDir: string): NodeOptions {
+  return {
+    dataDir,
+    profile: 'default',
+    network: 'local',
+    listen: ['/ip4/0.0.0.0/tcp/4101'],
+    announce: [],
+    bootstrap: [],
+    mdns: true,
+    api: { host: '127.0.0.1', port: 7401, allowRemote: false, allowedHosts: [], bodyLimitBytes: 1024 * 1024 },
+    log: { level: 'info', format: 'pretty' },
+    connections: { maxConnections: 200, dialTimeoutMs: 10_000 },
+    gossip: { ipColocationThreshold: 10, maxMessageBytes: 1024 * 1024 + 64 * 1024, recordMaxAgeMs: 10 * 60_000, recordMaxSkewMs: 30_000 },
+    hardware: { advertiseIntervalMs: 60_000, benchmark: true, benchmarkMs: 1500 },
+    resources: { trainingThreads: 2, maxMemoryMB: 2048, dutyCycle: 1 },
+    storage: { quotaBytes: 10 * 1024 ** 3, fetchTimeoutMs: 30_000, maxArtifactBytes: 4 * 1024 ** 3, publicIpfs: false },
+    chain: { chainId: 31337, rpcUrls: [], confirmations: 1, contracts: {} }
+  }
+}
+
+/** Where configs/ lives, relative to this source file (works from src/ under tsx and from a packed install). */
+export function configsDir (): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../configs')
+}
+
+function isPlainObject (v: unknown): v is Record<string, unknown> {
+  return v != null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Deep merge where objects merge and everything else (arrays included) replaces. */
+export function mergeOptions<T> (base: T, ...layers: unknown[]): T {
+  let out: unknown = base
+  for (const layer of layers) out = mergeTwo(out, layer)
+  return out as T
+}
+
+function mergeTwo (a: unknown, b: unknown): unknown {
+  if (b === undefined) return a
+  if (!isPlainObject(a) || !isPlainObject(b)) return b
+  const out: Record<string, unknown> = { ...a }
+  for (const [k, v] of Object.entries(b)) out[k] = mergeTwo(a[k], v)
+  return out
+}
+
+function readYaml (file: string, what: string): Record<string, unknown> {
+  let doc: unknown
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new ConfigError(what, `cannot read ${file}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
+  }
+  if (doc == null) return {}
+  if (!isPlainObject(doc)) throw new ConfigError(what, `${file} must hold a YAML mapping`)
+  return doc
+}
+
+/** The profile and network presets shipped in configs/. */
+export function loadPresets (profile: string, network: string): unknown[] {
+  const dir = configsDir()
+  const p = join(dir, 'profiles', `${profile}.yaml`)
+  const n = join(dir, 'networks', `${network}.yaml`)
+  if (!existsSync(p)) throw new ConfigError('profile', `expected one of default, gpu, edge; got ${JSON.stringify(profile)}`)
+  if (!existsSync(n)) throw new ConfigError('network', `expected one of local, amoy, polygon; got ${JSON.stringify(network)}`)
+  return [readYaml(p, 'profile'), readYaml(n, 'network')]
+}
+
+const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
+
+/** MESHNODE_* variables and the option each sets. */
+const ENV_KEYS: Record<string, (v: string) => PartialNodeOptions> = {
+  MESHNODE_PROFILE: v => ({ profile: v as NodeOptions['profile'] }),
+  MESHNODE_NETWORK: v => ({ network: v as NodeOptions['network'] }),
+  MESHNODE_LISTEN: v => ({ listen: list(v) }),
+  MESHNODE_BOOTSTRAP: v => ({ bootstrap: list(v) }),
+  MESHNODE_MDNS: v => ({ mdns: v as unknown as boolean }),
+  MESHNODE_API_HOST: v => ({ api: { host: v } }),
+  MESHNODE_API_PORT: v => ({ api: { port: v as unknown as number } }),
+  MESHNODE_LOG_LEVEL: v => ({ log: { level: v as NodeOptions['log']['level'] } }),
+  MESHNODE_LOG_FORMAT: v => ({ log: { format: v as NodeOptions['log']['format'] } })
+}
+
+/** The option layer from the environment (values are converted and checked with the rest). */
+export function envOptions (env: NodeJS.ProcessEnv = process.env): PartialNodeOptions {
+  let out: PartialNodeOptions = {}
+  for (const [name, set] of Object.entries(ENV_KEYS)) {
+    const v = env[name]
+    if (v != null && v !== '') out = mergeOptions(out, set(v))
+  }
+  return out
+}
+
+export interface LoadOptionsInput {
+  dataDir?: string
+  /** An explicit config file; default `<dataDir>/config.yaml` when it exists. */
+  configFile?: string
+  /** Flags, already shaped like options. */
+  flags?: PartialNodeOptions
+  env?: NodeJS.ProcessEnv
+}
+
+/** Merge every layer, convert strings from env/flags to the schema's types, validate once and freeze. */
+export function loadNodeOptions (input: LoadOptionsInput = {}): Readonly<NodeOptions> {
+  const env = input.env ?? process.env
+  const dataDir = resolve(input.dataDir ?? input.flags?.dataDir ?? defaultDataDir(env))
+  const configFile = input.configFile ?? join(dataDir, 'config.yaml')
+  const fileLayer = input.configFile != null || existsSync(configFile) ? readYaml(configFile, 'config') : {}
+  if (input.configFile != null && !existsSync(input.configFile)) throw new ConfigError('config', `file ${input.configFile} does not exist`)
+  const envLayer = envOptions(env)
+  const flags = input.flags ?? {}
+  // the profile and network choose the presets, so resolve them first from the upper layers
+  const pick = (k: 'profile' | 'network', d: string): string => String((flags[k] ?? envLayer[k] ?? fileLayer[k] ?? d))
+  const presets = loadPresets(pick('profile', 'default'), pick('network', 'local'))
+  const merged = mergeOptions<unknown>(defaultNodeOptions(dataDir), ...presets, fileLayer, envLayer, flags, { dataDir })
+  return Object.freeze(validateOptions(merged))
+}
+
+/** Validate a merged options object, converting numeric/boolean strings. Throws ConfigError naming the first bad key. */
+export function validateOptions (value: unknown): NodeOptions {
+  const converted = Value.Convert(NodeOptionsSchema, value)
+  const first = Value.Errors(NodeOptionsSchema, converted).First()
+  if (first != null) {
+    const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)'
+    const got = first.value === undefined ? 'nothing' : JSON.stringify(first.value)
+    throw new ConfigError(key, `${describeExpected(first.schema, first.message)}, got ${got?.slice(0, 80)}`)
+  }
+  const opts = converted as NodeOptions
+  checkSemantics(opts)
+  return opts
+}
+
+function describeExpected (schema: TSchema, fallback: string): string {
+  if (Array.isArray(schema.anyOf)) {
+    const lits = schema.anyOf.map((s: TSchema) => s.const).filter((c: unknown) => c !== undefined)
+    if (lits.length > 0) return `expected one of ${lits.join(', ')}`
+  }
+  if (schema.type === 'integer' || schema.type === 'number') {
+    const lo = schema.minimum ?? schema.exclusiveMinimum
+    const hi = schema.maximum
+    return `expected ${schema.type === 'integer' ? 'an integer' : 'a number'}${lo != null ? ` >= ${lo}` : ''}${hi != null ? ` <= ${hi}` : ''}`
+  }
+  if (schema.type === 'boolean') return 'expected true or false'
+  return fallback.toLowerCase()
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+/** Checks the schema cannot express: multiaddrs parse, bootstrap names a peer, the API stays local unless allowed. */
+function checkSemantics (o: NodeOptions): void {
+  for (const [key, addrs] of [['listen', o.listen], ['announce', o.announce], ['bootstrap', o.bootstrap]] as const) {
+    addrs.forEach((a, i) => {
+      try { multiaddr(a) } catch { throw new ConfigError(`${key}[${i}]`, `expected a multiaddr like /ip4/127.0.0.1/tcp/4101, got ${JSON.stringify(a)}`) }
+      if (key === 'bootstrap' && !a.includes('/p2p/')) throw new ConfigError(`${key}[${i}]`, `expected a multiaddr ending in /p2p/<peer id>, got ${JSON.stringify(a)}`)
+    })
+  }
+  if (!LOOPBACK.has(o.api.host) && !o.api.allowRemote) {
+    throw new ConfigError('api.host', `refusing to bind the admin API to ${o.api.host}: set api.allowRemote: true in the config file to allow it`)
+  }
+}

@@ -1,0 +1,33 @@
+/** Defaults and on-disk names of the storage subsystem. */
+
+/** Sub-directories of `<dataDir>`. */
+export const STORAGE_DIRS = {
+  state: 'state',
+  blocks: 'blocks',
+  datastore: 'datastore'
+} as const
+
+/** The state store's schema version this code writes. */
+export const STATE_SCHEMA_VERSION = 1
+
+/** Sublevel names (one per subsystem). */
+export const SUBLEVELS = {
+  storage: 'storage',
+  artifacts: 'artifacts'
+} as const
+
+/** UnixFS chunk size: 1 MiB leaves (Helia's default, matching Filecoin). */
+export const CHUNK_BYTES = 1024 * 1024
+/** Largest block we store or accept from a peer (a 1 MiB leaf plus generous room for DAG nodes). */
+export const DEFAULT_MAX_BLOCK_BYTES = 2 * 1024 * 1024
+/** Bitswap message cap on top of one block: wantlists, presences and framing. */
+export const BITSWAP_MESSAGE_OVERHEAD_BYTES = 64 * 1024
+
+export const DEFAULT_QUOTA_BYTES = 10 * 1024 ** 3
+export const DEFAULT_FETCH_TIMEOUT_MS = 30_000
+export const DEFAULT_MAX_ARTIFACT_BYTES = 4 * 1024 ** 3
+/** DHT provide of a new root runs in the background and gives up after this long. */
+export const PROVIDE_TIMEOUT_MS = 60_000
+/** Known remote artifacts we remember at most (announcements beyond it are dropped). */
+export const DEFAULT_MAX_REMOTE_ENTRIES = 10_000
+export const DEFAULT_MEDIA_TYPE = 'application/octet-stream'

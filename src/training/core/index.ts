@@ -1,0 +1,12 @@
+/** The pure federated-learning core: tensors, deltas, codecs, aggregation, partitioning, metrics, round timing. */
+export * from './tensors.js'
+export * from './rng.js'
+export * from './delta.js'
+export * from './fp16.js'
+export * from './topk.js'
+export * from './codec.js'
+export * from './topk-compressor.js'
+export * from './aggregate.js'
+export * from './partition.js'
+export * from './metrics.js'
+export * from './round-timing.js'
