@@ -14,6 +14,7 @@ import { HardwareService, hardwareSummary } from '../protocols/hardware/index.js
 import type { NodeOptions } from './options.js'
 import { FILES, loadIdentity, readAdminToken, writeFileAtomic } from './identity.js'
 import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
+import { MeshDiscovery } from './discovery.js'
 import { createNodeMetrics, type NodeMetrics } from './metrics.js'
 import { probeHardware } from './hardware/probe.js'
 import { startApiServer, type ApiServer, type ApiPlugin } from './api/server.js'
@@ -181,6 +182,9 @@ export class MeshNode {
       this.metrics.peers.set(this.libp2p.getPeers().length)
       this.events.emit('peer.disconnected', { peerId: id })
     })
+    const discovery = new MeshDiscovery(this.libp2p, { targetPeers: this.options.connections.targetPeers, dialTimeoutMs: this.options.connections.dialTimeoutMs, bootstrap: this.options.bootstrap, log: this.log.child({ module: 'discovery' }) })
+    discovery.start()
+    this.defer('discovery', () => { discovery.stop() })
     const timer = setInterval(() => { for (const p of this.libp2p.getPeers()) ping(p.toString()) }, PING_INTERVAL_MS)
     timer.unref()
     this.defer('peer-tracker', () => { clearInterval(timer) })

@@ -44,6 +44,8 @@ export const NodeOptionsSchema = Type.Object({
   }, { additionalProperties: false }),
   connections: Type.Object({
     maxConnections: Type.Integer({ minimum: 1 }),
+    /** Discovered peers are dialled while we have fewer connections than this. */
+    targetPeers: Type.Integer({ minimum: 0 }),
     dialTimeoutMs: Type.Integer({ minimum: 100 })
   }, { additionalProperties: false }),
   gossip: Type.Object({
@@ -102,7 +104,7 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
     mdns: true,
     api: { host: '127.0.0.1', port: 7401, allowRemote: false, allowedHosts: [], bodyLimitBytes: 1024 * 1024 },
     log: { level: 'info', format: 'pretty' },
-    connections: { maxConnections: 200, dialTimeoutMs: 10_000 },
+    connections: { maxConnections: 200, targetPeers: 32, dialTimeoutMs: 10_000 },
     gossip: { ipColocationThreshold: 10, maxMessageBytes: 1024 * 1024 + 64 * 1024, recordMaxAgeMs: 10 * 60_000, recordMaxSkewMs: 30_000 },
     hardware: { advertiseIntervalMs: 60_000, benchmark: true, benchmarkMs: 1500 },
     resources: { trainingThreads: 2, maxMemoryMB: 2048, dutyCycle: 1 },

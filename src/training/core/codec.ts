@@ -66,10 +66,10 @@ function blockCount (count: number, blockSize: number): number {
   return Math.ceil(count / blockSize)
 }
 
-/** The next float32 toward zero from a positive finite float32. */
-function float32Below (x: number): number {
+/** The adjacent float32 (direction +1 up, -1 down) of a non-negative finite float32. */
+function float32Step (x: number, direction: 1 | -1): number {
   const u = new Uint32Array(Float32Array.of(x).buffer)
-  u[0] -= 1
+  u[0] += direction
   return new Float32Array(u.buffer)[0]
 }
 
@@ -159,8 +159,11 @@ function encodeInt8 (delta: Float32Array, blockSize: number): Uint8Array {
       if (a > maxAbs) maxAbs = a
     }
     let scale = Math.fround(maxAbs / 127)
-    // near FLT_MAX the rounded-up scale would decode 127 * scale to infinity: step one float32 down
-    if (Math.fround(127 * scale) === Infinity) scale = float32Below(scale)
+    // For tiny blocks the scale lands among float32 subnormals and may round far down (even to 0): step up so
+    // that |x| / scale <= 127.5 and the error stays <= scale / 2. Near FLT_MAX a rounded-up scale would decode
+    // 127 * scale to infinity: step down (that costs ~127 ulp of the scale, far below scale / 2).
+    if (scale * 127.5 < maxAbs) scale = float32Step(scale, 1)
+    else if (Math.fround(127 * scale) === Infinity) scale = float32Step(scale, -1)
     scales[b] = scale
     if (scale === 0) continue
     for (let i = start; i < end; i++) {

@@ -7,28 +7,58 @@
 /** Coordinates per cache block for the pairwise-distance pass. */
 const BLOCK = 4096
 
-/** Squared Euclidean distances between all pairs, as a symmetric n x n row-major matrix (float64). */
+/**
+ * Squared Euclidean distances between all pairs, as a symmetric n x n row-major matrix (float64).
+ * Each pair's sum runs in four interleaved lanes (index mod 4) combined as (l0 + l1) + (l2 + l3): a fixed
+ * order, so reproducible bit for bit, without one long chain of dependent adds.
+ */
 export function pairwiseSquaredDistances (data: readonly Float32Array[]): Float64Array {
   const n = data.length
   const len = data[0].length
-  const d = new Float64Array(n * n)
-  // blocked so the n slices stay in cache across the n(n-1)/2 pairs; per pair the sum still runs in index order
+  const lanes = new Float64Array(n * n * 4)
+  // blocked so the n slices stay in cache across the n(n-1)/2 pairs
   for (let start = 0; start < len; start += BLOCK) {
     const end = Math.min(len, start + BLOCK)
+    const end4 = start + ((end - start) & ~3)
     for (let a = 0; a < n; a++) {
       const x = data[a]
       for (let b = a + 1; b < n; b++) {
         const y = data[b]
-        let s = d[a * n + b]
-        for (let j = start; j < end; j++) {
-          const diff = x[j] - y[j]
-          s += diff * diff
+        const o = (a * n + b) * 4
+        let s0 = lanes[o]
+        let s1 = lanes[o + 1]
+        let s2 = lanes[o + 2]
+        let s3 = lanes[o + 3]
+        let j = start
+        for (; j < end4; j += 4) {
+          const d0 = x[j] - y[j]
+          const d1 = x[j + 1] - y[j + 1]
+          const d2 = x[j + 2] - y[j + 2]
+          const d3 = x[j + 3] - y[j + 3]
+          s0 += d0 * d0
+          s1 += d1 * d1
+          s2 += d2 * d2
+          s3 += d3 * d3
         }
-        d[a * n + b] = s
+        // only the last block can have a tail (BLOCK is a multiple of 4)
+        for (; j < end; j++) {
+          const d = x[j] - y[j]
+          s0 += d * d
+        }
+        lanes[o] = s0
+        lanes[o + 1] = s1
+        lanes[o + 2] = s2
+        lanes[o + 3] = s3
       }
     }
   }
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) d[b * n + a] = d[a * n + b]
+  const d = new Float64Array(n * n)
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
+      const o = (a * n + b) * 4
+      d[a * n + b] = d[b * n + a] = (lanes[o] + lanes[o + 1]) + (lanes[o + 2] + lanes[o + 3])
+    }
+  }
   return d
 }
 

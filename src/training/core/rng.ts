@@ -2,6 +2,8 @@
  * A seeded, deterministic pseudo-random generator for the training core.
  * xoshiro128** (Blackman & Vigna) seeded through a splitmix32 finaliser: 32-bit integer arithmetic only
  * (Math.imul, >>>), so every node on every platform draws the same sequence from the same seed.
+ * normal() and gamma() also call Math.log / Math.pow / Math.sqrt: sqrt is exact in IEEE 754 and V8 implements
+ * log and pow with its own fixed fdlibm port, so those draws are reproducible across platforms on one Node line.
  */
 import { TrainingError } from '../../common/errors.js'
 

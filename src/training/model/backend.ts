@@ -60,6 +60,15 @@ export async function initBackend (pref: BackendPreference = 'auto', opts: { log
   return info
 }
 
+/**
+ * Whether the active backend has the gradient kernels that training the given architecture needs: the wasm backend
+ * lacks convolution gradients (`Conv2DBackpropFilter`), so CNNs train on cpu or tensorflow only.
+ */
+export function canTrain (arch: 'mlp' | 'cnn', backend: string = tf.getBackend()): boolean {
+  if (arch === 'mlp') return true
+  return tf.getKernel('Conv2DBackpropFilter', backend) != null && tf.getKernel('Conv2DBackpropInput', backend) != null
+}
+
 /** The backend activated by the last `initBackend`, or undefined before the first one. */
 export function backendInfo (): BackendInfo | undefined {
   return current
@@ -118,8 +127,32 @@ async function tryNative (): Promise<BackendInfo | undefined> {
   return undefined
 }
 
+/**
+ * Emscripten's Node glue installs process handlers that rethrow every uncaught exception and unhandled rejection
+ * (dumping the minified module source): remove the ones added while the module starts, leaving the process's own
+ * error handling as the node configured it.
+ */
+async function withoutEmscriptenHandlers<T> (fn: () => Promise<T>): Promise<T> {
+  // Typed loosely: Node's overloads do not accept a union of event names.
+  const proc = process as unknown as {
+    listeners: (e: string) => Array<(...args: unknown[]) => void>
+    removeListener: (e: string, l: (...args: unknown[]) => void) => void
+  }
+  const events = ['uncaughtException', 'unhandledRejection']
+  const before = new Map(events.map(e => [e, new Set(proc.listeners(e))]))
+  try {
+    return await fn()
+  } finally {
+    for (const e of events) {
+      for (const l of proc.listeners(e)) {
+        if (!(before.get(e)?.has(l) ?? false)) proc.removeListener(e, l)
+      }
+    }
+  }
+}
+
 async function startWasm (): Promise<BackendInfo> {
-  await activate('wasm')
+  await withoutEmscriptenHandlers(async () => { await activate('wasm') })
   wasmInitialised = true
   let threads: number | undefined
   try { threads = tfwasm.getThreadsCount() } catch { threads = undefined }

@@ -2,7 +2,7 @@
  * The TensorFlow.js shell of training: backend selection, models built deterministically from specs, flat weight
  * exchange, local SGD, evaluation and the speed probe.
  */
-export { initBackend, backendInfo, setThreads, WASM_DIST_DIR, type BackendInfo, type BackendPreference } from './backend.js'
+export { initBackend, backendInfo, setThreads, canTrain, WASM_DIST_DIR, type BackendInfo, type BackendPreference } from './backend.js'
 export {
   MODEL_PRESETS, MODEL_LIMITS, CNN_CONFIG, modelPreset, validateModelSpec, resolveInputShape, outputClasses, modelId,
   weightPlan, modelManifest, type ModelSpec, type ModelPresetName, type InputSource, type WeightPlan

@@ -8,7 +8,7 @@
 import { TrainingError } from '../../common/errors.js'
 import { createRng } from '../core/rng.js'
 import { classificationMetrics } from '../core/metrics.js'
-import { tf } from './backend.js'
+import { canTrain, tf } from './backend.js'
 import type { Model } from './build.js'
 import { deriveSeed, permutation } from './seeds.js'
 
@@ -142,6 +142,9 @@ export async function trainLocal (model: Model, data: TrainData, opts: TrainOpti
   const outputs = checkData(model, data)
   const n = data.y.length
   if (n === 0) throw new TrainingError('ERR_ARGUMENT', 'no training data')
+  if (model.layers.some(l => l.getClassName() === 'Conv2D') && !canTrain('cnn')) {
+    throw new TrainingError('ERR_BACKEND', `the ${tf.getBackend()} backend cannot train convolutions (no conv gradient kernels): use the cpu or tensorflow backend`)
+  }
   throwIfAborted(opts.signal)
 
   const rng = createRng(deriveSeed(seed, BATCH_STREAM))

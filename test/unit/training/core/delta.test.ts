@@ -35,7 +35,7 @@ describe('computeDelta / applyDelta', () => {
 })
 
 describe('l2Norm / clipByNorm', () => {
-  it.each<[number[], number]>([[[], 0], [[3, 4], 5], [[-3, -4], 5], [[1, 1, 1, 1], 2]])('l2Norm(%j) = %d', (v, n) => {
+  it.each<[number[], number]>([[[], 0], [[3, 4], 5], [[-3, -4], 5], [[1, 1, 1, 1], 2], [[1, 2, 3, 4, 5], Math.sqrt(55)], [[2, 2, 2, 2, 2, 2, 2, 2, 2], 6]])('l2Norm(%j) = %d', (v, n) => {
     expect(l2Norm(f32(...v))).toBe(n)
   })
 

@@ -1,0 +1,12 @@
+/**
+ * The storage subsystem's public face: the Level state store, the node's stores and Helia on the node's libp2p, and
+ * the artifact store (UnixFS artifacts with signed provenance, pins, GC, quota, gossip announcements).
+ */
+export { StateStore, openState, type StateOp, type StateSublevel, type Migration, type OpenStateOptions, type JsonValue } from './level.js'
+export { openStorage, startHelia, type Storage, type OpenStorageInit, type StartHeliaInit, type MeshHelia } from './helia.js'
+export { MeteredBlockstore } from './metered-blockstore.js'
+export { ArtifactStore, artifactStore, parseCid } from './artifacts.js'
+export { artifactAnnounceHandler } from './announce.js'
+export { createStorageMetrics, type StorageMetrics } from './metrics.js'
+export * from './types.js'
+export * from './constants.js'

@@ -1,0 +1,200 @@
+/**
+ * The multi-node test harness: start N meshnode nodes on 127.0.0.1 with free ports, either as child processes
+ * running the real CLI or in-process, wire them by bootstrap, wait for conditions with deadlines, SIGKILL and
+ * restart nodes, and clean everything up last-in-first-out. Every multi-node test uses it.
+ */
+import '../../src/node/polyfills.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { stringify as toYaml } from 'yaml'
+import { initDataDir } from '../../src/node/identity.js'
+import { ApiClient } from '../../src/node/cli/client.js'
+import { loadNodeOptions, mergeOptions, type PartialNodeOptions } from '../../src/node/options.js'
+import { MeshNode } from '../../src/node/node.js'
+import { silentLogger } from '../../src/common/logger.js'
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const CLI = join(REPO_ROOT, 'bin/meshnode.js')
+
+/** Poll `check` until it returns a truthy value or the deadline passes; never a bare sleep. */
+export async function waitFor<T> (check: () => Promise<T> | T, opts: { timeoutMs?: number, intervalMs?: number, what?: string } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000)
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await check()
+      if (v != null && v !== false) return v as NonNullable<T>
+    } catch (err) { last = err }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${opts.timeoutMs ?? 15_000} ms waiting for ${opts.what ?? 'condition'}${last != null ? `: ${(last as Error).message}` : ''}`)
+    }
+    await new Promise(r => setTimeout(r, opts.intervalMs ?? 100))
+  }
+}
+
+/** Test-friendly config: loopback only, no mDNS, no benchmark, quick adverts, many peers per IP allowed. */
+export const TEST_CONFIG: PartialNodeOptions = {
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  mdns: false,
+  api: { port: 0 },
+  log: { level: 'warn', format: 'json' },
+  gossip: { ipColocationThreshold: 1000 },
+  hardware: { benchmark: false, advertiseIntervalMs: 5000 }
+}
+
+export interface NodeHandle {
+  readonly index: number
+  readonly dataDir: string
+  peerId: string
+  /** Listen multiaddrs, each ending in /p2p/<peerId>. */
+  addresses: string[]
+  api: ApiClient
+  /** Graceful stop (SIGTERM / close). */
+  stop: () => Promise<void>
+  /** SIGKILL (process nodes) or an abrupt close (in-process). */
+  kill: () => Promise<void>
+  /** Start again on the same data directory. */
+  restart: () => Promise<void>
+  /** Process nodes: recent stdout+stderr, for failure messages. */
+  output: () => string
+}
+
+export interface SpawnOptions {
+  /** Extra config merged over TEST_CONFIG and written to <dataDir>/config.yaml. */
+  config?: PartialNodeOptions
+  bootstrap?: string[]
+  env?: NodeJS.ProcessEnv
+  extraArgs?: string[]
+}
+
+async function prepareDataDir (config: PartialNodeOptions, dataDir?: string): Promise<string> {
+  const dir = dataDir ?? await mkdtemp(join(tmpdir(), 'meshnode-test-'))
+  await initDataDir(dir)
+  await writeFile(join(dir, 'config.yaml'), toYaml(mergeOptions<PartialNodeOptions>(TEST_CONFIG, config)))
+  return dir
+}
+
+/** A node running the real CLI (`bin/meshnode.js start`) as a child process. */
+class ProcessNode implements NodeHandle {
+  peerId = ''
+  addresses: string[] = []
+  api!: ApiClient
+  private child?: ChildProcess
+  private log: string[] = []
+
+  constructor (readonly index: number, readonly dataDir: string, private readonly opts: SpawnOptions) {}
+
+  output (): string { return this.log.join('') }
+
+  async start (): Promise<void> {
+    await rm(join(this.dataDir, 'api.url'), { force: true })
+    const args = [CLI, 'start', '--data-dir', this.dataDir, ...(this.opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...(this.opts.extraArgs ?? [])]
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...this.opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = child
+    const keep = (d: Buffer): void => { this.log.push(d.toString()); if (this.log.length > 200) this.log.shift() }
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
+    const line = await waitFor(() => {
+      if (child.exitCode != null) throw new Error(`node ${this.index} exited with ${child.exitCode}: ${this.output().slice(-2000)}`)
+      return /^meshnode (\S+) listening on (.*); admin API (\S+)$/m.exec(this.output())
+    }, { timeoutMs: 60_000, what: `node ${this.index} to start` })
+    this.peerId = line[1]
+    this.addresses = line[2].split(' ')
+    this.api = await ApiClient.fromDataDir(this.dataDir)
+  }
+
+  async stop (): Promise<void> {
+    const child = this.child
+    if (child == null || child.exitCode != null || child.signalCode != null) return
+    const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+    child.kill('SIGTERM')
+    await exited
+  }
+
+  /** The exit code of the last run (null while running or when killed by a signal). */
+  exitCode (): number | null { return this.child?.exitCode ?? null }
+
+  async kill (): Promise<void> {
+    const child = this.child
+    if (child == null || child.exitCode != null || child.signalCode != null) return
+    const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  async restart (): Promise<void> {
+    await this.kill()
+    this.log = []
+    await this.start()
+  }
+}
+
+/** A node running in this process (faster; for tests that need its internals). */
+class InProcessNode implements NodeHandle {
+  peerId = ''
+  addresses: string[] = []
+  api!: ApiClient
+  node?: MeshNode
+
+  constructor (readonly index: number, readonly dataDir: string, private readonly opts: SpawnOptions) {}
+
+  output (): string { return '' }
+
+  async start (): Promise<void> {
+    const options = loadNodeOptions({ dataDir: this.dataDir, flags: { bootstrap: this.opts.bootstrap }, env: {} })
+    this.node = await MeshNode.create({ options, logger: silentLogger, env: this.opts.env ?? process.env })
+    this.peerId = this.node.peerId
+    this.addresses = this.node.addresses()
+    this.api = new ApiClient(this.node.api.url, (await readFile(join(this.dataDir, 'admin.token'), 'utf8')).trim())
+  }
+
+  async stop (): Promise<void> { await this.node?.close(); this.node = undefined }
+  async kill (): Promise<void> { await this.stop() }
+  async restart (): Promise<void> { await this.stop(); await this.start() }
+}
+
+export type NodeMode = 'process' | 'inprocess'
+
+/** A set of nodes and everything to clean up, closed last-in-first-out. */
+export class Mesh {
+  readonly nodes: NodeHandle[] = []
+  private readonly cleanups: Array<() => Promise<void>> = []
+
+  /** Start `n` nodes; node 0 first, then the rest in parallel bootstrapping from node 0. */
+  static async start (n: number, opts: { mode?: NodeMode, config?: PartialNodeOptions, env?: NodeJS.ProcessEnv } = {}): Promise<Mesh> {
+    const mesh = new Mesh()
+    try {
+      const first = await mesh.add({ mode: opts.mode, config: opts.config, env: opts.env })
+      await Promise.all(Array.from({ length: n - 1 }, async () => await mesh.add({ mode: opts.mode, config: opts.config, env: opts.env, bootstrap: first.addresses })))
+    } catch (err) {
+      await mesh.close()
+      throw err
+    }
+    return mesh
+  }
+
+  /** Add one node (with its own fresh data directory unless `dataDir` is given). */
+  async add (opts: SpawnOptions & { mode?: NodeMode, dataDir?: string } = {}): Promise<NodeHandle> {
+    const dataDir = await prepareDataDir(opts.config ?? {}, opts.dataDir)
+    if (opts.dataDir == null) this.cleanups.push(async () => { await rm(dataDir, { recursive: true, force: true }) })
+    const index = this.nodes.length
+    const node = opts.mode === 'inprocess' ? new InProcessNode(index, dataDir, opts) : new ProcessNode(index, dataDir, opts)
+    this.nodes.push(node)
+    this.cleanups.push(async () => { await node.kill() })
+    await node.start()
+    return node
+  }
+
+  /** Register extra cleanup (run before the nodes', in reverse order of registration). */
+  defer (fn: () => Promise<void>): void { this.cleanups.push(fn) }
+
+  async close (): Promise<void> {
+    while (this.cleanups.length > 0) {
+      const fn = this.cleanups.pop() as () => Promise<void>
+      await fn().catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { Mesh, waitFor, type NodeHandle } from '../../harness/index.js'
+
+interface PeersBody { peers: Array<{ peerId: string, hardware: string | null }> }
+interface HwBody { peers: Array<{ peerId: string, record: { cpu: { cores: number } } }> }
+
+async function seesAll (node: NodeHandle, others: string[]): Promise<boolean> {
+  const [{ peers }, hw] = await Promise.all([
+    node.api.request<PeersBody>('GET', '/v1/peers'),
+    node.api.request<HwBody>('GET', '/v1/hardware/peers')
+  ])
+  const connected = new Set(peers.map(p => p.peerId))
+  const records = new Set(hw.peers.map(p => p.peerId))
+  return others.every(id => connected.has(id) && records.has(id))
+}
+
+describe('a mesh of 10 CLI nodes', () => {
+  let mesh: Mesh
+  beforeAll(async () => { mesh = await Mesh.start(10, { mode: 'process' }) }, 180_000)
+  afterAll(async () => { await mesh?.close() })
+
+  it('forms: every node lists the other 9 peers and holds their 9 hardware records within 10 s', async () => {
+    const ids = mesh.nodes.map(n => n.peerId)
+    expect(new Set(ids).size).toBe(10)
+    const t0 = Date.now()
+    const status = async (): Promise<string> => (await Promise.all(mesh.nodes.map(async n => {
+      const [p, h] = await Promise.all([n.api.request<PeersBody>('GET', '/v1/peers'), n.api.request<HwBody>('GET', '/v1/hardware/peers')])
+      return `${p.peers.length}/${h.peers.length}`
+    }))).join(' ')
+    await waitFor(async () => {
+      const ok = await Promise.all(mesh.nodes.map(async n => await seesAll(n, ids.filter(id => id !== n.peerId))))
+      return ok.every(Boolean)
+    }, { timeoutMs: 10_000, intervalMs: 250, what: 'a full mesh with all hardware records' }).catch(async err => {
+      throw new Error(`${(err as Error).message}; peers/records per node: ${await status()}`)
+    })
+    expect(Date.now() - t0).toBeLessThanOrEqual(10_500)
+    // records are real probes, verified: the summary shown in /v1/peers comes from them
+    const { peers } = await mesh.nodes[0].api.request<PeersBody>('GET', '/v1/peers')
+    expect(peers.every(p => p.hardware != null && /\d+x /.test(p.hardware))).toBe(true)
+  })
+
+  it('a node killed with SIGKILL and restarted keeps its peer id, rejoins, and the others see it again', async () => {
+    const victim = mesh.nodes[4]
+    const before = victim.peerId
+    await victim.kill()
+    const others = mesh.nodes.filter(n => n !== victim)
+    await waitFor(async () => {
+      const lists = await Promise.all(others.map(async n => (await n.api.request<PeersBody>('GET', '/v1/peers')).peers.map(p => p.peerId)))
+      return lists.every(l => !l.includes(before))
+    }, { timeoutMs: 20_000, what: 'the others to notice the killed node' })
+    await victim.restart()
+    expect(victim.peerId).toBe(before)
+    await waitFor(async () => {
+      const ok = await Promise.all(others.map(async n => await seesAll(n, [before])))
+      return ok.every(Boolean) && await seesAll(victim, others.map(n => n.peerId))
+    }, { timeoutMs: 20_000, intervalMs: 250, what: 'the restarted node to rejoin' })
+  })
+})
