@@ -65,7 +65,7 @@ export const NodeOptionsSchema = Type.Object({
   resources: Type.Object({
     trainingThreads: Type.Integer({ minimum: 1, maximum: 256 }),
     maxMemoryMB: Type.Integer({ minimum: 64 }),
-    dutyCycle: Type.Number({ exclusiveMinimum: 0, maximum: 1 })
+    dutyCycle: Type.Number({ minimum: 0.01, maximum: 1 })
   }, { additionalProperties: false }),
   storage: Type.Object({
     /** Blockstore quota; adds beyond it fail with ERR_QUOTA. */

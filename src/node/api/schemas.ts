@@ -2,8 +2,11 @@
  * Shared JSON schemas for the admin API (TypeBox, so request validation, response serialisation and the OpenAPI
  * document all come from one definition).
  */
-import { Type } from '@sinclair/typebox'
+import { Type, FormatRegistry } from '@sinclair/typebox'
 import { HardwareRecordSchema } from '../../protocols/hardware/record.js'
+
+// TypeBox checks (tests, clients) need the formats the schemas use; fastify's ajv knows them already
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', v => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d\d-\d\dT/.test(v))
 
 /** Every 4xx/5xx body. */
 export const ErrorBody = Type.Object({

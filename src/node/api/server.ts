@@ -68,6 +68,8 @@ export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): P
     return503OnClosing: true,
     forceCloseConnections: true
   })
+  // JSON only, unless a route module registers its own parser (artifacts take raw octet streams)
+  app.removeContentTypeParser('text/plain')
   const allowed = new Set([...LOOPBACK_HOSTS, ...init.allowedHosts.map(h => h.toLowerCase())])
 
   await app.register(swagger, {

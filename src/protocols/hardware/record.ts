@@ -31,7 +31,7 @@ export const HardwareRecordSchema = Type.Object({
   resources: Type.Object({
     trainingThreads: Type.Integer({ minimum: 1 }),
     maxMemoryMB: NonNeg,
-    dutyCycle: Type.Number({ exclusiveMinimum: 0, maximum: 1 })
+    dutyCycle: Type.Number({ minimum: 0.01, maximum: 1 })
   }, { additionalProperties: false })
 }, { additionalProperties: false })
 

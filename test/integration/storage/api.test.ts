@@ -1,0 +1,124 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { startApiServer, type ApiServer } from '../../../src/node/api/server.js'
+import { artifactRoutes } from '../../../src/node/api/routes/artifacts.js'
+import { ApiClient, ClientError } from '../../../src/node/cli/client.js'
+import { silentLogger } from '../../../src/common/logger.js'
+import { Mesh } from '../../harness/index.js'
+import { startStorageNode, connectAll, pseudoRandom, sha256, hashStream, waitFor, type StorageNode } from './helpers.js'
+
+const MiB = 1024 * 1024
+const TOKEN = 'test-token-0123456789abcdef'
+
+async function bodyHash (res: Response): Promise<{ sha: string, bytes: number }> {
+  return await hashStream(Readable.fromWeb(res.body as any))
+}
+
+describe('artifact API over real HTTP (lead\'s API server + artifact routes, library nodes)', () => {
+  let root: string
+  let nodes: StorageNode[] = []
+  const servers: ApiServer[] = []
+  const clients: ApiClient[] = []
+  const data = pseudoRandom(64 * MiB, 11)
+  let file: string
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'meshnode-api-'))
+    file = join(root, 'upload.bin')
+    await writeFile(file, data)
+    nodes = await Promise.all([0, 1].map(async i => await startStorageNode(join(root, `n${i}`), { storage: { quotaBytes: 200 * MiB } })))
+    await connectAll(nodes)
+    for (const n of nodes) {
+      const server = await startApiServer({
+        host: '127.0.0.1', port: 0, token: TOKEN, allowedHosts: [], bodyLimitBytes: MiB, version: '0.0.0-test', logger: silentLogger
+      }, [artifactRoutes({ artifacts: n.store, fetchTimeoutMs: 1500 })])
+      servers.push(server)
+      clients.push(new ApiClient(server.url, TOKEN))
+    }
+  })
+
+  afterAll(async () => {
+    for (const s of servers.reverse()) await s.close().catch(() => {})
+    for (const n of nodes.reverse()) await n.close().catch(() => {})
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('streams a 64 MiB upload past the 1 MiB JSON body limit and serves it byte-identical from another node', async () => {
+    const [a, b] = clients
+    const added = await a.request<{ cid: string, size: number }>('POST', '/v1/artifacts', {
+      query: { name: 'weights.bin', kind: 'model', job: 'job-9', round: 2 },
+      body: createReadStream(file)
+    })
+    expect(added.size).toBe(64 * MiB)
+    // the other node fetches it from A over bitswap and streams it out
+    const res = await b.fetch('GET', `/v1/artifacts/${added.cid}`)
+    expect(res.headers.get('content-length')).toBe(String(64 * MiB))
+    expect(await bodyHash(res)).toEqual({ sha: sha256(data), bytes: 64 * MiB })
+
+    const list = await waitFor(async () => {
+      const { artifacts } = await b.request<{ artifacts: Array<{ cid: string, local: boolean, job?: string }> }>('GET', '/v1/artifacts', { query: { job: 'job-9', round: 2 } })
+      return artifacts.length === 1 ? artifacts : undefined
+    }, 'the announcement in B\'s list')
+    expect(list[0]).toMatchObject({ cid: added.cid, local: false })
+    expect(await b.request('GET', `/v1/artifacts/${added.cid}/meta`)).toMatchObject({ name: 'weights.bin', kind: 'model', round: 2, producer: nodes[0].peerId })
+
+    expect(await b.request('POST', `/v1/artifacts/${added.cid}/pin`)).toMatchObject({ cid: added.cid, local: true })
+    expect(await b.request('DELETE', `/v1/artifacts/${added.cid}`)).toEqual({ cid: added.cid, unpinned: true })
+    const gc = await b.request<{ freedBytes: number }>('POST', '/v1/storage/gc')
+    expect(gc.freedBytes).toBeGreaterThanOrEqual(64 * MiB)
+    expect(await b.request('GET', '/v1/storage')).toMatchObject({ usedBytes: 0, quotaBytes: 200 * MiB, artifacts: { local: 0, remote: 1 } })
+  })
+
+  it('maps errors: unknown CID 404 after the timeout, bad CID 400, too big for the quota 507, wrong content type 415', async () => {
+    const [a] = clients
+    const t0 = Date.now()
+    const missing = await a.fetch('GET', '/v1/artifacts/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy').catch(e => e)
+    expect(missing).toBeInstanceOf(ClientError)
+    expect([missing.status, missing.code]).toEqual([404, 'ERR_NOT_FOUND'])
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400)
+    expect(Date.now() - t0).toBeLessThan(3000)
+    await expect(a.fetch('GET', '/v1/artifacts/not-a-cid')).rejects.toMatchObject({ status: 400, code: 'ERR_INVALID_CID' })
+    await expect(a.fetch('GET', '/v1/artifacts/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy/meta')).rejects.toMatchObject({ status: 404 })
+    // 200 MiB quota, 64 MiB used: a declared 150 MiB upload is refused before it is read
+    await expect(a.request('POST', '/v1/artifacts', { query: { name: 'big' }, body: Readable.from([new Uint8Array(16)]), contentType: 'application/octet-stream', signal: undefined, json: undefined }))
+      .resolves.toMatchObject({ size: 16 })
+    const big = await a.fetch('POST', '/v1/artifacts', { query: { name: 'huge' }, body: pseudoRandom(150 * MiB, 3) }).catch(e => e)
+    expect([big.status, big.code]).toEqual([507, 'ERR_QUOTA'])
+    await expect(a.fetch('POST', '/v1/artifacts', { query: { name: 'x' }, json: { not: 'bytes' } })).rejects.toMatchObject({ status: 415 })
+    await expect(a.fetch('POST', '/v1/artifacts', { query: { kind: 'model' }, body: new Uint8Array(4) })).rejects.toMatchObject({ status: 400 })
+    await expect(a.fetch('DELETE', '/v1/artifacts/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')).rejects.toMatchObject({ status: 404 })
+  })
+
+  it('documents every route in the OpenAPI document under the artifacts tag', async () => {
+    const doc = await clients[0].request<{ paths: Record<string, Record<string, { tags?: string[] }>> }>('GET', '/v1/openapi.json')
+    for (const [path, method] of [['/v1/artifacts', 'post'], ['/v1/artifacts', 'get'], ['/v1/artifacts/{cid}', 'get'], ['/v1/artifacts/{cid}/meta', 'get'],
+      ['/v1/artifacts/{cid}/pin', 'post'], ['/v1/artifacts/{cid}', 'delete'], ['/v1/storage/gc', 'post'], ['/v1/storage', 'get']]) {
+      expect(doc.paths[path]?.[method]?.tags, `${method} ${path}`).toEqual(['artifacts'])
+    }
+  })
+})
+
+describe('artifact API on full nodes (test/harness)', () => {
+  it('adds 64 MiB on one node and reads it byte-identical from another', async (ctx) => {
+    const mesh = await Mesh.start(2, { mode: 'inprocess' })
+    try {
+      const [a, b] = mesh.nodes
+      const probe = await a.api.fetch('GET', '/v1/storage').catch(e => e)
+      if (probe instanceof ClientError && probe.status === 404) {
+        ctx.skip('the node does not serve the artifact routes yet (storage is not wired into src/node/node.ts)')
+        return
+      }
+      const data = pseudoRandom(64 * MiB, 12)
+      const added = await a.api.request<{ cid: string, size: number }>('POST', '/v1/artifacts', { query: { name: 'full-node.bin' }, body: data })
+      expect(added.size).toBe(64 * MiB)
+      const res = await b.api.fetch('GET', `/v1/artifacts/${added.cid}`)
+      expect(await bodyHash(res)).toEqual({ sha: sha256(data), bytes: 64 * MiB })
+    } finally {
+      await mesh.close()
+    }
+  }, 120_000)
+})
