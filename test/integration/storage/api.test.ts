@@ -1,5 +1,5 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest'
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +30,7 @@ describe('artifact API over real HTTP (lead\'s API server + artifact routes, lib
     root = await mkdtemp(join(tmpdir(), 'meshnode-api-'))
     file = join(root, 'upload.bin')
     await writeFile(file, data)
-    nodes = await Promise.all([0, 1].map(async i => await startStorageNode(join(root, `n${i}`), { storage: { quotaBytes: 200 * MiB } })))
+    nodes = await Promise.all([0, 1].map(async i => await startStorageNode(join(root, `n${i}`), { storage: { quotaBytes: 100 * MiB } })))
     await connectAll(nodes)
     for (const n of nodes) {
       const server = await startApiServer({
@@ -70,7 +70,7 @@ describe('artifact API over real HTTP (lead\'s API server + artifact routes, lib
     expect(await b.request('DELETE', `/v1/artifacts/${added.cid}`)).toEqual({ cid: added.cid, unpinned: true })
     const gc = await b.request<{ freedBytes: number }>('POST', '/v1/storage/gc')
     expect(gc.freedBytes).toBeGreaterThanOrEqual(64 * MiB)
-    expect(await b.request('GET', '/v1/storage')).toMatchObject({ usedBytes: 0, quotaBytes: 200 * MiB, artifacts: { local: 0, remote: 1 } })
+    expect(await b.request('GET', '/v1/storage')).toMatchObject({ usedBytes: 0, quotaBytes: 100 * MiB, artifacts: { local: 0, remote: 1 } })
   })
 
   it('maps errors: unknown CID 404 after the timeout, bad CID 400, too big for the quota 507, wrong content type 415', async () => {
@@ -83,11 +83,15 @@ describe('artifact API over real HTTP (lead\'s API server + artifact routes, lib
     expect(Date.now() - t0).toBeLessThan(3000)
     await expect(a.fetch('GET', '/v1/artifacts/not-a-cid')).rejects.toMatchObject({ status: 400, code: 'ERR_INVALID_CID' })
     await expect(a.fetch('GET', '/v1/artifacts/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy/meta')).rejects.toMatchObject({ status: 404 })
-    // 200 MiB quota, 64 MiB used: a declared 150 MiB upload is refused before it is read
-    await expect(a.request('POST', '/v1/artifacts', { query: { name: 'big' }, body: Readable.from([new Uint8Array(16)]), contentType: 'application/octet-stream', signal: undefined, json: undefined }))
-      .resolves.toMatchObject({ size: 16 })
-    const big = await a.fetch('POST', '/v1/artifacts', { query: { name: 'huge' }, body: pseudoRandom(150 * MiB, 3) }).catch(e => e)
+    // 100 MiB quota, 64 MiB used: a declared 48 MiB upload is refused before it is read
+    const big = await a.fetch('POST', '/v1/artifacts', { query: { name: 'huge' }, body: pseudoRandom(48 * MiB, 3) }).catch(e => e)
     expect([big.status, big.code]).toEqual([507, 'ERR_QUOTA'])
+    // no Content-Length (chunked): refused while streaming, and nothing of it stays
+    const used = nodes[0].storage.blockstore.usedBytes
+    async function * chunks (): AsyncGenerator<Uint8Array> { for (let i = 0; i < 48; i++) yield pseudoRandom(MiB, 100 + i) }
+    const streamed = await a.fetch('POST', '/v1/artifacts', { query: { name: 'huge' }, body: Readable.from(chunks()) }).catch(e => e)
+    expect([streamed.status, streamed.code]).toEqual([507, 'ERR_QUOTA'])
+    expect(nodes[0].storage.blockstore.usedBytes).toBe(used)
     await expect(a.fetch('POST', '/v1/artifacts', { query: { name: 'x' }, json: { not: 'bytes' } })).rejects.toMatchObject({ status: 415 })
     await expect(a.fetch('POST', '/v1/artifacts', { query: { kind: 'model' }, body: new Uint8Array(4) })).rejects.toMatchObject({ status: 400 })
     await expect(a.fetch('DELETE', '/v1/artifacts/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')).rejects.toMatchObject({ status: 404 })
@@ -99,6 +103,30 @@ describe('artifact API over real HTTP (lead\'s API server + artifact routes, lib
       ['/v1/artifacts/{cid}/pin', 'post'], ['/v1/artifacts/{cid}', 'delete'], ['/v1/storage/gc', 'post'], ['/v1/storage', 'get']]) {
       expect(doc.paths[path]?.[method]?.tags, `${method} ${path}`).toEqual(['artifacts'])
     }
+  })
+
+  it('drives the routes through the CLI commands (add, ls, get -o, rm) with --json', async () => {
+    const { Command } = await import('commander')
+    const { registerArtifactCommands } = await import('../../../src/node/cli/commands/artifacts.js')
+    const run = async (client: ApiClient, args: string[]): Promise<any> => {
+      const program = new Command('meshnode').exitOverride()
+      registerArtifactCommands(program, async () => client)
+      const out: string[] = []
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => { out.push(String(chunk)); return true })
+      try { await program.parseAsync(['node', 'meshnode', ...args]) } finally { spy.mockRestore() }
+      return JSON.parse(out.join(''))
+    }
+    const small = join(root, 'small.bin')
+    const bytes = pseudoRandom(5 * MiB, 21)
+    await writeFile(small, bytes)
+    const added = await run(clients[0], ['artifacts', 'add', small, '--kind', 'dataset', '--job', 'cli-job', '--round', '4', '--json'])
+    expect(added.size).toBe(5 * MiB)
+    const listed = await run(clients[0], ['artifacts', 'ls', '--job', 'cli-job', '--local', '--json'])
+    expect(listed).toMatchObject([{ cid: added.cid, name: 'small.bin', kind: 'dataset', round: 4, local: true }])
+    const out = join(root, 'fetched.bin')
+    expect(await run(clients[1], ['artifacts', 'get', added.cid, '-o', out, '--json'])).toMatchObject({ cid: added.cid, size: 5 * MiB })
+    expect(sha256(await readFile(out))).toBe(sha256(bytes))
+    expect(await run(clients[0], ['artifacts', 'rm', added.cid, '--json'])).toEqual({ cid: added.cid, unpinned: true })
   })
 })
 

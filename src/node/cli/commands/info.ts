@@ -71,7 +71,9 @@ export function registerInfoCommands (program: Command, connect: Connect): void 
     .option('--data-dir <dir>', 'data directory')
     .option('--bytes <n>', 'bytes to transfer', '8388608')
     .option('--json', 'machine-readable output')
-    .action(async (peerId: string, opts: { dataDir?: string, json?: boolean, bytes: string }) => {
+    .action(async (peerId: string, _opts: unknown, cmd: Command) => {
+      // --data-dir and --json may be parsed by the parent `hardware` command: read them with the globals
+      const opts = cmd.optsWithGlobals<{ dataDir?: string, json?: boolean, bytes: string }>()
       const api = await connect(opts)
       const r = await api.request<{ bytes: number, durationMs: number, mbps: number }>('POST', '/v1/hardware/bandwidth', { json: { peerId, bytes: Number(opts.bytes) } })
       output(opts.json === true, r, () => `${r.bytes} bytes in ${r.durationMs.toFixed(1)} ms: ${r.mbps.toFixed(1)} Mbit/s`)

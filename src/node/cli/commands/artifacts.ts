@@ -1,0 +1,197 @@
+/**
+ * `meshnode artifacts add | get | ls | pin | rm | gc`: artifacts through the local daemon's admin API. Transfers are
+ * streamed both ways; a progress line (bytes/total, MB/s) goes to stderr for large transfers when stderr is a TTY.
+ */
+import { createReadStream, createWriteStream } from 'node:fs'
+import { rename, rm, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Command } from 'commander'
+import type { ApiClient } from '../client.js'
+import { output, keyValues, table } from '../format.js'
+import { MeshError } from '../../../common/errors.js'
+
+type Connect = (opts: { dataDir?: string }) => Promise<ApiClient>
+
+interface ArtifactView {
+  cid: string
+  name: string
+  kind: string
+  mediaType: string
+  size: number
+  producer: string
+  job?: string
+  round?: number
+  createdAt: number
+  local: boolean
+}
+
+const KINDS = ['model', 'delta', 'dataset', 'proposal', 'log', 'other']
+/** Transfers below this size finish too fast for a progress line to help. */
+const PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+
+const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
+
+function human (bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = bytes
+  let u = 0
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++ }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`
+}
+
+/**
+ * A pass-through that redraws one stderr line with bytes/total and MB/s, at most every 200 ms. A no-op unless stderr
+ * is a TTY and the transfer is large (or of unknown size).
+ */
+export function progress (label: string, total: number | undefined, stream: NodeJS.WriteStream = process.stderr): Transform {
+  const enabled = stream.isTTY === true && (total == null || total >= PROGRESS_MIN_BYTES)
+  const start = Date.now()
+  let done = 0
+  let last = 0
+  const draw = (final: boolean): void => {
+    const secs = Math.max((Date.now() - start) / 1000, 0.001)
+    const rate = done / 1e6 / secs
+    const of = total != null ? ` / ${human(total)} (${Math.floor(done / total * 100)}%)` : ''
+    stream.write(`\r${label} ${human(done)}${of}  ${rate.toFixed(1)} MB/s\u001b[K${final ? '\n' : ''}`)
+  }
+  return new Transform({
+    transform (chunk: Buffer, _enc, cb) {
+      done += chunk.byteLength
+      if (enabled && Date.now() - last >= 200) { last = Date.now(); draw(false) }
+      cb(null, chunk)
+    },
+    flush (cb) {
+      if (enabled) draw(true)
+      cb()
+    }
+  })
+}
+
+function parseRound (v: string | undefined): number | undefined {
+  if (v == null) return undefined
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n < 0) throw new MeshError('ERR_ARGUMENT', `--round must be a non-negative integer, got ${JSON.stringify(v)}`)
+  return n
+}
+
+function parseKind (v: string | undefined): string | undefined {
+  if (v != null && !KINDS.includes(v)) throw new MeshError('ERR_ARGUMENT', `--kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(v)}`)
+  return v
+}
+
+function describe (a: ArtifactView): string {
+  return keyValues([
+    ['cid', a.cid], ['name', a.name], ['kind', a.kind], ['size', `${human(a.size)} (${a.size} bytes)`], ['media type', a.mediaType],
+    ['producer', a.producer], ['job', a.job], ['round', a.round], ['created', new Date(a.createdAt).toISOString()], ['local', a.local ? 'yes (pinned)' : 'no']
+  ])
+}
+
+/** Register the `artifacts` command group. */
+export function registerArtifactCommands (program: Command, connect: Connect): void {
+  const group = program.command('artifacts').description('add, fetch, list, pin and remove artifacts (models, deltas, datasets) stored in IPFS')
+
+  group.command('add <file>')
+    .description('add a file as an artifact: stored, pinned, signed and announced to peers')
+    .option('--name <name>', 'artifact name (default: the file name)')
+    .option('--kind <kind>', `one of ${KINDS.join(', ')}`, 'other')
+    .option('--media-type <type>', 'media type, e.g. application/octet-stream')
+    .option('--job <id>', 'training job this artifact belongs to')
+    .option('--round <n>', 'training round')
+    .option('--data-dir <dir>', 'data directory')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: { name?: string, kind: string, mediaType?: string, job?: string, round?: string, dataDir?: string, json?: boolean }) => {
+      const kind = parseKind(opts.kind)
+      const round = parseRound(opts.round)
+      const st = await stat(file).catch(() => undefined)
+      if (st == null || !st.isFile()) throw new MeshError('ERR_ARGUMENT', `${file} is not a readable file`)
+      const api = await connect(opts)
+      const body = createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(progress('adding', st.size))
+      const r = await api.request<{ cid: string, size: number }>('POST', '/v1/artifacts', {
+        query: { name: opts.name ?? basename(file), kind, mediaType: opts.mediaType, job: opts.job, round },
+        body
+      })
+      output(opts.json === true, r, () => `${r.cid}  ${human(r.size)}`)
+    })
+
+  group.command('get <cid>')
+    .description('fetch an artifact (from this node or its peers) to a file, or to stdout')
+    .option('-o, --output <file>', 'write to this file (default: stdout)')
+    .option('--data-dir <dir>', 'data directory')
+    .option('--json', 'print a JSON summary (requires -o)')
+    .action(async (cid: string, opts: { output?: string, dataDir?: string, json?: boolean }) => {
+      if (opts.json === true && opts.output == null) throw new MeshError('ERR_ARGUMENT', '--json needs -o <file>: the bytes would go to stdout')
+      const api = await connect(opts)
+      const res = await api.fetch('GET', `/v1/artifacts/${encodeURIComponent(cid)}`)
+      const total = Number(res.headers.get('content-length') ?? NaN)
+      const source = Readable.fromWeb(res.body as any)
+      const bar = progress('fetching', Number.isFinite(total) ? total : undefined)
+      if (opts.output == null) {
+        await pipeline(source, bar, process.stdout)
+        return
+      }
+      // write next to the target and rename: an interrupted download never leaves a truncated file under its name
+      const partial = `${opts.output}.partial`
+      try {
+        await pipeline(source, bar, createWriteStream(partial))
+        await rename(partial, opts.output)
+      } catch (err) {
+        await rm(partial, { force: true })
+        throw err
+      }
+      const size = (await stat(opts.output)).size
+      output(opts.json === true, { cid, size, file: opts.output }, () => `${cid} -> ${opts.output} (${human(size)})`)
+    })
+
+  group.command('ls')
+    .description('list artifacts: local ones and those peers announced')
+    .option('--kind <kind>', `only this kind (${KINDS.join(', ')})`)
+    .option('--name <name>', 'only this name')
+    .option('--producer <peerId>', 'only from this producer')
+    .option('--job <id>', 'only this job')
+    .option('--round <n>', 'only this round')
+    .option('--local', 'only artifacts stored here')
+    .option('--data-dir <dir>', 'data directory')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { kind?: string, name?: string, producer?: string, job?: string, round?: string, local?: boolean, dataDir?: string, json?: boolean }) => {
+      const query = { kind: parseKind(opts.kind), name: opts.name, producer: opts.producer, job: opts.job, round: parseRound(opts.round), local: opts.local === true ? true : undefined }
+      const api = await connect(opts)
+      const { artifacts } = await api.request<{ artifacts: ArtifactView[] }>('GET', '/v1/artifacts', { query })
+      output(opts.json === true, artifacts, () => artifacts.length === 0
+        ? 'no artifacts'
+        : table(['CID', 'NAME', 'KIND', 'SIZE', 'JOB', 'ROUND', 'PRODUCER', 'LOCAL'],
+          artifacts.map(a => [a.cid, a.name, a.kind, human(a.size), a.job, a.round, short(a.producer), a.local ? 'yes' : 'no'])))
+    })
+
+  group.command('pin <cid>')
+    .description('pin an artifact here, fetching it from peers if needed')
+    .option('--data-dir <dir>', 'data directory')
+    .option('--json', 'machine-readable output')
+    .action(async (cid: string, opts: { dataDir?: string, json?: boolean }) => {
+      const api = await connect(opts)
+      const a = await api.request<ArtifactView>('POST', `/v1/artifacts/${encodeURIComponent(cid)}/pin`)
+      output(opts.json === true, a, () => describe(a))
+    })
+
+  group.command('rm <cid>')
+    .description('unpin an artifact (its space is freed by the next gc)')
+    .option('--data-dir <dir>', 'data directory')
+    .option('--json', 'machine-readable output')
+    .action(async (cid: string, opts: { dataDir?: string, json?: boolean }) => {
+      const api = await connect(opts)
+      const r = await api.request<{ cid: string, unpinned: boolean }>('DELETE', `/v1/artifacts/${encodeURIComponent(cid)}`)
+      output(opts.json === true, r, () => `unpinned ${r.cid} (run \`meshnode artifacts gc\` to free the space)`)
+    })
+
+  group.command('gc')
+    .description('delete unpinned blocks and show storage usage')
+    .option('--data-dir <dir>', 'data directory')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { dataDir?: string, json?: boolean }) => {
+      const api = await connect(opts)
+      const gc = await api.request<{ freedBytes: number, removedBlocks: number }>('POST', '/v1/storage/gc')
+      const usage = await api.request<{ usedBytes: number, quotaBytes: number }>('GET', '/v1/storage')
+      output(opts.json === true, { ...gc, ...usage }, () => `freed ${human(gc.freedBytes)} (${gc.removedBlocks} blocks); using ${human(usage.usedBytes)} of ${human(usage.quotaBytes)}`)
+    })
+}

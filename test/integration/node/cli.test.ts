@@ -1,0 +1,148 @@
+import { describe, it, expect, afterAll } from 'vitest'
+import { spawn, execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { mkdtemp, rm, readFile, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CLI, REPO_ROOT, waitFor, Mesh } from '../../harness/index.js'
+
+const exec = promisify(execFile)
+const dirs: string[] = []
+async function tempDir (): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'meshnode-cli-'))
+  dirs.push(d)
+  return d
+}
+afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
+
+/** Run the CLI to completion; never throws, returns code and output. */
+async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  try {
+    const r = await exec(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 })
+    return { code: 0, stdout: r.stdout, stderr: r.stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe('meshnode CLI', () => {
+  it('prints help listing every command', async () => {
+    const r = await cli(['--help'])
+    expect(r.code).toBe(0)
+    for (const c of ['init', 'start', 'status', 'peers', 'hardware']) expect(r.stdout).toContain(c)
+    const s = await cli(['start', '--help'])
+    for (const f of ['--data-dir', '--config', '--listen', '--bootstrap', '--api-host', '--api-port', '--no-mdns', '--log-level', '--log-format']) expect(s.stdout).toContain(f)
+  })
+
+  it('init creates 0600 secrets and never overwrites keys when run twice', async () => {
+    const dir = await tempDir()
+    const first = JSON.parse((await cli(['init', '--data-dir', dir, '--json'])).stdout)
+    expect(first.created).toBe(true)
+    const keyBefore = await readFile(join(dir, 'keystore.pass'), 'utf8')
+    const tokenBefore = await readFile(join(dir, 'admin.token'), 'utf8')
+    for (const f of ['admin.token', 'keystore.pass']) expect((await stat(join(dir, f))).mode & 0o777).toBe(0o600)
+    const second = JSON.parse((await cli(['init', '--data-dir', dir, '--json'])).stdout)
+    expect(second).toMatchObject({ created: false, peerId: first.peerId })
+    expect(await readFile(join(dir, 'keystore.pass'), 'utf8')).toBe(keyBefore)
+    expect(await readFile(join(dir, 'admin.token'), 'utf8')).toBe(tokenBefore)
+  })
+
+  it('keeps the key encrypted with MESHNODE_PASSPHRASE and refuses to start without it', async () => {
+    const dir = await tempDir()
+    const pass = 'correct horse battery staple 42'
+    expect((await cli(['init', '--data-dir', dir], { MESHNODE_PASSPHRASE: pass })).code).toBe(0)
+    expect(existsSync(join(dir, 'keystore.pass'))).toBe(false)
+    const r = await cli(['start', '--data-dir', dir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], { MESHNODE_PASSPHRASE: '' })
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toBe('meshnode: this node\'s key is encrypted with MESHNODE_PASSPHRASE: set it in the environment')
+    const wrong = await cli(['start', '--data-dir', dir, '--api-port', '0'], { MESHNODE_PASSPHRASE: 'a wrong passphrase of enough length' })
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toContain('cannot decrypt the node key')
+    expect(wrong.stderr).not.toContain(pass)
+  })
+
+  it.each([
+    [['--api-port', 'abc'], 'meshnode: config api.port: expected an integer >= 0 <= 65535, got "abc"'],
+    [['--listen', 'not-a-multiaddr'], 'meshnode: config listen[0]: expected a multiaddr like /ip4/127.0.0.1/tcp/4101, got "not-a-multiaddr"'],
+    [['--api-host', '0.0.0.0'], 'meshnode: config api.host: refusing to bind the admin API to 0.0.0.0: set api.allowRemote: true in the config file to allow it'],
+    [['--log-level', 'loud'], 'meshnode: config log.level: expected one of trace, debug, info, warn, error, silent, got "loud"']
+  ])('a bad value %j fails start with one line naming the key', async (flags, line) => {
+    const dir = await tempDir()
+    await cli(['init', '--data-dir', dir])
+    const r = await cli(['start', '--data-dir', dir, ...flags])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toBe(line)
+  })
+
+  it('a bad value in the config file names its key too', async () => {
+    const dir = await tempDir()
+    await cli(['init', '--data-dir', dir])
+    await writeFile(join(dir, 'config.yaml'), 'resources:\n  dutyCycle: 3\n')
+    const r = await cli(['start', '--data-dir', dir])
+    expect(r.stderr.trim()).toBe('meshnode: config resources.dutyCycle: expected a number >= 0.01 <= 1, got 3')
+  })
+
+  it('status says clearly when no daemon runs', async () => {
+    const dir = await tempDir()
+    await cli(['init', '--data-dir', dir])
+    const r = await cli(['status', '--data-dir', dir])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('no meshnode daemon is running')
+  })
+
+  it('npm start runs a node on the embedded default, status/peers/hardware answer, and SIGTERM closes it within 5 s', async () => {
+    const dir = await tempDir()
+    const env = { ...process.env, MESHNODE_DATA_DIR: dir, MESHNODE_API_PORT: '0', MESHNODE_LISTEN: '/ip4/127.0.0.1/tcp/0', MESHNODE_MDNS: 'false', MESHNODE_LOG_FORMAT: 'json' }
+    const child = spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let out = ''
+    child.stdout.on('data', d => { out += String(d) })
+    child.stderr.on('data', d => { out += String(d) })
+    const exited = new Promise<number | null>(resolve => child.on('exit', code => { resolve(code) }))
+    try {
+      await waitFor(() => existsSync(join(dir, 'api.url')), { timeoutMs: 60_000, what: `npm start to serve the API (${out.slice(-500)})` })
+      const status = await cli(['status', '--json'], { MESHNODE_DATA_DIR: dir })
+      expect(status.code, status.stderr).toBe(0)
+      const identity = JSON.parse(await readFile(join(dir, 'identity.json'), 'utf8'))
+      expect(JSON.parse(status.stdout)).toMatchObject({ peerId: identity.peerId, profile: 'default', network: 'local' })
+      const human = await cli(['status'], { MESHNODE_DATA_DIR: dir })
+      expect(human.stdout).toMatch(/peer id\s+12D3KooW/)
+      expect((await cli(['peers'], { MESHNODE_DATA_DIR: dir })).stdout).toContain('no peers connected')
+      const hw = await waitFor(async () => {
+        const r = JSON.parse((await cli(['hardware', '--json'], { MESHNODE_DATA_DIR: dir })).stdout)
+        return r.bench != null ? r : undefined
+      }, { timeoutMs: 30_000, what: 'the training benchmark to finish' })
+      expect(hw.tfjs.backend).toBe('wasm')
+      expect(hw.bench.samplesPerSec).toBeGreaterThan(0)
+    } finally {
+      // what Ctrl-C does: the signal goes to npm and the node; the node closes gracefully (api.url removed)
+      const t0 = Date.now()
+      process.kill(-(child.pid as number), 'SIGTERM')
+      await exited
+      await waitFor(() => !existsSync(join(dir, 'api.url')), { timeoutMs: 5000, what: 'graceful close' })
+      expect(Date.now() - t0).toBeLessThan(5000)
+    }
+  })
+
+  it('peers and hardware --peers show a connected peer in tables', async () => {
+    const mesh = await Mesh.start(2, { mode: 'process' })
+    try {
+      const dir = mesh.nodes[0].dataDir
+      await waitFor(async () => (await cli(['hardware', '--peers', '--json', '--data-dir', dir])).stdout.includes(mesh.nodes[1].peerId), { what: 'the peer\'s record' })
+      const peers = await cli(['peers', '--data-dir', dir])
+      expect(peers.stdout).toMatch(/^PEER\s+LATENCY\s+LAST SEEN\s+HARDWARE/m)
+      expect(peers.stdout).toContain(mesh.nodes[1].peerId.slice(0, 8))
+      const r = await cli(['hardware', 'bandwidth', mesh.nodes[1].peerId, '--bytes', '1048576', '--json', '--data-dir', dir])
+      expect(r.code, r.stderr).toBe(0)
+      const bw = JSON.parse(r.stdout)
+      expect(bw.bytes).toBe(1048576)
+      expect(bw.mbps).toBeGreaterThan(0)
+      // the daemon itself exits 0 on SIGTERM
+      await mesh.nodes[1].stop()
+      expect((mesh.nodes[1] as unknown as { exitCode: () => number | null }).exitCode()).toBe(0)
+    } finally {
+      await mesh.close()
+    }
+  })
+})
