@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config'
 // Two projects: fast table-driven unit tests over pure cores, and multi-node integration tests on loopback.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/harness/summary-reporter.ts'],
     setupFiles: ['./src/node/polyfills.ts'],
     projects: [
       {

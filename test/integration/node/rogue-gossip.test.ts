@@ -88,8 +88,10 @@ describe('a rogue peer gossiping bad hardware records', () => {
     expect(peers.some(p => p.peerId === rogue.peerId.toString())).toBe(false)
 
     // gossipsub scores both senders of invalid messages below zero
-    await waitFor(() => honest.libp2p.services.pubsub.getScore(forger.peerId.toString()) < 0, { what: 'the forger\'s score to drop' })
-    await waitFor(() => honest.libp2p.services.pubsub.getScore(rogue.peerId.toString()) < 0, { what: 'the rogue\'s score to drop' })
+    // getScore lives on the gossipsub implementation, not on its public interface type
+    const scores = honest.libp2p.services.pubsub as unknown as { getScore: (peerId: string) => number }
+    await waitFor(() => scores.getScore(forger.peerId.toString()) < 0, { what: 'the forger\'s score to drop' })
+    await waitFor(() => scores.getScore(rogue.peerId.toString()) < 0, { what: 'the rogue\'s score to drop' })
     expect(await mesh.nodes[0].api.request('GET', '/v1/health')).toEqual({ status: 'ok' })
   })
 })

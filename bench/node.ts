@@ -1,0 +1,166 @@
+/**
+ * Node benchmarks (issue [node]): cold start to listening, idle RSS, admin API latency under load, and gossip
+ * propagation across 10 nodes. Each figure is printed beside a baseline measured in the same run:
+ *   - start / RSS: a bare libp2p peer built from the same modules (createMeshLibp2p), in its own process;
+ *   - API latency: a plain node:http server answering the same JSON at the same rate;
+ *   - gossip: bare gossipsub peers (no meshnode validators) in the same 10-node topology.
+ * Prints one JSON object. `--quick` shortens everything (smoke test).
+ */
+import '../src/node/polyfills.js'
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import autocannon from 'autocannon'
+import { multiaddr } from '@multiformats/multiaddr'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Mesh, CLI, REPO_ROOT, waitFor } from '../test/harness/index.js'
+import { createMeshLibp2p, type MeshLibp2p } from '../src/node/libp2p.js'
+import type { MeshNode } from '../src/node/node.js'
+
+const quick = process.argv.includes('--quick')
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]
+}
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d
+
+async function rssMB (pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+/** Spawn a process, time it until `ready` matches its stdout, let it idle, read its RSS, stop it. */
+async function measureProcess (args: string[], ready: RegExp, idleMs: number): Promise<{ startMs: number, rssMB: number }> {
+  const t0 = performance.now()
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', d => { out += String(d) })
+  child.stderr.on('data', d => { out += String(d) })
+  await waitFor(() => ready.test(out), { timeoutMs: 60_000, intervalMs: 5, what: `start of ${args.join(' ')}: ${out.slice(-300)}` })
+  const startMs = performance.now() - t0
+  await new Promise(r => setTimeout(r, idleMs))
+  const rss = await rssMB(child.pid as number)
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await exited
+  return { startMs, rssMB: rss }
+}
+
+async function startAndRss (): Promise<Record<string, unknown>> {
+  const runs = quick ? 1 : 3
+  const idle = quick ? 500 : 5000
+  const mesh = new Mesh()
+  const node = [] as Array<{ startMs: number, rssMB: number }>
+  const bare = [] as Array<{ startMs: number, rssMB: number }>
+  try {
+    const dataDir = (await mesh.add({ mode: 'inprocess' })).dataDir
+    await mesh.nodes[0].stop()
+    for (let i = 0; i < runs; i++) {
+      node.push(await measureProcess([CLI, 'start', '--data-dir', dataDir, '--no-benchmark'], /listening on/, idle))
+      bare.push(await measureProcess(['--import', 'tsx', 'bench/fixtures/bare-libp2p.ts'], /listening/, idle))
+    }
+  } finally { await mesh.close() }
+  const med = (xs: number[]): number => round(pct(xs, 50))
+  return {
+    coldStartMs: med(node.map(r => r.startMs)),
+    idleRssMB: med(node.map(r => r.rssMB)),
+    baseline: { bareLibp2pStartMs: med(bare.map(r => r.startMs)), bareLibp2pRssMB: med(bare.map(r => r.rssMB)) },
+    targets: { coldStartMs: 1500, idleRssMB: 150 },
+    note: 'process spawn to "listening" line (includes Node + tsx start-up); RSS after idling; median of runs'
+  }
+}
+
+async function loadTest (url: string, headers: Record<string, string>, rate: number, seconds: number): Promise<{ p50: number, p99: number, rps: number, errors: number, non2xx: number }> {
+  const r = await autocannon({ url, headers, connections: 10, overallRate: rate, duration: seconds })
+  return { p50: r.latency.p50, p99: r.latency.p99, rps: round(r.requests.average), errors: r.errors, non2xx: r.non2xx }
+}
+
+async function apiLatency (): Promise<Record<string, unknown>> {
+  const seconds = quick ? 2 : 10
+  const mesh = await Mesh.start(1, { mode: 'process' })
+  try {
+    const api = mesh.nodes[0].api as unknown as { baseUrl: string, token: string }
+    const ours = await loadTest(`${api.baseUrl}/v1/node`, { authorization: `Bearer ${api.token}` }, 1000, seconds)
+    const body = await mesh.nodes[0].api.request('GET', '/v1/node')
+    const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)) })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as { port: number }).port
+    const base = await loadTest(`http://127.0.0.1:${port}/`, {}, 1000, seconds)
+    server.close()
+    return { route: 'GET /v1/node (auth, schema-serialised)', rate: 1000, ...ours, baseline: { server: 'plain node:http, same JSON', ...base }, targets: { p99Ms: 10 } }
+  } finally { await mesh.close() }
+}
+
+/** Publish `count` messages of `size` bytes from node 0 and record each other node's receive delay. */
+async function propagate (publish: (data: Uint8Array) => Promise<void>, subscribe: (onMessage: (data: Uint8Array) => void) => void, receivers: number, size: number, count: number): Promise<{ p50: number, p99: number, delivered: number, expected: number }> {
+  const delays: number[] = []
+  subscribe(data => {
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+    delays.push(performance.timeOrigin + performance.now() - view.getFloat64(0))
+  })
+  for (let i = 0; i < count; i++) {
+    const data = new Uint8Array(size)
+    new DataView(data.buffer).setFloat64(0, performance.timeOrigin + performance.now())
+    new DataView(data.buffer).setUint32(8, i)
+    await publish(data)
+    await waitFor(() => delays.length >= (i + 1) * receivers, { timeoutMs: 10_000, intervalMs: 2, what: `message ${i}` }).catch(() => {})
+  }
+  return { p50: round(pct(delays, 50), 2), p99: round(pct(delays, 99), 2), delivered: delays.length, expected: count * receivers }
+}
+
+const BENCH_TOPIC = 'meshnode/bench/1'
+
+async function gossip (): Promise<Record<string, unknown>> {
+  const n = 10
+  const counts = { small: quick ? 10 : 100, large: quick ? 3 : 20 }
+  const out: Record<string, unknown> = { nodes: n, note: 'in one process on loopback; each delay is publish on node 0 to delivery on a receiver' }
+  const mesh = await Mesh.start(n, { mode: 'inprocess' })
+  try {
+    const nodes = mesh.nodes.map(h => (h as unknown as { node: MeshNode }).node)
+    await waitFor(() => nodes.every(x => x.libp2p.getPeers().length >= n - 1), { timeoutMs: 30_000, what: 'full mesh' })
+    const subscribe = (onMessage: (d: Uint8Array) => void): void => {
+      for (const x of nodes.slice(1)) x.gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: d => { onMessage(d) } })
+    }
+    subscribe(() => {})
+    nodes[0].gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: () => {} })
+    await waitFor(() => nodes[0].libp2p.services.pubsub.getSubscribers(BENCH_TOPIC).length >= n - 1, { what: 'subscribers' })
+    await new Promise(r => setTimeout(r, 1500)) // let the gossipsub mesh graft (heartbeat)
+    const listeners: Array<(d: Uint8Array) => void> = []
+    const fanIn = (d: Uint8Array): void => { for (const l of listeners) l(d) }
+    for (const x of nodes.slice(1)) x.gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: fanIn })
+    const run = async (size: number, count: number): Promise<unknown> => {
+      listeners.length = 0
+      return await propagate(async d => { await nodes[0].gossip.publish(BENCH_TOPIC, d) }, l => { listeners.push(l) }, n - 1, size, count)
+    }
+    out.kib1 = await run(1024, counts.small)
+    out.mib1 = await run(1024 * 1024, counts.large)
+  } finally { await mesh.close() }
+
+  // baseline: bare gossipsub peers from the same factory, same topology, no meshnode layers
+  const peers: MeshLibp2p[] = []
+  try {
+    for (let i = 0; i < n; i++) {
+      peers.push(await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], ipColocationThreshold: 1000 }))
+    }
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) await peers[i].dial(multiaddr(peers[j].getMultiaddrs()[0]))
+    for (const p of peers) p.services.pubsub.subscribe(BENCH_TOPIC)
+    await waitFor(() => peers[0].services.pubsub.getSubscribers(BENCH_TOPIC).length >= n - 1, { what: 'bare subscribers' })
+    await new Promise(r => setTimeout(r, 1500))
+    const listeners: Array<(d: Uint8Array) => void> = []
+    for (const p of peers.slice(1)) p.services.pubsub.addEventListener('message', evt => { if (evt.detail.topic === BENCH_TOPIC) for (const l of listeners) l(evt.detail.data) })
+    const run = async (size: number, count: number): Promise<unknown> => {
+      listeners.length = 0
+      return await propagate(async d => { await peers[0].services.pubsub.publish(BENCH_TOPIC, d) }, l => { listeners.push(l) }, n - 1, size, count)
+    }
+    out.baseline = { kib1: await run(1024, counts.small), mib1: await run(1024 * 1024, counts.large) }
+  } finally { for (const p of peers) await p.stop() }
+  out.targets = { kib1P99Ms: 100 }
+  return out
+}
+
+const result: Record<string, unknown> = { bench: 'node', node: process.version, quick }
+result.start = await startAndRss()
+result.api = await apiLatency()
+result.gossip = await gossip()
+process.stdout.write(JSON.stringify(result, null, 2) + '\n')
+process.exit(0)
