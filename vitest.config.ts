@@ -15,6 +15,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'contracts/test/**/*.test.ts'],
+          globalSetup: ['./test/harness/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // multi-node tests each spawn many processes: run files one at a time on small machines

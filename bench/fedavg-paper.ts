@@ -45,8 +45,8 @@ interface Config {
 const full: Config = {
   dataset: 'mnist',
   model: { arch: 'mlp', layers: [100, 10], seed: 1 },
-  clients: 20,
-  clientFraction: 0.5,
+  clients: 40,
+  clientFraction: 0.25,
   testFraction: 0.2,
   target: 0.9,
   fedsgd: { lr: 0.5, maxRounds: 300 },

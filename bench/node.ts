@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises'
 import autocannon from 'autocannon'
 import { multiaddr } from '@multiformats/multiaddr'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { Mesh, CLI, REPO_ROOT, waitFor } from '../test/harness/index.js'
+import { Mesh, BIN, REPO_ROOT, waitFor } from '../test/harness/index.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../src/node/libp2p.js'
 import type { MeshNode } from '../src/node/node.js'
 
@@ -56,8 +56,8 @@ async function startAndRss (): Promise<Record<string, unknown>> {
     const dataDir = (await mesh.add({ mode: 'inprocess' })).dataDir
     await mesh.nodes[0].stop()
     for (let i = 0; i < runs; i++) {
-      node.push(await measureProcess([CLI, 'start', '--data-dir', dataDir, '--no-benchmark'], /listening on/, idle))
-      bare.push(await measureProcess(['--import', 'tsx', 'bench/fixtures/bare-libp2p.ts'], /listening/, idle))
+      node.push(await measureProcess([BIN, 'start', '--data-dir', dataDir, '--no-benchmark'], /listening on/, idle))
+      bare.push(await measureProcess(['dist/bench/fixtures/bare-libp2p.js'], /listening/, idle))
     }
   } finally { await mesh.close() }
   const med = (xs: number[]): number => round(pct(xs, 50))

@@ -8,13 +8,13 @@
  */
 import { readFileSync, existsSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError } from '../common/errors.js'
+import { PACKAGE_ROOT } from '../common/paths.js'
 
 const Profile = Type.Union([Type.Literal('default'), Type.Literal('gpu'), Type.Literal('edge')])
 const Network = Type.Union([Type.Literal('local'), Type.Literal('amoy'), Type.Literal('polygon')])
@@ -113,9 +113,9 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
   }
 }
 
-/** Where configs/ lives, relative to this source file (works from src/ under tsx and from a packed install). */
+/** Where the shipped presets live. */
 export function configsDir (): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../configs')
+  return join(PACKAGE_ROOT, 'configs')
 }
 
 function isPlainObject (v: unknown): v is Record<string, unknown> {

@@ -1,4 +1,6 @@
 /** The package version, read once from package.json. */
-import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../common/paths.js'
 
-export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version

@@ -17,7 +17,10 @@ import { MeshNode } from '../../src/node/node.js'
 import { silentLogger } from '../../src/common/logger.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const CLI = join(REPO_ROOT, 'bin/meshnode.js')
+/** The installed entry point: runs the compiled dist/ (built by the integration project's global setup). */
+export const BIN = join(REPO_ROOT, 'bin/meshnode.js')
+/** Node arguments that run the CLI. */
+export const CLI = [BIN]
 
 /** Poll `check` until it returns a truthy value or the deadline passes; never a bare sleep. */
 export async function waitFor<T> (check: () => Promise<T> | T, opts: { timeoutMs?: number, intervalMs?: number, what?: string } = {}): Promise<NonNullable<T>> {
@@ -91,7 +94,7 @@ class ProcessNode implements NodeHandle {
 
   async start (): Promise<void> {
     await rm(join(this.dataDir, 'api.url'), { force: true })
-    const args = [CLI, 'start', '--data-dir', this.dataDir, ...(this.opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...(this.opts.extraArgs ?? [])]
+    const args = [...CLI, 'start', '--data-dir', this.dataDir, ...(this.opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...(this.opts.extraArgs ?? [])]
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...this.opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     this.child = child
     const keep = (d: Buffer): void => { this.log.push(d.toString()); if (this.log.length > 200) this.log.shift() }

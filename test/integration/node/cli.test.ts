@@ -19,7 +19,7 @@ afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, forc
 /** Run the CLI to completion; never throws, returns code and output. */
 async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
   try {
-    const r = await exec(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 })
+    const r = await exec(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (err) {
     const e = err as { code: number, stdout: string, stderr: string }

@@ -1,0 +1,162 @@
+/**
+ * The vocabulary of the round state machine: the events the shell feeds it, the actions it asks the shell to carry
+ * out, its options, and its plain-JSON snapshot.
+ */
+import type { ReputationView, SealAcceptance, SealAcceptanceSnapshot } from '../../consensus/core/index.js'
+import type { JobSpec, RoundSeal, SealedDelta, TrainingMessage, TrainingMetrics } from '../protocol/messages.js'
+
+/** Why the machine asks the shell to penalise a peer (reputation and gossip scoring are the shell's business). */
+export type PenaltyReason =
+  | 'equivocation-delta' // two different deltas for one round
+  | 'equivocation-seal' // two different seals for one (round, attempt)
+  | 'equivocation-vote' // conflicting votes in one (round, attempt)
+  | 'invalid-delta' // the shell could not use the delta (undecodable, wrong shape, NaN, fetch timeout)
+  | 'bad-seal' // a seal that is provably wrong: aggregate mismatch, wrong metrics, lies about a delta, too few deltas
+
+/** Why a verification came back negative. Only 'mismatch' (we recomputed something else) blames the aggregator. */
+export type VerifyFailure = 'mismatch' | 'invalid-delta' | 'unavailable'
+
+/** What the shell tells the machine. Every event is handled at a time `now` passed alongside it. */
+export type JobEvent =
+  /** A message that passed `validateTrainingGossip`; `from` is its signer, `seq` its envelope seq. */
+  | { kind: 'message', from: string, seq: number, msg: TrainingMessage }
+  /** Time passed (call at `nextWakeAt()` or periodically). */
+  | { kind: 'tick' }
+  /** The operator joins the job with `samples` local training rows. */
+  | { kind: 'join', samples: number }
+  /** The operator leaves the job. */
+  | { kind: 'leave' }
+  /** Local training for `round` finished and the compressed delta is stored in Helia. */
+  | { kind: 'local-delta-ready', round: number, baseModelCid: string, cid: string, samples: number, bytes: number, metrics: TrainingMetrics }
+  /**
+   * The aggregate asked for by an `aggregate` action: `aggregateCid` is the CID of the new model M_{round+1}, `deltas`
+   * the cids it was computed from (must equal the action's list).
+   */
+  | { kind: 'aggregate-computed', round: number, attempt: number, aggregateCid: string, modelHash: string, deltas: string[] }
+  /** The result of a `verify` action: recomputing the seal's aggregate gave (ok) or did not give its modelHash/CID. */
+  | { kind: 'seal-verified', round: number, attempt: number, aggregateCid: string, ok: boolean, reason?: VerifyFailure }
+  /** The shell found a delta unusable while aggregating or verifying. */
+  | { kind: 'delta-invalid', round: number, cid: string, peerId: string, reason: string }
+
+/** What the machine asks the shell to do, in order. */
+export type JobAction =
+  /** Fetch M_round (`baseModelCid`, whose modelHash is `modelHash` when known), train locally, store the delta. */
+  | { kind: 'train', round: number, baseModelCid: string, modelHash: string | null }
+  /** Sign (next seq) and gossip on TOPICS.training. */
+  | { kind: 'publish', msg: TrainingMessage }
+  /**
+   * We seal this attempt: fetch M_round and the listed deltas (sorted by cid), aggregate them with the job's rule
+   * (weights = samples), apply to M_round, store the new model, answer `aggregate-computed` (or `delta-invalid` for
+   * each unusable delta; the machine then asks again without them).
+   */
+  | { kind: 'aggregate', round: number, attempt: number, baseModelCid: string, deltas: SealedDelta[] }
+  /** Recompute `seal` from its base and listed deltas exactly as `aggregate` would; answer `seal-verified`. */
+  | { kind: 'verify', seal: RoundSeal }
+  /** A seal of `round` was accepted: the job's model is now M_{round+1} = `modelCid` (pin it, train on it next). */
+  | { kind: 'model-accepted', round: number, modelCid: string, modelHash: string, metrics: TrainingMetrics, seal: RoundSeal }
+  | { kind: 'penalise', peerId: string, reason: PenaltyReason, round: number }
+  /** The job is over: `rounds` rounds were sealed, or the accepted seal's accuracy reached the target. */
+  | { kind: 'job-finished', reason: 'rounds' | 'target', round: number, modelCid: string, modelHash: string }
+
+/** How a JobMachine is built. */
+export interface JobMachineOptions {
+  /** Our peer id. */
+  self: string
+  job: JobSpec
+  /** Orders aggregator candidates; default: all equal. Must agree across nodes. */
+  reputation?: ReputationView
+  /** Decides seals from votes; default: a fresh VerifiedMajority. */
+  acceptance?: SealAcceptance
+}
+
+/** A peer's latest join or leave, by envelope seq. */
+export interface MemberState { seq: number, joined: boolean, samples: number }
+
+/** A delta announcement the machine accepted (from a participant, on the right base). */
+export interface DeltaEntry {
+  round: number
+  peerId: string
+  cid: string
+  baseModelCid: string
+  samples: number
+  bytes: number
+  metrics: TrainingMetrics
+  arrivedAt: number
+}
+
+/** A seal we hold, and what we did about it. */
+export interface SealEntry {
+  seal: RoundSeal
+  from: string
+  receivedAt: number
+  /** new: not looked at yet (or not eligible yet); verifying: `verify` sent; voted: our vote is out; skipped: never ours to vote on. */
+  status: 'new' | 'verifying' | 'voted' | 'skipped'
+  /** Another, different seal came from the same aggregator for the same (round, attempt). */
+  equivocated: boolean
+}
+
+/** The current round as this node sees it. */
+export interface RoundState {
+  round: number
+  baseModelCid: string
+  /** modelHash of the base (null for round 0: the initial model is checked by the shell against the spec). */
+  baseModelHash: string | null
+  /** When the round started here (round 0: when enough participants joined); null until then. */
+  startedAt: number | null
+  /** When the round closed here (deadline, everyone delivered, or a seal arrived); null while collecting. */
+  closedAt: number | null
+  /** Last time we (re-)announced our join and delta while the round stayed open. */
+  announcedAt: number | null
+  attempt: number
+  attemptStartedAt: number | null
+  deltas: DeltaEntry[]
+  equivocators: string[]
+  /** Delta cids the shell reported unusable. */
+  invalid: string[]
+  trainRequested: boolean
+  ownDeltaCid: string | null
+  /** The aggregate we asked the shell for (one per attempt), if we seal this attempt. */
+  aggregateRequest: { attempt: number, cids: string[] } | null
+  /** Attempts we published a seal for. */
+  sealedAttempts: number[]
+  /** Verification verdicts by aggregateCid (a re-proposed seal is not recomputed). */
+  verdicts: Record<string, boolean>
+  /** `${peer}|${reason}` already penalised this round. */
+  penalised: string[]
+}
+
+/** The machine's whole state: plain JSON, persisted by the shell (Level) to survive a crash. */
+export interface JobMachineState {
+  jobId: string
+  joined: boolean
+  samples: number
+  members: Record<string, MemberState>
+  current: RoundState
+  /** Our approval lock: we approved this aggregate in this round and approve no other until that seal is rejected. */
+  lock: { round: number, attempt: number, aggregateCid: string } | null
+  /** Seals for the current and later rounds. */
+  seals: SealEntry[]
+  /** Deltas for later rounds, replayed when we get there. */
+  futureDeltas: DeltaEntry[]
+  finished: { reason: 'rounds' | 'target', round: number } | null
+}
+
+/** What `snapshot()` returns and `restore()` takes: plain JSON. */
+export interface JobMachineSnapshot {
+  v: 1
+  state: JobMachineState
+  acceptance: SealAcceptanceSnapshot
+}
+
+/** A summary for status displays and metrics. */
+export interface JobMachineView {
+  jobId: string
+  round: number
+  attempt: number
+  phase: 'waiting' | 'collecting' | 'sealing' | 'finished'
+  baseModelCid: string
+  joined: boolean
+  participants: string[]
+  deltas: number
+  aggregator: string | null
+}
