@@ -6,7 +6,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify, type Identify } from '@libp2p/identify'
+import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
@@ -21,6 +21,7 @@ import { PROTOCOLS, TOPICS } from '../protocols/topics.js'
 // a type alias (not an interface) so it satisfies libp2p's ServiceMap index signature
 export type MeshServices = {
   identify: Identify
+  identifyPush: IdentifyPush
   ping: Ping
   dht: KadDHT
   pubsub: GossipSub
@@ -42,6 +43,8 @@ export interface Libp2pInit {
   datastore?: Datastore
   /** Share one prom-client registry between libp2p and our own metrics. */
   registry?: Registry
+  /** Application penalties (e.g. `PenaltyBook.score`): negative values lower a peer's gossipsub score. */
+  appSpecificScore?: (peerId: string) => number
   start?: boolean
 }
 
@@ -98,6 +101,9 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
     metrics: init.registry != null ? prometheusMetrics({ registry: init.registry, preserveExistingMetrics: true }) : undefined,
     services: {
       identify: identify(),
+      // services register protocols after libp2p starts (Helia's bitswap, hardware, ...): push the change to peers
+      // that identified us earlier, or they never learn we speak them
+      identifyPush: identifyPush(),
       // kad-dht pings peers itself; the default single outbound ping stream collides with it
       ping: ping({ maxOutboundStreams: 8 }),
       dht: kadDHT({
@@ -112,6 +118,8 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
         maxInboundDataLength: maxMessageBytes,
         scoreParams: {
           topics: topicScores() as any,
+          appSpecificScore: init.appSpecificScore ?? (() => 0),
+          appSpecificWeight: 10,
           IPColocationFactorThreshold: init.ipColocationThreshold ?? 10,
           IPColocationFactorWeight: -10,
           behaviourPenaltyWeight: -1,

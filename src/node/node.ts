@@ -22,6 +22,12 @@ import { nodeRoutes } from './api/routes/node.js'
 import { hardwareRoutes } from './api/routes/hardware.js'
 import { observabilityRoutes } from './api/routes/observability.js'
 import { VERSION } from './version.js'
+import { openStorage, startHelia, artifactStore, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
+import { TrainingService } from '../training/service/index.js'
+import type { AdversaryKind } from '../training/service/adversary.js'
+import { PenaltyBook } from '../protocols/penalties.js'
+import { artifactRoutes } from './api/routes/artifacts.js'
+import { trainingRoutes } from './api/routes/training.js'
 
 export interface NodeCreateInit {
   options: Readonly<NodeOptions>
@@ -44,7 +50,12 @@ export class MeshNode {
   hardware!: HardwareService
   api!: ApiServer
   gossip!: GossipProcessor
+  storage!: Storage
+  helia!: MeshHelia
+  artifacts!: ArtifactStore
+  training!: TrainingService
   metrics: NodeMetrics
+  readonly penalties = new PenaltyBook(systemClock)
 
   private constructor (readonly options: Readonly<NodeOptions>, readonly log: Logger, private readonly privateKey: PrivateKey) {
     this.metrics = createNodeMetrics()
@@ -72,8 +83,12 @@ export class MeshNode {
   private async start (): Promise<void> {
     const o = this.options
     const log = this.log
+    this.storage = await openStorage({ dataDir: o.dataDir, quotaBytes: o.storage.quotaBytes })
+    this.defer('storage', async () => { await this.storage.close() })
     this.libp2p = await createMeshLibp2p({
       privateKey: this.privateKey,
+      datastore: this.storage.datastore,
+      appSpecificScore: id => this.penalties.score(id),
       listen: o.listen,
       announce: o.announce,
       bootstrap: o.bootstrap,
@@ -90,6 +105,17 @@ export class MeshNode {
     this.gossip = new GossipProcessor(this.libp2p.services.pubsub, log.child({ module: 'gossip' }), { validation: this.metrics.gossipValidation })
     this.defer('gossip', () => { this.gossip.stop() })
 
+    this.helia = await startHelia({ libp2p: this.libp2p, storage: this.storage, publicIpfs: o.storage.publicIpfs })
+    this.defer('helia', async () => { await this.helia.stop() })
+    this.artifacts = artifactStore({
+      fetchTimeoutMs: o.storage.fetchTimeoutMs,
+      maxArtifactBytes: o.storage.maxArtifactBytes,
+      recordMaxAgeMs: o.gossip.recordMaxAgeMs,
+      recordMaxSkewMs: o.gossip.recordMaxSkewMs
+    })({ helia: this.helia, storage: this.storage, privateKey: this.privateKey, gossip: this.gossip, events: this.events, logger: log.child({ module: 'storage' }), clock: systemClock, metrics: this.metrics.registry })
+    await this.artifacts.start()
+    this.defer('artifacts', async () => { await this.artifacts.stop() })
+
     this.hardware = new HardwareService({
       libp2p: this.libp2p,
       privateKey: this.privateKey,
@@ -104,6 +130,30 @@ export class MeshNode {
     const record = await probeHardware({ agent: `meshnode/${VERSION}`, profile: o.profile, resources: o.resources })
     await this.hardware.setLocal(record)
 
+    this.training = new TrainingService({
+      peerId: this.libp2p.peerId.toString(),
+      privateKey: this.privateKey,
+      gossip: this.gossip,
+      artifacts: this.artifacts,
+      state: this.storage.state,
+      events: this.events,
+      logger: log.child({ module: 'training' }),
+      clock: systemClock,
+      penalties: this.penalties,
+      registry: this.metrics.registry,
+      trainingSpeed: () => this.hardware.local()?.bench?.samplesPerSec
+    }, {
+      dataDir: o.dataDir,
+      fetchTimeoutMs: o.storage.fetchTimeoutMs,
+      announceIntervalMs: o.training.announceIntervalMs,
+      recordMaxAgeMs: o.gossip.recordMaxAgeMs,
+      recordMaxSkewMs: o.gossip.recordMaxSkewMs,
+      resources: o.resources,
+      adversary: o.training.adversary === 'none' ? undefined : { kind: o.training.adversary as AdversaryKind, scale: o.training.adversaryScale }
+    })
+    await this.training.start()
+    this.defer('training', async () => { await this.training.stop() })
+
     await this.startApi(this.apiPlugins())
     log.info({ peerId: this.peerId, addresses: this.addresses(), api: this.api.url }, 'meshnode started')
     // measured after we listen: the benchmark takes a second or two and must not delay start-up
@@ -115,6 +165,8 @@ export class MeshNode {
     return [
       nodeRoutes({ info: () => this.info(), peers: async () => this.peers() }),
       hardwareRoutes({ hardware: this.hardware }),
+      artifactRoutes({ artifacts: this.artifacts, fetchTimeoutMs: this.options.storage.fetchTimeoutMs }),
+      trainingRoutes({ training: this.training }),
       observabilityRoutes({ registry: this.metrics.registry, events: this.events })
     ]
   }

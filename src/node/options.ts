@@ -75,6 +75,16 @@ export const NodeOptionsSchema = Type.Object({
     /** Dial public IPFS bootstrap nodes and gateways (off: the mesh only). */
     publicIpfs: Type.Boolean()
   }, { additionalProperties: false }),
+  training: Type.Object({
+    /** How often a job's creator re-announces it while it runs (peers that joined the mesh later learn it). */
+    announceIntervalMs: Type.Integer({ minimum: 1000 }),
+    /**
+     * Robustness-test knob, never for real nodes: makes this node publish a Byzantine delta (see
+     * src/training/service/adversary.ts), e.g. 'sign-flip' = -adversaryScale x its honest delta.
+     */
+    adversary: Type.Union(['none', 'sign-flip', 'nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable'].map(k => Type.Literal(k))),
+    adversaryScale: Type.Number({ minimum: 0 })
+  }, { additionalProperties: false }),
   chain: Type.Object({
     chainId: Type.Integer({ minimum: 1 }),
     rpcUrls: Type.Array(Type.String()),
@@ -109,6 +119,7 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
     hardware: { advertiseIntervalMs: 60_000, benchmark: true, benchmarkMs: 1500 },
     resources: { trainingThreads: 2, maxMemoryMB: 2048, dutyCycle: 1 },
     storage: { quotaBytes: 10 * 1024 ** 3, fetchTimeoutMs: 30_000, maxArtifactBytes: 4 * 1024 ** 3, publicIpfs: false },
+    training: { announceIntervalMs: 10_000, adversary: 'none', adversaryScale: 10 },
     chain: { chainId: 31337, rpcUrls: [], confirmations: 1, contracts: {} }
   }
 }

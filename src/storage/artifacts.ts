@@ -21,45 +21,23 @@ import { silentLogger, type Logger } from '../common/logger.js'
 import { signRecord, type SignedRecord } from '../protocols/envelope.js'
 import { ReplayGuard, SeqSource } from '../protocols/replay.js'
 import { DOMAINS, TOPICS } from '../protocols/topics.js'
-import { ARTIFACT_KINDS, ARTIFACT_RECORD_VERSION, type ArtifactMeta } from '../protocols/validate/artifacts.js'
+import { ARTIFACT_RECORD_VERSION, type ArtifactMeta } from '../protocols/validate/artifacts.js'
 import type { GossipTopicHandler } from '../protocols/gossip.js'
 import { artifactAnnounceHandler } from './announce.js'
-import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REMOTE_ENTRIES, DEFAULT_MEDIA_TYPE, PROVIDE_TIMEOUT_MS } from './constants.js'
+import { STOP_DRAIN_MS, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REMOTE_ENTRIES, DEFAULT_MEDIA_TYPE, PROVIDE_TIMEOUT_MS } from './constants.js'
 import { SharedLock } from './lock.js'
 import { createStorageMetrics, type StorageMetrics } from './metrics.js'
 import { hasPin, pinBlocks, releasePin } from './pins.js'
 import { ArtifactRegistry, type ArtifactFilter, type RegistryEntry } from './registry.js'
 import { IdleTimeout, metered, type ByteSource } from './streams.js'
+import { openArtifact, resolveFileSize } from './read.js'
+import { BlockTracker } from './block-tracking.js'
+import { collectGarbage } from './gc.js'
+import { checkArtifactFields, fetchResult, parseCid, storageErrorIn, stripUndefined } from './util.js'
 import type {
   AddArtifactOptions, ArtifactContent, ArtifactInfo, ArtifactStoreComponents, ArtifactStoreInit, FetchOptions, GcResult,
   PinOptions, StorageUsage
 } from './types.js'
-
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/
-
-/** Parse a CID from user input; StorageError ERR_INVALID_CID when it does not parse. Returns the CIDv1. */
-export function parseCid (s: string): CID {
-  try {
-    return CID.parse(s).toV1()
-  } catch {
-    throw new StorageError('ERR_INVALID_CID', `not a valid CID: ${JSON.stringify(s.slice(0, 100))}`)
-  }
-}
-
-function invalid (message: string): StorageError {
-  return new StorageError('ERR_INVALID_ARGUMENT', message)
-}
-
-/** The first StorageError in an error's cause chain (importers and Helia wrap errors from the blockstore). */
-function storageErrorIn (err: unknown): StorageError | undefined {
-  for (let e = err, i = 0; e != null && i < 8; i++) {
-    if (e instanceof StorageError) return e
-    const agg = (e as { errors?: unknown[] }).errors
-    if (Array.isArray(agg)) for (const x of agg) { const s = storageErrorIn(x); if (s != null) return s }
-    e = (e as { cause?: unknown }).cause
-  }
-  return undefined
-}
 
 /** A signed artifact store on Helia; create with `new ArtifactStore(components, init)` or `artifactStore(init)(components)`. */
 export class ArtifactStore {
@@ -73,8 +51,7 @@ export class ArtifactStore {
   private readonly metrics?: StorageMetrics
   private readonly self: string
   private readonly init: Required<ArtifactStoreInit>
-  /** Blocks written by adds still in progress: a failing add must not delete a block a concurrent add needs. */
-  private readonly activeBlocks = new Map<string, number>()
+  private readonly tracker: BlockTracker
   private background = new AbortController()
   private started = false
   /** Registry counts, kept in memory (loaded at start) so metrics and usage never scan the registry. */
@@ -93,6 +70,7 @@ export class ArtifactStore {
     this.clock = c.clock ?? systemClock
     this.log = c.logger ?? silentLogger
     this.fs = unixfs(c.helia)
+    this.tracker = new BlockTracker(c.helia.blockstore)
     this.registry = new ArtifactRegistry(c.storage.state)
     this.seq = new SeqSource(this.clock)
     this.guard = new ReplayGuard(this.clock, { maxAgeMs: this.init.recordMaxAgeMs, maxSkewMs: this.init.recordMaxSkewMs })
@@ -115,11 +93,18 @@ export class ArtifactStore {
     this.refreshGauges()
   }
 
-  /** Abort background work (DHT provides). Idempotent; the node unregisters gossip by stopping its processor. */
+  /**
+   * Abort background work (DHT provides) and give operations in flight a moment to finish (the node aborts their
+   * requests first by closing the API). Idempotent; the node unregisters gossip by stopping its processor.
+   */
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
     this.background.abort()
+    const drained = AbortSignal.timeout(STOP_DRAIN_MS)
+    await this.lock.exclusive(drained).then(release => { release() }, () => {
+      this.log.warn('storage operations still running at stop; a pending marker will clean them up at the next start')
+    })
   }
 
   /** The gossip handler for TOPICS.artifacts (registered by `start()` when a gossip processor was given). */
@@ -132,7 +117,7 @@ export class ArtifactStore {
     const started = this.clock.now()
     const kind = opts.kind ?? 'other'
     const mediaType = opts.mediaType ?? DEFAULT_MEDIA_TYPE
-    this.checkMeta(opts.name, kind, mediaType, opts.job, opts.round)
+    checkArtifactFields(opts.name, kind, mediaType, opts.job, opts.round)
     const bs = this.c.storage.blockstore
     if (opts.expectedSize != null) {
       if (opts.expectedSize > this.init.maxArtifactBytes) throw new StorageError('ERR_TOO_LARGE', `artifact of ${opts.expectedSize} bytes exceeds the maximum artifact size of ${this.init.maxArtifactBytes} bytes (storage.maxArtifactBytes)`)
@@ -144,7 +129,6 @@ export class ArtifactStore {
     let size = 0
     try {
       await this.registry.commit([this.registry.putPending(id, { op: 'add', startedAt: this.clock.now() })])
-      const tracking = this.trackingBlockstore(written)
       const bytes = metered(source, {
         maxBytes: this.init.maxArtifactBytes,
         freeBytes: () => bs.freeBytes,
@@ -152,11 +136,11 @@ export class ArtifactStore {
         signal: opts.signal,
         onBytes: n => { size = n; opts.onProgress?.(n) }
       })
-      const root = await unixfs({ blockstore: tracking }).addByteStream(bytes, { signal: opts.signal, rawLeaves: true, cidVersion: 1 })
+      const root = await unixfs({ blockstore: this.tracker.writes(written) }).addByteStream(bytes, { signal: opts.signal, rawLeaves: true, cidVersion: 1 })
       const cid = root.toV1().toString()
       await this.registry.commit([this.registry.putPending(id, { op: 'add', cid, startedAt: started })])
       await pinBlocks(this.c.storage.datastore, root, written, { signal: opts.signal })
-      const meta: ArtifactMeta = this.stripUndefined({ cid, name: opts.name, kind, mediaType, size, producer: this.self, job: opts.job, round: opts.round, createdAt: this.clock.now() })
+      const meta: ArtifactMeta = stripUndefined({ cid, name: opts.name, kind, mediaType, size, producer: this.self, job: opts.job, round: opts.round, createdAt: this.clock.now() })
       const { entry, record } = await this.sign(meta, true)
       const before = await this.registry.get(cid)
       await this.registry.commit([this.registry.putEntry(entry), this.registry.delPending(id)])
@@ -175,7 +159,7 @@ export class ArtifactStore {
       if (se != null) throw se
       throw err
     } finally {
-      this.forget(written)
+      this.tracker.release(written)
       release()
     }
   }
@@ -183,18 +167,18 @@ export class ArtifactStore {
   /** Add a file from disk; name defaults to the file's base name. */
   async addFile (path: string, opts: Partial<AddArtifactOptions> = {}): Promise<ArtifactInfo> {
     const st = await fsStat(path)
-    if (!st.isFile()) throw invalid(`${path} is not a regular file`)
+    if (!st.isFile()) throw new StorageError('ERR_INVALID_ARGUMENT', `${path} is not a regular file`)
     return await this.add(createReadStream(path, { highWaterMark: 1024 * 1024, signal: opts.signal }), { ...opts, name: opts.name ?? basename(path), expectedSize: st.size })
   }
 
   /** Registry entries matching the filter (local and known remote ones), newest first. */
-  async list (filter: ArtifactFilter = {}): Promise<ArtifactInfo[]> {
-    return (await this.registry.list(filter)).map(e => this.info(e))
+  async list (filter: ArtifactFilter = {}, options?: { signal?: AbortSignal }): Promise<ArtifactInfo[]> {
+    return (await this.registry.list(filter, options)).map(e => this.info(e))
   }
 
   /** The registry entry of a CID, or undefined. */
-  async meta (cid: string): Promise<ArtifactInfo | undefined> {
-    const e = await this.registry.get(parseCid(cid).toString())
+  async meta (cid: string, options?: { signal?: AbortSignal }): Promise<ArtifactInfo | undefined> {
+    const e = await this.registry.get(parseCid(cid).toString(), options)
     return e != null ? this.info(e) : undefined
   }
 
@@ -205,39 +189,13 @@ export class ArtifactStore {
    */
   async open (cidStr: string, opts: FetchOptions = {}): Promise<ArtifactContent> {
     const cid = parseCid(cidStr)
-    const timeoutMs = opts.timeoutMs ?? this.init.fetchTimeoutMs
-    const maxBytes = opts.maxBytes ?? this.init.maxArtifactBytes
-    const idle = new IdleTimeout(timeoutMs, opts.signal)
-    let size: number
-    try {
-      size = await this.rootSize(cid, idle, timeoutMs, opts.offline)
-      if (size > maxBytes) throw new StorageError('ERR_TOO_LARGE', `artifact ${cid.toString()} of ${size} bytes exceeds the ${maxBytes}-byte limit`)
-    } catch (err) {
-      idle.clear()
-      this.metrics?.fetches.inc({ result: fetchResult(err) })
-      throw err
-    }
-    const self = this
-    async function * content (): AsyncGenerator<Uint8Array> {
-      let n = 0
-      try {
-        for await (const chunk of self.fs.cat(cid, { signal: idle.signal, offline: opts.offline })) {
-          idle.touch()
-          n += chunk.byteLength
-          if (n > size) throw new StorageError('ERR_CORRUPT', `artifact ${cid.toString()} yields more bytes than its declared ${size}`)
-          self.metrics?.fetchedBytes.inc(chunk.byteLength)
-          yield chunk
-        }
-        self.metrics?.fetches.inc({ result: 'ok' })
-      } catch (err) {
-        const mapped = idle.timedOut ? new StorageError('ERR_TIMEOUT', `no block of ${cid.toString()} arrived for ${timeoutMs} ms`, { cause: err }) : err
-        self.metrics?.fetches.inc({ result: fetchResult(mapped) })
-        throw mapped
-      } finally {
-        idle.clear()
-      }
-    }
-    return { cid: cid.toString(), size, content: content() }
+    return await openArtifact(this.fs, cid, {
+      onDone: this.c.helia.lookups?.allow(cid),
+      timeoutMs: opts.timeoutMs ?? this.init.fetchTimeoutMs,
+      maxBytes: opts.maxBytes ?? this.init.maxArtifactBytes,
+      signal: opts.signal,
+      offline: opts.offline
+    }, this.metrics)
   }
 
   /** Read a whole artifact into memory (small artifacts; prefer `open` for streaming). */
@@ -251,8 +209,7 @@ export class ArtifactStore {
 
   /**
    * Pin an artifact: fetch every missing block (idle timeout per block), pin the DAG atomically, then mark the entry
-   * local. A CID
-   * nobody announced gets an entry signed by this node (producer = us, name = the CID unless given).
+   * local. A CID nobody announced gets an entry signed by this node (producer = us, name = the CID unless given).
    */
   async pin (cidStr: string, opts: PinOptions = {}): Promise<ArtifactInfo> {
     const cid = parseCid(cidStr)
@@ -260,11 +217,12 @@ export class ArtifactStore {
     const existing = await this.registry.get(key)
     if (existing?.local === true && await hasPin(this.c.storage.datastore, cid)) return this.info(existing)
     const timeoutMs = opts.timeoutMs ?? this.init.fetchTimeoutMs
-    const idle = new IdleTimeout(timeoutMs, opts.signal)
     const release = await this.lock.shared(opts.signal)
+    const idle = new IdleTimeout(timeoutMs, opts.signal)
+    const lookupsDone = this.c.helia.lookups?.allow(cid)
     const id = randomBytes(8).toString('hex')
     try {
-      const size = await this.rootSize(cid, idle, timeoutMs, opts.offline)
+      const size = await resolveFileSize(this.fs, cid, idle, timeoutMs, opts.offline)
       const maxBytes = opts.maxBytes ?? this.init.maxArtifactBytes
       if (size > maxBytes) throw new StorageError('ERR_TOO_LARGE', `artifact ${key} of ${size} bytes exceeds the ${maxBytes}-byte limit`)
       const bs = this.c.storage.blockstore
@@ -276,7 +234,7 @@ export class ArtifactStore {
       const dag: CID[] = []
       try {
         let n = 0
-        for await (const chunk of unixfs({ blockstore: this.recordingBlockstore(dag) }).cat(cid, { signal: idle.signal, offline: opts.offline })) {
+        for await (const chunk of unixfs({ blockstore: this.tracker.reads(dag) }).cat(cid, { signal: idle.signal, offline: opts.offline })) {
           idle.touch()
           n += chunk.byteLength
           if (n > size) throw new StorageError('ERR_CORRUPT', `artifact ${key} yields more bytes than its declared ${size}`)
@@ -305,6 +263,7 @@ export class ArtifactStore {
       throw err
     } finally {
       idle.clear()
+      lookupsDone?.()
       release()
     }
   }
@@ -345,28 +304,16 @@ export class ArtifactStore {
    */
   async gc (opts: { signal?: AbortSignal } = {}): Promise<GcResult> {
     const release = await this.lock.exclusive(opts.signal)
-    let freedBytes = 0
-    let removedBlocks = 0
+    let result: GcResult
     try {
-      const bs = this.c.storage.blockstore
-      const doomed: Array<{ cid: CID, size: number }> = []
-      for await (const e of bs.entries(opts)) {
-        if (!await this.c.helia.pins.isPinned(e.cid, opts)) doomed.push(e)
-      }
-      for (const { cid, size } of doomed) {
-        opts.signal?.throwIfAborted()
-        await bs.delete(cid, opts)
-        freedBytes += size
-        removedBlocks++
-      }
-      if (removedBlocks > 0) await bs.compact()
+      result = await collectGarbage(this.c.storage.blockstore, this.c.helia.pins, opts)
     } finally {
       release()
     }
     this.metrics?.gcRuns.inc()
-    this.metrics?.gcFreedBytes.inc(freedBytes)
+    this.metrics?.gcFreedBytes.inc(result.freedBytes)
     this.refreshGauges()
-    return { freedBytes, removedBlocks }
+    return result
   }
 
   /** Blockstore usage against the quota, and registry counts. */
@@ -395,75 +342,10 @@ export class ArtifactStore {
       if (entry?.local !== true) await releasePin(this.c.storage.datastore, CID.parse(marker.cid), options)
     }
     for (const cid of written) {
-      if ((this.activeBlocks.get(cid.toString()) ?? 0) > 1) continue
+      if (this.tracker.sharedWithOthers(cid)) continue
       if (!await this.c.helia.pins.isPinned(cid)) await this.c.storage.blockstore.delete(cid)
     }
     if (marker != null) await this.registry.commit([this.registry.delPending(id)])
-  }
-
-  /** helia.blockstore, recording the blocks an add writes (for cleanup if it fails). */
-  private trackingBlockstore (written: CID[]): Parameters<typeof unixfs>[0]['blockstore'] {
-    const inner = this.c.helia.blockstore
-    return {
-      has: async (cid, options) => await inner.has(cid, options),
-      get: (cid, options) => inner.get(cid, options),
-      put: async (cid, block, options) => {
-        const s = cid.toString()
-        written.push(cid)
-        this.activeBlocks.set(s, (this.activeBlocks.get(s) ?? 0) + 1)
-        return await inner.put(cid, block, options)
-      }
-    }
-  }
-
-  /** helia.blockstore, recording every block read (the DAG of a file, once it has been read whole). */
-  private recordingBlockstore (read: CID[]): Parameters<typeof unixfs>[0]['blockstore'] {
-    const inner = this.c.helia.blockstore
-    return {
-      has: async (cid, options) => await inner.has(cid, options),
-      put: async (cid, block, options) => await inner.put(cid, block, options),
-      get: (cid, options) => { read.push(cid); return inner.get(cid, options) }
-    }
-  }
-
-  private forget (written: CID[]): void {
-    for (const cid of written) {
-      const s = cid.toString()
-      const n = (this.activeBlocks.get(s) ?? 1) - 1
-      if (n <= 0) this.activeBlocks.delete(s)
-      else this.activeBlocks.set(s, n)
-    }
-  }
-
-  /** Resolve the root (fetching it if needed) and return the file size. */
-  private async rootSize (cid: CID, idle: IdleTimeout, timeoutMs: number, offline?: boolean): Promise<number> {
-    try {
-      const st = await this.fs.stat(cid, { signal: idle.signal, offline })
-      if (st.type === 'directory') throw new StorageError('ERR_NOT_A_FILE', `${cid.toString()} is a directory, not an artifact`)
-      idle.touch()
-      return Number(st.size)
-    } catch (err) {
-      if (err instanceof StorageError) throw err
-      if (idle.timedOut) throw new StorageError('ERR_NOT_FOUND', `no peer provided ${cid.toString()} within ${timeoutMs} ms`, { cause: err })
-      const se = storageErrorIn(err)
-      if (se != null) throw se
-      if (offline === true && (err as Error).name === 'BlockNotFoundWhileOfflineError') throw new StorageError('ERR_NOT_FOUND', `${cid.toString()} is not stored locally`, { cause: err })
-      // the caller aborted: let its reason through
-      if (idle.signal.aborted) throw err
-      throw new StorageError('ERR_FETCH', `cannot read ${cid.toString()}: ${(err as Error).message}`, { cause: err })
-    }
-  }
-
-  private checkMeta (name: string, kind: string, mediaType: string, job?: string, round?: number): void {
-    if (typeof name !== 'string' || name.length < 1 || name.length > 256) throw invalid('name must be 1-256 characters')
-    if (!(ARTIFACT_KINDS as readonly string[]).includes(kind)) throw invalid(`kind must be one of ${ARTIFACT_KINDS.join(', ')}`)
-    if (mediaType.length > 128 || !MEDIA_TYPE.test(mediaType)) throw invalid('mediaType must look like type/subtype')
-    if (job != null && (job.length < 1 || job.length > 128)) throw invalid('job must be 1-128 characters')
-    if (round != null && (!Number.isSafeInteger(round) || round < 0 || round > 1_000_000_000)) throw invalid('round must be a non-negative integer')
-  }
-
-  private stripUndefined<T extends object> (o: T): T {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
   }
 
   private async sign (meta: ArtifactMeta, local: boolean): Promise<{ entry: RegistryEntry, record: Uint8Array }> {
@@ -528,18 +410,6 @@ export class ArtifactStore {
     this.metrics.quotaBytes.set(bs.quotaBytes)
     this.metrics.artifacts.set({ location: 'local' }, this.counts.local)
     this.metrics.artifacts.set({ location: 'remote' }, this.counts.remote)
-  }
-}
-
-function fetchResult (err: unknown): string {
-  const code = storageErrorIn(err)?.code
-  switch (code) {
-    case 'ERR_NOT_FOUND': return 'not_found'
-    case 'ERR_TIMEOUT': return 'timeout'
-    case 'ERR_TOO_LARGE': return 'too_large'
-    case 'ERR_QUOTA': return 'quota'
-    case 'ERR_INVALID_CID': return 'invalid'
-    default: return 'error'
   }
 }
 

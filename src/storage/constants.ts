@@ -20,8 +20,12 @@ export const SUBLEVELS = {
 export const CHUNK_BYTES = 1024 * 1024
 /** Largest block we store or accept from a peer (a 1 MiB leaf plus generous room for DAG nodes). */
 export const DEFAULT_MAX_BLOCK_BYTES = 2 * 1024 * 1024
-/** Bitswap message cap on top of one block: wantlists, presences and framing. */
-export const BITSWAP_MESSAGE_OVERHEAD_BYTES = 64 * 1024
+/**
+ * Bitswap messages: room for one largest block plus wantlists and presences, but never above 4 MiB, bitswap's default
+ * and yamux's per-stream read buffer (a bigger message resets the stream). With 1 MiB leaves that is 3 blocks a message.
+ */
+export const BITSWAP_MESSAGE_OVERHEAD_BYTES = 2 * 1024 * 1024
+export const BITSWAP_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 export const DEFAULT_QUOTA_BYTES = 10 * 1024 ** 3
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000
@@ -31,3 +35,5 @@ export const PROVIDE_TIMEOUT_MS = 60_000
 /** Known remote artifacts we remember at most (announcements beyond it are dropped). */
 export const DEFAULT_MAX_REMOTE_ENTRIES = 10_000
 export const DEFAULT_MEDIA_TYPE = 'application/octet-stream'
+/** How long `ArtifactStore.stop()` waits for adds, pins and gc in flight. */
+export const STOP_DRAIN_MS = 5_000

@@ -22,7 +22,7 @@ import type { CID } from 'multiformats/cid'
 import { StorageError } from '../common/errors.js'
 import { openState, type Migration, type StateStore } from './level.js'
 import { MeteredBlockstore } from './metered-blockstore.js'
-import { BITSWAP_MESSAGE_OVERHEAD_BYTES, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_QUOTA_BYTES, STATE_SCHEMA_VERSION, STORAGE_DIRS } from './constants.js'
+import { BITSWAP_MAX_MESSAGE_BYTES, BITSWAP_MESSAGE_OVERHEAD_BYTES, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_QUOTA_BYTES, STATE_SCHEMA_VERSION, STORAGE_DIRS } from './constants.js'
 
 export interface OpenStorageInit {
   dataDir: string
@@ -95,8 +95,8 @@ export async function openStorage (init: OpenStorageInit): Promise<Storage> {
   }
 }
 
-/** Helia bound to a libp2p node (bitswap needs `helia.libp2p`). */
-export type MeshHelia = Helia & { libp2p: Libp2p }
+/** Helia bound to a libp2p node (bitswap needs `helia.libp2p`), with the DHT lookup allow-list. */
+export type MeshHelia = Helia & { libp2p: Libp2p, lookups?: ProviderLookups }
 
 export interface StartHeliaInit {
   libp2p: Libp2p
@@ -108,12 +108,44 @@ export interface StartHeliaInit {
 }
 
 /**
+ * Which CIDs may trigger a DHT provider lookup. Bitswap asks the routers for providers of EVERY block it wants, but we
+ * provide only artifact roots: reading a 64 MiB artifact would start 65 DHT queries at once, flooding the peers' kad
+ * stream limits and stalling transfers. So only roots the artifact store is fetching are looked up; wants for every
+ * block still go to all connected peers.
+ */
+function key (cid: CID): string {
+  return Buffer.from(cid.multihash.bytes).toString('base64')
+}
+
+export class ProviderLookups {
+  private readonly allowed = new Map<string, number>()
+
+  /** Allow lookups for `root` until the returned function is called. */
+  allow (root: CID): () => void {
+    const k = key(root)
+    this.allowed.set(k, (this.allowed.get(k) ?? 0) + 1)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      const n = (this.allowed.get(k) ?? 1) - 1
+      if (n <= 0) this.allowed.delete(k)
+      else this.allowed.set(k, n)
+    }
+  }
+
+  allows (cid: CID): boolean {
+    return this.allowed.has(key(cid))
+  }
+}
+
+/**
  * Content routing through the node's libp2p (the private mesh DHT): providers of a CID, provide and reprovide.
  * Helia's own libp2p router lives in @helia/libp2p, which only works on a libp2p it creates itself.
  */
 class MeshRouter implements Router {
   readonly name = 'libp2p-router'
-  constructor (private readonly libp2p: Libp2p) {}
+  constructor (private readonly libp2p: Libp2p, private readonly lookups: ProviderLookups) {}
 
   async provide (cid: CID, options?: RoutingOptions): Promise<void> {
     await this.libp2p.contentRouting.provide(cid, options)
@@ -124,6 +156,7 @@ class MeshRouter implements Router {
   }
 
   async * findProviders (cid: CID, options?: RoutingOptions): AsyncGenerator<Provider> {
+    if (!this.lookups.allows(cid)) return
     for await (const p of this.libp2p.contentRouting.findProviders(cid, options)) {
       yield { id: p.id.toCID(), multiaddrs: p.multiaddrs, router: this.name, fallback: false }
     }
@@ -144,18 +177,21 @@ class MeshRouter implements Router {
 /** Build and start a light Helia on an existing (started) libp2p, using the node's Level stores. */
 export async function startHelia (init: StartHeliaInit): Promise<MeshHelia> {
   const maxBlock = init.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES
+  const lookups = new ProviderLookups()
   const helia = createHeliaLight({
     blockstore: init.storage.blockstore,
     datastore: init.storage.datastore,
     logger: init.libp2p.logger,
-    routers: [new MeshRouter(init.libp2p)]
+    routers: [new MeshRouter(init.libp2p, lookups)]
   }) as MeshHelia
+  helia.lookups = lookups
   // bitswap reads `libp2p` off the Helia object; this is what @helia/libp2p's mixin does, minus creating a libp2p
   Object.defineProperty(helia, 'libp2p', { value: init.libp2p, enumerable: true })
   withBitswap(helia, {
-    // one block per message at most (our peers split messages at this size too); a bigger message resets the stream
-    maxIncomingMessageSize: maxBlock + BITSWAP_MESSAGE_OVERHEAD_BYTES,
-    maxOutgoingMessageSize: maxBlock + BITSWAP_MESSAGE_OVERHEAD_BYTES
+    // never above yamux's 4 MiB stream read buffer (a bigger message resets the stream and stalls the transfer);
+    // blocks over maxBlockBytes that fit in a message are refused by the blockstore before they are stored
+    maxIncomingMessageSize: Math.min(maxBlock + BITSWAP_MESSAGE_OVERHEAD_BYTES, BITSWAP_MAX_MESSAGE_BYTES),
+    maxOutgoingMessageSize: Math.min(maxBlock + BITSWAP_MESSAGE_OVERHEAD_BYTES, BITSWAP_MAX_MESSAGE_BYTES)
   })
   if (init.publicIpfs === true) {
     const { withHTTP } = await import('@helia/http')

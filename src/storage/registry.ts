@@ -51,18 +51,22 @@ export class ArtifactRegistry {
     this.sub = state.sublevel(SUBLEVELS.artifacts)
   }
 
-  async get (cid: string): Promise<RegistryEntry | undefined> {
+  async get (cid: string, options?: { signal?: AbortSignal }): Promise<RegistryEntry | undefined> {
+    options?.signal?.throwIfAborted()
     return await this.sub.get(ENTRY + cid) as RegistryEntry | undefined
   }
 
-  async * entries (): AsyncGenerator<RegistryEntry> {
-    for await (const value of this.sub.values({ gte: ENTRY, lt: ENTRY + '\uffff' })) yield value as RegistryEntry
+  async * entries (options?: { signal?: AbortSignal }): AsyncGenerator<RegistryEntry> {
+    for await (const value of this.sub.values({ gte: ENTRY, lt: ENTRY + '\uffff' })) {
+      options?.signal?.throwIfAborted()
+      yield value as RegistryEntry
+    }
   }
 
   /** Entries matching the filter, newest first. */
-  async list (filter: ArtifactFilter = {}): Promise<RegistryEntry[]> {
+  async list (filter: ArtifactFilter = {}, options?: { signal?: AbortSignal }): Promise<RegistryEntry[]> {
     const out: RegistryEntry[] = []
-    for await (const e of this.entries()) {
+    for await (const e of this.entries(options)) {
       const m = e.meta
       if (filter.kind != null && m.kind !== filter.kind) continue
       if (filter.name != null && m.name !== filter.name) continue

@@ -15,6 +15,7 @@ import { ApiClient } from '../../src/node/cli/client.js'
 import { loadNodeOptions, mergeOptions, type PartialNodeOptions } from '../../src/node/options.js'
 import { MeshNode } from '../../src/node/node.js'
 import { silentLogger } from '../../src/common/logger.js'
+import { createLogger } from '../../src/node/logger.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** The installed entry point: runs the compiled dist/ (built by the integration project's global setup). */
@@ -148,7 +149,10 @@ class InProcessNode implements NodeHandle {
 
   async start (): Promise<void> {
     const options = loadNodeOptions({ dataDir: this.dataDir, flags: { bootstrap: this.opts.bootstrap }, env: {} })
-    this.node = await MeshNode.create({ options, logger: silentLogger, env: this.opts.env ?? process.env })
+    // MESHNODE_TEST_LOG=debug shows in-process nodes' logs on stderr
+    const level = process.env.MESHNODE_TEST_LOG
+    const logger = level != null && level !== '' ? createLogger({ level, format: 'json', destination: 2 }).child({ node: this.index }) : silentLogger
+    this.node = await MeshNode.create({ options, logger, env: this.opts.env ?? process.env })
     this.peerId = this.node.peerId
     this.addresses = this.node.addresses()
     this.api = new ApiClient(this.node.api.url, (await readFile(join(this.dataDir, 'admin.token'), 'utf8')).trim())

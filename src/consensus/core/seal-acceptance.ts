@@ -42,7 +42,8 @@ export interface SealAcceptance {
   onVote: (vote: SealBallot, from: string) => VoteReceipt
   /**
    * The outcome of a seal given its electorate (the round's participants; votes from anyone else do not count).
-   * Must be monotone for a fixed electorate: once accepted or rejected, more votes never change it.
+   * Must be monotone for a fixed electorate and non-equivocating voters: once accepted or rejected, more votes never
+   * change it.
    */
   outcome: (ref: SealRef, electorate: readonly string[]) => SealOutcome
   /** Forget every vote of `jobId` for rounds below `belowRound` (they can no longer matter). */

@@ -4,11 +4,12 @@
  * aggregate before approving, hence "verified". Heads are counted, not reputation: the reputation-weighted tally of the
  * consensus subsystem replaces this behind the same interface.
  *
- * Safety: two different seals of one round can both reach a strict majority of the same electorate only if some voter
- * approved both. Honest voters never do (the round machine locks on the aggregate it approved), so with an honest
- * majority at most one aggregate per round is accepted. Equivocating voters (two approvals in one attempt, or approve
- * and reject of one seal) are detected and lose all their votes in that attempt; this rule is not Byzantine-fault
- * tolerant against them beyond that (a 2/3 weighted quorum is the consensus subsystem's job).
+ * Safety: within one attempt, two different seals can both reach a strict majority of the same electorate only if some
+ * voter approved both, which honest voters never do. Across attempts the round machine runs Paxos (promises, and
+ * re-proposal of the highest-attempt approved aggregate), so with honest voters and an agreed electorate at most one
+ * aggregate per round is accepted. Equivocating voters (two approvals in one attempt, or approve and reject of one seal)
+ * are detected and lose all their votes in that attempt; the rule is not Byzantine-fault tolerant beyond that (a 2/3
+ * weighted quorum is the consensus subsystem's job).
  */
 import type { SealAcceptance, SealAcceptanceSnapshot, SealBallot, SealOutcome, SealRef, VoteReceipt } from './seal-acceptance.js'
 

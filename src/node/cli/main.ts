@@ -9,6 +9,8 @@ import { VERSION } from '../version.js'
 import { ApiClient } from './client.js'
 import { registerDaemonCommands } from './commands/daemon.js'
 import { registerInfoCommands, type Connect } from './commands/info.js'
+import { registerArtifactCommands } from './commands/artifacts.js'
+import { registerTrainCommands } from './commands/train.js'
 
 const connect: Connect = async (opts) => await ApiClient.fromDataDir(opts.dataDir ?? defaultDataDir())
 
@@ -21,6 +23,8 @@ export async function buildProgram (): Promise<Command> {
     .exitOverride()
   registerDaemonCommands(program)
   registerInfoCommands(program, connect)
+  registerArtifactCommands(program, connect)
+  registerTrainCommands(program, connect)
   return program
 }
 

@@ -6,9 +6,10 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { TrainingError } from '../../common/errors.js'
+import { PACKAGE_ROOT } from '../../common/paths.js'
 import type { Dataset } from './dataset.js'
 import { parseCsv } from './parse.js'
 
@@ -19,7 +20,7 @@ export const BUILTIN_DATASETS = ['digits', 'mnist'] as const
 export type BuiltinName = typeof BUILTIN_DATASETS[number]
 
 /** Where the digits file lives: `data/` at the repository root, found relative to this source file. */
-export const DIGITS_PATH = fileURLToPath(new URL('../../../data/digits.csv.gz', import.meta.url))
+export const DIGITS_PATH = join(PACKAGE_ROOT, 'data', 'digits.csv.gz')
 
 /** True when `name` is a built-in dataset. */
 export function isBuiltin (name: string): name is BuiltinName {

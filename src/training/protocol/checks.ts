@@ -85,7 +85,8 @@ export function checkJobSpec (job: JobSpec): void {
 
 /**
  * Check a schema-valid message signed by `signer`. A job's id must be the hash of its spec and its creator the signer
- * (nobody announces jobs in someone else's name); a seal's deltas must be strictly ascending by cid, one per peer.
+ * (nobody announces jobs in someone else's name); a seal's deltas must be strictly ascending by cid, one per peer; a
+ * promise is for attempt >= 1 and reports a lock from an earlier attempt.
  */
 export function checkTrainingMessage (msg: TrainingMessage, signer: string): void {
   switch (msg.type) {
@@ -127,5 +128,14 @@ export function checkTrainingMessage (msg: TrainingMessage, signer: string): voi
       checkRound(msg.round)
       checkAttempt(msg.attempt)
       checkCid(msg.aggregateCid, 'aggregateCid')
+      return
+    case 'promise':
+      checkRound(msg.round)
+      checkAttempt(msg.attempt)
+      bound(msg.attempt >= 1, 'attempt') // attempt 0 needs no promise
+      if (msg.locked !== undefined) {
+        bound(inRange(msg.locked.attempt, 0, msg.attempt - 1), 'locked.attempt')
+        checkCid(msg.locked.aggregateCid, 'locked.aggregateCid')
+      }
   }
 }

@@ -142,6 +142,20 @@ export const SealVoteSchema = obj({
   reason: Type.Optional(Str(0, 256))
 })
 
+/**
+ * Sent by a participant when it moves to attempt >= 1 of a round (Paxos' phase 1 over gossip): from now on it approves
+ * no seal of an earlier attempt, and `locked` reports the highest-attempt aggregate it approved in this round, if any.
+ * The attempt's aggregator waits for promises from a strict majority of participants and must re-propose the
+ * highest-attempt locked aggregate among them; only with none may it propose a fresh one.
+ */
+export const RoundPromiseSchema = obj({
+  type: Type.Literal('promise'),
+  jobId: Hex64,
+  round: Int,
+  attempt: Int,
+  locked: Type.Optional(obj({ attempt: Int, aggregateCid: CidStr }))
+})
+
 export type JobAnnounce = Static<typeof JobAnnounceSchema>
 export type JoinMessage = Static<typeof JoinSchema>
 export type LeaveMessage = Static<typeof LeaveSchema>
@@ -149,9 +163,10 @@ export type DeltaAnnounce = Static<typeof DeltaAnnounceSchema>
 export type SealedDelta = Static<typeof SealedDeltaSchema>
 export type RoundSeal = Static<typeof RoundSealSchema>
 export type SealVote = Static<typeof SealVoteSchema>
+export type RoundPromise = Static<typeof RoundPromiseSchema>
 
 /** Every message on TOPICS.training. */
-export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote
+export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote | RoundPromise
 export type TrainingMessageType = TrainingMessage['type']
 
 /** The schema of each message type, for per-type compilation (precise error paths, unknown types told apart). */
@@ -161,5 +176,6 @@ export const TRAINING_MESSAGE_SCHEMAS = {
   leave: LeaveSchema,
   delta: DeltaAnnounceSchema,
   seal: RoundSealSchema,
-  vote: SealVoteSchema
+  vote: SealVoteSchema,
+  promise: RoundPromiseSchema
 } as const satisfies Record<TrainingMessageType, TSchema>

@@ -2,8 +2,8 @@
  * The vocabulary of the round state machine: the events the shell feeds it, the actions it asks the shell to carry
  * out, its options, and its plain-JSON snapshot.
  */
-import type { ReputationView, SealAcceptance, SealAcceptanceSnapshot } from '../../consensus/core/index.js'
-import type { JobSpec, RoundSeal, SealedDelta, TrainingMessage, TrainingMetrics } from '../protocol/messages.js'
+import type { ReputationView, SealAcceptance, SealAcceptanceSnapshot, SealBallot } from '../../consensus/core/index.js'
+import type { JobSpec, RoundSeal, SealedDelta, SealVote, TrainingMessage, TrainingMetrics } from '../protocol/messages.js'
 
 /** Why the machine asks the shell to penalise a peer (reputation and gossip scoring are the shell's business). */
 export type PenaltyReason =
@@ -69,6 +69,13 @@ export interface JobMachineOptions {
   acceptance?: SealAcceptance
 }
 
+/** A participant's promise for an attempt (see RoundPromise). */
+export interface PromiseEntry {
+  from: string
+  attempt: number
+  locked: { attempt: number, aggregateCid: string } | null
+}
+
 /** A peer's latest join or leave, by envelope seq. */
 export interface MemberState { seq: number, joined: boolean, samples: number }
 
@@ -89,8 +96,8 @@ export interface SealEntry {
   seal: RoundSeal
   from: string
   receivedAt: number
-  /** new: not looked at yet (or not eligible yet); verifying: `verify` sent; voted: our vote is out; skipped: never ours to vote on. */
-  status: 'new' | 'verifying' | 'voted' | 'skipped'
+  /** new: not looked at yet (or not eligible yet); verifying: `verify` sent; voted: our vote is out. */
+  status: 'new' | 'verifying' | 'voted'
   /** Another, different seal came from the same aggregator for the same (round, attempt). */
   equivocated: boolean
 }
@@ -101,6 +108,12 @@ export interface RoundState {
   baseModelCid: string
   /** modelHash of the base (null for round 0: the initial model is checked by the shell against the spec). */
   baseModelHash: string | null
+  /**
+   * Who votes on this round's seals and takes turns sealing it: the contributors listed in the seal of the previous
+   * round, which every node that adopted that seal agrees on. Null in round 0 (and until a node that was away adopts a
+   * seal): the participants as this node sees them.
+   */
+  electorate: string[] | null
   /** When the round started here (round 0: when enough participants joined); null until then. */
   startedAt: number | null
   /** When the round closed here (deadline, everyone delivered, or a seal arrived); null while collecting. */
@@ -108,6 +121,7 @@ export interface RoundState {
   /** Last time we (re-)announced our join and delta while the round stayed open. */
   announcedAt: number | null
   attempt: number
+  /** When we moved to the current attempt (informational: the schedule runs from closedAt). */
   attemptStartedAt: number | null
   deltas: DeltaEntry[]
   equivocators: string[]
@@ -121,6 +135,12 @@ export interface RoundState {
   sealedAttempts: number[]
   /** Verification verdicts by aggregateCid (a re-proposed seal is not recomputed). */
   verdicts: Record<string, boolean>
+  /** Promises of participants (ours included) for attempts >= the current one. */
+  promises: PromiseEntry[]
+  /** The highest attempt each electorate member promised this round (how far the others are). */
+  promisedAttempts: Record<string, number>
+  /** The votes we cast in this round (re-sent to stragglers once the round is decided). */
+  ownVotes: SealVote[]
   /** `${peer}|${reason}` already penalised this round. */
   penalised: string[]
 }
@@ -132,12 +152,28 @@ export interface JobMachineState {
   samples: number
   members: Record<string, MemberState>
   current: RoundState
-  /** Our approval lock: we approved this aggregate in this round and approve no other until that seal is rejected. */
+  /** The highest-attempt aggregate we approved in the current round: what our promises report. */
   lock: { round: number, attempt: number, aggregateCid: string } | null
+  /**
+   * The last seals we adopted (oldest first, ROUND_LIMITS.history of them) with the votes we cast for each: re-sent to a
+   * participant that is stuck in one of those rounds, so it can adopt them one by one, each checked against the exact
+   * electorate the previous one names. Kept after the job finished, for the same reason. `deltas`: the
+   * `${peer}|${cid}` announced for that round, to tell a repeated announcement (a stuck peer) from a late one.
+   */
+  history: Array<{ seal: RoundSeal, votes: SealVote[], deltas: string[] }>
+  /** When we last re-sent `history` (at most once per sealTimeoutMs). */
+  helpedAt: number | null
+  /** `promise|vote/${round}/${attempt}` we sent for rounds in `history` (each once; bounded). */
+  oldRoundActs: string[]
   /** Seals for the current and later rounds. */
   seals: SealEntry[]
   /** Deltas for later rounds, replayed when we get there. */
   futureDeltas: DeltaEntry[]
+  /**
+   * Votes from peers we do not know as participants yet (a node that just came back has not seen their joins):
+   * counted once their join arrives. Bounded, so vote spam from strangers cannot crowd out participants' votes.
+   */
+  strangerVotes: Array<{ from: string, vote: SealBallot }>
   finished: { reason: 'rounds' | 'target', round: number } | null
 }
 
@@ -157,6 +193,8 @@ export interface JobMachineView {
   baseModelCid: string
   joined: boolean
   participants: string[]
+  /** Who votes on and seals this round (see RoundState.electorate). */
+  electorate: string[]
   deltas: number
   aggregator: string | null
 }

@@ -6,6 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { encode, decode } from 'cborg'
 import { CID } from 'multiformats/cid'
+import { Registry } from 'prom-client'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
 import { createHeliaLight } from 'helia'
@@ -21,7 +22,7 @@ import { startStorageNode, connectAll, pseudoRandom, sha256, hashStream, du, wai
 const MiB = 1024 * 1024
 
 describe('artifacts across three real nodes', () => {
-  let root: string
+  let root_: string
   const dirs: string[] = []
   const keys: PrivateKey[] = []
   let nodes: StorageNode[] = []
@@ -29,21 +30,22 @@ describe('artifacts across three real nodes', () => {
   const data = pseudoRandom(64 * MiB, 42)
   const dataSha = sha256(data)
   let cid = ''
+  const registry = new Registry()
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'meshnode-storage-'))
+    root_ = await mkdtemp(join(tmpdir(), 'meshnode-storage-'))
     for (let i = 0; i < 3; i++) {
-      dirs.push(join(root, `n${i}`))
+      dirs.push(join(root_, `n${i}`))
       keys.push(await generateKeyPair('Ed25519'))
     }
-    nodes = await Promise.all(dirs.map(async (d, i) => await startStorageNode(d, { key: keys[i] })))
+    nodes = await Promise.all(dirs.map(async (d, i) => await startStorageNode(d, { key: keys[i], metrics: i === 0 ? registry : undefined })))
     await connectAll(nodes)
   })
 
   afterAll(async () => {
     for (const fn of extra.reverse()) await fn().catch(() => {})
     for (const n of nodes.reverse()) await n.close().catch(() => {})
-    await rm(root, { recursive: true, force: true })
+    await rm(root_, { recursive: true, force: true })
   })
 
   it('adds 64 MiB on A and fetches it byte-identical on B (pinned) and C (streamed)', async () => {
@@ -72,6 +74,10 @@ describe('artifacts across three real nodes', () => {
     const onC = await c.store.open(cid)
     expect(await hashStream(onC.content)).toEqual({ sha: dataSha, bytes: 64 * MiB })
     expect(a.events.map(e => e.type)).toContain('artifact.added')
+    const metrics = await registry.metrics()
+    expect(metrics).toMatch(/meshnode_storage_adds_total\{result="ok"\} 1/)
+    expect(metrics).toMatch(new RegExp(`meshnode_storage_used_bytes ${a.storage.blockstore.usedBytes}`))
+    expect(metrics).toMatch(/meshnode_storage_artifacts\{location="local"\} 1/)
     expect(b.events.map(e => e.type)).toContain('artifact.pinned')
   })
 
@@ -144,13 +150,36 @@ describe('artifacts across three real nodes', () => {
     await expect(b.store.open('not-a-cid')).rejects.toMatchObject({ code: 'ERR_INVALID_CID' })
   })
 
+  it('provides roots on the mesh DHT, and looks up providers only for the root being read', async () => {
+    const [a, b] = nodes
+    const small = await a.store.add(pseudoRandom(4 * MiB + 1, 31), { name: 'provided.bin' })
+    const root = CID.parse(small.cid)
+    // A's background provide lands in the DHT: B finds A as a provider of the root
+    await waitFor(async () => {
+      for await (const p of b.libp2p.contentRouting.findProviders(root, { signal: AbortSignal.timeout(2000) })) {
+        if (p.id.toString() === a.peerId) return true
+      }
+      return false
+    }, 'A to be a DHT provider of the root', 20_000)
+    // a fresh node reading it asks the DHT about the root only, never about each of its blocks
+    const d = await startStorageNode(join(root_, 'n3'))
+    extra.push(async () => { await d.close() })
+    await d.libp2p.dial(b.libp2p.getMultiaddrs()[0])
+    const asked: string[] = []
+    const find = d.libp2p.contentRouting.findProviders.bind(d.libp2p.contentRouting)
+    d.libp2p.contentRouting.findProviders = (cid, options) => { asked.push(cid.toString()); return find(cid, options) }
+    const { content } = await d.store.open(small.cid, { timeoutMs: 10_000 })
+    expect((await hashStream(content)).sha).toBe(sha256(pseudoRandom(4 * MiB + 1, 31)))
+    expect(new Set(asked)).toEqual(new Set([small.cid]))
+  })
+
   describe('a rogue peer', () => {
     let rogue: { libp2p: MeshLibp2p, blockstore: LevelBlockstore }
     const rawCid = async (bytes: Uint8Array): Promise<CID> => CID.createV1(raw.code, await sha256Hasher.digest(bytes))
 
     beforeAll(async () => {
       // plain Helia (default bitswap limits) over a raw Level blockstore that stores whatever it is given
-      const blockstore = new LevelBlockstore(join(root, 'rogue-blocks'))
+      const blockstore = new LevelBlockstore(join(root_, 'rogue-blocks'))
       await blockstore.open()
       const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
       const helia = createHeliaLight({ blockstore }) as any
@@ -190,6 +219,7 @@ describe('artifacts across three real nodes', () => {
       const used = b.storage.blockstore.usedBytes
       const err = await b.store.cat(big.toString(), { timeoutMs: 2000 }).catch(e => e)
       expect(err).toBeInstanceOf(StorageError)
+      expect(err.code).toBe('ERR_BLOCK_TOO_LARGE')
       expect(await b.storage.blockstore.has(big)).toBe(false)
       expect(b.storage.blockstore.usedBytes).toBe(used)
     })

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
 import { createMeshLibp2p, type MeshLibp2p } from '../../../src/node/libp2p.js'
 import { GossipProcessor, type GossipMetrics } from '../../../src/protocols/gossip.js'
 import { EventBus, type NodeEvent } from '../../../src/common/events.js'
@@ -33,6 +34,8 @@ export interface StartNodeOptions {
   key?: PrivateKey
   storage?: Partial<Omit<OpenStorageInit, 'dataDir'>>
   artifacts?: ArtifactStoreInit
+  /** prom-client registry for meshnode_storage_* metrics. */
+  metrics?: Registry
 }
 
 /** Start a node in the wiring order the daemon uses; `close()` undoes it in reverse. */
@@ -47,7 +50,7 @@ export async function startStorageNode (dataDir: string, opts: StartNodeOptions 
   const bus = new EventBus()
   const events: NodeEvent[] = []
   bus.subscribe(e => { events.push(e) })
-  const store = new ArtifactStore({ helia, storage, privateKey: key, gossip, events: bus }, { fetchTimeoutMs: 5_000, ...opts.artifacts })
+  const store = new ArtifactStore({ helia, storage, privateKey: key, gossip, events: bus, metrics: opts.metrics }, { fetchTimeoutMs: 5_000, ...opts.artifacts })
   await store.start()
   let closed = false
   return {

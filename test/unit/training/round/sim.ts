@@ -79,7 +79,7 @@ export function simJob (store: Store, over: Partial<JobSpecInput> = {}): JobSpec
     compression: { kind: 'fp32' },
     initialModelCid: store.put(initial),
     createdAt: T0,
-    timing: { roundTimeoutMs: 30_000, deadlineK: 3, minWaitMs: 500, capMs: 10_000, sealTimeoutMs: 3000 },
+    timing: { roundTimeoutMs: 30_000, deadlineK: 3, minWaitMs: 1500, capMs: 10_000, sealTimeoutMs: 3000 },
     ...over
   })
 }
@@ -94,7 +94,8 @@ export class Sim {
   readonly store = new Store()
   readonly nodes: SimNode[] = []
   readonly job: JobSpec
-  latencyMs = 20
+  /** Gossip delay of each message to each receiver (fixed by default; tests may jitter it). */
+  latency: (from: SimNode, to: SimNode) => number = () => 20
   private queue: Scheduled[] = []
   private n = 0
   private seq = T0
@@ -136,7 +137,7 @@ export class Sim {
     node.machine = this.machine(node.id, snapshot ?? undefined)
     node.online = true
     if (snapshot == null) this.dispatch(node, { kind: 'join', samples })
-    else this.dispatch(node, { kind: 'tick' })
+    else for (const a of node.machine.resume(this.now)) this.perform(node, a)
   }
 
   /** Broadcast a message as `from` (bypassing its machine, e.g. a forged equivocation). */
@@ -144,17 +145,21 @@ export class Sim {
     const seq = ++this.seq
     for (const to of this.nodes) {
       if (to === from) continue
-      this.schedule(to, this.latencyMs, () => ({ kind: 'message', from: from.id, seq, msg: structuredClone(msg) }))
+      this.schedule(to, this.latency(from, to), () => ({ kind: 'message', from: from.id, seq, msg: structuredClone(msg) }))
     }
   }
 
   /** Advance time event by event until `until` returns true or `maxMs` of simulated time passed. */
   run (until: () => boolean, maxMs = 120_000): void {
     const end = this.now + maxMs
+    let stalled = 0
     while (!until()) {
       const wakes = this.nodes.filter(n => n.online).map(n => n.machine.nextWakeAt()).filter((t): t is number => t != null)
       const next = Math.min(this.queue[0]?.at ?? Infinity, ...wakes)
       if (!Number.isFinite(next) || next > end) return
+      // a machine whose wake-up time stays in the past without progress would spin a real shell's timer too
+      stalled = next <= this.now && (this.queue[0]?.at ?? Infinity) > this.now ? stalled + 1 : 0
+      if (stalled > 100) throw new Error(`simulation stalled at ${this.now - T0} ms`)
       this.clock.set(Math.max(this.now, next))
       while (this.queue.length > 0 && this.queue[0].at <= this.now) {
         const s = this.queue.shift() as Scheduled
@@ -183,6 +188,12 @@ export class Sim {
     const i = this.queue.findIndex(q => q.at > s.at)
     if (i < 0) this.queue.push(s)
     else this.queue.splice(i, 0, s)
+  }
+
+  /** Whether a seal is what an honest recomputation of its listed deltas gives. */
+  honest (seal: RoundSeal): boolean {
+    const next = this.compute(seal.baseModelCid, seal.deltas)
+    return modelHash(next) === seal.modelHash && fakeCid(new Uint8Array(next.buffer)) === seal.aggregateCid
   }
 
   private compute (baseCid: string, deltas: SealedDelta[]): Float32Array {

@@ -1,0 +1,120 @@
+/** Human renderings for `meshnode train`: round lines, round and job tables, a job summary. Pure. */
+import type { JobView } from '../../training/service/api-types.js'
+import { keyValues, table } from './format.js'
+
+/**
+ * What one round line shows: the `training.round` event's payload, a subset of `RoundReport`. Metrics are null when
+ * they were not finite (JSON has no NaN).
+ */
+export interface RoundLine {
+  round: number
+  accuracy: number | null
+  loss: number | null
+  f1: number | null
+  participants: number
+  bytesSent: number
+  bytesReceived: number
+  durationMs: number
+}
+
+const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v)
+
+/** First 12 hex digits: unique enough to read, and accepted back as a prefix by every `train` command. */
+export const shortJobId = (id: string): string => id.slice(0, 12)
+
+/** Bytes in binary units (`1.5 MiB`). */
+export function formatBytes (bytes: number): string {
+  if (!finite(bytes)) return '-'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = bytes
+  let u = 0
+  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++ }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`
+}
+
+/** `850 ms`, `12.3 s`, `4m05s`, `2h03m`. */
+export function formatDuration (ms: number): string {
+  if (!finite(ms)) return '-'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  const s = Math.round(ms / 1000)
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`
+}
+
+/** A 0..1 metric as a percentage with one decimal; `-` when missing. */
+export function formatPct (v: number | null | undefined): string {
+  return finite(v) ? `${(v * 100).toFixed(1)}%` : '-'
+}
+
+/** A loss or score with 4 decimals; `-` when missing. */
+export function formatNum (v: number | null | undefined): string {
+  return finite(v) ? v.toFixed(4) : '-'
+}
+
+/** One line per accepted round, as `train watch` prints them. */
+export function roundLine (r: RoundLine): string {
+  return [
+    `round ${String(r.round).padStart(3)}`,
+    `acc ${formatPct(r.accuracy).padStart(6)}`,
+    `loss ${formatNum(r.loss)}`,
+    `f1 ${formatNum(r.f1)}`,
+    `peers ${r.participants}`,
+    `sent ${formatBytes(r.bytesSent)}`,
+    `recv ${formatBytes(r.bytesReceived)}`,
+    formatDuration(r.durationMs)
+  ].join('  ')
+}
+
+/** The rounds of one job: ROUND ACC LOSS F1 PARTICIPANTS SENT RECV DURATION, in round order. */
+export function roundsTable (rounds: readonly RoundLine[]): string {
+  return table(['ROUND', 'ACC', 'LOSS', 'F1', 'PARTICIPANTS', 'SENT', 'RECV', 'DURATION'],
+    [...rounds].sort((a, b) => a.round - b.round).map(r => [
+      r.round, formatPct(r.accuracy), formatNum(r.loss), formatNum(r.f1), r.participants,
+      formatBytes(r.bytesSent), formatBytes(r.bytesReceived), formatDuration(r.durationMs)
+    ]))
+}
+
+/** `mlp 64-10` or `cnn 28x28x1->10`. */
+export function modelLabel (model: JobView['spec']['model']): string {
+  return model.arch === 'mlp' ? `mlp ${model.layers.join('-')}` : `cnn ${model.inputShape.join('x')}->${model.classes}`
+}
+
+function lastAccuracy (job: JobView): number | null {
+  const last = [...job.rounds].sort((a, b) => a.round - b.round).at(-1)
+  return last?.accuracy ?? null
+}
+
+/** The jobs this node knows: one row each. */
+export function jobsTable (jobs: readonly JobView[]): string {
+  return table(['JOB', 'STATUS', 'ROUND', 'PHASE', 'PEERS', 'DATASET', 'MODEL', 'AGGREGATION', 'ACC'],
+    jobs.map(j => [
+      shortJobId(j.id), j.status, `${j.round}/${j.spec.rounds}`, j.phase, j.participants.length, j.spec.dataset,
+      modelLabel(j.spec.model), `${j.spec.aggregation.kind}/${j.spec.compression.kind}`, formatPct(lastAccuracy(j))
+    ]))
+}
+
+/** Key facts of one job, above its rounds table. */
+export function jobSummary (job: JobView): string {
+  const s = job.spec
+  const finished = job.finishedReason == null ? '' : ` (${job.finishedReason === 'target' ? 'target reached' : 'all rounds done'})`
+  return keyValues([
+    ['job', job.id],
+    ['status', `${job.status}${finished}${job.joined ? ', joined' : ''}`],
+    ['round', `${job.round} of ${s.rounds} (${job.phase})`],
+    ['participants', `${job.participants.length} (min ${s.minParticipants})`],
+    ['dataset', s.dataset],
+    ['model', modelLabel(s.model)],
+    ['training', `${s.localEpochs} epochs, batch ${s.batchSize}, lr ${s.learningRate}`],
+    ['aggregation', s.aggregation.kind],
+    ['compression', s.compression.kind],
+    ['target', s.target == null ? null : `accuracy ${formatPct(s.target.value)}`],
+    ['model cid', job.modelCid]
+  ])
+}
+
+/** What `train watch` prints when the job is over. */
+export function finishedLine (jobId: string, reason: string | null): string {
+  const why = reason === 'target' ? 'target accuracy reached' : reason === 'rounds' ? 'all rounds done' : (reason ?? 'finished')
+  return `job ${shortJobId(jobId)} finished: ${why}`
+}

@@ -1,0 +1,81 @@
+/**
+ * Reading artifacts: resolve the root (locally or from peers) to learn the size before the first byte, then stream the
+ * file with an idle timeout, so a slow but progressing transfer is never cut while a dead one fails promptly.
+ */
+import type { UnixFS } from '@helia/unixfs'
+import type { CID } from 'multiformats/cid'
+import { StorageError } from '../common/errors.js'
+import type { StorageMetrics } from './metrics.js'
+import { IdleTimeout } from './streams.js'
+import type { ArtifactContent } from './types.js'
+import { fetchResult, storageErrorIn } from './util.js'
+
+/**
+ * The file size of a UnixFS file or raw block, fetching the root if needed. ERR_NOT_FOUND when no peer delivered it
+ * before `idle` timed out (or, offline, when it is not here), ERR_NOT_A_FILE for directories.
+ */
+export async function resolveFileSize (fs: UnixFS, cid: CID, idle: IdleTimeout, timeoutMs: number, offline?: boolean): Promise<number> {
+  try {
+    const st = await fs.stat(cid, { signal: idle.signal, offline })
+    if (st.type === 'directory') throw new StorageError('ERR_NOT_A_FILE', `${cid.toString()} is a directory, not an artifact`)
+    idle.touch()
+    return Number(st.size)
+  } catch (err) {
+    if (err instanceof StorageError) throw err
+    if (idle.timedOut) throw new StorageError('ERR_NOT_FOUND', `no peer provided ${cid.toString()} within ${timeoutMs} ms`, { cause: err })
+    const se = storageErrorIn(err)
+    if (se != null) throw se
+    if (offline === true && (err as Error).name === 'BlockNotFoundWhileOfflineError') throw new StorageError('ERR_NOT_FOUND', `${cid.toString()} is not stored locally`, { cause: err })
+    // the caller aborted: let its reason through
+    if (idle.signal.aborted) throw err
+    throw new StorageError('ERR_FETCH', `cannot read ${cid.toString()}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+export interface OpenArtifactOptions {
+  /** Called when the read is over (success, failure, abort or idle timeout); may be called more than once. */
+  onDone?: () => void
+  timeoutMs: number
+  maxBytes: number
+  signal?: AbortSignal
+  offline?: boolean
+}
+
+/** Resolve the size (refusing artifacts over `maxBytes`), then hand back a stream of the bytes. */
+export async function openArtifact (fs: UnixFS, cid: CID, opts: OpenArtifactOptions, metrics?: StorageMetrics): Promise<ArtifactContent> {
+  const idle = new IdleTimeout(opts.timeoutMs, opts.signal)
+  // a stream that is never iterated still ends: on timeout or abort (onDone is idempotent)
+  if (opts.onDone != null) idle.signal.addEventListener('abort', opts.onDone, { once: true })
+  let size: number
+  try {
+    size = await resolveFileSize(fs, cid, idle, opts.timeoutMs, opts.offline)
+    if (size > opts.maxBytes) throw new StorageError('ERR_TOO_LARGE', `artifact ${cid.toString()} of ${size} bytes exceeds the ${opts.maxBytes}-byte limit`)
+  } catch (err) {
+    idle.clear()
+    opts.onDone?.()
+    metrics?.fetches.inc({ result: fetchResult(err) })
+    throw err
+  }
+  async function * content (): AsyncGenerator<Uint8Array> {
+    let n = 0
+    try {
+      for await (const chunk of fs.cat(cid, { signal: idle.signal, offline: opts.offline })) {
+        idle.touch()
+        n += chunk.byteLength
+        // blocks are hash-checked, but a crafted DAG can still lie about its size: never yield past the declaration
+        if (n > size) throw new StorageError('ERR_CORRUPT', `artifact ${cid.toString()} yields more bytes than its declared ${size}`)
+        metrics?.fetchedBytes.inc(chunk.byteLength)
+        yield chunk
+      }
+      metrics?.fetches.inc({ result: 'ok' })
+    } catch (err) {
+      const mapped = idle.timedOut ? new StorageError('ERR_TIMEOUT', `no block of ${cid.toString()} arrived for ${opts.timeoutMs} ms`, { cause: err }) : storageErrorIn(err) ?? err
+      metrics?.fetches.inc({ result: fetchResult(mapped) })
+      throw mapped
+    } finally {
+      idle.clear()
+      opts.onDone?.()
+    }
+  }
+  return { cid: cid.toString(), size, content: content() }
+}

@@ -1,0 +1,42 @@
+/**
+ * A node's local training data for one job: the dataset it joined with, its partition share (for simulations), and a
+ * held-out split it evaluates every accepted model on.
+ */
+import { TrainingError } from '../../common/errors.js'
+import { partition, trainTestSplit } from '../core/partition.js'
+import { isBuiltin, loadBuiltin, subset, type Dataset, type DatasetStore } from '../data/index.js'
+import type { JoinJobRequest } from './api-types.js'
+
+export interface LocalData {
+  train: Dataset
+  test: Dataset
+}
+
+const cache = new Map<string, Promise<Dataset>>()
+
+/** Load a built-in or imported dataset by name (built-ins are cached per process). */
+export async function loadDataset (name: string, store: DatasetStore): Promise<Dataset> {
+  if (isBuiltin(name)) {
+    let p = cache.get(name)
+    if (p == null) { p = loadBuiltin(name); cache.set(name, p); p.catch(() => cache.delete(name)) }
+    return await p
+  }
+  if (!(await store.has(name))) throw new TrainingError('ERR_DATASET_NOT_FOUND', `no dataset named ${JSON.stringify(name)}: import it with \`meshnode train dataset import\``)
+  return await store.load(name)
+}
+
+/** This node's train/test data for a join request. The split seed comes from the partition so runs reproduce. */
+export async function localData (req: JoinJobRequest, store: DatasetStore): Promise<LocalData> {
+  const ds = await loadDataset(req.dataset, store)
+  let mine = ds
+  if (req.partition != null) {
+    const { scheme, index, of, seed, alpha } = req.partition
+    if (!Number.isInteger(index) || index < 0 || index >= of) throw new TrainingError('ERR_JOB', `partition index ${index} is not in 0..${of - 1}`)
+    const parts = partition(ds.y, { scheme, of, seed, alpha })
+    mine = subset(ds, parts[index])
+  }
+  const testFraction = req.testFraction ?? 0.2
+  const split = trainTestSplit(mine.y.length, testFraction, req.partition?.seed ?? 1)
+  if (split.train.length === 0 || split.test.length === 0) throw new TrainingError('ERR_JOB', `dataset share of ${mine.y.length} rows is too small to split for training and evaluation`)
+  return { train: subset(mine, split.train), test: subset(mine, split.test) }
+}

@@ -1,0 +1,551 @@
+/**
+ * The training service: the I/O shell around the pure round machine. It listens on `meshnode/training/1`, keeps one
+ * JobMachine per job, persists each machine's snapshot in Level after every step (a crash resumes where it stopped),
+ * and carries out the machine's actions: local training with TensorFlow.js, deltas and models through Helia,
+ * deterministic aggregation and verification by recomputation, signed gossip, penalties, metrics and events.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Clock } from '../../common/clock.js'
+import type { EventBus } from '../../common/events.js'
+import type { Logger } from '../../common/logger.js'
+import { MeshError, TrainingError } from '../../common/errors.js'
+import type { GossipProcessor } from '../../protocols/gossip.js'
+import { ReplayGuard, SeqSource } from '../../protocols/replay.js'
+import type { PenaltyBook } from '../../protocols/penalties.js'
+import { TOPICS } from '../../protocols/topics.js'
+import { validateTrainingGossip } from '../../protocols/validate/training.js'
+import type { ArtifactStore, StateStore } from '../../storage/index.js'
+import { computeDelta, modelHash } from '../core/delta.js'
+import { decodeDelta, encodeDelta, type CompressionSpec } from '../core/codec.js'
+import { TopKCompressor } from '../core/topk-compressor.js'
+import { manifestSize } from '../core/tensors.js'
+import { DatasetStore, parseCsv, parseJsonLines, isBuiltin, BUILTIN_DATASETS } from '../data/index.js'
+import { buildModel, getFlatWeights, setFlatWeights, type Model } from '../model/build.js'
+import { initialWeights } from '../model/init.js'
+import { resolveInputShape, validateModelSpec, type ModelSpec } from '../model/spec.js'
+import { evaluate, trainLocal } from '../model/train.js'
+import { createJobSpec, encodeTrainingMessage, type JobSpec, type RoundSeal, type TrainingMessage } from '../protocol/index.js'
+import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot } from '../round/index.js'
+import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from './api-types.js'
+import { loadDataset, localData, type LocalData } from './local-data.js'
+import { nextModel, screenDeltas, type FetchedDelta } from './recompute.js'
+import { Mutex } from './mutex.js'
+import { corruptDelta, type Adversary } from './adversary.js'
+import { randomBytes } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+
+const SUB = 'training'
+const DEFAULT_TIMING = { roundTimeoutMs: 60_000, deadlineK: 3, minWaitMs: 1000, capMs: 30_000, sealTimeoutMs: 15_000 }
+
+export interface TrainingServiceInit {
+  dataDir: string
+  /** How long to wait for a delta or model from peers. */
+  fetchTimeoutMs: number
+  /** How often the creator re-announces an unfinished job (late joiners, restarted peers). */
+  announceIntervalMs: number
+  recordMaxAgeMs: number
+  recordMaxSkewMs: number
+  resources: { trainingThreads: number, maxMemoryMB: number, dutyCycle: number }
+  /** Robustness-test knob (see adversary.ts): publish a Byzantine delta instead of the honest one. Never on real nodes. */
+  adversary?: Adversary
+}
+
+export interface TrainingServiceComponents {
+  peerId: string
+  privateKey: PrivateKey
+  gossip: GossipProcessor
+  artifacts: ArtifactStore
+  state: StateStore
+  events: EventBus
+  logger: Logger
+  clock: Clock
+  penalties?: PenaltyBook
+  registry?: Registry
+  /** The node's measured training speed (samples/s), for the work budget. */
+  trainingSpeed?: () => number | undefined
+}
+
+interface JobRuntime {
+  spec: JobSpec
+  machine: JobMachine
+  params: number
+  inputShape: number[]
+  join?: JoinJobRequest
+  data?: LocalData
+  left: boolean
+  reports: RoundReport[]
+  roundStartedAt: number
+  bytes: { sent: number, received: number }
+  queue: Promise<void>
+  timer?: NodeJS.Timeout
+  topk?: TopKCompressor
+  lastAnnounce: number
+}
+
+interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, reports: RoundReport[], snapshot: JobMachineSnapshot }
+
+export class TrainingService implements TrainingApi {
+  private readonly jobs = new Map<string, JobRuntime>()
+  private readonly guard: ReplayGuard
+  private readonly seq: SeqSource
+  private readonly tf = new Mutex()
+  private readonly datasets: DatasetStore
+  private readonly models = new Map<string, Model>()
+  private readonly log: Logger
+  private announceTimer?: NodeJS.Timeout
+  private started = false
+  private readonly metrics?: {
+    rounds: Counter<'result'>
+    rejected: Counter<'code'>
+    accuracy: Gauge<'job'>
+    bytes: Counter<'direction'>
+    roundSeconds: Gauge<'job'>
+  }
+
+  constructor (private readonly c: TrainingServiceComponents, private readonly init: TrainingServiceInit) {
+    this.log = c.logger
+    this.guard = new ReplayGuard(c.clock, { maxAgeMs: init.recordMaxAgeMs, maxSkewMs: init.recordMaxSkewMs })
+    this.seq = new SeqSource(c.clock)
+    this.datasets = new DatasetStore(init.dataDir)
+    if (c.registry != null) {
+      const registers = [c.registry]
+      this.metrics = {
+        rounds: new Counter({ name: 'meshnode_training_rounds_total', help: 'Rounds accepted by this node', labelNames: ['result'], registers }),
+        rejected: new Counter({ name: 'meshnode_training_deltas_rejected_total', help: 'Deltas refused before aggregation, by reason', labelNames: ['code'], registers }),
+        accuracy: new Gauge({ name: 'meshnode_training_accuracy_ratio', help: 'Held-out accuracy of the latest accepted model', labelNames: ['job'], registers }),
+        bytes: new Counter({ name: 'meshnode_training_bytes_total', help: 'Training bytes stored for peers (sent) and fetched (received)', labelNames: ['direction'], registers }),
+        roundSeconds: new Gauge({ name: 'meshnode_training_round_duration_seconds', help: 'Duration of the latest accepted round', labelNames: ['job'], registers })
+      }
+    }
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    for await (const [id, value] of this.c.state.sublevel<Persisted>(SUB).iterator()) {
+      try { this.restore(id, value) } catch (err) { this.log.warn({ job: id, err: (err as Error).message }, 'cannot restore training job') }
+    }
+    this.c.gossip.register({
+      topic: TOPICS.training,
+      validate: async (data, ctx) => await validateTrainingGossip(data, ctx.origin, this.guard),
+      deliver: rec => { this.onMessage(rec.signer, rec.seq, rec.payload) }
+    })
+    this.announceTimer = setInterval(() => { this.reannounce() }, this.init.announceIntervalMs)
+    this.announceTimer.unref()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.announceTimer)
+    for (const job of this.jobs.values()) clearTimeout(job.timer)
+    await Promise.allSettled([...this.jobs.values()].map(async j => await j.queue))
+    for (const m of this.models.values()) m.dispose()
+    this.models.clear()
+  }
+
+  // ---- API ---------------------------------------------------------------------------------------------------
+
+  async createJob (req: CreateJobRequest): Promise<{ id: string }> {
+    const model = validateModelSpec(req.model) as ModelSpec
+    const ds = await loadDataset(req.dataset, this.datasets)
+    const inputShape = resolveInputShape(model, { features: ds.features, shape: ds.shape })
+    const { flat } = initialWeights(model, inputShape)
+    const info = await this.c.artifacts.add(encodeDelta(flat, { kind: 'fp32' }), { name: `model-${req.dataset}-init`, kind: 'model', mediaType: 'application/vnd.meshnode.weights' })
+    const p = req.aggregationParams ?? {}
+    const aggregation = req.aggregation === 'trimmed-mean' ? { kind: 'trimmed-mean' as const, beta: p.beta ?? 0.1 }
+      : req.aggregation === 'krum' ? { kind: 'krum' as const, f: p.f ?? 1, ...(p.m != null ? { m: p.m } : {}) }
+        : { kind: req.aggregation }
+    const cp = req.compressionParams ?? {}
+    const compression = req.compression === 'topk' ? { kind: 'topk' as const, fraction: cp.fraction ?? 0.1 }
+      : req.compression === 'int8' ? { kind: 'int8' as const, ...(cp.blockSize != null ? { blockSize: cp.blockSize } : {}) }
+        : { kind: req.compression }
+    const spec = createJobSpec({
+      creator: this.c.peerId,
+      model: model.arch === 'mlp' ? { ...model, inputShape } : model,
+      dataset: req.dataset,
+      rounds: req.rounds,
+      minParticipants: req.minParticipants,
+      localEpochs: req.localEpochs,
+      batchSize: req.batchSize,
+      learningRate: req.learningRate,
+      aggregation,
+      compression,
+      ...(req.target != null ? { target: req.target } : {}),
+      initialModelCid: info.cid,
+      createdAt: this.c.clock.now(),
+      timing: { ...DEFAULT_TIMING, ...req.timing }
+    } as Parameters<typeof createJobSpec>[0])
+    const job = this.addJob(spec)
+    await this.persist(job)
+    await this.publish({ type: 'job', job: spec })
+    this.c.events.emit('training.job', { jobId: spec.id, dataset: spec.dataset, rounds: spec.rounds })
+    return { id: spec.id }
+  }
+
+  async joinJob (id: string, req: JoinJobRequest): Promise<JobView> {
+    const job = this.require(id)
+    if (job.join != null && !job.left) throw new TrainingError('ERR_JOB', 'this node already joined the job')
+    const data = await localData(req, this.datasets)
+    if (data.train.features !== job.inputShape.reduce((a, b) => a * b, 1)) {
+      throw new TrainingError('ERR_DATASET', `dataset ${req.dataset} has ${data.train.features} features; the job's model takes ${job.inputShape.join('x')}`)
+    }
+    this.checkMemory(job, data)
+    await this.checkInitialModel(job)
+    job.join = req
+    job.data = data
+    job.left = false
+    await this.enqueue(job, { kind: 'join', samples: data.train.y.length })
+    return this.view(job)
+  }
+
+  async leaveJob (id: string): Promise<JobView> {
+    const job = this.require(id)
+    if (job.join == null || job.left) throw new TrainingError('ERR_JOB', 'this node has not joined the job')
+    job.left = true
+    await this.enqueue(job, { kind: 'leave' })
+    return this.view(job)
+  }
+
+  listJobs (): JobView[] {
+    return [...this.jobs.values()].map(j => this.view(j)).sort((a, b) => b.spec.createdAt - a.spec.createdAt)
+  }
+
+  getJob (id: string): JobView | undefined {
+    const job = this.jobs.get(id)
+    return job == null ? undefined : this.view(job)
+  }
+
+  async importDataset (name: string, text: string, format: 'csv' | 'jsonl', opts: { labelColumn?: 'first' | 'last' | number, header?: boolean } = {}): Promise<DatasetInfo> {
+    if (isBuiltin(name)) throw new TrainingError('ERR_DATASET', `${name} is a built-in dataset name`)
+    const ds = format === 'csv' ? parseCsv(text, { labelColumn: opts.labelColumn, header: opts.header, name }) : parseJsonLines(text, { name })
+    const info = await this.datasets.save(name, ds)
+    this.c.events.emit('training.dataset', { name, rows: info.rows })
+    return { name, rows: info.rows, features: info.features, classes: info.classes, builtin: false }
+  }
+
+  async listDatasets (): Promise<DatasetInfo[]> {
+    const builtin = await Promise.all(BUILTIN_DATASETS.map(async n => {
+      const ds = await loadDataset(n, this.datasets)
+      return { name: n, rows: ds.y.length, features: ds.features, classes: ds.classes, builtin: true }
+    }))
+    const own = (await this.datasets.list()).map(d => ({ name: d.name, rows: d.rows, features: d.features, classes: d.classes, builtin: false }))
+    return [...builtin, ...own]
+  }
+
+  // ---- jobs and the machine ---------------------------------------------------------------------------------
+
+  private require (id: string): JobRuntime {
+    const job = this.jobs.get(id)
+    if (job == null) throw new MeshError('ERR_NOT_FOUND', `no training job ${id}`)
+    return job
+  }
+
+  private addJob (spec: JobSpec, snapshot?: JobMachineSnapshot): JobRuntime {
+    const model = spec.model as ModelSpec
+    const inputShape = resolveInputShape(model)
+    const params = manifestSize(initialWeights(model, inputShape).manifest)
+    const machine = new JobMachine({ self: this.c.peerId, job: spec })
+    if (snapshot != null) machine.restore(snapshot)
+    const job: JobRuntime = {
+      spec, machine, params, inputShape, left: false, reports: [], roundStartedAt: this.c.clock.now(),
+      bytes: { sent: 0, received: 0 }, queue: Promise.resolve(), lastAnnounce: this.c.clock.now(),
+      topk: spec.compression.kind === 'topk' ? new TopKCompressor(spec.compression.fraction) : undefined
+    }
+    this.jobs.set(spec.id, job)
+    return job
+  }
+
+  private restore (id: string, p: Persisted): void {
+    const job = this.addJob(p.spec, p.snapshot)
+    job.join = p.join
+    job.left = p.left === true
+    job.reports = p.reports
+    job.queue = job.queue.then(async () => {
+      if (job.join != null && !job.left) job.data = await localData(job.join, this.datasets)
+      await this.carryOut(job, job.machine.resume(this.c.clock.now()))
+    }).catch(err => { this.log.error({ job: id, err: (err as Error).message }, 'resuming a job failed') })
+  }
+
+  private onMessage (from: string, seq: number, msg: TrainingMessage): void {
+    if (msg.type === 'job') {
+      if (!this.jobs.has(msg.job.id)) {
+        const job = this.addJob(msg.job)
+        void this.persist(job)
+        this.c.events.emit('training.job', { jobId: msg.job.id, dataset: msg.job.dataset, rounds: msg.job.rounds, creator: from })
+      }
+      return
+    }
+    const job = this.jobs.get(msg.jobId)
+    if (job == null) return // a job we have not seen announced yet: its creator re-announces it
+    void this.enqueue(job, { kind: 'message', from, seq, msg })
+  }
+
+  /** Feed one event to a job's machine, in order, then persist and carry out its actions. */
+  private async enqueue (job: JobRuntime, event: JobEvent): Promise<void> {
+    const run = async (): Promise<void> => {
+      const actions = job.machine.handle(event, this.c.clock.now())
+      if (event.kind !== 'tick') this.log.debug({ job: job.spec.id.slice(0, 12), event: event.kind, ...(event.kind === 'message' ? { type: event.msg.type, from: event.from.slice(-6) } : {}) }, 'training event')
+      await this.carryOut(job, actions)
+    }
+    const p = job.queue.then(run)
+    job.queue = p.catch(err => { this.log.error({ job: job.spec.id, err: (err as Error).message, event: event.kind }, 'training step failed') })
+    await p
+  }
+
+  private async carryOut (job: JobRuntime, actions: JobAction[]): Promise<void> {
+    await this.persist(job)
+    for (const a of actions) {
+      this.log.debug({ job: job.spec.id.slice(0, 12), action: a.kind, ...(a.kind === 'publish' ? { type: a.msg.type, round: (a.msg as { round?: number }).round, attempt: (a.msg as { attempt?: number }).attempt } : {}) }, 'training action')
+      switch (a.kind) {
+        case 'publish': await this.publish(a.msg).catch(err => { this.log.debug({ err: (err as Error).message }, 'training publish failed') }); break
+        case 'train': this.background(job, async () => await this.train(job, a.round, a.baseModelCid)); break
+        case 'aggregate': this.background(job, async () => await this.aggregate(job, a)); break
+        case 'verify': this.background(job, async () => await this.verify(job, a.seal)); break
+        case 'model-accepted': await this.accepted(job, a.round, a.modelCid, a.modelHash, a.seal); break
+        case 'penalise':
+          this.c.penalties?.penalise(a.peerId, a.reason.startsWith('equivocation') ? 5 : 2)
+          this.c.events.emit('training.penalty', { jobId: job.spec.id, peerId: a.peerId, reason: a.reason, round: a.round })
+          this.log.info({ job: job.spec.id, peer: a.peerId, reason: a.reason }, 'peer penalised')
+          break
+        case 'job-finished':
+          this.c.events.emit('training.finished', { jobId: job.spec.id, reason: a.reason, round: a.round, modelCid: a.modelCid })
+          this.log.info({ job: job.spec.id, reason: a.reason, round: a.round }, 'training job finished')
+      }
+    }
+    this.schedule(job)
+  }
+
+  /** Long work (training, fetching, recomputing) runs outside the job's queue; its result comes back as an event. */
+  private background (job: JobRuntime, work: () => Promise<JobEvent | JobEvent[] | undefined>): void {
+    work().then(async ev => {
+      for (const e of Array.isArray(ev) ? ev : ev == null ? [] : [ev]) await this.enqueue(job, e)
+    }).catch(err => { this.log.warn({ job: job.spec.id, err: (err as Error).message }, 'training work failed') })
+  }
+
+  private schedule (job: JobRuntime): void {
+    clearTimeout(job.timer)
+    const at = job.machine.nextWakeAt()
+    if (at == null || !this.started) return
+    job.timer = setTimeout(() => { void this.enqueue(job, { kind: 'tick' }) }, Math.max(0, at - this.c.clock.now()) + 5)
+    job.timer.unref()
+  }
+
+  private async persist (job: JobRuntime): Promise<void> {
+    const value: Persisted = { spec: job.spec, join: job.join, left: job.left, reports: job.reports, snapshot: job.machine.snapshot() }
+    await this.c.state.atomic([{ type: 'put', sublevel: SUB, key: job.spec.id, value: value as never }])
+  }
+
+  private async publish (msg: TrainingMessage): Promise<void> {
+    await this.c.gossip.publish(TOPICS.training, await encodeTrainingMessage(this.c.privateKey, this.seq.next(), msg))
+  }
+
+  /** The creator keeps announcing unfinished jobs so peers that joined the mesh later learn them. */
+  private reannounce (): void {
+    for (const job of this.jobs.values()) {
+      if (job.spec.creator === this.c.peerId && job.machine.view().phase !== 'finished') void this.publish({ type: 'job', job: job.spec }).catch(() => {})
+    }
+  }
+
+  // ---- the work ---------------------------------------------------------------------------------------------
+
+  private async fetch (job: JobRuntime, cid: string, maxBytes: number): Promise<Uint8Array> {
+    const local = (await this.c.artifacts.meta(cid))?.local === true
+    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.init.fetchTimeoutMs, maxBytes })
+    if (!local) { job.bytes.received += bytes.byteLength; this.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
+    return bytes
+  }
+
+  private maxModelBytes (job: JobRuntime): number {
+    return 64 + job.params * 4
+  }
+
+  private async loadModelWeights (job: JobRuntime, cid: string): Promise<Float32Array> {
+    const bytes = await this.fetch(job, cid, this.maxModelBytes(job))
+    const flat = decodeDelta(bytes, { maxElements: job.params })
+    if (flat.length !== job.params) throw new TrainingError('ERR_SHAPE', `model ${cid} has ${flat.length} parameters, expected ${job.params}`)
+    return flat
+  }
+
+  private async storeModel (job: JobRuntime, round: number, flat: Float32Array): Promise<string> {
+    const info = await this.c.artifacts.add(encodeDelta(flat, { kind: 'fp32' }), { name: `model-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'model', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.weights' })
+    return info.cid
+  }
+
+  private async model (job: JobRuntime): Promise<Model> {
+    let m = this.models.get(job.spec.id)
+    if (m == null) {
+      const { initBackend } = await import('../model/backend.js')
+      await initBackend('auto', { logger: this.log })
+      m = await buildModel(job.spec.model as ModelSpec, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
+      this.models.set(job.spec.id, m)
+    }
+    return m
+  }
+
+  /** The initial model must be exactly what the spec's seed builds: nobody can slip in other weights at round 0. */
+  private async checkInitialModel (job: JobRuntime): Promise<void> {
+    const flat = await this.loadModelWeights(job, job.spec.initialModelCid)
+    const expected = initialWeights(job.spec.model as ModelSpec, job.inputShape).flat
+    if (modelHash(flat) !== modelHash(expected)) throw new TrainingError('ERR_JOB', 'the job\'s initial model does not match its model spec and seed')
+  }
+
+  /** Refuse a job whose training footprint exceeds the profile's memory cap. */
+  private checkMemory (job: JobRuntime, data: LocalData): void {
+    // weights, gradients and activations ~ 4 copies of the parameters, plus the local data
+    const mb = (job.params * 4 * 4 + data.train.x.byteLength + data.test.x.byteLength) / 2 ** 20
+    if (mb > this.init.resources.maxMemoryMB) {
+      throw new TrainingError('ERR_JOB', `the job needs about ${Math.ceil(mb)} MB, over this node's profile cap of ${this.init.resources.maxMemoryMB} MB`)
+    }
+  }
+
+  /** Samples per round this node can afford: measured speed x the round's time cap x the profile's duty cycle. */
+  private workBudget (job: JobRuntime): number | undefined {
+    const speed = this.c.trainingSpeed?.()
+    if (speed == null || speed <= 0) return undefined
+    const seconds = job.spec.timing.capMs / 1000 / 2
+    return Math.max(job.spec.batchSize, Math.floor(speed * seconds * this.init.resources.dutyCycle / job.spec.localEpochs))
+  }
+
+  private async train (job: JobRuntime, round: number, baseModelCid: string): Promise<JobEvent | undefined> {
+    const data = job.data
+    if (data == null) return undefined
+    const base = await this.loadModelWeights(job, baseModelCid)
+    const result = await this.tf.run(async () => {
+      const model = await this.model(job)
+      const { manifest } = getFlatWeights(model)
+      setFlatWeights(model, manifest, base)
+      const r = await trainLocal(model, data.train, {
+        epochs: job.spec.localEpochs,
+        batchSize: job.spec.batchSize,
+        learningRate: job.spec.learningRate,
+        seed: job.spec.model.seed * 100_003 + round,
+        maxSamples: this.workBudget(job)
+      })
+      const evalResult = evaluate(model, data.test)
+      return { ...r, local: getFlatWeights(model).flat, accuracy: evalResult.accuracy }
+    })
+    const delta = computeDelta(result.local, base)
+    const bytes = this.init.adversary != null
+      ? corruptDelta(this.init.adversary, delta, job.spec.compression as CompressionSpec)
+      : job.topk != null ? job.topk.compress(delta) : encodeDelta(delta, job.spec.compression as CompressionSpec)
+    if (bytes == null) {
+      // the 'unfetchable' adversary announces a CID whose bytes nobody stores
+      const cid = CID.createV1(raw.code, await sha256.digest(randomBytes(32))).toString()
+      return { kind: 'local-delta-ready', round, baseModelCid, cid, samples: result.samples, bytes: 4 * job.params, metrics: { loss: result.loss, accuracy: result.accuracy } }
+    }
+    const info = await this.c.artifacts.add(bytes, { name: `delta-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'delta', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.delta' })
+    job.bytes.sent += bytes.byteLength
+    this.metrics?.bytes.inc({ direction: 'sent' }, bytes.byteLength)
+    this.log.debug({ job: job.spec.id, round, samples: result.samples, ms: Math.round(result.durationMs) }, 'local training done')
+    return { kind: 'local-delta-ready', round, baseModelCid, cid: info.cid, samples: result.samples, bytes: bytes.byteLength, metrics: { loss: result.loss, accuracy: result.accuracy } }
+  }
+
+  /** Fetch a round's listed deltas; unreachable ones are refused like undecodable ones. */
+  private async fetchDeltas (job: JobRuntime, round: number, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ fetched: FetchedDelta[], events: JobEvent[] }> {
+    const maxBytes = 64 + job.params * 8
+    const events: JobEvent[] = []
+    const fetched: FetchedDelta[] = []
+    await Promise.all(deltas.map(async d => {
+      try {
+        fetched.push({ ...d, bytes: await this.fetch(job, d.cid, maxBytes) })
+      } catch (err) {
+        const code = err instanceof MeshError ? err.code : 'ERR_FETCH'
+        this.metrics?.rejected.inc({ code })
+        events.push({ kind: 'delta-invalid', round, cid: d.cid, peerId: d.peerId, reason: `${code}: fetch failed: ${(err as Error).message}` })
+      }
+    }))
+    return { fetched, events }
+  }
+
+  /** Screen fetched deltas and compute M_{r+1}; every refusal becomes a delta-invalid event. */
+  private async recompute (job: JobRuntime, round: number, baseCid: string, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ next?: Float32Array, events: JobEvent[] }> {
+    const base = await this.loadModelWeights(job, baseCid)
+    const { fetched, events } = await this.fetchDeltas(job, round, deltas)
+    const { usable, rejected } = screenDeltas(fetched, job.params)
+    for (const r of rejected) {
+      this.metrics?.rejected.inc({ code: r.code })
+      events.push({ kind: 'delta-invalid', round, cid: r.cid, peerId: r.peerId, reason: `${r.code}: ${r.reason}` })
+    }
+    if (events.length > 0) return { events }
+    return { next: nextModel(job.spec, base, usable), events }
+  }
+
+  private async aggregate (job: JobRuntime, a: Extract<JobAction, { kind: 'aggregate' }>): Promise<JobEvent[]> {
+    const { next, events } = await this.recompute(job, a.round, a.baseModelCid, a.deltas)
+    if (next == null) return events
+    const aggregateCid = await this.storeModel(job, a.round + 1, next)
+    return [{ kind: 'aggregate-computed', round: a.round, attempt: a.attempt, aggregateCid, modelHash: modelHash(next), deltas: a.deltas.map(d => d.cid) }]
+  }
+
+  private async verify (job: JobRuntime, seal: RoundSeal): Promise<JobEvent[]> {
+    let result
+    try {
+      result = await this.recompute(job, seal.round, seal.baseModelCid, seal.deltas)
+    } catch (err) {
+      return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'unavailable' }]
+    }
+    if (result.next == null) {
+      return [...result.events, { kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'invalid-delta' }]
+    }
+    const cid = await this.storeModel(job, seal.round + 1, result.next)
+    const ok = modelHash(result.next) === seal.modelHash && cid === seal.aggregateCid
+    return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok, reason: ok ? undefined : 'mismatch' }]
+  }
+
+  /** A seal was accepted: evaluate M_{r+1} on our held-out split and report the round. */
+  private async accepted (job: JobRuntime, round: number, modelCid: string, hash: string, seal: RoundSeal): Promise<void> {
+    const now = this.c.clock.now()
+    const report: RoundReport = {
+      round, accuracy: seal.metrics.accuracy, loss: seal.metrics.loss, f1: 0, precision: 0, recall: 0,
+      participants: seal.deltas.length, bytesSent: job.bytes.sent, bytesReceived: job.bytes.received,
+      durationMs: now - job.roundStartedAt, modelCid, modelHash: hash
+    }
+    job.bytes = { sent: 0, received: 0 }
+    job.roundStartedAt = now
+    const data = job.data
+    if (data != null) {
+      try {
+        const flat = await this.loadModelWeights(job, modelCid)
+        const e = await this.tf.run(async () => {
+          const model = await this.model(job)
+          setFlatWeights(model, getFlatWeights(model).manifest, flat)
+          return evaluate(model, data.test)
+        })
+        Object.assign(report, { accuracy: e.accuracy, loss: e.loss, f1: e.f1, precision: e.precision, recall: e.recall })
+      } catch (err) {
+        this.log.warn({ job: job.spec.id, round, err: (err as Error).message }, 'evaluating the accepted model failed')
+      }
+    }
+    job.reports = [...job.reports.filter(r => r.round !== round), report].sort((a, b) => a.round - b.round)
+    await this.persist(job)
+    this.metrics?.rounds.inc({ result: 'accepted' })
+    this.metrics?.accuracy.set({ job: job.spec.id.slice(0, 12) }, report.accuracy)
+    this.metrics?.roundSeconds.set({ job: job.spec.id.slice(0, 12) }, report.durationMs / 1000)
+    this.c.events.emit('training.round', { jobId: job.spec.id, ...report })
+    this.log.info({ job: job.spec.id.slice(0, 12), round, accuracy: report.accuracy.toFixed(4), participants: report.participants, modelHash: hash.slice(0, 12) }, 'round accepted')
+  }
+
+  private view (job: JobRuntime): JobView {
+    const v = job.machine.view()
+    const last = job.reports.at(-1)
+    const finished = job.machine.snapshot().state.finished
+    const status = v.phase === 'finished' ? 'finished' : job.left ? 'left' : job.join == null ? 'announced' : v.phase === 'waiting' ? 'joined' : 'running'
+    return {
+      id: job.spec.id,
+      status,
+      round: v.round,
+      modelCid: v.baseModelCid,
+      modelHash: last?.modelHash ?? null,
+      phase: v.phase,
+      participants: v.participants,
+      joined: v.joined,
+      finishedReason: finished?.reason ?? null,
+      spec: job.spec,
+      rounds: job.reports
+    }
+  }
+}

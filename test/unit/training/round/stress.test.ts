@@ -1,0 +1,49 @@
+import { describe, it, expect } from 'vitest'
+import { createRng } from '../../../../src/training/core/index.js'
+import { Sim } from './sim.js'
+
+/** Every round that any node accepted has one model, every node finished on the last one, and accepted seals recompute. */
+function verdict (sim: Sim, rounds: number): string | null {
+  const byRound = new Map<number, string>()
+  for (const n of sim.nodes) {
+    for (const a of n.log.accepted) {
+      if (byRound.has(a.round) && byRound.get(a.round) !== a.modelHash) return `round ${a.round}: two models accepted`
+      byRound.set(a.round, a.modelHash)
+    }
+  }
+  if (byRound.size !== rounds) return `${byRound.size} of ${rounds} rounds accepted`
+  const models = new Set(byRound.values())
+  if (!sim.nodes.flatMap(n => n.log.seals).filter(s => models.has(s.modelHash)).every(s => sim.honest(s))) return 'a dishonest seal was accepted'
+  const last = byRound.get(rounds - 1)
+  const stuck = sim.nodes.filter(n => n.log.finished?.modelHash !== last).map(n => `${n.id} ${JSON.stringify(n.machine.view().round)}/${n.machine.view().attempt}`)
+  return stuck.length === 0 ? null : `not finished: ${stuck.join(', ')}`
+}
+
+describe('round protocol under lossy gossip (simulation, seeded)', () => {
+  it.each(Array.from({ length: 12 }, (_, i) => i + 1))('6 nodes, 3-10%% message loss, one crash and restart (seed %i)', seed => {
+    const rng = createRng(seed)
+    const sim = new Sim(6, { job: { rounds: 5, minParticipants: 3 }, behaviour: () => ({ trainMs: 800 + rng.int(600) }) })
+    const loss = seed % 3 === 0 ? 0.1 : 0.03
+    sim.latency = () => (rng.next() < loss ? Number.MAX_SAFE_INTEGER : 5 + rng.int(400))
+    sim.joinAll()
+    const node = sim.nodes[seed % 6]
+    sim.run(() => node.log.accepted.length >= 1, 600_000)
+    const snapshot = sim.crash(node)
+    sim.run(() => sim.nodes[(seed + 1) % 6].log.accepted.length >= 3, 600_000)
+    sim.restart(node, seed % 2 === 0 ? JSON.parse(JSON.stringify(snapshot)) : null)
+    sim.run(() => sim.allFinished(), 1_200_000)
+    expect(verdict(sim, 5)).toBeNull()
+  })
+
+  it.each(Array.from({ length: 8 }, (_, i) => i + 1))('7 nodes with a liar, an equivocator, a straggler, a silent aggregator and 5%% loss (seed %i)', seed => {
+    const rng = createRng(100 + seed)
+    const sim = new Sim(7, {
+      job: { rounds: 4, minParticipants: 4 },
+      behaviour: i => ({ trainMs: 800 + rng.int(600), ...(i === 2 ? { wrongSeal: true } : i === 5 ? { equivocate: true } : i === 6 ? { trainMs: 60_000 } : i === 3 ? { silentAggregator: true } : {}) })
+    })
+    sim.latency = () => (rng.next() < 0.05 ? Number.MAX_SAFE_INTEGER : 5 + rng.int(seed % 2 === 0 ? 1500 : 300))
+    sim.joinAll()
+    sim.run(() => sim.allFinished(), 900_000)
+    expect(verdict(sim, 4)).toBeNull()
+  })
+})
