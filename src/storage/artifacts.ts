@@ -33,6 +33,7 @@ import { IdleTimeout, metered, type ByteSource } from './streams.js'
 import { openArtifact, resolveFileSize } from './read.js'
 import { BlockTracker } from './block-tracking.js'
 import { collectGarbage } from './gc.js'
+import { connectToProviders, provideRoot } from './providers.js'
 import { checkArtifactFields, fetchResult, parseCid, storageErrorIn, stripUndefined } from './util.js'
 import type {
   AddArtifactOptions, ArtifactContent, ArtifactInfo, ArtifactStoreComponents, ArtifactStoreInit, FetchOptions, GcResult,
@@ -189,8 +190,9 @@ export class ArtifactStore {
    */
   async open (cidStr: string, opts: FetchOptions = {}): Promise<ArtifactContent> {
     const cid = parseCid(cidStr)
+    const lookup = await this.lookUpProviders(cid, opts)
     return await openArtifact(this.fs, cid, {
-      onDone: this.c.helia.lookups?.allow(cid),
+      onDone: () => { lookup?.abort() },
       timeoutMs: opts.timeoutMs ?? this.init.fetchTimeoutMs,
       maxBytes: opts.maxBytes ?? this.init.maxArtifactBytes,
       signal: opts.signal,
@@ -219,7 +221,7 @@ export class ArtifactStore {
     const timeoutMs = opts.timeoutMs ?? this.init.fetchTimeoutMs
     const release = await this.lock.shared(opts.signal)
     const idle = new IdleTimeout(timeoutMs, opts.signal)
-    const lookupsDone = this.c.helia.lookups?.allow(cid)
+    const lookup = await this.lookUpProviders(cid, opts).catch(() => undefined)
     const id = randomBytes(8).toString('hex')
     try {
       const size = await resolveFileSize(this.fs, cid, idle, timeoutMs, opts.offline)
@@ -263,7 +265,7 @@ export class ArtifactStore {
       throw err
     } finally {
       idle.clear()
-      lookupsDone?.()
+      lookup?.abort()
       release()
     }
   }
@@ -289,7 +291,7 @@ export class ArtifactStore {
       if (after != null) this.count(entry, after)
       await releasePin(this.c.storage.datastore, cid, opts)
       await this.registry.commit([this.registry.delPending(id)])
-      this.c.helia.routing.cancelReprovide(cid).catch(() => {})
+      this.c.helia.libp2p.contentRouting.cancelReprovide(cid).catch(() => {})
       this.c.events?.emit('artifact.removed', { cid: key })
       this.refreshGauges()
       return true
@@ -354,6 +356,14 @@ export class ArtifactStore {
     return { record, entry: { meta, record: Buffer.from(record).toString('base64'), seq, local, receivedAt: this.clock.now() } }
   }
 
+  /** Unless the root is here (or reads are offline), find its providers on the DHT in the background until aborted. */
+  private async lookUpProviders (root: CID, opts: { offline?: boolean, signal?: AbortSignal }): Promise<AbortController | undefined> {
+    if (opts.offline === true || await this.c.storage.blockstore.has(root)) return undefined
+    const ac = new AbortController()
+    connectToProviders(this.c.helia.libp2p, root, opts.signal != null ? AbortSignal.any([ac.signal, opts.signal, this.background.signal]) : AbortSignal.any([ac.signal, this.background.signal]), this.log)
+    return ac
+  }
+
   /** Announce on gossip and provide the root on the DHT, in the background: an add never waits for the network. */
   private afterAdd (root: CID, record: Uint8Array): void {
     const gossip = this.c.gossip
@@ -363,10 +373,7 @@ export class ArtifactStore {
         err => { this.metrics?.announcements.inc({ result: 'publish_failed' }); this.log.debug({ err: (err as Error).message }, 'artifact announcement not published') })
     }
     if (this.init.provide) {
-      const signal = AbortSignal.any([this.background.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)])
-      this.c.helia.routing.provide(root, { signal }).catch(err => {
-        this.log.debug({ cid: root.toString(), err: (err as Error).message }, 'DHT provide failed')
-      })
+      provideRoot(this.c.helia.libp2p, root, AbortSignal.any([this.background.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)]), this.log)
     }
   }
 

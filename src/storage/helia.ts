@@ -5,20 +5,18 @@
  * (`<dataDir>/datastore`, shared by Helia's pins and libp2p's peer store) and the metered Level blockstore
  * (`<dataDir>/blocks`). The node calls it BEFORE creating libp2p, so that it can pass `datastore` to createMeshLibp2p.
  *
- * `startHelia` then builds a light Helia around the already-running libp2p: bitswap is the only block broker, the mesh
- * DHT (through libp2p's content routing) the only router. No public bootstrap, delegated routing or gateways unless
- * `publicIpfs` is set. Stopping Helia never stops libp2p (the node owns it) and never closes the Level stores
+ * `startHelia` then builds a light Helia around the already-running libp2p: bitswap is the only block broker and there
+ * is no Helia router (the artifact store provides and looks up roots on the mesh DHT through libp2p's content routing
+ * itself). No public bootstrap, delegated routing or gateways unless `publicIpfs` is set. Stopping Helia never stops libp2p (the node owns it) and never closes the Level stores
  * (`Storage.close` does).
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createHeliaLight, type Helia, type Router, type Provider, type Peer, type RoutingOptions } from 'helia'
+import { createHeliaLight, type Helia } from 'helia'
 import { withBitswap } from '@helia/bitswap'
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
-import type { Libp2p, AbortOptions } from '@libp2p/interface'
-import { peerIdFromCID } from '@libp2p/peer-id'
-import type { CID } from 'multiformats/cid'
+import type { Libp2p } from '@libp2p/interface'
 import { StorageError } from '../common/errors.js'
 import { openState, type Migration, type StateStore } from './level.js'
 import { MeteredBlockstore } from './metered-blockstore.js'
@@ -95,8 +93,8 @@ export async function openStorage (init: OpenStorageInit): Promise<Storage> {
   }
 }
 
-/** Helia bound to a libp2p node (bitswap needs `helia.libp2p`), with the DHT lookup allow-list. */
-export type MeshHelia = Helia & { libp2p: Libp2p, lookups?: ProviderLookups }
+/** Helia bound to a libp2p node (bitswap needs `helia.libp2p`). */
+export type MeshHelia = Helia & { libp2p: Libp2p }
 
 export interface StartHeliaInit {
   libp2p: Libp2p
@@ -113,78 +111,18 @@ export interface StartHeliaInit {
  * stream limits and stalling transfers. So only roots the artifact store is fetching are looked up; wants for every
  * block still go to all connected peers.
  */
-function key (cid: CID): string {
-  return Buffer.from(cid.multihash.bytes).toString('base64')
-}
-
-export class ProviderLookups {
-  private readonly allowed = new Map<string, number>()
-
-  /** Allow lookups for `root` until the returned function is called. */
-  allow (root: CID): () => void {
-    const k = key(root)
-    this.allowed.set(k, (this.allowed.get(k) ?? 0) + 1)
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      const n = (this.allowed.get(k) ?? 1) - 1
-      if (n <= 0) this.allowed.delete(k)
-      else this.allowed.set(k, n)
-    }
-  }
-
-  allows (cid: CID): boolean {
-    return this.allowed.has(key(cid))
-  }
-}
-
-/**
- * Content routing through the node's libp2p (the private mesh DHT): providers of a CID, provide and reprovide.
- * Helia's own libp2p router lives in @helia/libp2p, which only works on a libp2p it creates itself.
- */
-class MeshRouter implements Router {
-  readonly name = 'libp2p-router'
-  constructor (private readonly libp2p: Libp2p, private readonly lookups: ProviderLookups) {}
-
-  async provide (cid: CID, options?: RoutingOptions): Promise<void> {
-    await this.libp2p.contentRouting.provide(cid, options)
-  }
-
-  async cancelReprovide (cid: CID, options?: AbortOptions): Promise<void> {
-    await this.libp2p.contentRouting.cancelReprovide(cid, options)
-  }
-
-  async * findProviders (cid: CID, options?: RoutingOptions): AsyncGenerator<Provider> {
-    if (!this.lookups.allows(cid)) return
-    for await (const p of this.libp2p.contentRouting.findProviders(cid, options)) {
-      yield { id: p.id.toCID(), multiaddrs: p.multiaddrs, router: this.name, fallback: false }
-    }
-  }
-
-  async findPeer (peer: CID, options?: RoutingOptions): Promise<Peer> {
-    const info = await this.libp2p.peerRouting.findPeer(peerIdFromCID(peer), options)
-    return { id: info.id.toCID(), multiaddrs: info.multiaddrs, router: this.name }
-  }
-
-  async * getClosestPeers (key: Uint8Array, options?: RoutingOptions): AsyncGenerator<Peer> {
-    for await (const info of this.libp2p.peerRouting.getClosestPeers(key, options)) {
-      yield { id: info.id.toCID(), multiaddrs: info.multiaddrs, router: this.name }
-    }
-  }
-}
-
 /** Build and start a light Helia on an existing (started) libp2p, using the node's Level stores. */
 export async function startHelia (init: StartHeliaInit): Promise<MeshHelia> {
   const maxBlock = init.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES
-  const lookups = new ProviderLookups()
   const helia = createHeliaLight({
     blockstore: init.storage.blockstore,
     datastore: init.storage.datastore,
     logger: init.libp2p.logger,
-    routers: [new MeshRouter(init.libp2p, lookups)]
+    // no routers: bitswap asks the routers for providers of EVERY block it wants, while we provide only artifact
+    // roots; a 64 MiB read would start 65 DHT queries at once, flood the peers' kad stream limits and stall. The
+    // artifact store looks up the providers of a root itself (providers.ts); wants go to every connected peer.
+    routers: []
   }) as MeshHelia
-  helia.lookups = lookups
   // bitswap reads `libp2p` off the Helia object; this is what @helia/libp2p's mixin does, minus creating a libp2p
   Object.defineProperty(helia, 'libp2p', { value: init.libp2p, enumerable: true })
   withBitswap(helia, {

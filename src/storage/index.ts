@@ -3,7 +3,7 @@
  * the artifact store (UnixFS artifacts with signed provenance, pins, GC, quota, gossip announcements).
  */
 export { StateStore, openState, type StateOp, type StateSublevel, type Migration, type OpenStateOptions, type JsonValue } from './level.js'
-export { openStorage, startHelia, ProviderLookups, type Storage, type OpenStorageInit, type StartHeliaInit, type MeshHelia } from './helia.js'
+export { openStorage, startHelia, type Storage, type OpenStorageInit, type StartHeliaInit, type MeshHelia } from './helia.js'
 export { MeteredBlockstore } from './metered-blockstore.js'
 export { ArtifactStore, artifactStore } from './artifacts.js'
 export { parseCid } from './util.js'

@@ -62,6 +62,9 @@ export interface JobView {
   modelHash: string | null
   phase: 'waiting' | 'collecting' | 'sealing' | 'finished'
   participants: string[]
+  /** The sealing attempt of the current round, and who seals it in this node's view. */
+  attempt: number
+  aggregator: string | null
   joined: boolean
   finishedReason: 'rounds' | 'target' | null
   spec: JobSpec

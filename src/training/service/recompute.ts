@@ -3,7 +3,7 @@
  * and every verifier call exactly this, so an honest seal is reproduced bit for bit (modelHash). Pure.
  */
 import { aggregate, type AggregationSpec } from '../core/aggregate.js'
-import { decodeDelta } from '../core/codec.js'
+import { decodeDelta, readDeltaHeader } from '../core/codec.js'
 import { applyDelta, validateDelta } from '../core/delta.js'
 import { TrainingError } from '../../common/errors.js'
 import type { JobSpec } from '../protocol/messages.js'
@@ -26,6 +26,9 @@ export interface RejectedDelta {
 
 /** Decode and check one delta against the model size: undecodable, wrong shape, NaN/Inf are refused. */
 export function decodeCheckedDelta (bytes: Uint8Array, params: number): Float32Array {
+  // a well-formed delta of another model's size is a shape error, not a codec error
+  const header = readDeltaHeader(bytes, { maxElements: 0xffffffff })
+  if (header.count !== params) throw new TrainingError('ERR_SHAPE', `delta has ${header.count} parameters, the model has ${params}`)
   const delta = decodeDelta(bytes, { maxElements: params })
   validateDelta(delta, params)
   return delta

@@ -542,6 +542,8 @@ export class TrainingService implements TrainingApi {
       modelHash: last?.modelHash ?? null,
       phase: v.phase,
       participants: v.participants,
+      attempt: v.attempt,
+      aggregator: v.aggregator,
       joined: v.joined,
       finishedReason: finished?.reason ?? null,
       spec: job.spec,

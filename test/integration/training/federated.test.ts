@@ -68,7 +68,7 @@ describe('federated training on the mesh', () => {
     expect(r0.f1).toBeGreaterThan(0)
     // the model each node holds is fetchable and identical everywhere: it is the same CID
     expect(new Set(vs.map(v => v.rounds[reached as number].modelCid)).size).toBe(1)
-  })
+  }, 300_000)
 
   it('10 nodes with 2 sending sign-flipped x10 deltas: median and trimmed mean stay >= 0.93, FedAvg collapses', async () => {
     mesh = await Mesh.start(8, { mode: 'process' })
@@ -93,5 +93,5 @@ describe('federated training on the mesh', () => {
     // the control: plain averaging is dragged along by the attackers
     expect(Number.isNaN(last(fedavg)) || last(fedavg) < 0.5).toBe(true)
     for (const vs of [median, trimmed, fedavg]) expectSameModels(vs)
-  })
+  }, 600_000)
 })

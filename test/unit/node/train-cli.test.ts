@@ -254,7 +254,7 @@ function report (round: number, over: Partial<RoundReport> = {}): RoundReport {
 
 function makeJob (id: string, over: Partial<JobView> = {}): JobView {
   return {
-    id, status: 'running', round: 0, modelCid: 'bafyinitial', modelHash: null, phase: 'collecting', participants: ['p1', 'p2'], joined: true, finishedReason: null,
+    id, status: 'running', round: 0, modelCid: 'bafyinitial', modelHash: null, phase: 'collecting', participants: ['p1', 'p2'], attempt: 0, aggregator: 'p1', joined: true, finishedReason: null,
     spec: {
       id, creator: 'p1', model: { arch: 'mlp', layers: [64, 10], seed: 1 }, dataset: 'digits', rounds: 20, minParticipants: 2, localEpochs: 5, batchSize: 10, learningRate: 0.1,
       aggregation: { kind: 'fedavg' }, compression: { kind: 'fp32' }, initialModelCid: 'bafyinitial', createdAt: 1, timing: { roundTimeoutMs: 1, deadlineK: 1, minWaitMs: 1, capMs: 1, sealTimeoutMs: 1 }

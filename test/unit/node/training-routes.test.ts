@@ -48,7 +48,7 @@ class MemoryTraining implements TrainingApi {
     const id = createHash('sha256').update(JSON.stringify(req) + String(this.created.length)).digest('hex')
     const model = req.model.arch === 'mlp' ? { arch: 'mlp' as const, layers: req.model.layers, seed: req.model.seed } : { ...req.model, inputShape: req.model.inputShape }
     this.jobs.set(id, {
-      id, status: 'announced', round: 0, modelCid: 'bafyinitial', modelHash: null, phase: 'waiting', participants: [], joined: false, finishedReason: null,
+      id, status: 'announced', round: 0, modelCid: 'bafyinitial', modelHash: null, phase: 'waiting', participants: [], attempt: 0, aggregator: null, joined: false, finishedReason: null,
       spec: {
         id, creator: '12D3KooWcreator', model, dataset: req.dataset, rounds: req.rounds, minParticipants: req.minParticipants, localEpochs: req.localEpochs,
         batchSize: req.batchSize, learningRate: req.learningRate, aggregation: { kind: 'fedavg' }, compression: { kind: 'fp32' },

@@ -138,6 +138,8 @@ export const JobViewSchema = Type.Object({
   modelHash: Type.Union([Type.String(), Type.Null()]),
   phase: Type.Union([Type.Literal('waiting'), Type.Literal('collecting'), Type.Literal('sealing'), Type.Literal('finished')]),
   participants: Type.Array(Type.String(), { description: 'peer ids taking part' }),
+  attempt: Type.Integer({ minimum: 0, description: 'the sealing attempt of the current round (0 unless an aggregator failed)' }),
+  aggregator: Type.Union([Type.String(), Type.Null()], { description: 'who seals the current attempt in this node\'s view' }),
   joined: Type.Boolean({ description: 'this node takes part' }),
   finishedReason: Type.Union([Type.Literal('rounds'), Type.Literal('target'), Type.Null()]),
   spec: JobSpecView,

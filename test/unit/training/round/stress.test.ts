@@ -20,7 +20,7 @@ function verdict (sim: Sim, rounds: number): string | null {
 }
 
 describe('round protocol under lossy gossip (simulation, seeded)', () => {
-  it.each(Array.from({ length: 12 }, (_, i) => i + 1))('6 nodes, 3-10%% message loss, one crash and restart (seed %i)', seed => {
+  it.each(Array.from({ length: 12 }, (_, i) => i + 1))('6 nodes, 3 to 10 percent message loss, one crash and restart (seed %i)', seed => {
     const rng = createRng(seed)
     const sim = new Sim(6, { job: { rounds: 5, minParticipants: 3 }, behaviour: () => ({ trainMs: 800 + rng.int(600) }) })
     const loss = seed % 3 === 0 ? 0.1 : 0.03
@@ -35,7 +35,7 @@ describe('round protocol under lossy gossip (simulation, seeded)', () => {
     expect(verdict(sim, 5)).toBeNull()
   })
 
-  it.each(Array.from({ length: 8 }, (_, i) => i + 1))('7 nodes with a liar, an equivocator, a straggler, a silent aggregator and 5%% loss (seed %i)', seed => {
+  it.each(Array.from({ length: 8 }, (_, i) => i + 1))('7 nodes with a liar, an equivocator, a straggler, a silent aggregator and 5 percent loss (seed %i)', seed => {
     const rng = createRng(100 + seed)
     const sim = new Sim(7, {
       job: { rounds: 4, minParticipants: 4 },
