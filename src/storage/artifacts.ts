@@ -24,7 +24,7 @@ import { DOMAINS, TOPICS } from '../protocols/topics.js'
 import { ARTIFACT_RECORD_VERSION, type ArtifactMeta } from '../protocols/validate/artifacts.js'
 import type { GossipTopicHandler } from '../protocols/gossip.js'
 import { artifactAnnounceHandler } from './announce.js'
-import { STOP_DRAIN_MS, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REMOTE_ENTRIES, DEFAULT_MEDIA_TYPE, PROVIDE_TIMEOUT_MS } from './constants.js'
+import { PROVIDER_LOOKUP_DELAY_MS, STOP_DRAIN_MS, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REMOTE_ENTRIES, DEFAULT_MEDIA_TYPE, PROVIDE_TIMEOUT_MS } from './constants.js'
 import { SharedLock } from './lock.js'
 import { createStorageMetrics, type StorageMetrics } from './metrics.js'
 import { hasPin, pinBlocks, releasePin } from './pins.js'
@@ -190,7 +190,7 @@ export class ArtifactStore {
    */
   async open (cidStr: string, opts: FetchOptions = {}): Promise<ArtifactContent> {
     const cid = parseCid(cidStr)
-    const lookup = await this.lookUpProviders(cid, opts)
+    const lookup = this.lookUpProviders(cid, opts)
     return await openArtifact(this.fs, cid, {
       onDone: () => { lookup?.abort() },
       timeoutMs: opts.timeoutMs ?? this.init.fetchTimeoutMs,
@@ -221,7 +221,7 @@ export class ArtifactStore {
     const timeoutMs = opts.timeoutMs ?? this.init.fetchTimeoutMs
     const release = await this.lock.shared(opts.signal)
     const idle = new IdleTimeout(timeoutMs, opts.signal)
-    const lookup = await this.lookUpProviders(cid, opts).catch(() => undefined)
+    const lookup = this.lookUpProviders(cid, opts)
     const id = randomBytes(8).toString('hex')
     try {
       const size = await resolveFileSize(this.fs, cid, idle, timeoutMs, opts.offline)
@@ -356,11 +356,22 @@ export class ArtifactStore {
     return { record, entry: { meta, record: Buffer.from(record).toString('base64'), seq, local, receivedAt: this.clock.now() } }
   }
 
-  /** Unless the root is here (or reads are offline), find its providers on the DHT in the background until aborted. */
-  private async lookUpProviders (root: CID, opts: { offline?: boolean, signal?: AbortSignal }): Promise<AbortController | undefined> {
-    if (opts.offline === true || await this.c.storage.blockstore.has(root)) return undefined
+  /**
+   * Find the root's providers on the DHT in the background, until aborted. Connected peers get our wants at once; only
+   * when none of them has delivered the root after a short delay does the DHT get asked (in a well-connected mesh it
+   * never is).
+   */
+  private lookUpProviders (root: CID, opts: { offline?: boolean, signal?: AbortSignal }): AbortController | undefined {
+    if (opts.offline === true) return undefined
     const ac = new AbortController()
-    connectToProviders(this.c.helia.libp2p, root, opts.signal != null ? AbortSignal.any([ac.signal, opts.signal, this.background.signal]) : AbortSignal.any([ac.signal, this.background.signal]), this.log)
+    const signal = AbortSignal.any([ac.signal, this.background.signal, ...(opts.signal != null ? [opts.signal] : [])])
+    const timer = setTimeout(() => {
+      this.c.storage.blockstore.has(root).then(has => {
+        if (!has && !signal.aborted) connectToProviders(this.c.helia.libp2p, root, signal, this.log)
+      }, () => {})
+    }, PROVIDER_LOOKUP_DELAY_MS)
+    timer.unref?.()
+    signal.addEventListener('abort', () => { clearTimeout(timer) }, { once: true })
     return ac
   }
 

@@ -37,3 +37,5 @@ export const DEFAULT_MAX_REMOTE_ENTRIES = 10_000
 export const DEFAULT_MEDIA_TYPE = 'application/octet-stream'
 /** How long `ArtifactStore.stop()` waits for adds, pins and gc in flight. */
 export const STOP_DRAIN_MS = 5_000
+/** A read asks the DHT for providers only if connected peers have not delivered the root within this long. */
+export const PROVIDER_LOOKUP_DELAY_MS = 300

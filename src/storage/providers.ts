@@ -1,7 +1,7 @@
 /**
  * Finding who has an artifact: the root (only the root, never each block) is provided on the mesh DHT after an add,
- * and looked up when a read or pin starts without it. Found providers are dialled; bitswap sends its wantlist to every
- * newly connected peer, so blocks start flowing from them without any per-block lookup.
+ * and looked up when connected peers do not deliver it to a read or pin. Found providers are dialled; bitswap sends its
+ * wantlist to every newly connected peer, so blocks start flowing from them without any per-block lookup.
  */
 import type { Libp2p } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'

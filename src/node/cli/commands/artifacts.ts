@@ -122,6 +122,7 @@ export function registerArtifactCommands (program: Command, connect: Connect): v
     .option('--json', 'print a JSON summary (requires -o)')
     .action(async (cid: string, opts: { output?: string, dataDir?: string, json?: boolean }) => {
       if (opts.json === true && opts.output == null) throw new MeshError('ERR_ARGUMENT', '--json needs -o <file>: the bytes would go to stdout')
+      if (opts.output == null && process.stdout.isTTY === true) throw new MeshError('ERR_ARGUMENT', 'refusing to write an artifact to the terminal: use -o <file> or redirect stdout')
       const api = await connect(opts)
       const res = await api.fetch('GET', `/v1/artifacts/${encodeURIComponent(cid)}`)
       const total = Number(res.headers.get('content-length') ?? NaN)
