@@ -532,8 +532,9 @@ export class TrainingService implements TrainingApi {
   private view (job: JobRuntime): JobView {
     const v = job.machine.view()
     const last = job.reports.at(-1)
-    const finished = job.machine.snapshot().state.finished
-    const status = v.phase === 'finished' ? 'finished' : job.left ? 'left' : job.join == null ? 'announced' : v.phase === 'waiting' ? 'joined' : 'running'
+    // the machine finishes as it adopts the last seal; the job is finished here once that round is also reported
+    const finished = v.phase === 'finished' && job.reports.some(r => r.round === v.round - 1)
+    const status = finished ? 'finished' : job.left ? 'left' : job.join == null ? 'announced' : v.phase === 'waiting' ? 'joined' : 'running'
     return {
       id: job.spec.id,
       status,
@@ -545,9 +546,10 @@ export class TrainingService implements TrainingApi {
       attempt: v.attempt,
       aggregator: v.aggregator,
       joined: v.joined,
-      finishedReason: finished?.reason ?? null,
+      finishedReason: finished ? job.machine.snapshot().state.finished?.reason ?? null : null,
       spec: job.spec,
       rounds: job.reports
     }
   }
+
 }

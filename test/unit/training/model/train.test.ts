@@ -119,7 +119,9 @@ describe('measureTrainingSpeed', () => {
     expect(r).toMatchObject({ backend: 'wasm', model: 'mlp-64-64-10', batchSize: 32 })
     expect(r.steps).toBeGreaterThan(5)
     expect(r.samplesPerSec).toBeGreaterThan(0)
-    expect(r.samplesPerSec).toBeCloseTo(r.steps * 32 / (r.elapsedMs / 1000), -2)
+    // elapsedMs is reported rounded to the millisecond: allow that rounding, relative to the rate
+    const fromReported = r.steps * 32 / (r.elapsedMs / 1000)
+    expect(Math.abs(r.samplesPerSec - fromReported) / fromReported).toBeLessThan(0.01)
     expect(tf.memory().numTensors).toBe(before)
   })
 })
