@@ -16,26 +16,19 @@ import type { PenaltyBook } from '../../protocols/penalties.js'
 import { TOPICS } from '../../protocols/topics.js'
 import { validateTrainingGossip } from '../../protocols/validate/training.js'
 import type { ArtifactStore, StateStore } from '../../storage/index.js'
-import { computeDelta, modelHash } from '../core/delta.js'
-import { decodeDelta, encodeDelta, type CompressionSpec } from '../core/codec.js'
+import { encodeDelta } from '../core/codec.js'
 import { TopKCompressor } from '../core/topk-compressor.js'
 import { manifestSize } from '../core/tensors.js'
 import { DatasetStore, parseCsv, parseJsonLines, isBuiltin, BUILTIN_DATASETS } from '../data/index.js'
-import { buildModel, getFlatWeights, setFlatWeights, type Model } from '../model/build.js'
 import { initialWeights } from '../model/init.js'
 import { resolveInputShape, validateModelSpec, type ModelSpec } from '../model/spec.js'
-import { evaluate, trainLocal } from '../model/train.js'
 import { createJobSpec, encodeTrainingMessage, type JobSpec, type RoundSeal, type TrainingMessage } from '../protocol/index.js'
 import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot } from '../round/index.js'
 import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from './api-types.js'
-import { loadDataset, localData, type LocalData } from './local-data.js'
-import { nextModel, screenDeltas, type FetchedDelta } from './recompute.js'
-import { Mutex } from './mutex.js'
-import { corruptDelta, type Adversary } from './adversary.js'
-import { randomBytes } from 'node:crypto'
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
+import { loadDataset, localData } from './local-data.js'
+import { RoundWork } from './work.js'
+import type { JobRuntime } from './runtime.js'
+import type { Adversary } from './adversary.js'
 
 const SUB = 'training'
 const DEFAULT_TIMING = { roundTimeoutMs: 60_000, deadlineK: 3, minWaitMs: 1000, capMs: 30_000, sealTimeoutMs: 15_000 }
@@ -68,32 +61,14 @@ export interface TrainingServiceComponents {
   trainingSpeed?: () => number | undefined
 }
 
-interface JobRuntime {
-  spec: JobSpec
-  machine: JobMachine
-  params: number
-  inputShape: number[]
-  join?: JoinJobRequest
-  data?: LocalData
-  left: boolean
-  reports: RoundReport[]
-  roundStartedAt: number
-  bytes: { sent: number, received: number }
-  queue: Promise<void>
-  timer?: NodeJS.Timeout
-  topk?: TopKCompressor
-  lastAnnounce: number
-}
-
 interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, reports: RoundReport[], snapshot: JobMachineSnapshot }
 
 export class TrainingService implements TrainingApi {
   private readonly jobs = new Map<string, JobRuntime>()
   private readonly guard: ReplayGuard
   private readonly seq: SeqSource
-  private readonly tf = new Mutex()
+  private readonly work: RoundWork
   private readonly datasets: DatasetStore
-  private readonly models = new Map<string, Model>()
   private readonly log: Logger
   private announceTimer?: NodeJS.Timeout
   private started = false
@@ -103,6 +78,7 @@ export class TrainingService implements TrainingApi {
     accuracy: Gauge<'job'>
     bytes: Counter<'direction'>
     roundSeconds: Gauge<'job'>
+    penalties: Counter<'reason'>
   }
 
   constructor (private readonly c: TrainingServiceComponents, private readonly init: TrainingServiceInit) {
@@ -117,9 +93,19 @@ export class TrainingService implements TrainingApi {
         rejected: new Counter({ name: 'meshnode_training_deltas_rejected_total', help: 'Deltas refused before aggregation, by reason', labelNames: ['code'], registers }),
         accuracy: new Gauge({ name: 'meshnode_training_accuracy_ratio', help: 'Held-out accuracy of the latest accepted model', labelNames: ['job'], registers }),
         bytes: new Counter({ name: 'meshnode_training_bytes_total', help: 'Training bytes stored for peers (sent) and fetched (received)', labelNames: ['direction'], registers }),
+        penalties: new Counter({ name: 'meshnode_training_penalties_total', help: 'Peers penalised by the round protocol, by reason', labelNames: ['reason'], registers }),
         roundSeconds: new Gauge({ name: 'meshnode_training_round_duration_seconds', help: 'Duration of the latest accepted round', labelNames: ['job'], registers })
       }
     }
+    this.work = new RoundWork({
+      artifacts: c.artifacts,
+      logger: c.logger,
+      fetchTimeoutMs: init.fetchTimeoutMs,
+      resources: init.resources,
+      adversary: init.adversary,
+      trainingSpeed: c.trainingSpeed,
+      metrics: this.metrics
+    })
   }
 
   async start (): Promise<void> {
@@ -143,8 +129,7 @@ export class TrainingService implements TrainingApi {
     clearInterval(this.announceTimer)
     for (const job of this.jobs.values()) clearTimeout(job.timer)
     await Promise.allSettled([...this.jobs.values()].map(async j => await j.queue))
-    for (const m of this.models.values()) m.dispose()
-    this.models.clear()
+    this.work.dispose()
   }
 
   // ---- API ---------------------------------------------------------------------------------------------------
@@ -193,8 +178,8 @@ export class TrainingService implements TrainingApi {
     if (data.train.features !== job.inputShape.reduce((a, b) => a * b, 1)) {
       throw new TrainingError('ERR_DATASET', `dataset ${req.dataset} has ${data.train.features} features; the job's model takes ${job.inputShape.join('x')}`)
     }
-    this.checkMemory(job, data)
-    await this.checkInitialModel(job)
+    this.work.checkMemory(job, data)
+    await this.work.checkInitialModel(job)
     job.join = req
     job.data = data
     job.left = false
@@ -252,7 +237,7 @@ export class TrainingService implements TrainingApi {
     if (snapshot != null) machine.restore(snapshot)
     const job: JobRuntime = {
       spec, machine, params, inputShape, left: false, reports: [], roundStartedAt: this.c.clock.now(),
-      bytes: { sent: 0, received: 0 }, queue: Promise.resolve(), lastAnnounce: this.c.clock.now(),
+      bytes: { sent: 0, received: 0 }, queue: Promise.resolve(),
       topk: spec.compression.kind === 'topk' ? new TopKCompressor(spec.compression.fraction) : undefined
     }
     this.jobs.set(spec.id, job)
@@ -302,12 +287,13 @@ export class TrainingService implements TrainingApi {
       this.log.debug({ job: job.spec.id.slice(0, 12), action: a.kind, ...(a.kind === 'publish' ? { type: a.msg.type, round: (a.msg as { round?: number }).round, attempt: (a.msg as { attempt?: number }).attempt } : {}) }, 'training action')
       switch (a.kind) {
         case 'publish': await this.publish(a.msg).catch(err => { this.log.debug({ err: (err as Error).message }, 'training publish failed') }); break
-        case 'train': this.background(job, async () => await this.train(job, a.round, a.baseModelCid)); break
-        case 'aggregate': this.background(job, async () => await this.aggregate(job, a)); break
-        case 'verify': this.background(job, async () => await this.verify(job, a.seal)); break
+        case 'train': this.background(job, async () => await this.work.train(job, a.round, a.baseModelCid)); break
+        case 'aggregate': this.background(job, async () => await this.work.aggregate(job, a)); break
+        case 'verify': this.background(job, async () => await this.work.verify(job, a.seal)); break
         case 'model-accepted': await this.accepted(job, a.round, a.modelCid, a.modelHash, a.seal); break
         case 'penalise':
           this.c.penalties?.penalise(a.peerId, a.reason.startsWith('equivocation') ? 5 : 2)
+          this.metrics?.penalties.inc({ reason: a.reason })
           this.c.events.emit('training.penalty', { jobId: job.spec.id, peerId: a.peerId, reason: a.reason, round: a.round })
           this.log.info({ job: job.spec.id, peer: a.peerId, reason: a.reason }, 'peer penalised')
           break
@@ -350,152 +336,6 @@ export class TrainingService implements TrainingApi {
     }
   }
 
-  // ---- the work ---------------------------------------------------------------------------------------------
-
-  private async fetch (job: JobRuntime, cid: string, maxBytes: number): Promise<Uint8Array> {
-    const local = (await this.c.artifacts.meta(cid))?.local === true
-    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.init.fetchTimeoutMs, maxBytes })
-    if (!local) { job.bytes.received += bytes.byteLength; this.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
-    return bytes
-  }
-
-  private maxModelBytes (job: JobRuntime): number {
-    return 64 + job.params * 4
-  }
-
-  private async loadModelWeights (job: JobRuntime, cid: string): Promise<Float32Array> {
-    const bytes = await this.fetch(job, cid, this.maxModelBytes(job))
-    const flat = decodeDelta(bytes, { maxElements: job.params })
-    if (flat.length !== job.params) throw new TrainingError('ERR_SHAPE', `model ${cid} has ${flat.length} parameters, expected ${job.params}`)
-    return flat
-  }
-
-  private async storeModel (job: JobRuntime, round: number, flat: Float32Array): Promise<string> {
-    const info = await this.c.artifacts.add(encodeDelta(flat, { kind: 'fp32' }), { name: `model-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'model', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.weights' })
-    return info.cid
-  }
-
-  private async model (job: JobRuntime): Promise<Model> {
-    let m = this.models.get(job.spec.id)
-    if (m == null) {
-      const { initBackend } = await import('../model/backend.js')
-      await initBackend('auto', { logger: this.log })
-      m = await buildModel(job.spec.model as ModelSpec, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
-      this.models.set(job.spec.id, m)
-    }
-    return m
-  }
-
-  /** The initial model must be exactly what the spec's seed builds: nobody can slip in other weights at round 0. */
-  private async checkInitialModel (job: JobRuntime): Promise<void> {
-    const flat = await this.loadModelWeights(job, job.spec.initialModelCid)
-    const expected = initialWeights(job.spec.model as ModelSpec, job.inputShape).flat
-    if (modelHash(flat) !== modelHash(expected)) throw new TrainingError('ERR_JOB', 'the job\'s initial model does not match its model spec and seed')
-  }
-
-  /** Refuse a job whose training footprint exceeds the profile's memory cap. */
-  private checkMemory (job: JobRuntime, data: LocalData): void {
-    // weights, gradients and activations ~ 4 copies of the parameters, plus the local data
-    const mb = (job.params * 4 * 4 + data.train.x.byteLength + data.test.x.byteLength) / 2 ** 20
-    if (mb > this.init.resources.maxMemoryMB) {
-      throw new TrainingError('ERR_JOB', `the job needs about ${Math.ceil(mb)} MB, over this node's profile cap of ${this.init.resources.maxMemoryMB} MB`)
-    }
-  }
-
-  /** Samples per round this node can afford: measured speed x the round's time cap x the profile's duty cycle. */
-  private workBudget (job: JobRuntime): number | undefined {
-    const speed = this.c.trainingSpeed?.()
-    if (speed == null || speed <= 0) return undefined
-    const seconds = job.spec.timing.capMs / 1000 / 2
-    return Math.max(job.spec.batchSize, Math.floor(speed * seconds * this.init.resources.dutyCycle / job.spec.localEpochs))
-  }
-
-  private async train (job: JobRuntime, round: number, baseModelCid: string): Promise<JobEvent | undefined> {
-    const data = job.data
-    if (data == null) return undefined
-    const base = await this.loadModelWeights(job, baseModelCid)
-    const result = await this.tf.run(async () => {
-      const model = await this.model(job)
-      const { manifest } = getFlatWeights(model)
-      setFlatWeights(model, manifest, base)
-      const r = await trainLocal(model, data.train, {
-        epochs: job.spec.localEpochs,
-        batchSize: job.spec.batchSize,
-        learningRate: job.spec.learningRate,
-        seed: job.spec.model.seed * 100_003 + round,
-        maxSamples: this.workBudget(job)
-      })
-      const evalResult = evaluate(model, data.test)
-      return { ...r, local: getFlatWeights(model).flat, accuracy: evalResult.accuracy }
-    })
-    const delta = computeDelta(result.local, base)
-    const bytes = this.init.adversary != null
-      ? corruptDelta(this.init.adversary, delta, job.spec.compression as CompressionSpec)
-      : job.topk != null ? job.topk.compress(delta) : encodeDelta(delta, job.spec.compression as CompressionSpec)
-    if (bytes == null) {
-      // the 'unfetchable' adversary announces a CID whose bytes nobody stores
-      const cid = CID.createV1(raw.code, await sha256.digest(randomBytes(32))).toString()
-      return { kind: 'local-delta-ready', round, baseModelCid, cid, samples: result.samples, bytes: 4 * job.params, metrics: { loss: result.loss, accuracy: result.accuracy } }
-    }
-    const info = await this.c.artifacts.add(bytes, { name: `delta-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'delta', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.delta' })
-    job.bytes.sent += bytes.byteLength
-    this.metrics?.bytes.inc({ direction: 'sent' }, bytes.byteLength)
-    this.log.debug({ job: job.spec.id, round, samples: result.samples, ms: Math.round(result.durationMs) }, 'local training done')
-    return { kind: 'local-delta-ready', round, baseModelCid, cid: info.cid, samples: result.samples, bytes: bytes.byteLength, metrics: { loss: result.loss, accuracy: result.accuracy } }
-  }
-
-  /** Fetch a round's listed deltas; unreachable ones are refused like undecodable ones. */
-  private async fetchDeltas (job: JobRuntime, round: number, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ fetched: FetchedDelta[], events: JobEvent[] }> {
-    const maxBytes = 64 + job.params * 8
-    const events: JobEvent[] = []
-    const fetched: FetchedDelta[] = []
-    await Promise.all(deltas.map(async d => {
-      try {
-        fetched.push({ ...d, bytes: await this.fetch(job, d.cid, maxBytes) })
-      } catch (err) {
-        const code = err instanceof MeshError ? err.code : 'ERR_FETCH'
-        this.metrics?.rejected.inc({ code })
-        events.push({ kind: 'delta-invalid', round, cid: d.cid, peerId: d.peerId, reason: `${code}: fetch failed: ${(err as Error).message}` })
-      }
-    }))
-    return { fetched, events }
-  }
-
-  /** Screen fetched deltas and compute M_{r+1}; every refusal becomes a delta-invalid event. */
-  private async recompute (job: JobRuntime, round: number, baseCid: string, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ next?: Float32Array, events: JobEvent[] }> {
-    const base = await this.loadModelWeights(job, baseCid)
-    const { fetched, events } = await this.fetchDeltas(job, round, deltas)
-    const { usable, rejected } = screenDeltas(fetched, job.params)
-    for (const r of rejected) {
-      this.metrics?.rejected.inc({ code: r.code })
-      events.push({ kind: 'delta-invalid', round, cid: r.cid, peerId: r.peerId, reason: `${r.code}: ${r.reason}` })
-    }
-    if (events.length > 0) return { events }
-    return { next: nextModel(job.spec, base, usable), events }
-  }
-
-  private async aggregate (job: JobRuntime, a: Extract<JobAction, { kind: 'aggregate' }>): Promise<JobEvent[]> {
-    const { next, events } = await this.recompute(job, a.round, a.baseModelCid, a.deltas)
-    if (next == null) return events
-    const aggregateCid = await this.storeModel(job, a.round + 1, next)
-    return [{ kind: 'aggregate-computed', round: a.round, attempt: a.attempt, aggregateCid, modelHash: modelHash(next), deltas: a.deltas.map(d => d.cid) }]
-  }
-
-  private async verify (job: JobRuntime, seal: RoundSeal): Promise<JobEvent[]> {
-    let result
-    try {
-      result = await this.recompute(job, seal.round, seal.baseModelCid, seal.deltas)
-    } catch (err) {
-      return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'unavailable' }]
-    }
-    if (result.next == null) {
-      return [...result.events, { kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'invalid-delta' }]
-    }
-    const cid = await this.storeModel(job, seal.round + 1, result.next)
-    const ok = modelHash(result.next) === seal.modelHash && cid === seal.aggregateCid
-    return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok, reason: ok ? undefined : 'mismatch' }]
-  }
-
   /** A seal was accepted: evaluate M_{r+1} on our held-out split and report the round. */
   private async accepted (job: JobRuntime, round: number, modelCid: string, hash: string, seal: RoundSeal): Promise<void> {
     const now = this.c.clock.now()
@@ -509,12 +349,7 @@ export class TrainingService implements TrainingApi {
     const data = job.data
     if (data != null) {
       try {
-        const flat = await this.loadModelWeights(job, modelCid)
-        const e = await this.tf.run(async () => {
-          const model = await this.model(job)
-          setFlatWeights(model, getFlatWeights(model).manifest, flat)
-          return evaluate(model, data.test)
-        })
+        const e = await this.work.evaluate(job, modelCid, data)
         Object.assign(report, { accuracy: e.accuracy, loss: e.loss, f1: e.f1, precision: e.precision, recall: e.recall })
       } catch (err) {
         this.log.warn({ job: job.spec.id, round, err: (err as Error).message }, 'evaluating the accepted model failed')

@@ -1,0 +1,25 @@
+/** One job as the service runs it on this node: the spec, its round machine, local data and round bookkeeping. */
+import type { JobSpec } from '../protocol/messages.js'
+import type { JobMachine } from '../round/index.js'
+import type { TopKCompressor } from '../core/topk-compressor.js'
+import type { JoinJobRequest, RoundReport } from './api-types.js'
+import type { LocalData } from './local-data.js'
+
+export interface JobRuntime {
+  spec: JobSpec
+  machine: JobMachine
+  /** Number of model parameters; the model's input shape. */
+  params: number
+  inputShape: number[]
+  join?: JoinJobRequest
+  data?: LocalData
+  left: boolean
+  reports: RoundReport[]
+  roundStartedAt: number
+  /** Training bytes of the current round: our deltas stored for peers (sent) and what we fetched (received). */
+  bytes: { sent: number, received: number }
+  /** Serialises the machine's events. */
+  queue: Promise<void>
+  timer?: NodeJS.Timeout
+  topk?: TopKCompressor
+}

@@ -1,0 +1,212 @@
+/**
+ * The round work a node does for the machine's actions: local training with TensorFlow.js, storing and fetching
+ * deltas and models through Helia, and the deterministic recomputation shared by the aggregator and every verifier.
+ */
+import { randomBytes } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import type { Counter } from 'prom-client'
+import type { Logger } from '../../common/logger.js'
+import { MeshError, TrainingError } from '../../common/errors.js'
+import type { ArtifactStore } from '../../storage/index.js'
+import { computeDelta, modelHash } from '../core/delta.js'
+import { decodeDelta, encodeDelta, type CompressionSpec } from '../core/codec.js'
+import { buildModel, getFlatWeights, setFlatWeights, type Model } from '../model/build.js'
+import { initialWeights } from '../model/init.js'
+import type { ModelSpec } from '../model/spec.js'
+import { evaluate, trainLocal, type EvalResult } from '../model/train.js'
+import type { RoundSeal } from '../protocol/index.js'
+import type { JobAction, JobEvent } from '../round/index.js'
+import type { LocalData } from './local-data.js'
+import { nextModel, screenDeltas, type FetchedDelta } from './recompute.js'
+import { Mutex } from './mutex.js'
+import { corruptDelta, type Adversary } from './adversary.js'
+import type { JobRuntime } from './runtime.js'
+
+export interface RoundWorkDeps {
+  artifacts: ArtifactStore
+  logger: Logger
+  fetchTimeoutMs: number
+  resources: { maxMemoryMB: number, dutyCycle: number }
+  adversary?: Adversary
+  /** The node's measured training speed (samples/s), for the work budget. */
+  trainingSpeed?: () => number | undefined
+  metrics?: { rejected: Counter<'code'>, bytes: Counter<'direction'> }
+}
+
+export class RoundWork {
+  /** TensorFlow.js runs one task at a time on a node. */
+  private readonly tf = new Mutex()
+  private readonly models = new Map<string, Model>()
+  private readonly log: Logger
+  private readonly metrics?: RoundWorkDeps['metrics']
+  private readonly init: { fetchTimeoutMs: number, resources: RoundWorkDeps['resources'], adversary?: Adversary }
+
+  constructor (private readonly c: RoundWorkDeps) {
+    this.log = c.logger
+    this.metrics = c.metrics
+    this.init = { fetchTimeoutMs: c.fetchTimeoutMs, resources: c.resources, adversary: c.adversary }
+  }
+
+  /** Free the tfjs models. */
+  dispose (): void {
+    for (const m of this.models.values()) m.dispose()
+    this.models.clear()
+  }
+
+  /** Evaluate a model (by CID) on the job's held-out split. */
+  async evaluate (job: JobRuntime, modelCid: string, data: LocalData): Promise<EvalResult> {
+    const flat = await this.loadModelWeights(job, modelCid)
+    return await this.tf.run(async () => {
+      const model = await this.model(job)
+      setFlatWeights(model, getFlatWeights(model).manifest, flat)
+      return evaluate(model, data.test)
+    })
+  }
+
+  private async fetch (job: JobRuntime, cid: string, maxBytes: number): Promise<Uint8Array> {
+    const local = (await this.c.artifacts.meta(cid))?.local === true
+    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.init.fetchTimeoutMs, maxBytes })
+    if (!local) { job.bytes.received += bytes.byteLength; this.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
+    return bytes
+  }
+
+  private maxModelBytes (job: JobRuntime): number {
+    return 64 + job.params * 4
+  }
+
+  async loadModelWeights (job: JobRuntime, cid: string): Promise<Float32Array> {
+    const bytes = await this.fetch(job, cid, this.maxModelBytes(job))
+    const flat = decodeDelta(bytes, { maxElements: job.params })
+    if (flat.length !== job.params) throw new TrainingError('ERR_SHAPE', `model ${cid} has ${flat.length} parameters, expected ${job.params}`)
+    return flat
+  }
+
+  async storeModel (job: JobRuntime, round: number, flat: Float32Array): Promise<string> {
+    const info = await this.c.artifacts.add(encodeDelta(flat, { kind: 'fp32' }), { name: `model-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'model', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.weights' })
+    return info.cid
+  }
+
+  private async model (job: JobRuntime): Promise<Model> {
+    let m = this.models.get(job.spec.id)
+    if (m == null) {
+      const { initBackend } = await import('../model/backend.js')
+      await initBackend('auto', { logger: this.log })
+      m = await buildModel(job.spec.model as ModelSpec, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
+      this.models.set(job.spec.id, m)
+    }
+    return m
+  }
+
+  /** The initial model must be exactly what the spec's seed builds: nobody can slip in other weights at round 0. */
+  async checkInitialModel (job: JobRuntime): Promise<void> {
+    const flat = await this.loadModelWeights(job, job.spec.initialModelCid)
+    const expected = initialWeights(job.spec.model as ModelSpec, job.inputShape).flat
+    if (modelHash(flat) !== modelHash(expected)) throw new TrainingError('ERR_JOB', 'the job\'s initial model does not match its model spec and seed')
+  }
+
+  /** Refuse a job whose training footprint exceeds the profile's memory cap. */
+  checkMemory (job: JobRuntime, data: LocalData): void {
+    // weights, gradients and activations ~ 4 copies of the parameters, plus the local data
+    const mb = (job.params * 4 * 4 + data.train.x.byteLength + data.test.x.byteLength) / 2 ** 20
+    if (mb > this.init.resources.maxMemoryMB) {
+      throw new TrainingError('ERR_JOB', `the job needs about ${Math.ceil(mb)} MB, over this node's profile cap of ${this.init.resources.maxMemoryMB} MB`)
+    }
+  }
+
+  /** Samples per round this node can afford: measured speed x the round's time cap x the profile's duty cycle. */
+  private workBudget (job: JobRuntime): number | undefined {
+    const speed = this.c.trainingSpeed?.()
+    if (speed == null || speed <= 0) return undefined
+    const seconds = job.spec.timing.capMs / 1000 / 2
+    return Math.max(job.spec.batchSize, Math.floor(speed * seconds * this.init.resources.dutyCycle / job.spec.localEpochs))
+  }
+
+  async train (job: JobRuntime, round: number, baseModelCid: string): Promise<JobEvent | undefined> {
+    const data = job.data
+    if (data == null) return undefined
+    const base = await this.loadModelWeights(job, baseModelCid)
+    const result = await this.tf.run(async () => {
+      const model = await this.model(job)
+      const { manifest } = getFlatWeights(model)
+      setFlatWeights(model, manifest, base)
+      const r = await trainLocal(model, data.train, {
+        epochs: job.spec.localEpochs,
+        batchSize: job.spec.batchSize,
+        learningRate: job.spec.learningRate,
+        seed: job.spec.model.seed * 100_003 + round,
+        maxSamples: this.workBudget(job)
+      })
+      const evalResult = evaluate(model, data.test)
+      return { ...r, local: getFlatWeights(model).flat, accuracy: evalResult.accuracy }
+    })
+    const delta = computeDelta(result.local, base)
+    const bytes = this.init.adversary != null
+      ? corruptDelta(this.init.adversary, delta, job.spec.compression as CompressionSpec)
+      : job.topk != null ? job.topk.compress(delta) : encodeDelta(delta, job.spec.compression as CompressionSpec)
+    if (bytes == null) {
+      // the 'unfetchable' adversary announces a CID whose bytes nobody stores
+      const cid = CID.createV1(raw.code, await sha256.digest(randomBytes(32))).toString()
+      return { kind: 'local-delta-ready', round, baseModelCid, cid, samples: result.samples, bytes: 4 * job.params, metrics: { loss: result.loss, accuracy: result.accuracy } }
+    }
+    const info = await this.c.artifacts.add(bytes, { name: `delta-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'delta', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.delta' })
+    job.bytes.sent += bytes.byteLength
+    this.metrics?.bytes.inc({ direction: 'sent' }, bytes.byteLength)
+    this.log.debug({ job: job.spec.id, round, samples: result.samples, ms: Math.round(result.durationMs) }, 'local training done')
+    return { kind: 'local-delta-ready', round, baseModelCid, cid: info.cid, samples: result.samples, bytes: bytes.byteLength, metrics: { loss: result.loss, accuracy: result.accuracy } }
+  }
+
+  /** Fetch a round's listed deltas; unreachable ones are refused like undecodable ones. */
+  private async fetchDeltas (job: JobRuntime, round: number, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ fetched: FetchedDelta[], events: JobEvent[] }> {
+    const maxBytes = 64 + job.params * 8
+    const events: JobEvent[] = []
+    const fetched: FetchedDelta[] = []
+    await Promise.all(deltas.map(async d => {
+      try {
+        fetched.push({ ...d, bytes: await this.fetch(job, d.cid, maxBytes) })
+      } catch (err) {
+        const code = err instanceof MeshError ? err.code : 'ERR_FETCH'
+        this.metrics?.rejected.inc({ code })
+        events.push({ kind: 'delta-invalid', round, cid: d.cid, peerId: d.peerId, reason: `${code}: fetch failed: ${(err as Error).message}` })
+      }
+    }))
+    return { fetched, events }
+  }
+
+  /** Screen fetched deltas and compute M_{r+1}; every refusal becomes a delta-invalid event. */
+  private async recompute (job: JobRuntime, round: number, baseCid: string, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ next?: Float32Array, events: JobEvent[] }> {
+    const base = await this.loadModelWeights(job, baseCid)
+    const { fetched, events } = await this.fetchDeltas(job, round, deltas)
+    const { usable, rejected } = screenDeltas(fetched, job.params)
+    for (const r of rejected) {
+      this.metrics?.rejected.inc({ code: r.code })
+      events.push({ kind: 'delta-invalid', round, cid: r.cid, peerId: r.peerId, reason: `${r.code}: ${r.reason}` })
+    }
+    if (events.length > 0) return { events }
+    return { next: nextModel(job.spec, base, usable), events }
+  }
+
+  async aggregate (job: JobRuntime, a: Extract<JobAction, { kind: 'aggregate' }>): Promise<JobEvent[]> {
+    const { next, events } = await this.recompute(job, a.round, a.baseModelCid, a.deltas)
+    if (next == null) return events
+    const aggregateCid = await this.storeModel(job, a.round + 1, next)
+    return [{ kind: 'aggregate-computed', round: a.round, attempt: a.attempt, aggregateCid, modelHash: modelHash(next), deltas: a.deltas.map(d => d.cid) }]
+  }
+
+  async verify (job: JobRuntime, seal: RoundSeal): Promise<JobEvent[]> {
+    let result
+    try {
+      result = await this.recompute(job, seal.round, seal.baseModelCid, seal.deltas)
+    } catch (err) {
+      return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'unavailable' }]
+    }
+    if (result.next == null) {
+      return [...result.events, { kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'invalid-delta' }]
+    }
+    const cid = await this.storeModel(job, seal.round + 1, result.next)
+    const ok = modelHash(result.next) === seal.modelHash && cid === seal.aggregateCid
+    return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok, reason: ok ? undefined : 'mismatch' }]
+  }
+
+}
