@@ -21,6 +21,7 @@ import type { JobAction, JobEvent } from '../round/index.js'
 import type { LocalData } from './local-data.js'
 import { nextModel, screenDeltas, type FetchedDelta } from './recompute.js'
 import { Mutex } from './mutex.js'
+import { sampleBudget, trainingFootprintMB } from './budget.js'
 import { corruptDelta, type Adversary } from './adversary.js'
 import type { JobRuntime } from './runtime.js'
 
@@ -108,19 +109,15 @@ export class RoundWork {
 
   /** Refuse a job whose training footprint exceeds the profile's memory cap. */
   checkMemory (job: JobRuntime, data: LocalData): void {
-    // weights, gradients and activations ~ 4 copies of the parameters, plus the local data
-    const mb = (job.params * 4 * 4 + data.train.x.byteLength + data.test.x.byteLength) / 2 ** 20
+    const mb = trainingFootprintMB(job.params, data.train.x.byteLength + data.test.x.byteLength)
     if (mb > this.init.resources.maxMemoryMB) {
       throw new TrainingError('ERR_JOB', `the job needs about ${Math.ceil(mb)} MB, over this node's profile cap of ${this.init.resources.maxMemoryMB} MB`)
     }
   }
 
-  /** Samples per round this node can afford: measured speed x the round's time cap x the profile's duty cycle. */
+  /** Samples per round this node can afford (see `sampleBudget`). */
   private workBudget (job: JobRuntime): number | undefined {
-    const speed = this.c.trainingSpeed?.()
-    if (speed == null || speed <= 0) return undefined
-    const seconds = job.spec.timing.capMs / 1000 / 2
-    return Math.max(job.spec.batchSize, Math.floor(speed * seconds * this.init.resources.dutyCycle / job.spec.localEpochs))
+    return sampleBudget({ samplesPerSec: this.c.trainingSpeed?.(), capMs: job.spec.timing.capMs, dutyCycle: this.init.resources.dutyCycle, localEpochs: job.spec.localEpochs, batchSize: job.spec.batchSize })
   }
 
   async train (job: JobRuntime, round: number, baseModelCid: string): Promise<JobEvent | undefined> {
