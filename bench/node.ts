@@ -16,6 +16,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Mesh, BIN, REPO_ROOT, waitFor } from '../test/harness/index.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../src/node/libp2p.js'
 import type { MeshNode } from '../src/node/node.js'
+import { installProcessGuard } from '../src/node/process-guard.js'
+import { silentLogger } from '../src/common/logger.js'
 
 const quick = process.argv.includes('--quick')
 const pct = (xs: number[], p: number): number => {
@@ -86,6 +88,7 @@ async function apiLatency (): Promise<Record<string, unknown>> {
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     const port = (server.address() as { port: number }).port
     const base = await loadTest(`http://127.0.0.1:${port}/`, {}, 1000, seconds)
+    server.closeAllConnections()
     server.close()
     return { route: 'GET /v1/node (auth, schema-serialised)', rate: 1000, ...ours, baseline: { server: 'plain node:http, same JSON', ...base }, targets: { p99Ms: 10 } }
   } finally { await mesh.close() }
@@ -158,9 +161,14 @@ async function gossip (): Promise<Record<string, unknown>> {
   return out
 }
 
+// ten in-process nodes share this process: survive stray socket errors as the daemon does
+installProcessGuard(silentLogger)
 const result: Record<string, unknown> = { bench: 'node', node: process.version, quick }
+process.stderr.write('bench node: start and RSS...\n')
 result.start = await startAndRss()
+process.stderr.write('bench node: API latency...\n')
 result.api = await apiLatency()
+process.stderr.write('bench node: gossip propagation...\n')
 result.gossip = await gossip()
 process.stdout.write(JSON.stringify(result, null, 2) + '\n')
 process.exit(0)

@@ -5,6 +5,7 @@ import { defaultDataDir, loadNodeOptions, type PartialNodeOptions } from '../../
 import { initDataDir, isInitialised } from '../../identity.js'
 import { createLogger } from '../../logger.js'
 import { MeshNode } from '../../node.js'
+import { installProcessGuard } from '../../process-guard.js'
 import { output, keyValues } from '../format.js'
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -60,6 +61,7 @@ export function registerDaemonCommands (program: Command): void {
       }
       const options = loadNodeOptions({ dataDir, configFile: opts.config, flags })
       const logger = createLogger({ level: options.log.level, format: options.log.format })
+      installProcessGuard(logger)
       const node = await MeshNode.create({ options, logger })
       process.stdout.write(`meshnode ${node.peerId} listening on ${node.addresses().join(' ')}; admin API ${node.api.url}\n`)
       await waitForShutdown(node)
