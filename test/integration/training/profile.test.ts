@@ -13,7 +13,7 @@ it('a node refuses to join a job whose training footprint exceeds its profile me
     json: { model: { arch: 'mlp', layers: [2048, 2048, 10], seed: 1 }, dataset: 'digits', rounds: 1, minParticipants: 1, localEpochs: 1, batchSize: 10, learningRate: 0.1, aggregation: 'fedavg', compression: 'fp32' }
   })
   await waitFor(async () => await small.api.fetch('GET', `/v1/training/jobs/${id}`).then(() => true, () => false), { what: 'the job to reach the small node' })
-  const err = await small.api.request('POST', `/v1/training/jobs/${id}/join`, { json: { dataset: 'digits' } }).catch(e => e)
+  const err = await small.api.request('POST', `/v1/training/jobs/${id}/join`, { json: { dataset: 'digits' } }).catch((e: unknown) => e) as ClientError
   expect(err).toBeInstanceOf(ClientError)
   expect(err.status).toBe(400)
   expect(err.message).toMatch(/needs about \d+ MB, over this node's profile cap of 64 MB/)
