@@ -22,6 +22,8 @@ export function installProcessGuard (log: Logger): void {
       return
     }
     log.error({ err }, 'uncaught exception: exiting')
+    // the logger may buffer: make sure the reason reaches stderr before the process goes
+    process.stderr.write(`meshnode: uncaught exception: ${err.stack ?? String(err)}\n`)
     process.exitCode = 1
     setTimeout(() => process.exit(1), 100).unref()
   })
