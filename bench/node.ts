@@ -124,6 +124,10 @@ async function gossip (): Promise<Record<string, unknown>> {
     const first = await mesh.add({ mode: 'inprocess' })
     for (let i = 1; i < n; i++) await mesh.add({ mode: 'inprocess', bootstrap: first.addresses })
     const nodes = mesh.nodes.map(h => (h as unknown as { node: MeshNode }).node)
+    // the same full topology as the baseline: every pair dialled explicitly
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) await nodes[i].libp2p.dial(multiaddr(mesh.nodes[j].addresses[0])).catch(() => {})
+    }
     await waitFor(() => nodes.every(x => x.libp2p.getPeers().length >= n - 1), { timeoutMs: 30_000, what: 'full mesh' })
     const subscribe = (onMessage: (d: Uint8Array) => void): void => {
       for (const x of nodes.slice(1)) x.gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: d => { onMessage(d) } })
