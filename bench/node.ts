@@ -144,6 +144,7 @@ async function gossip (): Promise<Record<string, unknown>> {
       return await propagate(async d => { await nodes[0].gossip.publish(BENCH_TOPIC, d) }, l => { listeners.push(l) }, n - 1, size, count)
     }
     out.kib1 = await run(1024, counts.small)
+    process.stderr.write(`bench node: 1 KiB across ${n} nodes ${JSON.stringify(out.kib1)}\n`)
     out.mib1 = await run(1024 * 1024, counts.large)
   } finally {
     // closing ten in-process nodes can wait on an unref'd timer only (the artifact store's drain), and the process
