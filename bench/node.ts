@@ -129,16 +129,13 @@ async function gossip (): Promise<Record<string, unknown>> {
       for (let j = i + 1; j < n; j++) await nodes[i].libp2p.dial(multiaddr(mesh.nodes[j].addresses[0])).catch(() => {})
     }
     await waitFor(() => nodes.every(x => x.libp2p.getPeers().length >= n - 1), { timeoutMs: 30_000, what: 'full mesh' })
-    const subscribe = (onMessage: (d: Uint8Array) => void): void => {
-      for (const x of nodes.slice(1)) x.gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: d => { onMessage(d) } })
-    }
-    subscribe(() => {})
-    nodes[0].gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: () => {} })
-    await waitFor(() => nodes[0].libp2p.services.pubsub.getSubscribers(BENCH_TOPIC).length >= n - 1, { what: 'subscribers' })
-    await new Promise(r => setTimeout(r, 1500)) // let the gossipsub mesh graft (heartbeat)
+    // each receiver delivers to whichever run is listening now
     const listeners: Array<(d: Uint8Array) => void> = []
     const fanIn = (d: Uint8Array): void => { for (const l of listeners) l(d) }
     for (const x of nodes.slice(1)) x.gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: fanIn })
+    nodes[0].gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: () => {} })
+    await waitFor(() => nodes[0].libp2p.services.pubsub.getSubscribers(BENCH_TOPIC).length >= n - 1, { what: 'subscribers' })
+    await new Promise(r => setTimeout(r, 1500)) // let the gossipsub mesh graft (heartbeat)
     const run = async (size: number, count: number): Promise<unknown> => {
       listeners.length = 0
       return await propagate(async d => { await nodes[0].gossip.publish(BENCH_TOPIC, d) }, l => { listeners.push(l) }, n - 1, size, count)

@@ -1,7 +1,7 @@
 /** The SVG chart: well-formed XML, points placed by round and value, axes that cover the data, 0/1/many rounds. */
 import { describe, it, expect } from 'vitest'
 import { XMLValidator } from 'fast-xml-parser'
-import { renderSvgChart, escapeXml, CHART_DEFAULTS, type ChartRound } from '../../../src/node/cli/plot.js'
+import { renderSvgChart, escapeXml, CHART_DEFAULTS, type ChartRound } from '../../../src/node/plot.js'
 import type { RoundReport } from '../../../src/training/service/api-types.js'
 
 function rounds (n: number, start = 0, f: (i: number) => Partial<ChartRound> = () => ({})): ChartRound[] {

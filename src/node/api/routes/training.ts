@@ -7,7 +7,7 @@ import { Type, type Static, type TInteger, type TNull, type TNumber, type TUnion
 import { ApiError, MeshError } from '../../../common/errors.js'
 import { TRAINING_LIMITS as L } from '../../../training/protocol/messages.js'
 import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../training/service/api-types.js'
-import { renderSvgChart } from '../../cli/plot.js'
+import { renderSvgChart } from '../../plot.js'
 import type { ApiPlugin } from '../server.js'
 import { ErrorBody, errorResponses } from '../schemas.js'
 
