@@ -104,8 +104,10 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
       // services register protocols after libp2p starts (Helia's bitswap, hardware, ...): push the change to peers
       // that identified us earlier, or they never learn we speak them
       identifyPush: identifyPush(),
-      // kad-dht pings peers itself; the default single outbound ping stream collides with it
-      ping: ping({ maxOutboundStreams: 8 }),
+      // three pingers share one connection: kad-dht, libp2p's connection monitor and our latency probe. Past the
+      // default of 2 inbound streams the remote resets the newest, and the connection monitor takes that reset for
+      // a dead peer and aborts the whole connection (gossip in flight is lost).
+      ping: ping({ maxInboundStreams: 16, maxOutboundStreams: 16 }),
       dht: kadDHT({
         protocol: PROTOCOLS.kad,
         clientMode: false,

@@ -14,6 +14,7 @@ import { HardwareService, hardwareSummary } from '../protocols/hardware/index.js
 import type { NodeOptions } from './options.js'
 import { FILES, loadIdentity, readAdminToken, writeFileAtomic } from './identity.js'
 import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
+import { PeerCacheDatastore } from './peer-cache-datastore.js'
 import { MeshDiscovery } from './discovery.js'
 import { createNodeMetrics, type NodeMetrics } from './metrics.js'
 import { probeHardware } from './hardware/probe.js'
@@ -87,7 +88,7 @@ export class MeshNode {
     this.defer('storage', async () => { await this.storage.close() })
     this.libp2p = await createMeshLibp2p({
       privateKey: this.privateKey,
-      datastore: this.storage.datastore,
+      datastore: new PeerCacheDatastore(this.storage.datastore),
       appSpecificScore: id => this.penalties.score(id),
       listen: o.listen,
       announce: o.announce,
@@ -227,12 +228,14 @@ export class MeshNode {
       touch(id)
       this.metrics.peers.set(this.libp2p.getPeers().length)
       this.events.emit('peer.connected', { peerId: id })
+      this.log.debug({ peer: id }, 'peer connected')
       ping(id)
     })
     this.libp2p.addEventListener('peer:disconnect', evt => {
       const id = evt.detail.toString()
       this.metrics.peers.set(this.libp2p.getPeers().length)
       this.events.emit('peer.disconnected', { peerId: id })
+      this.log.debug({ peer: id }, 'peer disconnected')
     })
     const discovery = new MeshDiscovery(this.libp2p, { targetPeers: this.options.connections.targetPeers, dialTimeoutMs: this.options.connections.dialTimeoutMs, bootstrap: this.options.bootstrap, log: this.log.child({ module: 'discovery' }) })
     discovery.start()

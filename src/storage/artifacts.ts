@@ -24,7 +24,7 @@ import { DOMAINS, TOPICS } from '../protocols/topics.js'
 import { ARTIFACT_RECORD_VERSION, type ArtifactMeta } from '../protocols/validate/artifacts.js'
 import type { GossipTopicHandler } from '../protocols/gossip.js'
 import { artifactAnnounceHandler } from './announce.js'
-import { PROVIDER_LOOKUP_DELAY_MS, STOP_DRAIN_MS, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REMOTE_ENTRIES, DEFAULT_MEDIA_TYPE, PROVIDE_TIMEOUT_MS } from './constants.js'
+import { HINTED_PROVIDER_LOOKUP_DELAY_MS, PROVIDER_LOOKUP_DELAY_MS, STOP_DRAIN_MS, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REMOTE_ENTRIES, DEFAULT_MEDIA_TYPE, PROVIDE_TIMEOUT_MS } from './constants.js'
 import { SharedLock } from './lock.js'
 import { createStorageMetrics, type StorageMetrics } from './metrics.js'
 import { hasPin, pinBlocks, releasePin } from './pins.js'
@@ -33,7 +33,7 @@ import { IdleTimeout, metered, type ByteSource } from './streams.js'
 import { openArtifact, resolveFileSize } from './read.js'
 import { BlockTracker } from './block-tracking.js'
 import { collectGarbage } from './gc.js'
-import { connectToProviders, provideRoot } from './providers.js'
+import { connectToPeers, connectToProviders, provideRoot } from './providers.js'
 import { checkArtifactFields, fetchResult, parseCid, storageErrorIn, stripUndefined } from './util.js'
 import type {
   AddArtifactOptions, ArtifactContent, ArtifactInfo, ArtifactStoreComponents, ArtifactStoreInit, FetchOptions, GcResult,
@@ -150,7 +150,7 @@ export class ArtifactStore {
       this.metrics?.addedBytes.inc(size)
       this.metrics?.addSeconds.observe((this.clock.now() - started) / 1000)
       this.c.events?.emit('artifact.added', { cid, name: meta.name, kind, size, job: meta.job, round: meta.round })
-      this.afterAdd(root, record)
+      if (opts.announce !== false) this.afterAdd(root, record)
       this.refreshGauges()
       return this.info(entry)
     } catch (err) {
@@ -361,15 +361,17 @@ export class ArtifactStore {
    * when none of them has delivered the root after a short delay does the DHT get asked (in a well-connected mesh it
    * never is).
    */
-  private lookUpProviders (root: CID, opts: { offline?: boolean, signal?: AbortSignal }): AbortController | undefined {
+  private lookUpProviders (root: CID, opts: { offline?: boolean, signal?: AbortSignal, providers?: string[] }): AbortController | undefined {
     if (opts.offline === true) return undefined
     const ac = new AbortController()
     const signal = AbortSignal.any([ac.signal, this.background.signal, ...(opts.signal != null ? [opts.signal] : [])])
+    const hinted = opts.providers ?? []
+    if (hinted.length > 0) connectToPeers(this.c.helia.libp2p, hinted, signal, this.log)
     const timer = setTimeout(() => {
       this.c.storage.blockstore.has(root).then(has => {
         if (!has && !signal.aborted) connectToProviders(this.c.helia.libp2p, root, signal, this.log)
       }, () => {})
-    }, PROVIDER_LOOKUP_DELAY_MS)
+    }, hinted.length > 0 ? HINTED_PROVIDER_LOOKUP_DELAY_MS : PROVIDER_LOOKUP_DELAY_MS)
     timer.unref?.()
     signal.addEventListener('abort', () => { clearTimeout(timer) }, { once: true })
     return ac

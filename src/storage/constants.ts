@@ -39,3 +39,5 @@ export const DEFAULT_MEDIA_TYPE = 'application/octet-stream'
 export const STOP_DRAIN_MS = 5_000
 /** A read asks the DHT for providers only if connected peers have not delivered the root within this long. */
 export const PROVIDER_LOOKUP_DELAY_MS = 300
+/** The same when the reader named peers that hold it: they are dialled at once, the DHT is the fallback. */
+export const HINTED_PROVIDER_LOOKUP_DELAY_MS = 5_000

@@ -4,6 +4,7 @@
  * wantlist to every newly connected peer, so blocks start flowing from them without any per-block lookup.
  */
 import type { Libp2p } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../common/logger.js'
 
@@ -29,6 +30,16 @@ export function connectToProviders (libp2p: Libp2p, root: CID, signal: AbortSign
   })().catch(err => {
     if (!signal.aborted) log.debug({ cid: root.toString(), err: (err as Error).message }, 'provider lookup failed')
   })
+}
+
+/** In the background: dial the named peers we are not connected to (peers known to hold an artifact). */
+export function connectToPeers (libp2p: Libp2p, peers: string[], signal: AbortSignal, log: Logger): void {
+  for (const id of peers.slice(0, MAX_PROVIDERS)) {
+    let peer
+    try { peer = peerIdFromString(id) } catch { continue }
+    if (peer.equals(libp2p.peerId) || libp2p.getConnections(peer).length > 0) continue
+    libp2p.dial(peer, { signal }).catch(err => { log.debug({ peer: id, err: (err as Error).message }, 'cannot dial an artifact holder') })
+  }
 }
 
 /** Provide a root on the DHT in the background; gives up when `signal` aborts. */

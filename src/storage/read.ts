@@ -2,6 +2,7 @@
  * Reading artifacts: resolve the root (locally or from peers) to learn the size before the first byte, then stream the
  * file with an idle timeout, so a slow but progressing transfer is never cut while a dead one fails promptly.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { UnixFS } from '@helia/unixfs'
 import type { CID } from 'multiformats/cid'
 import { StorageError } from '../common/errors.js'
@@ -11,24 +12,40 @@ import type { ArtifactContent } from './types.js'
 import { fetchResult, storageErrorIn } from './util.js'
 
 /**
+ * Bitswap asks each connected peer for a block once: a peer that did not have it yet (an artifact wanted before its
+ * producer finished storing it) is never asked again, and a want re-issued at once reuses the cancelled entry. So an
+ * unanswered root want is dropped after REWANT_FIRST_MS and asked afresh after a short pause, backing off.
+ */
+const REWANT_FIRST_MS = 2_000
+const REWANT_PAUSE_MS = 100
+
+/**
  * The file size of a UnixFS file or raw block, fetching the root if needed. ERR_NOT_FOUND when no peer delivered it
  * before `idle` timed out (or, offline, when it is not here), ERR_NOT_A_FILE for directories.
  */
 export async function resolveFileSize (fs: UnixFS, cid: CID, idle: IdleTimeout, timeoutMs: number, offline?: boolean): Promise<number> {
-  try {
-    const st = await fs.stat(cid, { signal: idle.signal, offline })
-    if (st.type === 'directory') throw new StorageError('ERR_NOT_A_FILE', `${cid.toString()} is a directory, not an artifact`)
-    idle.touch()
-    return Number(st.size)
-  } catch (err) {
-    if (err instanceof StorageError) throw err
-    if (idle.timedOut) throw new StorageError('ERR_NOT_FOUND', `no peer provided ${cid.toString()} within ${timeoutMs} ms`, { cause: err })
-    const se = storageErrorIn(err)
-    if (se != null) throw se
-    if (offline === true && (err as Error).name === 'BlockNotFoundWhileOfflineError') throw new StorageError('ERR_NOT_FOUND', `${cid.toString()} is not stored locally`, { cause: err })
-    // the caller aborted: let its reason through
-    if (idle.signal.aborted) throw err
-    throw new StorageError('ERR_FETCH', `cannot read ${cid.toString()}: ${(err as Error).message}`, { cause: err })
+  let patience = REWANT_FIRST_MS
+  for (;;) {
+    const attempt = offline === true ? idle.signal : AbortSignal.any([idle.signal, AbortSignal.timeout(patience)])
+    try {
+      const st = await fs.stat(cid, { signal: attempt, offline })
+      if (st.type === 'directory') throw new StorageError('ERR_NOT_A_FILE', `${cid.toString()} is a directory, not an artifact`)
+      idle.touch()
+      return Number(st.size)
+    } catch (err) {
+      if (err instanceof StorageError) throw err
+      if (attempt.aborted && !idle.signal.aborted) {
+        await sleep(REWANT_PAUSE_MS, undefined, { signal: idle.signal }).catch(() => {})
+        if (!idle.signal.aborted) { patience *= 2; continue }
+      }
+      if (idle.timedOut) throw new StorageError('ERR_NOT_FOUND', `no peer provided ${cid.toString()} within ${timeoutMs} ms`, { cause: err })
+      const se = storageErrorIn(err)
+      if (se != null) throw se
+      if (offline === true && (err as Error).name === 'BlockNotFoundWhileOfflineError') throw new StorageError('ERR_NOT_FOUND', `${cid.toString()} is not stored locally`, { cause: err })
+      // the caller aborted: let its reason through
+      if (idle.signal.aborted) throw err
+      throw new StorageError('ERR_FETCH', `cannot read ${cid.toString()}: ${(err as Error).message}`, { cause: err })
+    }
   }
 }
 

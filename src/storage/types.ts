@@ -30,6 +30,11 @@ export interface AddArtifactOptions {
   signal?: AbortSignal
   /** Bytes read so far. */
   onProgress?: (bytes: number) => void
+  /**
+   * Announce it on gossip and provide it on the DHT (default true). Off for artifacts whose holders peers already
+   * know, such as training deltas (their signed DeltaAnnounce names the producer).
+   */
+  announce?: boolean
 }
 
 export interface FetchOptions {
@@ -40,6 +45,11 @@ export interface FetchOptions {
   maxBytes?: number
   /** Do not ask peers: fail if a block is missing locally. */
   offline?: boolean
+  /**
+   * Peers known to hold it (peer ids): dialled at once when not connected, and the DHT is asked only if they have
+   * not delivered the root after a few seconds.
+   */
+  providers?: string[]
 }
 
 /** An artifact being read: its size, known before the first byte, and the bytes. */

@@ -5,7 +5,8 @@
  */
 import '../../src/node/polyfills.js'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -95,10 +96,16 @@ class ProcessNode implements NodeHandle {
 
   async start (): Promise<void> {
     await rm(join(this.dataDir, 'api.url'), { force: true })
-    const args = [...CLI, 'start', '--data-dir', this.dataDir, ...(this.opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...(this.opts.extraArgs ?? [])]
+    // MESHNODE_TEST_LOG=debug MESHNODE_TEST_LOG_DIR=dir: process nodes log at that level to dir/node-<index>.log
+    const level = process.env.MESHNODE_TEST_LOG
+    const logDir = process.env.MESHNODE_TEST_LOG_DIR
+    // MESHNODE_TEST_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': extra Node flags for process nodes (profiling)
+    const nodeArgs = (process.env.MESHNODE_TEST_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+    const args = [...nodeArgs, ...CLI, 'start', '--data-dir', this.dataDir, ...(this.opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...(level != null && level !== '' && logDir != null ? ['--log-level', level] : []), ...(this.opts.extraArgs ?? [])]
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...this.opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     this.child = child
-    const keep = (d: Buffer): void => { this.log.push(d.toString()); if (this.log.length > 200) this.log.shift() }
+    const file = logDir != null && logDir !== '' ? await mkdir(logDir, { recursive: true }).then(() => createWriteStream(join(logDir, `node-${this.index}.log`), { flags: 'a' })) : undefined
+    const keep = (d: Buffer): void => { file?.write(d); this.log.push(d.toString()); if (this.log.length > 200) this.log.shift() }
     child.stdout?.on('data', keep)
     child.stderr?.on('data', keep)
     const line = await waitFor(() => {

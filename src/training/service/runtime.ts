@@ -22,4 +22,6 @@ export interface JobRuntime {
   queue: Promise<void>
   timer?: NodeJS.Timeout
   topk?: TopKCompressor
+  /** Deltas fetched as soon as they were announced, by CID (see RoundWork.prefetch). */
+  prefetched: Map<string, { round: number, bytes: Promise<Uint8Array> }>
 }

@@ -31,7 +31,7 @@ import type { JobRuntime } from './runtime.js'
 import type { Adversary } from './adversary.js'
 
 const SUB = 'training'
-const DEFAULT_TIMING = { roundTimeoutMs: 60_000, deadlineK: 3, minWaitMs: 1000, capMs: 30_000, sealTimeoutMs: 15_000 }
+const DEFAULT_TIMING = { roundTimeoutMs: 20_000, deadlineK: 3, minWaitMs: 1000, capMs: 30_000, sealTimeoutMs: 15_000 }
 
 export interface TrainingServiceInit {
   dataDir: string
@@ -237,7 +237,7 @@ export class TrainingService implements TrainingApi {
     if (snapshot != null) machine.restore(snapshot)
     const job: JobRuntime = {
       spec, machine, params, inputShape, left: false, reports: [], roundStartedAt: this.c.clock.now(),
-      bytes: { sent: 0, received: 0 }, queue: Promise.resolve(),
+      bytes: { sent: 0, received: 0 }, queue: Promise.resolve(), prefetched: new Map(),
       topk: spec.compression.kind === 'topk' ? new TopKCompressor(spec.compression.fraction) : undefined
     }
     this.jobs.set(spec.id, job)
@@ -266,6 +266,7 @@ export class TrainingService implements TrainingApi {
     }
     const job = this.jobs.get(msg.jobId)
     if (job == null) return // a job we have not seen announced yet: its creator re-announces it
+    if (msg.type === 'delta' && job.join != null && !job.left) this.work.prefetch(job, msg.round, msg.cid, from)
     void this.enqueue(job, { kind: 'message', from, seq, msg })
   }
 

@@ -36,6 +36,9 @@ export interface RoundWorkDeps {
   metrics?: { rejected: Counter<'code'>, bytes: Counter<'direction'> }
 }
 
+/** Prefetched deltas kept per job at most (two rounds of the largest mesh a job allows is far below). */
+const PREFETCH_LIMIT = 512
+
 export class RoundWork {
   /** TensorFlow.js runs one task at a time on a node. */
   private readonly tf = new Mutex()
@@ -66,9 +69,10 @@ export class RoundWork {
     })
   }
 
-  private async fetch (job: JobRuntime, cid: string, maxBytes: number): Promise<Uint8Array> {
+  /** Fetch an artifact of the job; `from` names a peer that holds it (a delta's producer). */
+  private async fetch (job: JobRuntime, cid: string, maxBytes: number, from?: string): Promise<Uint8Array> {
     const local = (await this.c.artifacts.meta(cid))?.local === true
-    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.init.fetchTimeoutMs, maxBytes })
+    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.init.fetchTimeoutMs, maxBytes, providers: from != null ? [from] : undefined })
     if (!local) { job.bytes.received += bytes.byteLength; this.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
     return bytes
   }
@@ -84,8 +88,12 @@ export class RoundWork {
     return flat
   }
 
-  async storeModel (job: JobRuntime, round: number, flat: Float32Array): Promise<string> {
-    const info = await this.c.artifacts.add(encodeDelta(flat, { kind: 'fp32' }), { name: `model-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'model', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.weights' })
+  /**
+   * Store a model. Only the aggregator announces it: every verifier stores the same bytes (same CID), and ten
+   * announcements and DHT provides of one model per round would be pure overhead.
+   */
+  async storeModel (job: JobRuntime, round: number, flat: Float32Array, announce: boolean): Promise<string> {
+    const info = await this.c.artifacts.add(encodeDelta(flat, { kind: 'fp32' }), { name: `model-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'model', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.weights', announce })
     return info.cid
   }
 
@@ -147,21 +155,42 @@ export class RoundWork {
       const cid = CID.createV1(raw.code, await sha256.digest(randomBytes(32))).toString()
       return { kind: 'local-delta-ready', round, baseModelCid, cid, samples: result.samples, bytes: 4 * job.params, metrics: { loss: result.loss, accuracy: result.accuracy } }
     }
-    const info = await this.c.artifacts.add(bytes, { name: `delta-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'delta', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.delta' })
+    // not announced: the signed DeltaAnnounce on the training topic names it and its producer, whom readers dial
+    const info = await this.c.artifacts.add(bytes, { name: `delta-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'delta', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.delta', announce: false })
     job.bytes.sent += bytes.byteLength
     this.metrics?.bytes.inc({ direction: 'sent' }, bytes.byteLength)
     this.log.debug({ job: job.spec.id, round, samples: result.samples, ms: Math.round(result.durationMs) }, 'local training done')
     return { kind: 'local-delta-ready', round, baseModelCid, cid: info.cid, samples: result.samples, bytes: bytes.byteLength, metrics: { loss: result.loss, accuracy: result.accuracy } }
   }
 
+  private maxDeltaBytes (job: JobRuntime): number {
+    return 64 + job.params * 8
+  }
+
+  /**
+   * Start fetching an announced delta at once, so that the aggregator and every verifier already hold the round's
+   * deltas when it closes (fetching them only then made each round wait for ten transfers, twice). Deltas of rounds
+   * already behind us are forgotten; at most a few rounds' worth is kept.
+   */
+  prefetch (job: JobRuntime, round: number, cid: string, from: string): void {
+    const current = job.machine.view().round
+    if (round < current || round > current + 1 || job.prefetched.has(cid)) return
+    for (const [k, v] of job.prefetched) if (v.round < current) job.prefetched.delete(k)
+    if (job.prefetched.size >= PREFETCH_LIMIT) return
+    const bytes = this.fetch(job, cid, this.maxDeltaBytes(job), from)
+    bytes.catch(() => { job.prefetched.delete(cid) }) // a failed prefetch is retried by the real fetch
+    job.prefetched.set(cid, { round, bytes })
+  }
+
   /** Fetch a round's listed deltas; unreachable ones are refused like undecodable ones. */
   private async fetchDeltas (job: JobRuntime, round: number, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ fetched: FetchedDelta[], events: JobEvent[] }> {
-    const maxBytes = 64 + job.params * 8
+    const maxBytes = this.maxDeltaBytes(job)
     const events: JobEvent[] = []
     const fetched: FetchedDelta[] = []
     await Promise.all(deltas.map(async d => {
       try {
-        fetched.push({ ...d, bytes: await this.fetch(job, d.cid, maxBytes) })
+        const early = job.prefetched.get(d.cid)?.bytes.catch(() => undefined)
+        fetched.push({ ...d, bytes: await early ?? await this.fetch(job, d.cid, maxBytes, d.peerId) })
       } catch (err) {
         const code = err instanceof MeshError ? err.code : 'ERR_FETCH'
         this.metrics?.rejected.inc({ code })
@@ -187,7 +216,7 @@ export class RoundWork {
   async aggregate (job: JobRuntime, a: Extract<JobAction, { kind: 'aggregate' }>): Promise<JobEvent[]> {
     const { next, events } = await this.recompute(job, a.round, a.baseModelCid, a.deltas)
     if (next == null) return events
-    const aggregateCid = await this.storeModel(job, a.round + 1, next)
+    const aggregateCid = await this.storeModel(job, a.round + 1, next, true)
     return [{ kind: 'aggregate-computed', round: a.round, attempt: a.attempt, aggregateCid, modelHash: modelHash(next), deltas: a.deltas.map(d => d.cid) }]
   }
 
@@ -201,7 +230,7 @@ export class RoundWork {
     if (result.next == null) {
       return [...result.events, { kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'invalid-delta' }]
     }
-    const cid = await this.storeModel(job, seal.round + 1, result.next)
+    const cid = await this.storeModel(job, seal.round + 1, result.next, false)
     const ok = modelHash(result.next) === seal.modelHash && cid === seal.aggregateCid
     return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok, reason: ok ? undefined : 'mismatch' }]
   }

@@ -150,6 +150,34 @@ describe('artifacts across three real nodes', () => {
     await expect(b.store.open('not-a-cid')).rejects.toMatchObject({ code: 'ERR_INVALID_CID' })
   })
 
+  it('delivers an artifact read before its producer stored it, once stored (bitswap asks each peer only once)', async () => {
+    const [a, b] = nodes
+    const bytes = pseudoRandom(20_000, 77)
+    const early = CID.createV1(raw.code, await sha256Hasher.digest(bytes)).toString()
+    const reading = b.store.cat(early, { timeoutMs: 15_000 })
+    await new Promise(resolve => setTimeout(resolve, 500)) // A has already answered "don't have"
+    expect((await a.store.add(bytes, { name: 'late.bin', announce: false })).cid).toBe(early)
+    const t0 = Date.now()
+    expect(sha256(await reading)).toBe(sha256(bytes))
+    expect(Date.now() - t0).toBeLessThan(10_000)
+  })
+
+  it('an add with announce: false is neither gossiped nor provided; a read naming its holder still gets it', async () => {
+    const [a, b, c] = nodes
+    const quiet = await a.store.add(pseudoRandom(30_000, 78), { name: 'quiet.bin', announce: false })
+    const asked: string[] = []
+    const find = c.libp2p.contentRouting.findProviders.bind(c.libp2p.contentRouting)
+    c.libp2p.contentRouting.findProviders = (cid, options) => { asked.push(cid.toString()); return find(cid, options) }
+    try {
+      const got = await c.store.cat(quiet.cid, { timeoutMs: 10_000, providers: [a.peerId] })
+      expect(sha256(got)).toBe(sha256(pseudoRandom(30_000, 78)))
+      expect(asked).toEqual([]) // the named holder delivered: no DHT lookup
+    } finally {
+      c.libp2p.contentRouting.findProviders = find
+    }
+    expect(await b.store.meta(quiet.cid)).toBeUndefined() // no announcement reached B
+  })
+
   it('provides roots on the mesh DHT, and looks up providers only for the root being read', async () => {
     const [a, b] = nodes
     const small = await a.store.add(pseudoRandom(4 * MiB + 1, 31), { name: 'provided.bin' })

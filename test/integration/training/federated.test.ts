@@ -89,6 +89,7 @@ describe('federated training on the mesh', () => {
       return v.every(x => x.status === 'finished') ? v : undefined
     }, { timeoutMs: 400_000, intervalMs: 2000, what: `job ${id} to finish` })
     const [median, trimmed, fedavg] = await Promise.all([final(ids.median), final(ids.trimmed), final(ids.fedavg)])
+    for (const vs of [median, trimmed, fedavg]) console.log('DIAG', JSON.stringify(vs[0].rounds.map(r => [r.round, r.participants, r.durationMs, r.accuracy.toFixed(3)])))
     const last = (vs: JobView[]): number => meanAccuracy(vs, Math.max(...vs[0].rounds.map(r => r.round)))
     expect(last(median)).toBeGreaterThanOrEqual(0.93)
     expect(last(trimmed)).toBeGreaterThanOrEqual(0.93)
