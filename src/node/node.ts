@@ -29,6 +29,7 @@ import type { AdversaryKind } from '../training/service/adversary.js'
 import { PenaltyBook } from '../protocols/penalties.js'
 import { artifactRoutes } from './api/routes/artifacts.js'
 import { trainingRoutes } from './api/routes/training.js'
+import { runBenchmarkChild } from '../training/model/benchmark-child.js'
 
 export interface NodeCreateInit {
   options: Readonly<NodeOptions>
@@ -194,15 +195,8 @@ export class MeshNode {
   private async measureTraining (base: Awaited<ReturnType<typeof probeHardware>>): Promise<void> {
     const o = this.options
     try {
-      const { initBackend, setThreads } = await import('../training/model/backend.js')
-      setThreads(o.resources.trainingThreads)
-      const backend = await initBackend('auto', { logger: this.log })
-      let bench = null
-      if (o.hardware.benchmark) {
-        const { measureTrainingSpeed } = await import('../training/model/benchmark.js')
-        const r = await measureTrainingSpeed({ durationMs: o.hardware.benchmarkMs })
-        bench = { samplesPerSec: r.samplesPerSec, model: r.model, batchSize: r.batchSize }
-      }
+      // in a child process: the daemon itself loads TensorFlow.js only when it trains
+      const { backend, bench } = await runBenchmarkChild({ threads: o.resources.trainingThreads, durationMs: o.hardware.benchmark ? o.hardware.benchmarkMs : 0 })
       if (this.closing != null) return
       await this.hardware.setLocal({ ...base, tfjs: { backend: backend.name, version: backend.version }, bench })
       this.events.emit('hardware.measured', { backend: backend.name, samplesPerSec: bench?.samplesPerSec ?? null })

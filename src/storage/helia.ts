@@ -12,7 +12,8 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createHeliaLight, type Helia } from 'helia'
+import type { Helia } from 'helia'
+import { createLightHelia } from './helia-light.js'
 import { withBitswap } from '@helia/bitswap'
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
@@ -114,7 +115,7 @@ export interface StartHeliaInit {
 /** Build and start a light Helia on an existing (started) libp2p, using the node's Level stores. */
 export async function startHelia (init: StartHeliaInit): Promise<MeshHelia> {
   const maxBlock = init.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES
-  const helia = createHeliaLight({
+  const helia = await createLightHelia({
     blockstore: init.storage.blockstore,
     datastore: init.storage.datastore,
     logger: init.libp2p.logger,

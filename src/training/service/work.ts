@@ -12,10 +12,10 @@ import { MeshError, TrainingError } from '../../common/errors.js'
 import type { ArtifactStore } from '../../storage/index.js'
 import { computeDelta, modelHash } from '../core/delta.js'
 import { decodeDelta, encodeDelta, type CompressionSpec } from '../core/codec.js'
-import { buildModel, getFlatWeights, setFlatWeights, type Model } from '../model/build.js'
+import type { Model } from '../model/build.js'
 import { initialWeights } from '../model/init.js'
 import type { ModelSpec } from '../model/spec.js'
-import { evaluate, trainLocal, type EvalResult } from '../model/train.js'
+import type { EvalResult } from '../model/train.js'
 import type { RoundSeal } from '../protocol/index.js'
 import type { JobAction, JobEvent } from '../round/index.js'
 import type { LocalData } from './local-data.js'
@@ -29,7 +29,7 @@ export interface RoundWorkDeps {
   artifacts: ArtifactStore
   logger: Logger
   fetchTimeoutMs: number
-  resources: { maxMemoryMB: number, dutyCycle: number }
+  resources: { maxMemoryMB: number, dutyCycle: number, trainingThreads?: number }
   adversary?: Adversary
   /** The node's measured training speed (samples/s), for the work budget. */
   trainingSpeed?: () => number | undefined
@@ -38,6 +38,13 @@ export interface RoundWorkDeps {
 
 /** Prefetched deltas kept per job at most (two rounds of the largest mesh a job allows is far below). */
 const PREFETCH_LIMIT = 512
+
+/** TensorFlow.js and what builds on it, loaded on first use: a node that trains nothing never carries it (~60 MB). */
+let tfParts: Promise<typeof import('../model/build.js') & typeof import('../model/train.js')> | undefined
+async function tfjs (): Promise<typeof import('../model/build.js') & typeof import('../model/train.js')> {
+  tfParts ??= Promise.all([import('../model/build.js'), import('../model/train.js')]).then(([build, train]) => ({ ...build, ...train }))
+  return await tfParts
+}
 
 export class RoundWork {
   /** TensorFlow.js runs one task at a time on a node. */
@@ -62,6 +69,7 @@ export class RoundWork {
   /** Evaluate a model (by CID) on the job's held-out split. */
   async evaluate (job: JobRuntime, modelCid: string, data: LocalData): Promise<EvalResult> {
     const flat = await this.loadModelWeights(job, modelCid)
+    const { getFlatWeights, setFlatWeights, evaluate } = await tfjs()
     return await this.tf.run(async () => {
       const model = await this.model(job)
       setFlatWeights(model, getFlatWeights(model).manifest, flat)
@@ -100,9 +108,11 @@ export class RoundWork {
   private async model (job: JobRuntime): Promise<Model> {
     let m = this.models.get(job.spec.id)
     if (m == null) {
-      const { initBackend } = await import('../model/backend.js')
+      // tfjs loads on the first job this node trains or verifies, with the profile's thread cap
+      const { initBackend, setThreads } = await import('../model/backend.js')
+      if (this.init.resources.trainingThreads != null) setThreads(this.init.resources.trainingThreads)
       await initBackend('auto', { logger: this.log })
-      m = await buildModel(job.spec.model as ModelSpec, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
+      m = await (await tfjs()).buildModel(job.spec.model as ModelSpec, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
       this.models.set(job.spec.id, m)
     }
     return m
@@ -132,6 +142,7 @@ export class RoundWork {
     const data = job.data
     if (data == null) return undefined
     const base = await this.loadModelWeights(job, baseModelCid)
+    const { getFlatWeights, setFlatWeights, trainLocal, evaluate } = await tfjs()
     const result = await this.tf.run(async () => {
       const model = await this.model(job)
       const { manifest } = getFlatWeights(model)

@@ -1,0 +1,49 @@
+/**
+ * The start-up training micro-benchmark, run in a short-lived child process (`runBenchmarkChild`): TensorFlow.js and
+ * its wasm heap then leave with the child, and an idle daemon that trains nothing never carries them (about 60 MB).
+ * Run directly, it prints one JSON line: `{ backend, bench }`. Arguments: `<threads> <durationMs>`.
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { BackendInfo } from './backend.js'
+import type { TrainingSpeed } from './benchmark.js'
+
+export interface BenchmarkChildResult { backend: BackendInfo, bench: Pick<TrainingSpeed, 'samplesPerSec' | 'model' | 'batchSize'> | null }
+
+const SELF = fileURLToPath(import.meta.url)
+
+/** Run the benchmark (or, with `durationMs` 0, only the backend probe) in a child process; rejects on failure. */
+export async function runBenchmarkChild (opts: { threads: number, durationMs: number, timeoutMs?: number }): Promise<BenchmarkChildResult> {
+  // compiled: plain node; from source (tests, tsx): load tsx in the child too
+  const loader = SELF.endsWith('.ts') ? ['--import', 'tsx'] : []
+  const child = spawn(process.execPath, [...loader, SELF, String(opts.threads), String(opts.durationMs)], { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 60_000 })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', d => { out += String(d) })
+  child.stderr.on('data', d => { err += String(d) })
+  const code = await new Promise<number | null>((resolve, reject) => { child.once('error', reject); child.once('close', resolve) })
+  const line = out.trim().split('\n').at(-1) ?? ''
+  if (code !== 0 || line === '') throw new Error(`training benchmark exited with ${code}: ${err.trim().slice(-300)}`)
+  return JSON.parse(line) as BenchmarkChildResult
+}
+
+async function main (threads: number, durationMs: number): Promise<void> {
+  await import('../../node/polyfills.js')
+  const { initBackend, setThreads } = await import('./backend.js')
+  setThreads(threads)
+  const backend = await initBackend('auto')
+  let bench: BenchmarkChildResult['bench'] = null
+  if (durationMs > 0) {
+    const { measureTrainingSpeed } = await import('./benchmark.js')
+    const r = await measureTrainingSpeed({ durationMs })
+    bench = { samplesPerSec: r.samplesPerSec, model: r.model, batchSize: r.batchSize }
+  }
+  process.stdout.write(JSON.stringify({ backend, bench } satisfies BenchmarkChildResult) + '\n')
+}
+
+if (process.argv[1] === SELF) {
+  main(Number(process.argv[2]), Number(process.argv[3])).then(() => process.exit(0), err => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
+    process.exit(1)
+  })
+}
