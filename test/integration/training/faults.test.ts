@@ -72,8 +72,9 @@ describe('faults during training', () => {
     await aggregator.kill()
     const alive = nodes.filter(n => n !== aggregator)
     const after = await accepted(alive, id, v1.round)
+    // its delta counts only if peers fetched it (they prefetch on announce) before it died: 4 or 5 participants
     const sealed = after[0].rounds.find(r => r.round === v1.round)
-    expect(sealed?.participants).toBeLessThanOrEqual(4)
+    expect(sealed?.participants).toBeGreaterThanOrEqual(4)
     expect(new Set(after.map(v => hashOf(v, v1.round))).size).toBe(1)
     // somebody else sealed it, after attempt 0 timed out
     const next = await view(alive[0], id)
