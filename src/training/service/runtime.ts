@@ -23,5 +23,5 @@ export interface JobRuntime {
   timer?: NodeJS.Timeout
   topk?: TopKCompressor
   /** Deltas fetched as soon as they were announced, by CID (see RoundWork.prefetch). */
-  prefetched: Map<string, { round: number, bytes: Promise<Uint8Array> }>
+  prefetched: Map<string, { round: number, from: string, bytes: Promise<Uint8Array> }>
 }

@@ -184,13 +184,17 @@ export class RoundWork {
    * already behind us are forgotten; at most a few rounds' worth is kept.
    */
   prefetch (job: JobRuntime, round: number, cid: string, from: string): void {
-    const current = job.machine.view().round
+    const { round: current, participants } = job.machine.view()
     if (round < current || round > current + 1 || job.prefetched.has(cid)) return
+    // held in memory until the round is sealed: only participants' deltas, one per peer and round (an equivocating
+    // or unknown announcer must not make us buffer more; the real fetch still reads whatever the seal lists)
+    if (!participants.includes(from)) return
     for (const [k, v] of job.prefetched) if (v.round < current) job.prefetched.delete(k)
     if (job.prefetched.size >= PREFETCH_LIMIT) return
+    for (const v of job.prefetched.values()) if (v.from === from && v.round === round) return
     const bytes = this.fetch(job, cid, this.maxDeltaBytes(job), from)
     bytes.catch(() => { job.prefetched.delete(cid) }) // a failed prefetch is retried by the real fetch
-    job.prefetched.set(cid, { round, bytes })
+    job.prefetched.set(cid, { round, from, bytes })
   }
 
   /** Fetch a round's listed deltas; unreachable ones are refused like undecodable ones. */
