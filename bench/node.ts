@@ -82,6 +82,9 @@ async function apiLatency (): Promise<Record<string, unknown>> {
   const mesh = await Mesh.start(1, { mode: 'process' })
   try {
     const api = mesh.nodes[0].api as unknown as { baseUrl: string, token: string }
+    // steady state: after start the daemon probes its training backend in a short-lived child process
+    // (TensorFlow.js start-up, a second or two of CPU); load-testing during it measures that, not the API
+    await waitFor(async () => ((await mesh.nodes[0].api.request('GET', '/v1/hardware')) as { tfjs: { backend: string } }).tfjs.backend !== 'pending', { timeoutMs: 60_000, what: 'backend probe' })
     const ours = await loadTest(`${api.baseUrl}/v1/node`, { authorization: `Bearer ${api.token}` }, 1000, seconds)
     const body = await mesh.nodes[0].api.request('GET', '/v1/node')
     const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)) })
@@ -114,6 +117,22 @@ async function propagate (publish: (data: Uint8Array) => Promise<void>, subscrib
 
 const BENCH_TOPIC = 'meshnode/bench/1'
 
+/**
+ * Dial until connected. libp2p refuses more than 5 inbound connections per second from one host (its
+ * inboundConnectionThreshold), and here every peer is 127.0.0.1: a refused dial is retried after a pause.
+ */
+async function dialRetrying (from: MeshLibp2p, to: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await from.dial(multiaddr(to))
+      return
+    } catch (err) {
+      if (attempt >= 10) throw err
+      await new Promise(resolve => setTimeout(resolve, 250 * attempt))
+    }
+  }
+}
+
 async function gossip (): Promise<Record<string, unknown>> {
   const n = 10
   const counts = { small: quick ? 10 : 100, large: quick ? 3 : 20 }
@@ -126,7 +145,7 @@ async function gossip (): Promise<Record<string, unknown>> {
     const nodes = mesh.nodes.map(h => (h as unknown as { node: MeshNode }).node)
     // the same full topology as the baseline: every pair dialled explicitly
     for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) await nodes[i].libp2p.dial(multiaddr(mesh.nodes[j].addresses[0])).catch(() => {})
+      for (let j = i + 1; j < n; j++) await dialRetrying(nodes[i].libp2p, mesh.nodes[j].addresses[0])
     }
     await waitFor(() => nodes.every(x => x.libp2p.getPeers().length >= n - 1), { timeoutMs: 30_000, what: 'full mesh' })
     // each receiver delivers to whichever run is listening now
@@ -155,7 +174,7 @@ async function gossip (): Promise<Record<string, unknown>> {
     for (let i = 0; i < n; i++) {
       peers.push(await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], ipColocationThreshold: 1000 }))
     }
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) await peers[i].dial(multiaddr(peers[j].getMultiaddrs()[0]))
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) await dialRetrying(peers[i], peers[j].getMultiaddrs()[0].toString())
     for (const p of peers) p.services.pubsub.subscribe(BENCH_TOPIC)
     await waitFor(() => peers[0].services.pubsub.getSubscribers(BENCH_TOPIC).length >= n - 1, { what: 'bare subscribers' })
     await new Promise(r => setTimeout(r, 1500))
@@ -177,8 +196,14 @@ const result: Record<string, unknown> = { bench: 'node', node: process.version, 
 // `--only start,api,gossip` runs a subset
 const onlyArg = process.argv.indexOf('--only')
 const parts = new Set(onlyArg >= 0 ? process.argv[onlyArg + 1].split(',') : ['start', 'api', 'gossip'])
-if (parts.has('start')) { process.stderr.write('bench node: start and RSS...\n'); result.start = await startAndRss() }
-if (parts.has('api')) { process.stderr.write('bench node: API latency...\n'); result.api = await apiLatency() }
-if (parts.has('gossip')) { process.stderr.write('bench node: gossip propagation...\n'); result.gossip = await gossip() }
+// the guard above survives socket errors, and would also swallow one that reached the top level: catch it here
+try {
+  if (parts.has('start')) { process.stderr.write('bench node: start and RSS...\n'); result.start = await startAndRss() }
+  if (parts.has('api')) { process.stderr.write('bench node: API latency...\n'); result.api = await apiLatency() }
+  if (parts.has('gossip')) { process.stderr.write('bench node: gossip propagation...\n'); result.gossip = await gossip() }
+} catch (err) {
+  process.stderr.write(`bench node: failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exit(1)
+}
 process.stdout.write(JSON.stringify(result, null, 2) + '\n')
 process.exit(0)
