@@ -80,7 +80,9 @@ export class RoundWork {
   /** Fetch an artifact of the job; `from` names a peer that holds it (a delta's producer). */
   private async fetch (job: JobRuntime, cid: string, maxBytes: number, from?: string): Promise<Uint8Array> {
     const local = (await this.c.artifacts.meta(cid))?.local === true
+    const started = performance.now()
     const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.init.fetchTimeoutMs, maxBytes, providers: from != null ? [from] : undefined })
+    this.log.debug({ job: job.spec.id, cid, from, local, bytes: bytes.byteLength, ms: Math.round(performance.now() - started) }, 'artifact fetched')
     if (!local) { job.bytes.received += bytes.byteLength; this.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
     return bytes
   }
