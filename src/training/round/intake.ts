@@ -149,7 +149,7 @@ export function helpStraggler (ctx: RoundContext, from: string, msg: RoundPromis
       return
     }
   }
-  if (ctx.state.helpedAt != null && now < ctx.state.helpedAt + ctx.job.timing.sealTimeoutMs) return
+  // promising is once per attempt anyway (each new attempt needs ours); only the re-send is rate-limited
   if (msg.type === 'promise') promiseOldRound(ctx, msg)
   if (ctx.state.helpedAt != null && now < ctx.state.helpedAt + ctx.job.timing.sealTimeoutMs) return
   ctx.state.helpedAt = now
