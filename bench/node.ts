@@ -162,11 +162,7 @@ async function gossip (): Promise<Record<string, unknown>> {
     out.kib1 = await run(1024, counts.small)
     process.stderr.write(`bench node: 1 KiB across ${n} nodes ${JSON.stringify(out.kib1)}\n`)
     out.mib1 = await run(1024 * 1024, counts.large)
-  } finally {
-    // closing ten in-process nodes can wait on an unref'd timer only (the artifact store's drain), and the process
-    // would then exit with the figures unprinted: bound it with a timer that keeps the process alive
-    await Promise.race([mesh.close(), new Promise(resolve => setTimeout(resolve, 15_000))])
-  }
+  } finally { await mesh.close() }
 
   // baseline: bare gossipsub peers from the same factory, same topology, no meshnode layers
   const peers: MeshLibp2p[] = []

@@ -25,7 +25,6 @@ import { observabilityRoutes } from './api/routes/observability.js'
 import { VERSION } from './version.js'
 import { openStorage, startHelia, artifactStore, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TrainingService } from '../training/service/index.js'
-import type { AdversaryKind } from '../training/service/adversary.js'
 import { PenaltyBook } from '../protocols/penalties.js'
 import { artifactRoutes } from './api/routes/artifacts.js'
 import { trainingRoutes } from './api/routes/training.js'
@@ -151,7 +150,7 @@ export class MeshNode {
       recordMaxAgeMs: o.gossip.recordMaxAgeMs,
       recordMaxSkewMs: o.gossip.recordMaxSkewMs,
       resources: o.resources,
-      adversary: o.training.adversary === 'none' ? undefined : { kind: o.training.adversary as AdversaryKind, scale: o.training.adversaryScale }
+      adversary: o.training.adversary === 'none' ? undefined : { kind: o.training.adversary, scale: o.training.adversaryScale }
     })
     await this.training.start()
     this.defer('training', async () => { await this.training.stop() })

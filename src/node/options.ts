@@ -15,6 +15,7 @@ import { parse as parseYaml } from 'yaml'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError } from '../common/errors.js'
 import { PACKAGE_ROOT } from '../common/paths.js'
+import { ADVERSARY_KINDS } from '../training/service/adversary.js'
 
 const Profile = Type.Union([Type.Literal('default'), Type.Literal('gpu'), Type.Literal('edge')])
 const Network = Type.Union([Type.Literal('local'), Type.Literal('amoy'), Type.Literal('polygon')])
@@ -82,7 +83,7 @@ export const NodeOptionsSchema = Type.Object({
      * Robustness-test knob, never for real nodes: makes this node publish a Byzantine delta (see
      * src/training/service/adversary.ts), e.g. 'sign-flip' = -adversaryScale x its honest delta.
      */
-    adversary: Type.Union(['none', 'sign-flip', 'nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable'].map(k => Type.Literal(k))),
+    adversary: Type.Union([Type.Literal('none'), ...ADVERSARY_KINDS.map(k => Type.Literal(k))]),
     adversaryScale: Type.Number({ minimum: 0 })
   }, { additionalProperties: false }),
   chain: Type.Object({

@@ -102,10 +102,12 @@ export class ArtifactStore {
     if (!this.started) return
     this.started = false
     this.background.abort()
-    const drained = AbortSignal.timeout(STOP_DRAIN_MS)
-    await this.lock.exclusive(drained).then(release => { release() }, () => {
+    // a ref'd timer (AbortSignal.timeout's is not): a process with nothing else left must still wait for the drain
+    const drain = new AbortController()
+    const timer = setTimeout(() => { drain.abort() }, STOP_DRAIN_MS)
+    await this.lock.exclusive(drain.signal).then(release => { release() }, () => {
       this.log.warn('storage operations still running at stop; a pending marker will clean them up at the next start')
-    })
+    }).finally(() => { clearTimeout(timer) })
   }
 
   /** The gossip handler for TOPICS.artifacts (registered by `start()` when a gossip processor was given). */

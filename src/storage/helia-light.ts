@@ -5,14 +5,21 @@
  * that file is not where the installed version keeps it, the package index is the fallback.
  */
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Helia } from 'helia'
 import { PACKAGE_ROOT } from '../common/paths.js'
 
 type HeliaInit = Parameters<typeof import('helia').createHeliaLight>[0]
 
-const HELIA_SRC = join(PACKAGE_ROOT, 'node_modules', 'helia', 'dist', 'src')
+/** The folder of helia's index: wherever npm put it (hoisted above us when meshnode is a dependency). */
+const HELIA_SRC = ((): string => {
+  try {
+    return dirname(fileURLToPath(import.meta.resolve('helia')))
+  } catch { // vitest's module runner has no import.meta.resolve
+    return join(PACKAGE_ROOT, 'node_modules', 'helia', 'dist', 'src')
+  }
+})()
 
 export async function createLightHelia (init: HeliaInit): Promise<Helia> {
   const classFile = join(HELIA_SRC, 'helia.js')

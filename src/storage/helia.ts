@@ -126,12 +126,10 @@ export async function startHelia (init: StartHeliaInit): Promise<MeshHelia> {
   }) as MeshHelia
   // bitswap reads `libp2p` off the Helia object; this is what @helia/libp2p's mixin does, minus creating a libp2p
   Object.defineProperty(helia, 'libp2p', { value: init.libp2p, enumerable: true })
-  withBitswap(helia, {
-    // never above yamux's 4 MiB stream read buffer (a bigger message resets the stream and stalls the transfer);
-    // blocks over maxBlockBytes that fit in a message are refused by the blockstore before they are stored
-    maxIncomingMessageSize: Math.min(maxBlock + BITSWAP_MESSAGE_OVERHEAD_BYTES, BITSWAP_MAX_MESSAGE_BYTES),
-    maxOutgoingMessageSize: Math.min(maxBlock + BITSWAP_MESSAGE_OVERHEAD_BYTES, BITSWAP_MAX_MESSAGE_BYTES)
-  })
+  // never above yamux's 4 MiB stream read buffer (a bigger message resets the stream and stalls the transfer);
+  // blocks over maxBlockBytes that fit in a message are refused by the blockstore before they are stored
+  const maxMessageSize = Math.min(maxBlock + BITSWAP_MESSAGE_OVERHEAD_BYTES, BITSWAP_MAX_MESSAGE_BYTES)
+  withBitswap(helia, { maxIncomingMessageSize: maxMessageSize, maxOutgoingMessageSize: maxMessageSize })
   if (init.publicIpfs === true) {
     const { withHTTP } = await import('@helia/http')
     withHTTP(helia)

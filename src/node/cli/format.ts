@@ -14,6 +14,16 @@ export function keyValues (pairs: Array<[string, string | number | null | undefi
   return pairs.map(([k, v]) => `${k.padEnd(w)}  ${v == null ? '-' : String(v)}`).join('\n')
 }
 
+/** Bytes in binary units (`1023 B`, `1.5 MiB`); `-` when not finite. */
+export function formatBytes (bytes: number): string {
+  if (!Number.isFinite(bytes)) return '-'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = bytes
+  let u = 0
+  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++ }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`
+}
+
 /** Write a result: JSON with --json, else the human rendering. */
 export function output (json: boolean, value: unknown, human: () => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n')

@@ -4,8 +4,10 @@
  */
 import { extname } from 'node:path'
 import { MeshError } from '../../common/errors.js'
+import { MAX_INT8_BLOCK } from '../../training/core/codec.js'
+import { MODEL_LIMITS } from '../../training/model/spec.js'
 import { TRAINING_LIMITS as L } from '../../training/protocol/messages.js'
-import type { CreateJobRequest, JoinJobRequest } from '../../training/service/api-types.js'
+import { MAX_SEED, type CreateJobRequest, type JoinJobRequest } from '../../training/service/api-types.js'
 
 const argError = (message: string): MeshError => new MeshError('ERR_ARGUMENT', message)
 
@@ -31,14 +33,14 @@ export const PARTITIONS = ['iid', 'shards', 'dirichlet'] as const
 const RASTER_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff', '.pdf'])
 
 /** An integer flag in [min, max]. */
-export function intFlag (flag: string, v: string, min: number, max: number): number {
+function intFlag (flag: string, v: string, min: number, max: number): number {
   const n = /^-?\d+$/.test(v.trim()) ? Number(v) : NaN
   if (!Number.isSafeInteger(n) || n < min || n > max) throw argError(`${flag} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`)
   return n
 }
 
 /** A finite number flag; `gt` is an exclusive lower bound, `min`/`max` inclusive bounds, `lt` an exclusive upper one. */
-export function numFlag (flag: string, v: string, b: { gt?: number, min?: number, max?: number, lt?: number }): number {
+function numFlag (flag: string, v: string, b: { gt?: number, min?: number, max?: number, lt?: number }): number {
   const n = v.trim() === '' ? NaN : Number(v)
   const ok = Number.isFinite(n) && (b.gt === undefined || n > b.gt) && (b.min === undefined || n >= b.min) &&
     (b.max === undefined || n <= b.max) && (b.lt === undefined || n < b.lt)
@@ -51,20 +53,20 @@ export function numFlag (flag: string, v: string, b: { gt?: number, min?: number
 }
 
 /** One of `choices`. */
-export function choiceFlag<T extends string> (flag: string, v: string, choices: readonly T[]): T {
+function choiceFlag<T extends string> (flag: string, v: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(v)) throw argError(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`)
   return v as T
 }
 
 /** A comma-separated list of integers, e.g. `64,10`. */
-export function intListFlag (flag: string, v: string, min: number, max: number): number[] {
+function intListFlag (flag: string, v: string, min: number, max: number): number[] {
   const parts = v.split(',').map(s => s.trim())
   if (parts.length === 0 || parts.some(p => p === '')) throw argError(`${flag} must be a comma-separated list of integers, got ${JSON.stringify(v)}`)
   return parts.map(p => intFlag(flag, p, min, max))
 }
 
 /** Accuracy as `0.95` or `95%`. */
-export function fractionFlag (flag: string, v: string): number {
+function fractionFlag (flag: string, v: string): number {
   const pct = v.trim().endsWith('%')
   const n = numFlag(flag, pct ? v.trim().slice(0, -1) : v, pct ? { gt: 0, max: 100 } : { gt: 0, max: 1 })
   return pct ? n / 100 : n
@@ -103,12 +105,12 @@ export function buildCreateRequest (flags: CreateFlags): CreateJobRequest {
   const f = { ...CREATE_DEFAULTS, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) } as Record<keyof typeof CREATE_DEFAULTS, string> & CreateFlags
   if (f.dataset == null || f.dataset === '') throw argError('--dataset is required (digits, mnist, or a dataset from `meshnode train dataset import`)')
   const arch = choiceFlag('--arch', f.arch, ['mlp', 'cnn'] as const)
-  const seed = intFlag('--seed', f.seed, 0, 0xffff_ffff)
+  const seed = intFlag('--seed', f.seed, 0, MAX_SEED)
   let model: CreateJobRequest['model']
   if (arch === 'mlp') {
     if (flags.inputShape !== undefined) throw argError('--input-shape applies to --arch cnn only (an MLP takes its input size from the dataset)')
     const layers = intListFlag('--layers', f.layers, 1, 4096)
-    if (layers.length > 16) throw argError('--layers takes at most 16 sizes')
+    if (layers.length > MODEL_LIMITS.maxLayers) throw argError(`--layers takes at most ${MODEL_LIMITS.maxLayers} sizes`)
     model = { arch: 'mlp', layers, seed }
   } else {
     if (flags.layers !== undefined) throw argError('--layers applies to --arch mlp only')
@@ -147,7 +149,7 @@ export function buildCreateRequest (flags: CreateFlags): CreateJobRequest {
   if (f.fraction !== undefined && compression !== 'topk') throw argError('--fraction applies to --compression topk only')
   if (f.blockSize !== undefined && compression !== 'int8') throw argError('--block-size applies to --compression int8 only')
   if (f.fraction !== undefined) req.compressionParams = { fraction: numFlag('--fraction', f.fraction, { gt: 0, max: 1 }) }
-  if (f.blockSize !== undefined) req.compressionParams = { blockSize: intFlag('--block-size', f.blockSize, 1, 65_536) }
+  if (f.blockSize !== undefined) req.compressionParams = { blockSize: intFlag('--block-size', f.blockSize, 1, MAX_INT8_BLOCK) }
 
   if (f.target !== undefined) req.target = { metric: 'accuracy', value: fractionFlag('--target', f.target) }
 
@@ -188,7 +190,7 @@ export function buildJoinRequest (flags: JoinFlags): JoinJobRequest {
     const index = intFlag('--index', flags.index, 0, 9_999)
     if (index >= of) throw argError(`--index must be < --of (${of}), got ${index}`)
     if (flags.alpha !== undefined && scheme !== 'dirichlet') throw argError('--alpha applies to --partition dirichlet only')
-    req.partition = { scheme, index, of, seed: flags.seed === undefined ? 1 : intFlag('--seed', flags.seed, 0, 0xffff_ffff) }
+    req.partition = { scheme, index, of, seed: flags.seed === undefined ? 1 : intFlag('--seed', flags.seed, 0, MAX_SEED) }
     if (flags.alpha !== undefined) req.partition.alpha = numFlag('--alpha', flags.alpha, { gt: 0, max: 1000 })
   } else if (flags.seed !== undefined) {
     throw argError('--seed picks the partition: give it with --partition, --index and --of')

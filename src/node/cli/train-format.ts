@@ -1,6 +1,6 @@
 /** Human renderings for `meshnode train`: round lines, round and job tables, a job summary. Pure. */
 import type { JobView } from '../../training/service/api-types.js'
-import { keyValues, table } from './format.js'
+import { formatBytes, keyValues, table } from './format.js'
 
 /**
  * What one round line shows: the `training.round` event's payload, a subset of `RoundReport`. Metrics are null when
@@ -22,16 +22,6 @@ const finite = (v: number | null | undefined): v is number => typeof v === 'numb
 /** First 12 hex digits: unique enough to read, and accepted back as a prefix by every `train` command. */
 export const shortJobId = (id: string): string => id.slice(0, 12)
 
-/** Bytes in binary units (`1.5 MiB`). */
-export function formatBytes (bytes: number): string {
-  if (!finite(bytes)) return '-'
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let v = bytes
-  let u = 0
-  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++ }
-  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`
-}
-
 /** `850 ms`, `12.3 s`, `4m05s`, `2h03m`. */
 export function formatDuration (ms: number): string {
   if (!finite(ms)) return '-'
@@ -48,7 +38,7 @@ export function formatPct (v: number | null | undefined): string {
 }
 
 /** A loss or score with 4 decimals; `-` when missing. */
-export function formatNum (v: number | null | undefined): string {
+function formatNum (v: number | null | undefined): string {
   return finite(v) ? v.toFixed(4) : '-'
 }
 
@@ -76,7 +66,7 @@ export function roundsTable (rounds: readonly RoundLine[]): string {
 }
 
 /** `mlp 64-10` or `cnn 28x28x1->10`. */
-export function modelLabel (model: JobView['spec']['model']): string {
+function modelLabel (model: JobView['spec']['model']): string {
   return model.arch === 'mlp' ? `mlp ${model.layers.join('-')}` : `cnn ${model.inputShape.join('x')}->${model.classes}`
 }
 

@@ -8,7 +8,7 @@ import type { ApiClient } from './client.js'
 import { finishedLine, roundLine, shortJobId, type RoundLine } from './train-format.js'
 import { parseTrainingEvent, sseEvents } from './train-sse.js'
 
-export interface WatchOptions {
+interface WatchOptions {
   /** Receives each output line (without newline). */
   write: (line: string) => void
   /** One JSON object per line instead of text. */
@@ -17,7 +17,7 @@ export interface WatchOptions {
   signal?: AbortSignal
 }
 
-export type WatchOutcome = { outcome: 'finished', reason: string | null } | { outcome: 'interrupted' }
+type WatchOutcome = { outcome: 'finished', reason: string | null } | { outcome: 'interrupted' }
 
 /** Follow a job. Subscribes before reading the job so no round accepted in between is missed (duplicates are skipped). */
 export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId: string, opts: WatchOptions): Promise<WatchOutcome> {
@@ -35,13 +35,8 @@ export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId
   }
 
   try {
-    let res: Response
-    try {
-      res = await api.fetch('GET', '/v1/events', { signal: ac.signal })
-    } catch (err) {
-      if (ac.signal.aborted) return { outcome: 'interrupted' }
-      throw err
-    }
+    // an abort (opts.signal -> ac) rejects the fetch or the stream read; the catch below turns it into 'interrupted'
+    const res = await api.fetch('GET', '/v1/events', { signal: ac.signal })
     const job = await api.request<JobView>('GET', `/v1/training/jobs/${jobId}`, { signal: ac.signal })
     if (opts.json !== true) {
       opts.write(`job ${shortJobId(job.id)}: ${job.spec.dataset}, ${job.spec.aggregation.kind}, ${job.spec.rounds} rounds, min ${job.spec.minParticipants} participants (${job.status})`)
@@ -51,18 +46,12 @@ export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId
     if (job.status === 'finished') return emitFinished(job.finishedReason)
     if (res.body == null) throw new MeshError('ERR_STREAM_CLOSED', 'the daemon sent no event stream')
 
-    try {
-      for await (const ev of sseEvents(res.body)) {
-        const t = parseTrainingEvent(ev)
-        if (t == null || t.jobId !== job.id) continue
-        if (t.kind === 'finished') return emitFinished(t.reason)
-        if (t.report.round > last) { emitRound(t.report); last = t.report.round }
-      }
-    } catch (err) {
-      if (ac.signal.aborted) return { outcome: 'interrupted' }
-      throw err
+    for await (const ev of sseEvents(res.body)) {
+      const t = parseTrainingEvent(ev)
+      if (t == null || t.jobId !== job.id) continue
+      if (t.kind === 'finished') return emitFinished(t.reason)
+      if (t.report.round > last) { emitRound(t.report); last = t.report.round }
     }
-    if (ac.signal.aborted) return { outcome: 'interrupted' }
     throw new MeshError('ERR_STREAM_CLOSED', 'the daemon closed the event stream before the job finished (did it stop?)')
   } catch (err) {
     if (interrupted()) return { outcome: 'interrupted' }

@@ -15,7 +15,8 @@ export interface DeadlineOptions {
 /** A peer eligible to aggregate a round. */
 export interface AggregatorCandidate { peerId: string, reputation: number }
 
-function median (sorted: number[]): number {
+/** The median of a non-empty ascending list (mean of the two middle values for an even count). */
+export function medianOfSorted (sorted: readonly number[]): number {
   const n = sorted.length
   return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
 }
@@ -34,8 +35,8 @@ export function adaptiveDeadline (arrivalsMs: number[], opts: DeadlineOptions): 
   if (arrivalsMs.length === 0) return capMs
   for (const t of arrivalsMs) if (!Number.isFinite(t)) throw new TrainingError('ERR_ARGUMENT', `arrival time ${t} is not finite`)
   const sorted = [...arrivalsMs].sort(ascending)
-  const med = median(sorted)
-  const mad = median(sorted.map(t => Math.abs(t - med)).sort(ascending))
+  const med = medianOfSorted(sorted)
+  const mad = medianOfSorted(sorted.map(t => Math.abs(t - med)).sort(ascending))
   return Math.min(capMs, Math.max(minMs, med + k * mad))
 }
 

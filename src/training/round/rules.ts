@@ -3,15 +3,13 @@
  * seal's metrics must be, and whether a seal is consistent with the deltas we saw.
  */
 import { compareIds } from '../core/aggregate.js'
-import { adaptiveDeadline } from '../core/round-timing.js'
+import { adaptiveDeadline, medianOfSorted } from '../core/round-timing.js'
 import type { JobSpec, RoundSeal, SealedDelta, TrainingMetrics } from '../protocol/messages.js'
 import type { DeltaEntry, RoundState } from './types.js'
 
 /** The median of a non-empty list (mean of the two middle values for an even count). */
 export function median (values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const n = s.length
-  return n % 2 === 1 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+  return medianOfSorted([...values].sort((a, b) => a - b))
 }
 
 /**

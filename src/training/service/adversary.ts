@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import { encodeDelta, type CompressionSpec } from '../core/codec.js'
 
-export type AdversaryKind = 'sign-flip' | 'nan' | 'wrong-shape' | 'oversized' | 'garbage' | 'unfetchable'
+export const ADVERSARY_KINDS = ['sign-flip', 'nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable'] as const
 
-export const ADVERSARY_KINDS: readonly AdversaryKind[] = ['sign-flip', 'nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable']
+export type AdversaryKind = typeof ADVERSARY_KINDS[number]
 
 export interface Adversary { kind: AdversaryKind, scale: number }
 

@@ -4,6 +4,11 @@
  */
 import type { JobSpec } from '../protocol/messages.js'
 
+/** Largest dataset upload (the text body of `POST /v1/training/datasets/{name}`). */
+export const MAX_DATASET_UPLOAD_BYTES = 64 * 1024 * 1024
+/** Seeds are unsigned 32-bit so every RNG in the stack takes them as they are. */
+export const MAX_SEED = 0xffff_ffff
+
 /** Body of `POST /v1/training/jobs`. */
 export interface CreateJobRequest {
   model: { arch: 'mlp', layers: number[], seed: number } | { arch: 'cnn', seed: number, inputShape: number[], classes: number }

@@ -12,15 +12,9 @@ export interface LocalData {
   test: Dataset
 }
 
-const cache = new Map<string, Promise<Dataset>>()
-
-/** Load a built-in or imported dataset by name (built-ins are cached per process). */
+/** Load a built-in or imported dataset by name (loadBuiltin caches the parsed built-ins per process). */
 export async function loadDataset (name: string, store: DatasetStore): Promise<Dataset> {
-  if (isBuiltin(name)) {
-    let p = cache.get(name)
-    if (p == null) { p = loadBuiltin(name); cache.set(name, p); p.catch(() => cache.delete(name)) }
-    return await p
-  }
+  if (isBuiltin(name)) return await loadBuiltin(name)
   if (!(await store.has(name))) throw new TrainingError('ERR_DATASET_NOT_FOUND', `no dataset named ${JSON.stringify(name)}: import it with \`meshnode train dataset import\``)
   return await store.load(name)
 }

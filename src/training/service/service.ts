@@ -21,8 +21,8 @@ import { TopKCompressor } from '../core/topk-compressor.js'
 import { manifestSize } from '../core/tensors.js'
 import { DatasetStore, parseCsv, parseJsonLines, isBuiltin, BUILTIN_DATASETS } from '../data/index.js'
 import { initialWeights } from '../model/init.js'
-import { resolveInputShape, validateModelSpec, type ModelSpec } from '../model/spec.js'
-import { createJobSpec, encodeTrainingMessage, type JobSpec, type RoundSeal, type TrainingMessage } from '../protocol/index.js'
+import { modelManifest, resolveInputShape, validateModelSpec, type ModelSpec } from '../model/spec.js'
+import { checkJobSpec, createJobSpec, encodeTrainingMessage, type JobSpec, type RoundSeal, type TrainingMessage } from '../protocol/index.js'
 import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot } from '../round/index.js'
 import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from './api-types.js'
 import { loadDataset, localData } from './local-data.js'
@@ -164,6 +164,8 @@ export class TrainingService implements TrainingApi {
       createdAt: this.c.clock.now(),
       timing: { ...DEFAULT_TIMING, ...req.timing }
     } as Parameters<typeof createJobSpec>[0])
+    // peers drop a spec that fails these checks: refuse it here (ERR_BOUNDS, a 400) rather than announce a dead job
+    checkJobSpec(spec)
     const job = this.addJob(spec)
     await this.persist(job)
     await this.publish({ type: 'job', job: spec })
@@ -232,7 +234,8 @@ export class TrainingService implements TrainingApi {
   private addJob (spec: JobSpec, snapshot?: JobMachineSnapshot): JobRuntime {
     const model = spec.model as ModelSpec
     const inputShape = resolveInputShape(model)
-    const params = manifestSize(initialWeights(model, inputShape).manifest)
+    // sized from the spec alone: a gossiped spec may describe up to 50M parameters
+    const params = manifestSize(modelManifest(model, inputShape))
     const machine = new JobMachine({ self: this.c.peerId, job: spec })
     if (snapshot != null) machine.restore(snapshot)
     const job: JobRuntime = {
@@ -250,7 +253,8 @@ export class TrainingService implements TrainingApi {
     job.left = p.left === true
     job.reports = p.reports
     job.queue = job.queue.then(async () => {
-      if (job.join != null && !job.left) job.data = await localData(job.join, this.datasets)
+      // a finished job trains and evaluates nothing more
+      if (job.join != null && !job.left && job.machine.view().phase !== 'finished') job.data = await localData(job.join, this.datasets)
       await this.carryOut(job, job.machine.resume(this.c.clock.now()))
     }).catch(err => { this.log.error({ job: id, err: (err as Error).message }, 'resuming a job failed') })
   }
@@ -301,6 +305,7 @@ export class TrainingService implements TrainingApi {
         case 'job-finished':
           this.c.events.emit('training.finished', { jobId: job.spec.id, reason: a.reason, round: a.round, modelCid: a.modelCid })
           this.log.info({ job: job.spec.id, reason: a.reason, round: a.round }, 'training job finished')
+          this.release(job) // after the model-accepted before it, which evaluated the last model
       }
     }
     this.schedule(job)
@@ -363,6 +368,14 @@ export class TrainingService implements TrainingApi {
     this.metrics?.roundSeconds.set({ job: job.spec.id.slice(0, 12) }, report.durationMs / 1000)
     this.c.events.emit('training.round', { jobId: job.spec.id, ...report })
     this.log.info({ job: job.spec.id.slice(0, 12), round, accuracy: report.accuracy.toFixed(4), participants: report.participants, modelHash: hash.slice(0, 12) }, 'round accepted')
+  }
+
+  /** Drop what a finished job holds: local data, prefetched deltas and its tfjs model. */
+  private release (job: JobRuntime): void {
+    job.data = undefined
+    job.prefetched.clear()
+    // not awaited: the model waits for the tf mutex, which another job's training may hold for a while
+    this.work.release(job).catch(err => { this.log.warn({ job: job.spec.id, err: (err as Error).message }, 'releasing the job\'s model failed') })
   }
 
   private view (job: JobRuntime): JobView {

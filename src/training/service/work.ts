@@ -50,15 +50,8 @@ export class RoundWork {
   /** TensorFlow.js runs one task at a time on a node. */
   private readonly tf = new Mutex()
   private readonly models = new Map<string, Model>()
-  private readonly log: Logger
-  private readonly metrics?: RoundWorkDeps['metrics']
-  private readonly init: { fetchTimeoutMs: number, resources: RoundWorkDeps['resources'], adversary?: Adversary }
 
-  constructor (private readonly c: RoundWorkDeps) {
-    this.log = c.logger
-    this.metrics = c.metrics
-    this.init = { fetchTimeoutMs: c.fetchTimeoutMs, resources: c.resources, adversary: c.adversary }
-  }
+  constructor (private readonly c: RoundWorkDeps) {}
 
   /** Free the tfjs models. */
   dispose (): void {
@@ -66,13 +59,24 @@ export class RoundWork {
     this.models.clear()
   }
 
+  /**
+   * Free a finished job's tfjs model. Under the tf mutex so a task using it completes first; a later task
+   * for the job builds it again.
+   */
+  async release (job: JobRuntime): Promise<void> {
+    await this.tf.run(async () => {
+      this.models.get(job.spec.id)?.dispose()
+      this.models.delete(job.spec.id)
+    })
+  }
+
   /** Evaluate a model (by CID) on the job's held-out split. */
   async evaluate (job: JobRuntime, modelCid: string, data: LocalData): Promise<EvalResult> {
     const flat = await this.loadModelWeights(job, modelCid)
-    const { getFlatWeights, setFlatWeights, evaluate } = await tfjs()
+    const { modelWeightsManifest, setFlatWeights, evaluate } = await tfjs()
     return await this.tf.run(async () => {
       const model = await this.model(job)
-      setFlatWeights(model, getFlatWeights(model).manifest, flat)
+      setFlatWeights(model, modelWeightsManifest(model), flat)
       return evaluate(model, data.test)
     })
   }
@@ -81,9 +85,9 @@ export class RoundWork {
   private async fetch (job: JobRuntime, cid: string, maxBytes: number, from?: string): Promise<Uint8Array> {
     const local = (await this.c.artifacts.meta(cid))?.local === true
     const started = performance.now()
-    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.init.fetchTimeoutMs, maxBytes, providers: from != null ? [from] : undefined })
-    this.log.debug({ job: job.spec.id, cid, from, local, bytes: bytes.byteLength, ms: Math.round(performance.now() - started) }, 'artifact fetched')
-    if (!local) { job.bytes.received += bytes.byteLength; this.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
+    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.c.fetchTimeoutMs, maxBytes, providers: from != null ? [from] : undefined })
+    this.c.logger.debug({ job: job.spec.id, cid, from, local, bytes: bytes.byteLength, ms: Math.round(performance.now() - started) }, 'artifact fetched')
+    if (!local) { job.bytes.received += bytes.byteLength; this.c.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
     return bytes
   }
 
@@ -112,8 +116,8 @@ export class RoundWork {
     if (m == null) {
       // tfjs loads on the first job this node trains or verifies, with the profile's thread cap
       const { initBackend, setThreads } = await import('../model/backend.js')
-      if (this.init.resources.trainingThreads != null) setThreads(this.init.resources.trainingThreads)
-      await initBackend('auto', { logger: this.log })
+      if (this.c.resources.trainingThreads != null) setThreads(this.c.resources.trainingThreads)
+      await initBackend('auto', { logger: this.c.logger })
       m = await (await tfjs()).buildModel(job.spec.model as ModelSpec, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
       this.models.set(job.spec.id, m)
     }
@@ -130,25 +134,24 @@ export class RoundWork {
   /** Refuse a job whose training footprint exceeds the profile's memory cap. */
   checkMemory (job: JobRuntime, data: LocalData): void {
     const mb = trainingFootprintMB(job.params, data.train.x.byteLength + data.test.x.byteLength)
-    if (mb > this.init.resources.maxMemoryMB) {
-      throw new TrainingError('ERR_JOB', `the job needs about ${Math.ceil(mb)} MB, over this node's profile cap of ${this.init.resources.maxMemoryMB} MB`)
+    if (mb > this.c.resources.maxMemoryMB) {
+      throw new TrainingError('ERR_JOB', `the job needs about ${Math.ceil(mb)} MB, over this node's profile cap of ${this.c.resources.maxMemoryMB} MB`)
     }
   }
 
   /** Samples per round this node can afford (see `sampleBudget`). */
   private workBudget (job: JobRuntime): number | undefined {
-    return sampleBudget({ samplesPerSec: this.c.trainingSpeed?.(), capMs: job.spec.timing.capMs, dutyCycle: this.init.resources.dutyCycle, localEpochs: job.spec.localEpochs, batchSize: job.spec.batchSize })
+    return sampleBudget({ samplesPerSec: this.c.trainingSpeed?.(), capMs: job.spec.timing.capMs, dutyCycle: this.c.resources.dutyCycle, localEpochs: job.spec.localEpochs, batchSize: job.spec.batchSize })
   }
 
   async train (job: JobRuntime, round: number, baseModelCid: string): Promise<JobEvent | undefined> {
     const data = job.data
     if (data == null) return undefined
     const base = await this.loadModelWeights(job, baseModelCid)
-    const { getFlatWeights, setFlatWeights, trainLocal, evaluate } = await tfjs()
+    const { getFlatWeights, modelWeightsManifest, setFlatWeights, trainLocal, evaluate } = await tfjs()
     const result = await this.tf.run(async () => {
       const model = await this.model(job)
-      const { manifest } = getFlatWeights(model)
-      setFlatWeights(model, manifest, base)
+      setFlatWeights(model, modelWeightsManifest(model), base)
       const r = await trainLocal(model, data.train, {
         epochs: job.spec.localEpochs,
         batchSize: job.spec.batchSize,
@@ -160,8 +163,8 @@ export class RoundWork {
       return { ...r, local: getFlatWeights(model).flat, accuracy: evalResult.accuracy }
     })
     const delta = computeDelta(result.local, base)
-    const bytes = this.init.adversary != null
-      ? corruptDelta(this.init.adversary, delta, job.spec.compression as CompressionSpec)
+    const bytes = this.c.adversary != null
+      ? corruptDelta(this.c.adversary, delta, job.spec.compression as CompressionSpec)
       : job.topk != null ? job.topk.compress(delta) : encodeDelta(delta, job.spec.compression as CompressionSpec)
     if (bytes == null) {
       // the 'unfetchable' adversary announces a CID whose bytes nobody stores
@@ -171,8 +174,8 @@ export class RoundWork {
     // not announced: the signed DeltaAnnounce on the training topic names it and its producer, whom readers dial
     const info = await this.c.artifacts.add(bytes, { name: `delta-${job.spec.id.slice(0, 12)}-r${round}`, kind: 'delta', job: job.spec.id, round, mediaType: 'application/vnd.meshnode.delta', announce: false })
     job.bytes.sent += bytes.byteLength
-    this.metrics?.bytes.inc({ direction: 'sent' }, bytes.byteLength)
-    this.log.debug({ job: job.spec.id, round, samples: result.samples, ms: Math.round(result.durationMs) }, 'local training done')
+    this.c.metrics?.bytes.inc({ direction: 'sent' }, bytes.byteLength)
+    this.c.logger.debug({ job: job.spec.id, round, samples: result.samples, ms: Math.round(result.durationMs) }, 'local training done')
     return { kind: 'local-delta-ready', round, baseModelCid, cid: info.cid, samples: result.samples, bytes: bytes.byteLength, metrics: { loss: result.loss, accuracy: result.accuracy } }
   }
 
@@ -210,7 +213,7 @@ export class RoundWork {
         fetched.push({ ...d, bytes: await early ?? await this.fetch(job, d.cid, maxBytes, d.peerId) })
       } catch (err) {
         const code = err instanceof MeshError ? err.code : 'ERR_FETCH'
-        this.metrics?.rejected.inc({ code })
+        this.c.metrics?.rejected.inc({ code })
         events.push({ kind: 'delta-invalid', round, cid: d.cid, peerId: d.peerId, reason: `${code}: fetch failed: ${(err as Error).message}` })
       }
     }))
@@ -223,7 +226,7 @@ export class RoundWork {
     const { fetched, events } = await this.fetchDeltas(job, round, deltas)
     const { usable, rejected } = screenDeltas(fetched, job.params)
     for (const r of rejected) {
-      this.metrics?.rejected.inc({ code: r.code })
+      this.c.metrics?.rejected.inc({ code: r.code })
       events.push({ kind: 'delta-invalid', round, cid: r.cid, peerId: r.peerId, reason: `${r.code}: ${r.reason}` })
     }
     if (events.length > 0) return { events }

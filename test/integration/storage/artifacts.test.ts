@@ -164,7 +164,21 @@ describe('artifacts across three real nodes', () => {
 
   it('an add with announce: false is neither gossiped nor provided; a read naming its holder still gets it', async () => {
     const [a, b, c] = nodes
-    const quiet = await a.store.add(pseudoRandom(30_000, 78), { name: 'quiet.bin', announce: false })
+    const provided: string[] = []
+    const provide = a.libp2p.contentRouting.provide.bind(a.libp2p.contentRouting)
+    a.libp2p.contentRouting.provide = async (cid, options) => { provided.push(cid.toString()); await provide(cid, options) }
+    const published: string[] = []
+    const publish = a.libp2p.services.pubsub.publish.bind(a.libp2p.services.pubsub)
+    a.libp2p.services.pubsub.publish = async (topic, data) => { published.push(topic); return await publish(topic, data) }
+    let quiet: Awaited<ReturnType<typeof a.store.add>>
+    try {
+      quiet = await a.store.add(pseudoRandom(30_000, 78), { name: 'quiet.bin', announce: false })
+    } finally {
+      a.libp2p.contentRouting.provide = provide
+      a.libp2p.services.pubsub.publish = publish
+    }
+    expect(provided).toEqual([]) // not provided on the DHT
+    expect(published).not.toContain(TOPICS.artifacts) // nor announced
     const asked: string[] = []
     const find = c.libp2p.contentRouting.findProviders.bind(c.libp2p.contentRouting)
     c.libp2p.contentRouting.findProviders = (cid, options) => { asked.push(cid.toString()); return find(cid, options) }

@@ -11,7 +11,8 @@ import { Command } from 'commander'
 import { Registry } from 'prom-client'
 import { XMLValidator } from 'fast-xml-parser'
 import { SseParser, parseTrainingEvent, type SseEvent } from '../../../src/node/cli/train-sse.js'
-import { formatBytes, formatDuration, formatPct, roundLine, roundsTable, jobsTable, finishedLine, type RoundLine } from '../../../src/node/cli/train-format.js'
+import { formatDuration, formatPct, roundLine, roundsTable, jobsTable, finishedLine, type RoundLine } from '../../../src/node/cli/train-format.js'
+import { formatBytes } from '../../../src/node/cli/format.js'
 import { buildCreateRequest, buildJoinRequest, matchJobId, datasetFormatOf, labelColumnFlag, checkPlotOutput, type CreateFlags, type JoinFlags } from '../../../src/node/cli/train-args.js'
 import { watchJob } from '../../../src/node/cli/train-watch.js'
 import { registerTrainCommands } from '../../../src/node/cli/commands/train.js'
@@ -19,7 +20,7 @@ import { ApiClient } from '../../../src/node/cli/client.js'
 import { startApiServer, type ApiServer } from '../../../src/node/api/server.js'
 import { trainingRoutes } from '../../../src/node/api/routes/training.js'
 import { observabilityRoutes } from '../../../src/node/api/routes/observability.js'
-import { EventBus } from '../../../src/common/events.js'
+import { EventBus, type NodeEvent } from '../../../src/common/events.js'
 import { silentLogger } from '../../../src/common/logger.js'
 import { MeshError, TrainingError } from '../../../src/common/errors.js'
 import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../src/training/service/api-types.js'
@@ -264,6 +265,20 @@ function makeJob (id: string, over: Partial<JobView> = {}): JobView {
   }
 }
 
+/** An event bus that counts its live subscribers: one per open `/v1/events` stream. */
+class CountingEventBus extends EventBus {
+  live = 0
+  override subscribe (listener: (e: NodeEvent) => void): () => void {
+    const off = super.subscribe(listener)
+    this.live++
+    let done = false
+    return () => {
+      if (!done) { done = true; this.live-- }
+      off()
+    }
+  }
+}
+
 class MemoryTraining implements TrainingApi {
   jobs = new Map<string, JobView>()
   created: CreateJobRequest[] = []
@@ -308,14 +323,14 @@ describe('train commands against a real admin server', () => {
   const TOKEN = 'cli-test-token-0123456789'
   let server: ApiServer
   let svc: MemoryTraining
-  let events: EventBus
+  let events: CountingEventBus
   let dir: string
   let out: string[]
   let connected: Array<string | undefined>
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meshnode-train-cli-'))
-    events = new EventBus()
+    events = new CountingEventBus()
     svc = new MemoryTraining()
     server = await startApiServer({ host: '127.0.0.1', port: 0, token: TOKEN, allowedHosts: [], bodyLimitBytes: 1024 * 1024, version: 'test', logger: silentLogger },
       [trainingRoutes({ training: svc }), observabilityRoutes({ registry: new Registry(), events })])
@@ -412,6 +427,7 @@ describe('train commands against a real admin server', () => {
     events.emit('training.round', ev(3))
     events.emit('training.finished', { jobId: id, reason: 'target' })
     await done
+    await waitFor(() => events.live === 0, 'the event stream to be closed')
     const lines = out.join('').trimEnd().split('\n')
     expect(lines[0]).toBe('job b2b2b2b2b2b2: digits, fedavg, 20 rounds, min 2 participants (running)')
     expect(lines.slice(1, -1).map(l => l.split(/\s+/)[1])).toEqual(['0', '1', '2', '3'])
@@ -426,6 +442,7 @@ describe('train commands against a real admin server', () => {
     await waitFor(() => out.join('').includes('"round":0'), 'the first round')
     events.emit('training.finished', { jobId: id, reason: 'rounds' })
     await done
+    await waitFor(() => events.live === 0, 'the event stream to be closed')
     const objs = out.join('').trim().split('\n').map(l => JSON.parse(l))
     expect(objs).toEqual([
       { type: 'round', jobId: id, ...report(0) },
@@ -438,6 +455,7 @@ describe('train commands against a real admin server', () => {
     svc.jobs.set(id, makeJob(id, { status: 'finished', phase: 'finished', finishedReason: 'rounds', rounds: [report(0), report(1)] }))
     const text = await run('train', 'watch', id)
     expect(text.trimEnd().split('\n').at(-1)).toBe('job e5e5e5e5e5e5 finished: all rounds done')
+    await waitFor(() => events.live === 0, 'the event stream to be closed')
   })
 
   it('watchJob stops when aborted (Ctrl-C) and closes the stream', async () => {
@@ -447,8 +465,10 @@ describe('train commands against a real admin server', () => {
     const lines: string[] = []
     const watching = watchJob(new ApiClient(server.url, TOKEN), id, { write: l => lines.push(l), signal: ac.signal })
     await waitFor(() => lines.length === 1, 'the header line')
+    expect(events.live).toBe(1)
     ac.abort()
     await expect(watching).resolves.toEqual({ outcome: 'interrupted' })
+    await waitFor(() => events.live === 0, 'the server to drop the event stream subscription')
   })
 
   it('plot writes the SVG from the API', async () => {

@@ -10,9 +10,10 @@ import { Value } from '@sinclair/typebox/value'
 import { Type } from '@sinclair/typebox'
 import { XMLValidator } from 'fast-xml-parser'
 import { buildApiApp } from '../../../src/node/api/server.js'
-import { trainingRoutes, JobViewSchema, DatasetInfoView, MAX_DATASET_UPLOAD_BYTES } from '../../../src/node/api/routes/training.js'
+import { trainingRoutes, JobViewSchema, DatasetInfoView } from '../../../src/node/api/routes/training.js'
+import { MAX_DATASET_UPLOAD_BYTES } from '../../../src/training/service/api-types.js'
 import { silentLogger } from '../../../src/common/logger.js'
-import { MeshError, TrainingError } from '../../../src/common/errors.js'
+import { GossipValidationError, MeshError, TrainingError } from '../../../src/common/errors.js'
 import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../src/training/service/api-types.js'
 
 const TOKEN = 'test-token-0123456789abcdef'
@@ -348,11 +349,11 @@ describe('training routes', () => {
     const cases: Array<[string, unknown, number, string]> = [
       ['ERR_NOT_FOUND', new MeshError('ERR_NOT_FOUND', 'gone'), 404, 'ERR_NOT_FOUND'],
       ['ERR_DATASET_NOT_FOUND', new TrainingError('ERR_DATASET_NOT_FOUND', 'no dataset x'), 400, 'ERR_DATASET_NOT_FOUND'],
-      ['ERR_BAD_REQUEST', new MeshError('ERR_BAD_REQUEST', 'bad'), 400, 'ERR_BAD_REQUEST'],
       ['ERR_JOB_EXISTS', new TrainingError('ERR_JOB_EXISTS', 'dup'), 400, 'ERR_JOB_EXISTS'],
-      ['ERR_VALIDATION', new MeshError('ERR_VALIDATION', 'v'), 400, 'ERR_VALIDATION'],
       ['ERR_MODEL_SPEC', new TrainingError('ERR_MODEL_SPEC', 'the output layer needs at least 2 classes'), 400, 'ERR_MODEL_SPEC'],
       ['ERR_ARGUMENT', new TrainingError('ERR_ARGUMENT', 'alpha'), 400, 'ERR_ARGUMENT'],
+      // what createJob's checkJobSpec throws for a spec the mesh would refuse
+      ['ERR_BOUNDS', new GossipValidationError('reject', 'ERR_BOUNDS', 'timing.capMs must be >= timing.minWaitMs'), 400, 'ERR_BOUNDS'],
       ['ERR_STORAGE (other codes)', new MeshError('ERR_STORAGE', 'disk on fire'), 500, 'ERR_INTERNAL'],
       ['a plain Error', new Error('bug'), 500, 'ERR_INTERNAL']
     ]

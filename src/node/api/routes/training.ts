@@ -5,28 +5,25 @@
  */
 import { Type, type Static, type TInteger, type TNull, type TNumber, type TUnion } from '@sinclair/typebox'
 import { ApiError, MeshError } from '../../../common/errors.js'
+import { MAX_INT8_BLOCK } from '../../../training/core/codec.js'
+import { DATASET_NAME } from '../../../training/data/store.js'
+import { MODEL_LIMITS } from '../../../training/model/spec.js'
 import { TRAINING_LIMITS as L } from '../../../training/protocol/messages.js'
-import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../training/service/api-types.js'
+import { MAX_DATASET_UPLOAD_BYTES, MAX_SEED, type CreateJobRequest, type DatasetInfo, type JobView, type JoinJobRequest, type RoundReport, type TrainingApi } from '../../../training/service/api-types.js'
 import { renderSvgChart } from '../../plot.js'
 import type { ApiPlugin } from '../server.js'
 import { ErrorBody, errorResponses } from '../schemas.js'
 
-/** Largest dataset upload (the text body of `POST /v1/training/datasets/{name}`). */
-export const MAX_DATASET_UPLOAD_BYTES = 64 * 1024 * 1024
-/** Seeds are unsigned 32-bit so every RNG in the stack takes them as they are. */
-const MAX_SEED = 0xffff_ffff
-/** Dataset names, as the dataset store accepts them (`DATASET_NAME` in src/training/data/store.ts). */
-const DATASET_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$'
 
 const strict = { additionalProperties: false } as const
 const Seed = Type.Integer({ minimum: 0, maximum: MAX_SEED })
-const DatasetName = Type.String({ pattern: DATASET_NAME_PATTERN, description: '`digits`, `mnist`, or an imported dataset' })
+const DatasetName = Type.String({ pattern: DATASET_NAME.source, description: '`digits`, `mnist`, or an imported dataset' })
 const JobId = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'job id: hex SHA-256 of the job spec' })
 const TimingMs = (min: number, description: string): TInteger => Type.Integer({ minimum: min, maximum: L.maxTimingMs, description })
 
 const MlpModel = Type.Object({
   arch: Type.Literal('mlp'),
-  layers: Type.Array(Type.Integer({ minimum: 1, maximum: 4096 }), { minItems: 1, maxItems: 16, description: 'hidden layer sizes, then the output size (the number of classes)' }),
+  layers: Type.Array(Type.Integer({ minimum: 1, maximum: 4096 }), { minItems: 1, maxItems: MODEL_LIMITS.maxLayers, description: 'hidden layer sizes, then the output size (the number of classes)' }),
   seed: Seed
 }, { ...strict, description: 'a multi-layer perceptron; its input size comes from the dataset' })
 const CnnModel = Type.Object({
@@ -36,7 +33,7 @@ const CnnModel = Type.Object({
   classes: Type.Integer({ minimum: 2, maximum: 4096 })
 }, { ...strict, description: 'the FedAvg paper\'s two-convolution CNN' })
 
-export const CreateJobBody = Type.Object({
+const CreateJobBody = Type.Object({
   model: Type.Union([MlpModel, CnnModel]),
   dataset: DatasetName,
   rounds: Type.Integer({ minimum: 1, maximum: L.maxRounds }),
@@ -53,7 +50,7 @@ export const CreateJobBody = Type.Object({
   compression: Type.Union([Type.Literal('fp32'), Type.Literal('fp16'), Type.Literal('int8'), Type.Literal('topk')]),
   compressionParams: Type.Optional(Type.Object({
     fraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'topk: fraction of coordinates kept, > 0 (default 0.1)' })),
-    blockSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536, description: 'int8: values per scale (default 256)' }))
+    blockSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INT8_BLOCK, description: 'int8: values per scale (default 256)' }))
   }, strict)),
   target: Type.Optional(Type.Object({
     metric: Type.Literal('accuracy'),
@@ -76,7 +73,7 @@ const Partition = Type.Object({
   alpha: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, description: 'dirichlet: concentration, > 0 (default 0.5; smaller = more label skew)' }))
 }, { ...strict, description: 'train on one share of the dataset (simulations)' })
 
-export const JoinJobBody = Type.Object({
+const JoinJobBody = Type.Object({
   dataset: DatasetName,
   partition: Type.Optional(Partition),
   testFraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'held out for evaluation, strictly between 0 and 1 (default 0.2)' }))
@@ -85,7 +82,7 @@ export const JoinJobBody = Type.Object({
 /** A metric that is null when it was not finite (a diverged round): JSON has no NaN. */
 const Metric = (description: string): TUnion<[TNumber, TNull]> => Type.Union([Type.Number(), Type.Null()], { description })
 
-export const RoundReportView = Type.Object({
+const RoundReportView = Type.Object({
   round: Type.Integer({ minimum: 0 }),
   accuracy: Metric('on this node\'s held-out split, 0..1'),
   loss: Metric('mean cross-entropy on the held-out split'),
@@ -175,10 +172,10 @@ const _datasetFits = (d: DatasetInfo): Static<typeof DatasetInfoView> => d
 void [_createFits, _joinFits, _viewFits, _datasetFits]
 
 /** Error codes (by prefix) that mean the request was wrong: 400, code and message kept. */
-const CLIENT_ERROR_PREFIXES = ['ERR_DATASET', 'ERR_BAD_REQUEST', 'ERR_JOB', 'ERR_VALIDATION', 'ERR_MODEL', 'ERR_ARGUMENT', 'ERR_BOUNDS']
+const CLIENT_ERROR_PREFIXES = ['ERR_DATASET', 'ERR_JOB', 'ERR_MODEL', 'ERR_ARGUMENT', 'ERR_BOUNDS']
 
 /** Service errors a client can act on become ApiErrors (404 / 400); anything else is rethrown for the 500 renderer. */
-export function toTrainingApiError (err: unknown): unknown {
+function toTrainingApiError (err: unknown): unknown {
   if (err instanceof ApiError || !(err instanceof MeshError)) return err
   if (err.code === 'ERR_NOT_FOUND') return new ApiError(404, err.code, err.message, { cause: err })
   if (CLIENT_ERROR_PREFIXES.some(p => err.code.startsWith(p))) return new ApiError(400, err.code, err.message, { cause: err })

@@ -8,11 +8,9 @@ import { basename } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
-import type { ApiClient } from '../client.js'
-import { output, keyValues, table } from '../format.js'
+import { formatBytes, output, keyValues, table } from '../format.js'
 import { MeshError } from '../../../common/errors.js'
-
-type Connect = (opts: { dataDir?: string }) => Promise<ApiClient>
+import type { Connect } from './info.js'
 
 interface ArtifactView {
   cid: string
@@ -33,14 +31,6 @@ const PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 
 const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
 
-function human (bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let v = bytes
-  let u = 0
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++ }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`
-}
-
 /**
  * A pass-through that redraws one stderr line with bytes/total and MB/s, at most every 200 ms. A no-op unless stderr
  * is a TTY and the transfer is large (or of unknown size).
@@ -53,8 +43,8 @@ export function progress (label: string, total: number | undefined, stream: Node
   const draw = (final: boolean): void => {
     const secs = Math.max((Date.now() - start) / 1000, 0.001)
     const rate = done / 1e6 / secs
-    const of = total != null ? ` / ${human(total)} (${Math.floor(done / total * 100)}%)` : ''
-    stream.write(`\r${label} ${human(done)}${of}  ${rate.toFixed(1)} MB/s\u001b[K${final ? '\n' : ''}`)
+    const of = total != null ? ` / ${formatBytes(total)} (${Math.floor(done / total * 100)}%)` : ''
+    stream.write(`\r${label} ${formatBytes(done)}${of}  ${rate.toFixed(1)} MB/s\u001b[K${final ? '\n' : ''}`)
   }
   return new Transform({
     transform (chunk: Buffer, _enc, cb) {
@@ -83,7 +73,7 @@ function parseKind (v: string | undefined): string | undefined {
 
 function describe (a: ArtifactView): string {
   return keyValues([
-    ['cid', a.cid], ['name', a.name], ['kind', a.kind], ['size', `${human(a.size)} (${a.size} bytes)`], ['media type', a.mediaType],
+    ['cid', a.cid], ['name', a.name], ['kind', a.kind], ['size', `${formatBytes(a.size)} (${a.size} bytes)`], ['media type', a.mediaType],
     ['producer', a.producer], ['job', a.job], ['round', a.round], ['created', new Date(a.createdAt).toISOString()], ['local', a.local ? 'yes (pinned)' : 'no']
   ])
 }
@@ -112,7 +102,7 @@ export function registerArtifactCommands (program: Command, connect: Connect): v
         query: { name: opts.name ?? basename(file), kind, mediaType: opts.mediaType, job: opts.job, round },
         body
       })
-      output(opts.json === true, r, () => `${r.cid}  ${human(r.size)}`)
+      output(opts.json === true, r, () => `${r.cid}  ${formatBytes(r.size)}`)
     })
 
   group.command('get <cid>')
@@ -142,7 +132,7 @@ export function registerArtifactCommands (program: Command, connect: Connect): v
         throw err
       }
       const size = (await stat(opts.output)).size
-      output(opts.json === true, { cid, size, file: opts.output }, () => `${cid} -> ${opts.output} (${human(size)})`)
+      output(opts.json === true, { cid, size, file: opts.output }, () => `${cid} -> ${opts.output} (${formatBytes(size)})`)
     })
 
   group.command('ls')
@@ -162,7 +152,7 @@ export function registerArtifactCommands (program: Command, connect: Connect): v
       output(opts.json === true, artifacts, () => artifacts.length === 0
         ? 'no artifacts'
         : table(['CID', 'NAME', 'KIND', 'SIZE', 'JOB', 'ROUND', 'PRODUCER', 'LOCAL'],
-          artifacts.map(a => [a.cid, a.name, a.kind, human(a.size), a.job, a.round, short(a.producer), a.local ? 'yes' : 'no'])))
+          artifacts.map(a => [a.cid, a.name, a.kind, formatBytes(a.size), a.job, a.round, short(a.producer), a.local ? 'yes' : 'no'])))
     })
 
   group.command('pin <cid>')
@@ -193,6 +183,6 @@ export function registerArtifactCommands (program: Command, connect: Connect): v
       const api = await connect(opts)
       const gc = await api.request<{ freedBytes: number, removedBlocks: number }>('POST', '/v1/storage/gc')
       const usage = await api.request<{ usedBytes: number, quotaBytes: number }>('GET', '/v1/storage')
-      output(opts.json === true, { ...gc, ...usage }, () => `freed ${human(gc.freedBytes)} (${gc.removedBlocks} blocks); using ${human(usage.usedBytes)} of ${human(usage.quotaBytes)}`)
+      output(opts.json === true, { ...gc, ...usage }, () => `freed ${formatBytes(gc.freedBytes)} (${gc.removedBlocks} blocks); using ${formatBytes(usage.usedBytes)} of ${formatBytes(usage.quotaBytes)}`)
     })
 }

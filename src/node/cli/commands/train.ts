@@ -5,7 +5,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { MeshError } from '../../../common/errors.js'
-import type { DatasetInfo, JobView } from '../../../training/service/api-types.js'
+import { MAX_DATASET_UPLOAD_BYTES, type DatasetInfo, type JobView } from '../../../training/service/api-types.js'
 import type { ApiClient } from '../client.js'
 import { output, keyValues, table } from '../format.js'
 import {
@@ -15,12 +15,9 @@ import {
 } from '../train-args.js'
 import { jobSummary, jobsTable, roundsTable, shortJobId } from '../train-format.js'
 import { watchJob } from '../train-watch.js'
+import type { Connect } from './info.js'
 
-type Connect = (opts: { dataDir?: string }) => Promise<ApiClient>
 interface CommonFlags { dataDir?: string, json?: boolean }
-
-/** Largest dataset file `dataset import` sends (the API's limit). */
-const MAX_DATASET_FILE_BYTES = 64 * 1024 * 1024
 
 /** `--data-dir` and `--json` on every command; read back with `optsWithGlobals` (a parent may have parsed them). */
 function common (cmd: Command): Command {
@@ -168,7 +165,7 @@ export function registerTrainCommands (program: Command, connect: Connect): void
       const labelColumn = opts.labelColumn === undefined ? undefined : labelColumnFlag(opts.labelColumn)
       let size: number
       try { size = (await stat(file)).size } catch (err) { throw new MeshError('ERR_ARGUMENT', `cannot read ${file}: ${(err as Error).message}`, { cause: err }) }
-      if (size > MAX_DATASET_FILE_BYTES) throw new MeshError('ERR_ARGUMENT', `${file} is ${size} bytes; datasets are imported up to 64 MiB`)
+      if (size > MAX_DATASET_UPLOAD_BYTES) throw new MeshError('ERR_ARGUMENT', `${file} is ${size} bytes; datasets are imported up to 64 MiB`)
       const body = await readFile(file)
       const api = await connect(opts)
       const info = await api.request<DatasetInfo>('POST', `/v1/training/datasets/${encodeURIComponent(name)}`, {

@@ -39,4 +39,13 @@ describe('delta screening', () => {
     const m = nextModel({ aggregation: { kind: 'median' } }, base, [ds[2], ds[0], ds[3], ds[1]])
     expect(modelHash(m)).toBe(modelHash(nextModel({ aggregation: { kind: 'median' } }, base, ds)))
   })
+
+  it('fedavg adds the sample-weighted mean delta to the base', () => {
+    // base + (1*[1,0,-1] + 3*[4,2,2]) / (1 + 3) = [1,2,3] + [3.25,1.5,1.25]: exact in float32
+    const next = nextModel({ aggregation: { kind: 'fedavg' } }, Float32Array.of(1, 2, 3), [
+      { cid: 'a', samples: 1, delta: Float32Array.of(1, 0, -1) },
+      { cid: 'b', samples: 3, delta: Float32Array.of(4, 2, 2) }
+    ])
+    expect(Array.from(next)).toEqual([4.25, 3.5, 4.25])
+  })
 })
