@@ -1,28 +1,59 @@
+/**
+ * The node's typed event bus, streamed to operators through `/v1/events` (SSE).
+ *
+ * Each subsystem declares its events in its `events.ts` as a map of TypeBox payload schemas (`defineEvents`); the
+ * composition root joins those maps into the node's event map, which types `emit` and describes `/v1/events` in the
+ * OpenAPI document. A subsystem takes an `EventSink` of its own map only, so it can emit nothing it did not declare.
+ */
 import { EventEmitter } from 'node:events'
+import type { Static, TSchema } from '@sinclair/typebox'
 
-/** One event on the node's bus, streamed to operators through `/v1/events` (SSE). */
-export interface NodeEvent {
-  type: string
+/** A map of event names to payload schemas. */
+export type EventSchemas = Readonly<Record<string, TSchema>>
+
+/** The payload types of an event schema map. */
+export type EventsOf<S extends EventSchemas> = { [K in keyof S]: Static<S[K]> }
+
+/** Declare a subsystem's events (an identity function that keeps the literal keys). */
+export function defineEvents<S extends EventSchemas> (schemas: S): S {
+  return schemas
+}
+
+/** One event on the bus. */
+export interface NodeEvent<E = Record<string, Record<string, unknown>>, K extends keyof E = keyof E> {
+  type: K & string
   at: number
-  data: Record<string, unknown>
+  data: E[K]
+}
+
+/** Any event of a map, as a discriminated union on `type`. */
+export type AnyEvent<E> = { [K in keyof E & string]: NodeEvent<E, K> }[keyof E & string]
+
+/** Where a subsystem emits its events. */
+export interface EventSink<E> {
+  emit: <K extends keyof E & string>(type: K, data: E[K]) => void
+}
+
+/** Where the admin API and tests listen. */
+export interface EventSource<E> {
+  subscribe: (listener: (e: AnyEvent<E>) => void) => () => void
 }
 
 /**
- * The in-process event bus shared by services. Subsystems `emit`; the admin API subscribes.
- * Listeners are isolated: one throwing listener never breaks the emitter.
+ * The in-process bus. Listeners are isolated: one throwing listener never breaks the emitter.
  */
-export class EventBus {
+export class EventBus<E = Record<string, Record<string, unknown>>> implements EventSink<E>, EventSource<E> {
   private readonly ee = new EventEmitter()
-  constructor () { this.ee.setMaxListeners(1000) }
+  constructor (private readonly now: () => number = Date.now) { this.ee.setMaxListeners(1000) }
 
-  emit (type: string, data: Record<string, unknown> = {}): void {
-    const ev: NodeEvent = { type, at: Date.now(), data }
+  emit<K extends keyof E & string> (type: K, data: E[K]): void {
+    const ev = { type, at: this.now(), data } as AnyEvent<E>
     for (const l of this.ee.listeners('event')) {
-      try { (l as (e: NodeEvent) => void)(ev) } catch { /* a listener's failure is its own */ }
+      try { (l as (e: AnyEvent<E>) => void)(ev) } catch { /* a listener's failure is its own */ }
     }
   }
 
-  subscribe (listener: (e: NodeEvent) => void): () => void {
+  subscribe (listener: (e: AnyEvent<E>) => void): () => void {
     this.ee.on('event', listener)
     return () => { this.ee.off('event', listener) }
   }

@@ -14,7 +14,7 @@
  */
 import { Level } from 'level'
 import type { AbstractSublevel } from 'abstract-level'
-import { StorageError } from '../common/errors.js'
+import { StorageError } from './errors.js'
 
 /** Subsystem names are short lowercase words; they prefix every key of that subsystem. */
 const SUBLEVEL_NAME = /^[a-z][a-z0-9-]{0,31}$/

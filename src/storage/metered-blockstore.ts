@@ -9,7 +9,7 @@ import { LevelBlockstore } from 'blockstore-level'
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { base32upper } from 'multiformats/bases/base32'
-import { StorageError } from '../common/errors.js'
+import { StorageError } from './errors.js'
 import type { StateStore } from './level.js'
 import { SUBLEVELS } from './constants.js'
 

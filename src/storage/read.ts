@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { UnixFS } from '@helia/unixfs'
 import type { CID } from 'multiformats/cid'
-import { StorageError } from '../common/errors.js'
+import { StorageError } from './errors.js'
 import type { StorageMetrics } from './metrics.js'
 import { IdleTimeout } from './streams.js'
 import type { ArtifactContent } from './types.js'

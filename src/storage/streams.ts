@@ -3,7 +3,7 @@
  * that aborts a transfer only when it stops making progress (a 4 GiB download is not limited by a 30 s total timeout).
  */
 import { setMaxListeners } from 'node:events'
-import { StorageError } from '../common/errors.js'
+import { StorageError } from './errors.js'
 
 /** Anything an artifact can be added from. Node readable streams are async iterables of Buffers. */
 export type ByteSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>

@@ -1,6 +1,6 @@
 /** Small helpers of the artifact store: CID parsing, argument checks, error unwrapping, metric labels. */
 import { CID } from 'multiformats/cid'
-import { StorageError } from '../common/errors.js'
+import { StorageError } from './errors.js'
 import { ARTIFACT_KINDS } from '../protocols/validate/artifacts.js'
 
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/

@@ -3,9 +3,9 @@
  * header allow-list (DNS rebinding), body limits, one error renderer (`{ error: { code, message } }`, 4xx for client
  * mistakes) and an OpenAPI 3 document generated from the same route schemas.
  */
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
-import { ApiError } from '../../common/errors.js'
+import { ApiError, renderError } from './errors.js'
 import type { Logger } from '../../common/logger.js'
 import { tokenMatches } from './auth.js'
 import { ErrorBody } from './schemas.js'
@@ -44,20 +44,6 @@ function hostAllowed (hostHeader: string | undefined, allowed: Set<string>): boo
   return allowed.has(name.toLowerCase())
 }
 
-/** Map any error to a status and our error body; client errors keep their 4xx, the rest is a logged 500. */
-function renderError (err: FastifyError | ApiError | Error, log: Logger): { status: number, code: string, message: string } {
-  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message }
-  const fe = err as FastifyError
-  if (fe.validation != null) return { status: 400, code: 'ERR_VALIDATION', message: fe.message }
-  const status = fe.statusCode ?? 500
-  if (status >= 400 && status < 500) {
-    const codes: Record<number, string> = { 400: 'ERR_BAD_REQUEST', 401: 'ERR_UNAUTHORIZED', 404: 'ERR_NOT_FOUND', 405: 'ERR_METHOD', 413: 'ERR_TOO_LARGE', 415: 'ERR_UNSUPPORTED_MEDIA_TYPE' }
-    return { status, code: codes[status] ?? 'ERR_BAD_REQUEST', message: fe.message }
-  }
-  log.error({ err }, 'admin API request failed')
-  return { status: 500, code: 'ERR_INTERNAL', message: 'internal error' }
-}
-
 /** Build the fastify app with every plugin registered, without listening (tests use `inject`). */
 export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): Promise<FastifyInstance> {
   const app = Fastify({
@@ -82,12 +68,12 @@ export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): P
   })
 
   app.addHook('onRequest', async (req) => {
-    if (!hostAllowed(req.headers.host, allowed)) throw new ApiError(403, 'ERR_HOST', 'Host header not allowed')
+    if (!hostAllowed(req.headers.host, allowed)) throw new ApiError('ERR_HOST', 'Host header not allowed')
     const path = req.url.split('?')[0]
     if (PUBLIC_ROUTES.has(path)) return
     const auth = req.headers.authorization
     const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : ''
-    if (!tokenMatches(token, init.token)) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'missing or invalid bearer token')
+    if (!tokenMatches(token, init.token)) throw new ApiError('ERR_UNAUTHORIZED', 'missing or invalid bearer token')
   })
   if (init.onResponse != null) {
     const onResponse = init.onResponse
@@ -95,7 +81,8 @@ export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): P
   }
 
   app.setErrorHandler((err, _req, reply) => {
-    const { status, code, message } = renderError(err as Error, init.logger)
+    const { status, code, message, internal } = renderError(err)
+    if (internal) init.logger.error({ err }, 'admin API request failed')
     void reply.status(status).type('application/json').send({ error: { code, message } })
   })
   app.setNotFoundHandler((req, reply) => {

@@ -134,7 +134,7 @@ export class HardwareService {
   /** Download `bytes` from a peer and time it. */
   async measureBandwidth (peerId: string, bytes: number, signal?: AbortSignal): Promise<BandwidthResult> {
     if (!Number.isInteger(bytes) || bytes < 1 || bytes > MAX_BANDWIDTH_PROBE_BYTES) {
-      throw new MeshError('ERR_BANDWIDTH_SIZE', `bytes must be an integer from 1 to ${MAX_BANDWIDTH_PROBE_BYTES}`)
+      throw new MeshError('ERR_BANDWIDTH_SIZE', `bytes must be an integer from 1 to ${MAX_BANDWIDTH_PROBE_BYTES}`, { kind: 'invalid' })
     }
     const sig = signal ?? AbortSignal.timeout(60_000)
     const stream = await this.c.libp2p.dialProtocol(peerIdFromString(peerId), PROTOCOLS.bandwidth, { signal: sig })
@@ -151,7 +151,7 @@ export class HardwareService {
         got += chunk.byteLength
       }
       const durationMs = performance.now() - t0
-      if (got !== bytes) throw new MeshError('ERR_BANDWIDTH_SHORT', `peer sent ${got} of ${bytes} bytes`)
+      if (got !== bytes) throw new MeshError('ERR_BANDWIDTH_SHORT', `peer sent ${got} of ${bytes} bytes`, { kind: 'invalid' })
       return { peerId, bytes, durationMs, mbps: (bytes * 8) / (durationMs / 1000) / 1e6 }
     } finally {
       await stream.close().catch(() => stream.abort(new Error('close failed')))

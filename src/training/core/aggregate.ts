@@ -3,7 +3,7 @@
  * Deterministic by construction so any node can recompute a seal bit for bit: updates are sorted by id
  * (code-unit order, never locale order), every strategy accumulates in float64 and rounds to float32 once.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { coordinateMedian, coordinateTrimmedMean } from './coordinate.js'
 import { clipFactor, l2Norm, scaled } from './delta.js'
 import { weightedMean } from './fedavg.js'

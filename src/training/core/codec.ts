@@ -16,7 +16,7 @@
  * Decoding is strict (exact length, canonical fields) because the bytes come from untrusted peers: anything off is
  * ERR_CODEC, and the element count is checked against the caller's cap before anything is allocated.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { decodeHalfArray, encodeHalfArray } from './fp16.js'
 import { topKCount, topKSelect, type SparseVector } from './topk.js'
 

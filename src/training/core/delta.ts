@@ -4,7 +4,7 @@
  * results are the correctly rounded float32 values every node agrees on.
  */
 import { createHash } from 'node:crypto'
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 
 /** Options for {@link validateDelta}. */
 export interface ValidateDeltaOptions {

@@ -2,7 +2,7 @@
  * Evaluation metrics reported with each contribution and used by verifiers: accuracy, macro precision/recall/F1
  * from a confusion matrix, and mean cross-entropy. Plain float64 arithmetic in a fixed order.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 
 /** Classification quality of predictions against true labels. */
 export interface ClassificationMetrics {

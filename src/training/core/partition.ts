@@ -3,7 +3,7 @@
  * the same split. Schemes: IID, the FedAvg paper's label shards (pathological non-IID), and per-class Dirichlet
  * label skew (Hsu et al., 2019; smaller alpha = more skew).
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { createRng, type Rng } from './rng.js'
 
 /** How to split a labelled dataset across `of` clients. */

@@ -5,7 +5,7 @@
  * normal() and gamma() also call Math.log / Math.pow / Math.sqrt: sqrt is exact in IEEE 754 and V8 implements
  * log and pow with its own fixed fdlibm port, so those draws are reproducible across platforms on one Node line.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 
 /** The randomness the pure core consumes; inject one instead of calling Math.random. */
 export interface Rng {

@@ -2,7 +2,7 @@
  * Round timing decisions every participant must agree on: when a round's deadline falls (robust to stragglers)
  * and which participant seals it (a rotation that moves on deterministically when a seal fails).
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { compareIds } from './aggregate.js'
 
 /** Deadline policy: median + k * MAD of arrival times, clamped to [minMs, capMs]. */

@@ -2,7 +2,7 @@
  * Flat model weights with a shape manifest: the one representation the training core works on.
  * A model's weights are the concatenation of its tensors in manifest order, as one Float32Array.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 
 /** One tensor's name and shape inside a flat weight vector. */
 export interface TensorSpec {

@@ -4,7 +4,7 @@
  * One instance per participant per job; it holds state, but its output is still a pure function of the
  * sequence of deltas it was given.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { encodeSparse } from './codec.js'
 import { topKCount, topKSelect } from './topk.js'
 

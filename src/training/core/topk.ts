@@ -2,7 +2,7 @@
  * Top-k sparsification: keep the k largest-magnitude entries of a delta. Ties at the threshold go to the lower
  * index, so the kept set is a pure function of the values, and indices come out sorted ascending.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { nthElement } from './select.js'
 
 /** A sparse vector: ascending indices and their values. */

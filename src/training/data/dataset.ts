@@ -1,7 +1,7 @@
 /**
  * The in-memory dataset every training path uses: row-major float features and integer labels.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 
 /** A labelled dataset. `x` is row-major `[rows, features]`; `y[i]` is in `[0, classes)`; `shape` is the per-row image shape. */
 export interface Dataset {

@@ -2,7 +2,7 @@
  * Parsers for user datasets: CSV (numeric features plus one integer label column) and JSON Lines
  * (`{"features": [...], "label": n}` or `{"x": [...], "y": n}` per line). Errors name the 1-based line of the file.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import type { Dataset } from './dataset.js'
 
 /** A dataset file failed to parse; `line` is the 1-based line number in the input (0 when not tied to a line). */

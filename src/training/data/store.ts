@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
 import { endianness } from 'node:os'
 import path from 'node:path'
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { isBuiltin } from './builtin.js'
 import { validateDataset, type Dataset } from './dataset.js'
 

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm'
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
 
 export { tf }

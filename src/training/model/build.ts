@@ -5,7 +5,7 @@
  * Every model takes a flat `[batch, features]` input (a CNN reshapes it to its image shape first), outputs logits, and
  * names its layers from the spec (`dense_0`, `conv_1`, ...) so manifests match across models, processes and nodes.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { manifestSize, sameManifest, sizeOf, unflatten, type ShapeManifest } from '../core/tensors.js'
 import { backendInfo, initBackend, tf } from './backend.js'
 import { initialWeights } from './init.js'

@@ -10,7 +10,7 @@
  * CNN: the McMahan et al. 2017 MNIST CNN: two 5x5 convolutions (32 then 64 channels, `same` padding, ReLU), each
  * followed by 2x2 max pooling, a 512-unit ReLU dense layer, and a `classes`-wide logits layer.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { sizeOf, manifestSize, type ShapeManifest } from '../core/tensors.js'
 
 /** A network description; `seed` fixes the initial weights bit for bit on every node. */

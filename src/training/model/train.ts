@@ -5,7 +5,7 @@
  * Batches are drawn by our own seeded permutation (tfjs never shuffles), so the same seed on the same backend replays
  * the same run. Bit-equality across backends or machines is not promised: aggregation is what the mesh makes exact.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { createRng } from '../core/rng.js'
 import { classificationMetrics } from '../core/metrics.js'
 import { canTrain, tf } from './backend.js'

@@ -4,7 +4,8 @@
  * ERR_JOB_ID, ERR_SIGNER.
  */
 import { CID } from 'multiformats/cid'
-import { GossipValidationError, TrainingError } from '../../common/errors.js'
+import { GossipValidationError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { compareIds } from '../core/aggregate.js'
 import { validateModelSpec, weightPlan } from '../model/spec.js'
 import { jobIdOf } from './job-id.js'

@@ -1,7 +1,7 @@
 /**
  * Construction and checks of the machine's plain-JSON state.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import type { JobSpec } from '../protocol/messages.js'
 import type { JobMachineSnapshot, JobMachineState, RoundState } from './types.js'
 

@@ -2,7 +2,7 @@
  * A node's local training data for one job: the dataset it joined with, its partition share (for simulations), and a
  * held-out split it evaluates every accepted model on.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { partition, trainTestSplit } from '../core/partition.js'
 import { isBuiltin, loadBuiltin, subset, type Dataset, type DatasetStore } from '../data/index.js'
 import type { JoinJobRequest } from './api-types.js'

@@ -5,7 +5,7 @@
 import { aggregate, type AggregationSpec } from '../core/aggregate.js'
 import { decodeDelta, readDeltaHeader } from '../core/codec.js'
 import { applyDelta, validateDelta } from '../core/delta.js'
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import type { JobSpec } from '../protocol/messages.js'
 
 /** A delta as fetched: its CID, who announced it, its sample count and the encoded bytes. */

@@ -3,7 +3,7 @@
  * results are compared with. Clients train on their partition of a train split; the server aggregates their deltas
  * with the core's `aggregate` (weights = local sample counts) and evaluates on a held-out test split every round.
  */
-import { TrainingError } from '../../common/errors.js'
+import { TrainingError } from '../errors.js'
 import { aggregate, type AggregationSpec, type WeightedUpdate } from '../core/aggregate.js'
 import { applyDelta, computeDelta, modelHash } from '../core/delta.js'
 import { partition, trainTestSplit, type PartitionSpec } from '../core/partition.js'

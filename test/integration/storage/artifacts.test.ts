@@ -16,7 +16,7 @@ import { createMeshLibp2p, type MeshLibp2p } from '../../../src/node/libp2p.js'
 import { signRecord } from '../../../src/protocols/envelope.js'
 import { DOMAINS, TOPICS } from '../../../src/protocols/topics.js'
 import { openArtifactRecord, ARTIFACT_RECORD_VERSION } from '../../../src/protocols/validate/artifacts.js'
-import { StorageError } from '../../../src/common/errors.js'
+import { StorageError } from '../../../src/storage/errors.js'
 import { startStorageNode, connectAll, pseudoRandom, sha256, hashStream, du, waitFor, type StorageNode } from './helpers.js'
 
 const MiB = 1024 * 1024

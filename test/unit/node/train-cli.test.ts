@@ -22,7 +22,8 @@ import { trainingRoutes } from '../../../src/node/api/routes/training.js'
 import { observabilityRoutes } from '../../../src/node/api/routes/observability.js'
 import { EventBus, type NodeEvent } from '../../../src/common/events.js'
 import { silentLogger } from '../../../src/common/logger.js'
-import { MeshError, TrainingError } from '../../../src/common/errors.js'
+import { MeshError } from '../../../src/common/errors.js'
+import { TrainingError } from '../../../src/training/errors.js'
 import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../src/training/service/api-types.js'
 
 /** Poll until `cond` holds, failing after `ms` (no bare sleeps). */

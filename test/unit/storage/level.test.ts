@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { openState, type StateStore } from '../../../src/storage/level.js'
-import { StorageError } from '../../../src/common/errors.js'
+import { StorageError } from '../../../src/storage/errors.js'
 
 let dir: string
 const open: StateStore[] = []

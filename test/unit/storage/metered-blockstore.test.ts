@@ -7,7 +7,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { openStorage, type Storage } from '../../../src/storage/helia.js'
 import { SharedLock } from '../../../src/storage/lock.js'
-import { StorageError } from '../../../src/common/errors.js'
+import { StorageError } from '../../../src/storage/errors.js'
 
 async function block (n: number, fill: number): Promise<{ cid: CID, bytes: Uint8Array }> {
   const bytes = new Uint8Array(n).fill(fill)

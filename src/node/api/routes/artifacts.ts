@@ -7,7 +7,8 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import { ApiError, StorageError } from '../../../common/errors.js'
+import { ApiError } from '../errors.js'
+import { StorageError } from '../../../storage/errors.js'
 import { ArtifactKindSchema, ArtifactMetaSchema } from '../../../protocols/validate/artifacts.js'
 import type { ArtifactInfo, ArtifactStore } from '../../../storage/index.js'
 import { ErrorBody, errorResponses } from '../schemas.js'
@@ -54,25 +55,6 @@ const Usage = Type.Object({
   artifacts: Type.Object({ local: Type.Integer({ minimum: 0 }), remote: Type.Integer({ minimum: 0 }) })
 })
 
-const STATUS: Record<string, number> = {
-  ERR_INVALID_CID: 400,
-  ERR_INVALID_ARGUMENT: 400,
-  ERR_NOT_A_FILE: 400,
-  ERR_NOT_FOUND: 404,
-  ERR_TOO_LARGE: 413,
-  ERR_BLOCK_TOO_LARGE: 413,
-  ERR_QUOTA: 507,
-  ERR_TIMEOUT: 504,
-  ERR_FETCH: 502,
-  ERR_CORRUPT: 502
-}
-
-/** Storage failures a client can act on become ApiErrors; anything else stays a (logged) 500. */
-function toApiError (err: unknown): unknown {
-  if (err instanceof StorageError && STATUS[err.code] != null) return new ApiError(STATUS[err.code], err.code, err.message, { cause: err })
-  return err
-}
-
 /** Abort when the client goes away before the exchange is over. */
 function clientGone (req: FastifyRequest, reply: FastifyReply): AbortSignal {
   const ac = new AbortController()
@@ -108,7 +90,7 @@ export function artifactRoutes (deps: ArtifactRoutesDeps): (app: FastifyInstance
       const q = req.query as Static<typeof AddQuery>
       const body = req.body as Readable | undefined
       if (body == null || typeof (body as Readable).pipe !== 'function') {
-        throw new ApiError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'send the artifact bytes as the raw body with Content-Type: application/octet-stream')
+        throw new ApiError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the artifact bytes as the raw body with Content-Type: application/octet-stream')
       }
       const length = Number(req.headers['content-length'])
       const signal = clientGone(req, reply)
@@ -122,7 +104,7 @@ export function artifactRoutes (deps: ArtifactRoutesDeps): (app: FastifyInstance
       } catch (err) {
         // the client may still be sending: do not keep reading a body we refused
         if (!req.raw.complete) void reply.header('connection', 'close')
-        throw toApiError(err)
+        throw err
       }
     })
 
@@ -162,7 +144,7 @@ export function artifactRoutes (deps: ArtifactRoutesDeps): (app: FastifyInstance
           .header('x-artifact-cid', cid)
         return await reply.send(Readable.from(content, { objectMode: false }))
       } catch (err) {
-        throw toApiError(err)
+        throw err
       }
     })
 
@@ -177,10 +159,10 @@ export function artifactRoutes (deps: ArtifactRoutesDeps): (app: FastifyInstance
       const { cid } = req.params as Static<typeof CidParams>
       try {
         const info = await artifacts.meta(cid)
-        if (info == null) throw new ApiError(404, 'ERR_NOT_FOUND', `no artifact ${cid} is known here`)
+        if (info == null) throw new ApiError('ERR_NOT_FOUND', `no artifact ${cid} is known here`)
         return view(info)
       } catch (err) {
-        throw toApiError(err)
+        throw err
       }
     })
 
@@ -198,7 +180,7 @@ export function artifactRoutes (deps: ArtifactRoutesDeps): (app: FastifyInstance
       try {
         return view(await artifacts.pin(cid, { signal: clientGone(req, reply), timeoutMs: fetchTimeoutMs, name: q.name, kind: q.kind }))
       } catch (err) {
-        throw toApiError(err)
+        throw err
       }
     })
 
@@ -212,10 +194,10 @@ export function artifactRoutes (deps: ArtifactRoutesDeps): (app: FastifyInstance
     }, async (req) => {
       const { cid } = req.params as Static<typeof CidParams>
       try {
-        if (!await artifacts.unpin(cid)) throw new ApiError(404, 'ERR_NOT_FOUND', `artifact ${cid} is not pinned here`)
+        if (!await artifacts.unpin(cid)) throw new ApiError('ERR_NOT_FOUND', `artifact ${cid} is not pinned here`)
         return { cid, unpinned: true as const }
       } catch (err) {
-        throw toApiError(err)
+        throw err
       }
     })
 

@@ -2,7 +2,8 @@
 import { Type } from '@sinclair/typebox'
 import type { ApiPlugin } from '../server.js'
 import { HardwareRecordView, PeerHardwareView, errorResponses } from '../schemas.js'
-import { ApiError, MeshError } from '../../../common/errors.js'
+import { MeshError } from '../../../common/errors.js'
+import { ApiError } from '../errors.js'
 import { MAX_BANDWIDTH_PROBE_BYTES, type HardwareService } from '../../../protocols/hardware/index.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 
@@ -19,7 +20,7 @@ export function hardwareRoutes (deps: { hardware: HardwareService }): ApiPlugin 
       schema: { tags: ['hardware'], summary: 'This node\'s hardware record (probe + measured training speed)', response: { 200: HardwareRecordView, ...errorResponses } }
     }, async () => {
       const rec = deps.hardware.local()
-      if (rec == null) throw new ApiError(404, 'ERR_NOT_READY', 'hardware probe has not finished yet')
+      if (rec == null) throw new ApiError('ERR_NOT_READY', 'hardware probe has not finished yet')
       return rec
     })
 
@@ -33,12 +34,12 @@ export function hardwareRoutes (deps: { hardware: HardwareService }): ApiPlugin 
       schema: { tags: ['hardware'], summary: 'Measure download bandwidth from a connected peer', body: BandwidthRequest, response: { 200: BandwidthResult, ...errorResponses } }
     }, async (req) => {
       const { peerId, bytes } = req.body as { peerId: string, bytes: number }
-      try { peerIdFromString(peerId) } catch { throw new ApiError(400, 'ERR_PEER_ID', 'peerId is not a valid peer id') }
+      try { peerIdFromString(peerId) } catch { throw new ApiError('ERR_PEER_ID', 'peerId is not a valid peer id') }
       try {
         return await deps.hardware.measureBandwidth(peerId, bytes)
       } catch (err) {
-        if (err instanceof MeshError) throw new ApiError(400, err.code, err.message)
-        throw new ApiError(404, 'ERR_PEER_UNREACHABLE', `cannot measure bandwidth to ${peerId}: ${(err as Error).message}`)
+        if (err instanceof MeshError) throw err
+        throw new ApiError('ERR_PEER_UNREACHABLE', `cannot measure bandwidth to ${peerId}: ${(err as Error).message}`)
       }
     })
   }

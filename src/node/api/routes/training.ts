@@ -4,7 +4,7 @@
  * on a job (`TRAINING_LIMITS`), so a bad request is a 400 naming the field, not a job the mesh would reject.
  */
 import { Type, type Static, type TInteger, type TNull, type TNumber, type TUnion } from '@sinclair/typebox'
-import { ApiError, MeshError } from '../../../common/errors.js'
+import { ApiError } from '../errors.js'
 import { MAX_INT8_BLOCK } from '../../../training/core/codec.js'
 import { DATASET_NAME } from '../../../training/data/store.js'
 import { MODEL_LIMITS } from '../../../training/model/spec.js'
@@ -171,25 +171,6 @@ const _viewFits = (v: JobView): Static<typeof JobViewSchema> => v
 const _datasetFits = (d: DatasetInfo): Static<typeof DatasetInfoView> => d
 void [_createFits, _joinFits, _viewFits, _datasetFits]
 
-/** Error codes (by prefix) that mean the request was wrong: 400, code and message kept. */
-const CLIENT_ERROR_PREFIXES = ['ERR_DATASET', 'ERR_JOB', 'ERR_MODEL', 'ERR_ARGUMENT', 'ERR_BOUNDS']
-
-/** Service errors a client can act on become ApiErrors (404 / 400); anything else is rethrown for the 500 renderer. */
-function toTrainingApiError (err: unknown): unknown {
-  if (err instanceof ApiError || !(err instanceof MeshError)) return err
-  if (err.code === 'ERR_NOT_FOUND') return new ApiError(404, err.code, err.message, { cause: err })
-  if (CLIENT_ERROR_PREFIXES.some(p => err.code.startsWith(p))) return new ApiError(400, err.code, err.message, { cause: err })
-  return err
-}
-
-async function mapped<T> (fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn()
-  } catch (err) {
-    throw toTrainingApiError(err)
-  }
-}
-
 const finite = (v: number | null): number | null => typeof v === 'number' && Number.isFinite(v) ? v : null
 
 /** The response body: non-finite metrics become null (the serializer would refuse NaN). */
@@ -201,10 +182,10 @@ function viewOf (job: JobView): Static<typeof JobViewSchema> {
 }
 
 function notFound (id: string): ApiError {
-  return new ApiError(404, 'ERR_NOT_FOUND', `no training job ${id} is known here`)
+  return new ApiError('ERR_NOT_FOUND', `no training job ${id} is known here`)
 }
 
-const bad = (msg: string): never => { throw new ApiError(400, 'ERR_VALIDATION', msg) }
+const bad = (msg: string): never => { throw new ApiError('ERR_VALIDATION', msg) }
 
 /**
  * Rules the schema cannot express: exclusive bounds (OpenAPI 3.0 spells `exclusiveMinimum` as a boolean, ajv as a
@@ -267,19 +248,19 @@ export function trainingRoutes (deps: { training: TrainingApi }): ApiPlugin {
     }, async (req, reply) => {
       const body = req.body as CreateJobRequest
       checkCreate(body)
-      const { id } = await mapped(async () => await training.createJob(body))
+      const { id } = await training.createJob(body)
       return await reply.status(201).send({ id })
     })
 
     app.get('/v1/training/jobs', {
       schema: { tags: ['training'], summary: 'Training jobs known to this node', response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema) }), ...errorResponses } }
-    }, async () => ({ jobs: (await mapped(() => training.listJobs())).map(viewOf) }))
+    }, async () => ({ jobs: (training.listJobs()).map(viewOf) }))
 
     app.get('/v1/training/jobs/:id', {
       schema: { tags: ['training'], summary: 'One job: status, phase, participants and per-round metrics', params: JobParams, response: { 200: JobViewSchema, ...errorResponses } }
     }, async (req) => {
       const { id } = req.params as Static<typeof JobParams>
-      return viewOf(await mapped(() => jobOr404(id)))
+      return viewOf(jobOr404(id))
     })
 
     app.post('/v1/training/jobs/:id/join', {
@@ -288,14 +269,14 @@ export function trainingRoutes (deps: { training: TrainingApi }): ApiPlugin {
       const { id } = req.params as Static<typeof JobParams>
       const body = req.body as JoinJobRequest
       checkJoin(body)
-      return viewOf(await mapped(async () => await training.joinJob(id, body)))
+      return viewOf(await training.joinJob(id, body))
     })
 
     app.post('/v1/training/jobs/:id/leave', {
       schema: { tags: ['training'], summary: 'Stop taking part in a job', params: JobParams, response: { 200: JobViewSchema, ...errorResponses } }
     }, async (req) => {
       const { id } = req.params as Static<typeof JobParams>
-      return viewOf(await mapped(async () => await training.leaveJob(id)))
+      return viewOf(await training.leaveJob(id))
     })
 
     app.get('/v1/training/jobs/:id/plot', {
@@ -309,7 +290,7 @@ export function trainingRoutes (deps: { training: TrainingApi }): ApiPlugin {
     }, async (req, reply) => {
       const { id } = req.params as Static<typeof JobParams>
       const q = req.query as Static<typeof PlotQuery>
-      const job = await mapped(() => jobOr404(id))
+      const job = jobOr404(id)
       const svg = renderSvgChart(job.rounds, {
         title: `job ${id.slice(0, 12)} · ${job.spec.dataset} · ${job.spec.aggregation.kind}`,
         width: q.width,
@@ -339,17 +320,17 @@ export function trainingRoutes (deps: { training: TrainingApi }): ApiPlugin {
       const { name } = req.params as Static<typeof DatasetParams>
       const q = req.query as Static<typeof ImportQuery>
       if (typeof req.body !== 'string') {
-        throw new ApiError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'send the dataset as the text body with Content-Type text/csv or application/x-ndjson')
+        throw new ApiError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the dataset as the text body with Content-Type text/csv or application/x-ndjson')
       }
-      if (req.body.trim() === '') throw new ApiError(400, 'ERR_DATASET_EMPTY', 'the dataset body is empty')
+      if (req.body.trim() === '') throw new ApiError('ERR_DATASET_EMPTY', 'the dataset body is empty')
       const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
       const format = q.format ?? (contentType === 'application/x-ndjson' ? 'jsonl' : 'csv')
       const text = req.body
-      return await mapped(async () => await training.importDataset(name, text, format, { labelColumn: parseLabelColumn(q.labelColumn), header: q.header }))
+      return await training.importDataset(name, text, format, { labelColumn: parseLabelColumn(q.labelColumn), header: q.header })
     })
 
     app.get('/v1/training/datasets', {
       schema: { tags: ['training'], summary: 'Datasets this node can train on (built-in and imported)', response: { 200: Type.Object({ datasets: Type.Array(DatasetInfoView) }), ...errorResponses } }
-    }, async () => ({ datasets: await mapped(async () => await training.listDatasets()) }))
+    }, async () => ({ datasets: await training.listDatasets() }))
   }
 }

@@ -5,7 +5,7 @@ import {
 } from '../../../../src/training/core/codec.js'
 import { float32ToHalf, halfToFloat32 } from '../../../../src/training/core/fp16.js'
 import { createRng } from '../../../../src/training/core/rng.js'
-import { TrainingError } from '../../../../src/common/errors.js'
+import { TrainingError } from '../../../../src/training/errors.js'
 
 const MAX = { maxElements: 1 << 22 }
 const randomDelta = (n: number, seed: number, scale = 1): Float32Array => {

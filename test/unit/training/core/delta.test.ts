@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { createHash } from 'node:crypto'
 import { applyDelta, clipByNorm, computeDelta, l2Norm, modelHash, validateDelta } from '../../../../src/training/core/delta.js'
-import { TrainingError } from '../../../../src/common/errors.js'
+import { TrainingError } from '../../../../src/training/errors.js'
 
 const f32 = (...xs: number[]): Float32Array => Float32Array.from(xs)
 

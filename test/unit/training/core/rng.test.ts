@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { createRng, xoshiro128StarStar } from '../../../../src/training/core/rng.js'
-import { TrainingError } from '../../../../src/common/errors.js'
+import { TrainingError } from '../../../../src/training/errors.js'
 
 const draws = (seed: number, n: number): number[] => {
   const r = createRng(seed)

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { TopKCompressor } from '../../../../src/training/core/topk-compressor.js'
 import { decodeDelta, encodeDelta } from '../../../../src/training/core/codec.js'
-import { TrainingError } from '../../../../src/common/errors.js'
+import { TrainingError } from '../../../../src/training/errors.js'
 
 const MAX = { maxElements: 1 << 20 }
 
