@@ -15,7 +15,8 @@ import { parse as parseYaml } from 'yaml'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ConfigError } from '../common/errors.js'
 import { PACKAGE_ROOT } from '../common/paths.js'
-import { ADVERSARY_KINDS } from '../training/service/adversary.js'
+import { StorageOptionsSchema, defaultStorageOptions } from '../storage/index.js'
+import { TrainingOptionsSchema, defaultTrainingOptions } from '../training/index.js'
 
 const Profile = Type.Union([Type.Literal('default'), Type.Literal('gpu'), Type.Literal('edge')])
 const Network = Type.Union([Type.Literal('local'), Type.Literal('amoy'), Type.Literal('polygon')])
@@ -68,24 +69,8 @@ export const NodeOptionsSchema = Type.Object({
     maxMemoryMB: Type.Integer({ minimum: 64 }),
     dutyCycle: Type.Number({ minimum: 0.01, maximum: 1 })
   }, { additionalProperties: false }),
-  storage: Type.Object({
-    /** Blockstore quota; adds beyond it fail with ERR_QUOTA. */
-    quotaBytes: Type.Integer({ minimum: 1024 * 1024 }),
-    fetchTimeoutMs: Type.Integer({ minimum: 100 }),
-    maxArtifactBytes: Type.Integer({ minimum: 1024 }),
-    /** Dial public IPFS bootstrap nodes and gateways (off: the mesh only). */
-    publicIpfs: Type.Boolean()
-  }, { additionalProperties: false }),
-  training: Type.Object({
-    /** How often a job's creator re-announces it while it runs (peers that joined the mesh later learn it). */
-    announceIntervalMs: Type.Integer({ minimum: 1000 }),
-    /**
-     * Robustness-test knob, never for real nodes: makes this node publish a Byzantine delta (see
-     * src/training/service/adversary.ts), e.g. 'sign-flip' = -adversaryScale x its honest delta.
-     */
-    adversary: Type.Union([Type.Literal('none'), ...ADVERSARY_KINDS.map(k => Type.Literal(k))]),
-    adversaryScale: Type.Number({ minimum: 0 })
-  }, { additionalProperties: false }),
+  storage: StorageOptionsSchema,
+  training: TrainingOptionsSchema,
   chain: Type.Object({
     chainId: Type.Integer({ minimum: 1 }),
     rpcUrls: Type.Array(Type.String()),
@@ -119,8 +104,8 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
     gossip: { ipColocationThreshold: 10, maxMessageBytes: 1024 * 1024 + 64 * 1024, recordMaxAgeMs: 10 * 60_000, recordMaxSkewMs: 30_000 },
     hardware: { advertiseIntervalMs: 60_000, benchmark: true, benchmarkMs: 1500 },
     resources: { trainingThreads: 2, maxMemoryMB: 2048, dutyCycle: 1 },
-    storage: { quotaBytes: 10 * 1024 ** 3, fetchTimeoutMs: 30_000, maxArtifactBytes: 4 * 1024 ** 3, publicIpfs: false },
-    training: { announceIntervalMs: 10_000, adversary: 'none', adversaryScale: 10 },
+    storage: { ...defaultStorageOptions },
+    training: { ...defaultTrainingOptions },
     chain: { chainId: 31337, rpcUrls: [], confirmations: 1, contracts: {} }
   }
 }

@@ -348,7 +348,7 @@ describe('training routes', () => {
 
   describe('service errors', () => {
     const cases: Array<[string, unknown, number, string]> = [
-      ['ERR_NOT_FOUND', new MeshError('ERR_NOT_FOUND', 'gone'), 404, 'ERR_NOT_FOUND'],
+      ['ERR_NOT_FOUND', new TrainingError('ERR_NOT_FOUND', 'gone'), 404, 'ERR_NOT_FOUND'],
       ['ERR_DATASET_NOT_FOUND', new TrainingError('ERR_DATASET_NOT_FOUND', 'no dataset x'), 400, 'ERR_DATASET_NOT_FOUND'],
       ['ERR_JOB_EXISTS', new TrainingError('ERR_JOB_EXISTS', 'dup'), 400, 'ERR_JOB_EXISTS'],
       ['ERR_MODEL_SPEC', new TrainingError('ERR_MODEL_SPEC', 'the output layer needs at least 2 classes'), 400, 'ERR_MODEL_SPEC'],

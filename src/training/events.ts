@@ -1,0 +1,36 @@
+/** The training subsystem's entries of the node's event map (`/v1/events`). */
+import { Type } from '@sinclair/typebox'
+import { defineEvents, type EventsOf } from '../common/events.js'
+
+const JobId = Type.String({ description: 'job id' })
+const Num = (description: string): ReturnType<typeof Type.Number> => Type.Number({ description })
+const Metric = Type.Union([Type.Number(), Type.Null()])
+
+export const trainingEvents = defineEvents({
+  /** A job was created here or announced by a peer. */
+  'training.job': Type.Object({ jobId: JobId, dataset: Type.String(), rounds: Type.Integer(), creator: Type.Optional(Type.String()) }),
+  /** A dataset was imported. */
+  'training.dataset': Type.Object({ name: Type.String(), rows: Type.Integer() }),
+  /** A peer was penalised by the round protocol. */
+  'training.penalty': Type.Object({ jobId: JobId, peerId: Type.String(), reason: Type.String(), round: Type.Integer() }),
+  /** A job finished (its rounds ran out or it reached its target). */
+  'training.finished': Type.Object({ jobId: JobId, reason: Type.String(), round: Type.Integer(), modelCid: Type.String() }),
+  /** A round was sealed and accepted; the report as this node measured it. */
+  'training.round': Type.Object({
+    jobId: JobId,
+    round: Type.Integer(),
+    accuracy: Metric,
+    loss: Metric,
+    f1: Metric,
+    precision: Metric,
+    recall: Metric,
+    participants: Type.Integer(),
+    bytesSent: Num('bytes stored for peers'),
+    bytesReceived: Num('bytes fetched'),
+    durationMs: Num('round duration'),
+    modelCid: Type.String(),
+    modelHash: Type.String()
+  })
+})
+
+export type TrainingEvents = EventsOf<typeof trainingEvents>

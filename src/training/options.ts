@@ -1,0 +1,22 @@
+/** The training subsystem's options: schema and defaults. `src/node/options.ts` composes them under `training`. */
+import { Type, type Static } from '@sinclair/typebox'
+import { ADVERSARY_KINDS } from './service/adversary.js'
+
+export const TrainingOptionsSchema = Type.Object({
+  /** How often a job's creator re-announces it while it runs (peers that joined the mesh later learn it). */
+  announceIntervalMs: Type.Integer({ minimum: 1000 }),
+  /**
+   * Robustness-test knob, never for real nodes: makes this node publish a Byzantine delta (see
+   * src/training/service/adversary.ts), e.g. 'sign-flip' = -adversaryScale x its honest delta.
+   */
+  adversary: Type.Union([Type.Literal('none'), ...ADVERSARY_KINDS.map(k => Type.Literal(k))]),
+  adversaryScale: Type.Number({ minimum: 0 })
+}, { additionalProperties: false })
+
+export type TrainingOptions = Static<typeof TrainingOptionsSchema>
+
+export const defaultTrainingOptions: TrainingOptions = {
+  announceIntervalMs: 10_000,
+  adversary: 'none',
+  adversaryScale: 10
+}
