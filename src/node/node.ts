@@ -23,8 +23,8 @@ import { nodeRoutes } from './api/routes/node.js'
 import { hardwareRoutes } from './api/routes/hardware.js'
 import { observabilityRoutes } from './api/routes/observability.js'
 import { VERSION } from './version.js'
-import { openStorage, startHelia, artifactStore, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
-import { TrainingService } from '../training/service/index.js'
+import { openStorage, startHelia, artifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
+import { TrainingService, createTrainingMetrics } from '../training/index.js'
 import { PenaltyBook } from '../protocols/penalties.js'
 import { artifactRoutes } from './api/routes/artifacts.js'
 import { trainingRoutes } from './api/routes/training.js'
@@ -113,7 +113,7 @@ export class MeshNode {
       maxArtifactBytes: o.storage.maxArtifactBytes,
       recordMaxAgeMs: o.gossip.recordMaxAgeMs,
       recordMaxSkewMs: o.gossip.recordMaxSkewMs
-    })({ helia: this.helia, storage: this.storage, privateKey: this.privateKey, gossip: this.gossip, events: this.events, logger: log.child({ module: 'storage' }), clock: systemClock, metrics: this.metrics.registry })
+    })({ helia: this.helia, storage: this.storage, privateKey: this.privateKey, gossip: this.gossip, events: this.events, logger: log.child({ module: 'storage' }), clock: systemClock, metrics: createStorageMetrics(this.metrics.registry) })
     await this.artifacts.start()
     this.defer('artifacts', async () => { await this.artifacts.stop() })
 
@@ -141,7 +141,7 @@ export class MeshNode {
       logger: log.child({ module: 'training' }),
       clock: systemClock,
       penalties: this.penalties,
-      registry: this.metrics.registry,
+      metrics: createTrainingMetrics(this.metrics.registry),
       trainingSpeed: () => this.hardware.local()?.bench?.samplesPerSec
     }, {
       dataDir: o.dataDir,

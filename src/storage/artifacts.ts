@@ -76,7 +76,7 @@ export class ArtifactStore {
     this.seq = new SeqSource(this.clock)
     this.guard = new ReplayGuard(this.clock, { maxAgeMs: this.init.recordMaxAgeMs, maxSkewMs: this.init.recordMaxSkewMs })
     this.self = peerIdFromPrivateKey(c.privateKey).toString()
-    if (c.metrics != null) this.metrics = createStorageMetrics(c.metrics)
+    this.metrics = c.metrics
   }
 
   /** Repair what a crash left unfinished, then listen for announcements. Idempotent. */

@@ -1,12 +1,12 @@
 /** Public types of the artifact store. */
 import type { PrivateKey } from '@libp2p/interface'
-import type { Registry } from 'prom-client'
 import type { Clock } from '../common/clock.js'
 import type { EventBus } from '../common/events.js'
 import type { Logger } from '../common/logger.js'
 import type { GossipProcessor } from '../protocols/gossip.js'
 import type { ArtifactKind, ArtifactMeta } from '../protocols/validate/artifacts.js'
 import type { MeshHelia, Storage } from './helia.js'
+import type { StorageMetrics } from './metrics.js'
 
 export type { ArtifactKind, ArtifactMeta }
 export type { ArtifactFilter } from './registry.js'
@@ -104,6 +104,6 @@ export interface ArtifactStoreComponents {
   events?: EventBus
   logger?: Logger
   clock?: Clock
-  /** The node's prom-client registry for `meshnode_storage_*` metrics. */
-  metrics?: Registry
+  /** `meshnode_storage_*` metrics (createStorageMetrics on the node's registry). */
+  metrics?: StorageMetrics
 }

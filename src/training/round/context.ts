@@ -4,7 +4,7 @@
  */
 import { compareIds } from '../core/aggregate.js'
 import { selectAggregator } from '../core/round-timing.js'
-import type { ReputationView, SealAcceptance, SealBallot, SealRef } from '../../consensus/core/index.js'
+import type { ReputationView, SealAcceptance, SealBallot, SealRef } from '../../consensus/index.js'
 import { TRAINING_LIMITS, type JobSpec, type RoundSeal, type SealVote, type TrainingMessage } from '../protocol/messages.js'
 import type { JobAction, JobMachineState, PenaltyReason, RoundState, SealEntry } from './types.js'
 

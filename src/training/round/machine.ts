@@ -36,7 +36,7 @@
  *   so stragglers can still gather a majority after votes were lost for good.
  * - The job finishes after `rounds` sealed rounds, or when an accepted seal's (median) accuracy reaches the target.
  */
-import { VerifiedMajority, equalReputation } from '../../consensus/core/index.js'
+import { VerifiedMajority, equalReputation } from '../../consensus/index.js'
 import { TRAINING_LIMITS } from '../protocol/messages.js'
 import { RoundContext } from './context.js'
 import { backOldRound, helpStraggler, onAggregate, onInvalid, onJoin, onLeave, onLocalDelta, onMessage, onVerified } from './intake.js'

@@ -2,7 +2,7 @@
  * The vocabulary of the round state machine: the events the shell feeds it, the actions it asks the shell to carry
  * out, its options, and its plain-JSON snapshot.
  */
-import type { ReputationView, SealAcceptance, SealAcceptanceSnapshot, SealBallot } from '../../consensus/core/index.js'
+import type { ReputationView, SealAcceptance, SealAcceptanceSnapshot, SealBallot } from '../../consensus/index.js'
 import type { JobSpec, RoundSeal, SealedDelta, SealVote, TrainingMessage, TrainingMetrics } from '../protocol/messages.js'
 
 /** Why the machine asks the shell to penalise a peer (reputation and gossip scoring are the shell's business). */

@@ -5,9 +5,10 @@
  * deterministic aggregation and verification by recomputation, signed gossip, penalties, metrics and events.
  */
 import type { PrivateKey } from '@libp2p/interface'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import type { TrainingMetrics } from '../metrics.js'
 import type { Clock } from '../../common/clock.js'
-import type { EventBus } from '../../common/events.js'
+import type { EventSink } from '../../common/events.js'
+import type { TrainingEvents } from '../events.js'
 import type { Logger } from '../../common/logger.js'
 import { MeshError } from '../../common/errors.js'
 import { TrainingError } from '../errors.js'
@@ -53,11 +54,11 @@ export interface TrainingServiceComponents {
   gossip: GossipProcessor
   artifacts: ArtifactStore
   state: StateStore
-  events: EventBus
+  events: EventSink<TrainingEvents>
   logger: Logger
   clock: Clock
   penalties?: PenaltyBook
-  registry?: Registry
+  metrics?: TrainingMetrics
   /** The node's measured training speed (samples/s), for the work budget. */
   trainingSpeed?: () => number | undefined
 }
@@ -73,31 +74,14 @@ export class TrainingService implements TrainingApi {
   private readonly log: Logger
   private announceTimer?: NodeJS.Timeout
   private started = false
-  private readonly metrics?: {
-    rounds: Counter<'result'>
-    rejected: Counter<'code'>
-    accuracy: Gauge<'job'>
-    bytes: Counter<'direction'>
-    roundSeconds: Gauge<'job'>
-    penalties: Counter<'reason'>
-  }
+  private readonly metrics?: TrainingMetrics
 
   constructor (private readonly c: TrainingServiceComponents, private readonly init: TrainingServiceInit) {
     this.log = c.logger
     this.guard = new ReplayGuard(c.clock, { maxAgeMs: init.recordMaxAgeMs, maxSkewMs: init.recordMaxSkewMs })
     this.seq = new SeqSource(c.clock)
     this.datasets = new DatasetStore(init.dataDir)
-    if (c.registry != null) {
-      const registers = [c.registry]
-      this.metrics = {
-        rounds: new Counter({ name: 'meshnode_training_rounds_total', help: 'Rounds accepted by this node', labelNames: ['result'], registers }),
-        rejected: new Counter({ name: 'meshnode_training_deltas_rejected_total', help: 'Deltas refused before aggregation, by reason', labelNames: ['code'], registers }),
-        accuracy: new Gauge({ name: 'meshnode_training_accuracy_ratio', help: 'Held-out accuracy of the latest accepted model', labelNames: ['job'], registers }),
-        bytes: new Counter({ name: 'meshnode_training_bytes_total', help: 'Training bytes stored for peers (sent) and fetched (received)', labelNames: ['direction'], registers }),
-        penalties: new Counter({ name: 'meshnode_training_penalties_total', help: 'Peers penalised by the round protocol, by reason', labelNames: ['reason'], registers }),
-        roundSeconds: new Gauge({ name: 'meshnode_training_round_duration_seconds', help: 'Duration of the latest accepted round', labelNames: ['job'], registers })
-      }
-    }
+    this.metrics = c.metrics
     this.work = new RoundWork({
       artifacts: c.artifacts,
       logger: c.logger,
@@ -365,8 +349,8 @@ export class TrainingService implements TrainingApi {
     job.reports = [...job.reports.filter(r => r.round !== round), report].sort((a, b) => a.round - b.round)
     await this.persist(job)
     this.metrics?.rounds.inc({ result: 'accepted' })
-    this.metrics?.accuracy.set({ job: job.spec.id.slice(0, 12) }, report.accuracy)
-    this.metrics?.roundSeconds.set({ job: job.spec.id.slice(0, 12) }, report.durationMs / 1000)
+    this.metrics?.accuracy.set(report.accuracy)
+    this.metrics?.roundSeconds.set(report.durationMs / 1000)
     this.c.events.emit('training.round', { jobId: job.spec.id, ...report })
     this.log.info({ job: job.spec.id.slice(0, 12), round, accuracy: report.accuracy.toFixed(4), participants: report.participants, modelHash: hash.slice(0, 12) }, 'round accepted')
   }

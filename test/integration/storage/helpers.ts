@@ -13,7 +13,7 @@ import { createMeshLibp2p, type MeshLibp2p } from '../../../src/node/libp2p.js'
 import { GossipProcessor, type GossipMetrics } from '../../../src/protocols/gossip.js'
 import { EventBus, type NodeEvent } from '../../../src/common/events.js'
 import { silentLogger } from '../../../src/common/logger.js'
-import { openStorage, startHelia, ArtifactStore, type Storage, type MeshHelia, type ArtifactStoreInit, type OpenStorageInit } from '../../../src/storage/index.js'
+import { openStorage, startHelia, ArtifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStoreInit, type OpenStorageInit } from '../../../src/storage/index.js'
 
 export interface StorageNode {
   dataDir: string
@@ -50,7 +50,7 @@ export async function startStorageNode (dataDir: string, opts: StartNodeOptions 
   const bus = new EventBus()
   const events: NodeEvent[] = []
   bus.subscribe(e => { events.push(e) })
-  const store = new ArtifactStore({ helia, storage, privateKey: key, gossip, events: bus, metrics: opts.metrics }, { fetchTimeoutMs: 5_000, ...opts.artifacts })
+  const store = new ArtifactStore({ helia, storage, privateKey: key, gossip, events: bus, metrics: opts.metrics != null ? createStorageMetrics(opts.metrics) : undefined }, { fetchTimeoutMs: 5_000, ...opts.artifacts })
   await store.start()
   let closed = false
   return {
