@@ -29,9 +29,15 @@ const { values: args } = parseArgs({
     'lr-fedsgd': { type: 'string' },
     'lr-fedavg': { type: 'string' },
     only: { type: 'string' },
-    'budget-s': { type: 'string' }
+    'budget-s': { type: 'string' },
+    help: { type: 'boolean', default: false }
   }
 })
+if (args.help === true) {
+  process.stdout.write('usage: npx tsx bench/fedavg-paper.ts [--quick] [--target 0.9] [--max-rounds-fedsgd n] [--max-rounds-fedavg n]\n' +
+    '         [--lr-fedsgd x] [--lr-fedavg x] [--budget-s s] [--only iid|non-iid-shards]\n')
+  process.exit(0)
+}
 
 interface Config {
   dataset: 'mnist' | 'digits'

@@ -10,12 +10,12 @@ import '../src/node/polyfills.js'
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { multiaddr } from '@multiformats/multiaddr'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Mesh, BIN, REPO_ROOT, waitFor } from '../test/harness/index.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../src/node/libp2p.js'
-import type { MeshNode } from '../src/node/node.js'
 import { installProcessGuard } from '../src/node/process-guard.js'
 import { createLogger } from '../src/node/logger.js'
 
@@ -40,7 +40,7 @@ async function measureProcess (args: string[], ready: RegExp, idleMs: number): P
   child.stderr.on('data', d => { out += String(d) })
   await waitFor(() => ready.test(out), { timeoutMs: 60_000, intervalMs: 5, what: `start of ${args.join(' ')}: ${out.slice(-300)}` })
   const startMs = performance.now() - t0
-  await new Promise(r => setTimeout(r, idleMs))
+  await new Promise(resolve => setTimeout(resolve, idleMs))
   const rss = await rssMB(child.pid as number)
   const exited = new Promise(resolve => child.once('exit', resolve))
   child.kill('SIGTERM')
@@ -81,7 +81,7 @@ async function apiLatency (): Promise<Record<string, unknown>> {
   const seconds = quick ? 2 : 10
   const mesh = await Mesh.start(1, { mode: 'process' })
   try {
-    const api = mesh.nodes[0].api as unknown as { baseUrl: string, token: string }
+    const api = { baseUrl: mesh.nodes[0].api.baseUrl, token: (await readFile(join(mesh.nodes[0].dataDir, 'admin.token'), 'utf8')).trim() }
     // steady state: after start the daemon probes its training backend in a short-lived child process
     // (TensorFlow.js start-up, a second or two of CPU); load-testing during it measures that, not the API
     await waitFor(async () => ((await mesh.nodes[0].api.request('GET', '/v1/hardware')) as { tfjs: { backend: string } }).tfjs.backend !== 'pending', { timeoutMs: 60_000, what: 'backend probe' })
@@ -142,7 +142,7 @@ async function gossip (): Promise<Record<string, unknown>> {
   try {
     const first = await mesh.add({ mode: 'inprocess' })
     for (let i = 1; i < n; i++) await mesh.add({ mode: 'inprocess', bootstrap: first.addresses })
-    const nodes = mesh.nodes.map(h => (h as unknown as { node: MeshNode }).node)
+    const nodes = mesh.nodes.map((_h, i) => mesh.meshNode(i))
     // the same full topology as the baseline: every pair dialled explicitly
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) await dialRetrying(nodes[i].libp2p, mesh.nodes[j].addresses[0])
@@ -154,7 +154,7 @@ async function gossip (): Promise<Record<string, unknown>> {
     for (const x of nodes.slice(1)) x.gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: fanIn })
     nodes[0].gossip.register({ topic: BENCH_TOPIC, validate: d => d, deliver: () => {} })
     await waitFor(() => nodes[0].libp2p.services.pubsub.getSubscribers(BENCH_TOPIC).length >= n - 1, { what: 'subscribers' })
-    await new Promise(r => setTimeout(r, 1500)) // let the gossipsub mesh graft (heartbeat)
+    await new Promise(resolve => setTimeout(resolve, 1500)) // let the gossipsub mesh graft (heartbeat)
     const run = async (size: number, count: number): Promise<unknown> => {
       listeners.length = 0
       return await propagate(async d => { await nodes[0].gossip.publish(BENCH_TOPIC, d) }, l => { listeners.push(l) }, n - 1, size, count)
@@ -173,7 +173,7 @@ async function gossip (): Promise<Record<string, unknown>> {
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) await dialRetrying(peers[i], peers[j].getMultiaddrs()[0].toString())
     for (const p of peers) p.services.pubsub.subscribe(BENCH_TOPIC)
     await waitFor(() => peers[0].services.pubsub.getSubscribers(BENCH_TOPIC).length >= n - 1, { what: 'bare subscribers' })
-    await new Promise(r => setTimeout(r, 1500))
+    await new Promise(resolve => setTimeout(resolve, 1500))
     const listeners: Array<(d: Uint8Array) => void> = []
     for (const p of peers.slice(1)) p.services.pubsub.addEventListener('message', evt => { if (evt.detail.topic === BENCH_TOPIC) for (const l of listeners) l(evt.detail.data) })
     const run = async (size: number, count: number): Promise<unknown> => {

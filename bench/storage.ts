@@ -19,7 +19,7 @@ import type { CID } from 'multiformats/cid'
 import { createMeshLibp2p, type MeshLibp2p } from '../src/node/libp2p.js'
 import { GossipProcessor } from '../src/protocols/gossip.js'
 import { silentLogger } from '../src/common/logger.js'
-import { openStorage, startHelia, ArtifactStore, type Storage } from '../src/storage/index.js'
+import { openStorage, startHelia, artifactStore, type ArtifactStore, type Storage } from '../src/storage/index.js'
 
 const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '5' }, mib: { type: 'string', default: '64' } } })
 const TRIALS = Number(args.trials)
@@ -43,6 +43,12 @@ function pseudoRandom (n: number, seed: number): Uint8Array {
   return out
 }
 
+/** Run an async generator to its end (Helia's pin calls do their work as they are iterated). */
+async function drain (it: AsyncIterable<unknown>): Promise<void> {
+  const iterator = it[Symbol.asyncIterator]()
+  while (!(await iterator.next()).done) { /* next */ }
+}
+
 async function meshStack (root: string, n: number): Promise<Stack> {
   const nodes: Array<{ libp2p: MeshLibp2p, storage: Storage, store: ArtifactStore, close: () => Promise<void> }> = []
   for (let i = 0; i < n; i++) {
@@ -51,7 +57,7 @@ async function meshStack (root: string, n: number): Promise<Stack> {
     const libp2p = await createMeshLibp2p({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], datastore: storage.datastore, mdns: false, ipColocationThreshold: 1000 })
     const helia = await startHelia({ libp2p, storage })
     const gossip = new GossipProcessor(libp2p.services.pubsub as any, silentLogger)
-    const store = new ArtifactStore({ helia, storage, privateKey: key, gossip }, { fetchTimeoutMs: 30_000 })
+    const store = artifactStore({ fetchTimeoutMs: 30_000 })({ helia, storage, privateKey: key, gossip })
     await store.start()
     nodes.push({ libp2p, storage, store, close: async () => { await store.stop(); gossip.stop(); await helia.stop(); await libp2p.stop(); await storage.close() } })
   }
@@ -92,7 +98,7 @@ async function plainStack (root: string, n: number): Promise<Stack> {
     nodes,
     add: async (i, data) => {
       const cid: CID = await unixfs(nodes[i].helia).addBytes(data)
-      for await (const _ of nodes[i].helia.pins.add(cid)) { /* drain */ }
+      await drain(nodes[i].helia.pins.add(cid))
       return cid.toString()
     },
     fetch: async (i, cid) => {
@@ -102,7 +108,7 @@ async function plainStack (root: string, n: number): Promise<Stack> {
       return bytes
     },
     clear: async (i) => {
-      for await (const p of nodes[i].helia.pins.ls()) for await (const _ of nodes[i].helia.pins.rm(p.cid)) { /* drain */ }
+      for await (const p of nodes[i].helia.pins.ls()) await drain(nodes[i].helia.pins.rm(p.cid))
       await nodes[i].helia.gc()
     },
     close: async () => { for (const x of nodes.reverse()) await x.close() }

@@ -12,8 +12,12 @@ import { Mesh, waitFor } from '../test/harness/index.js'
 import { loadBuiltin } from '../src/training/data/index.js'
 import { simulateFederated } from '../src/training/sim/index.js'
 import { encodedSize } from '../src/training/core/codec.js'
-import type { JobView } from '../src/training/service/api-types.js'
+import type { JobView } from '../src/training/index.js'
 
+if (process.argv.includes('--help')) {
+  process.stdout.write('usage: npx tsx bench/training-mesh.ts [--quick]\n  5-node mesh per delta codec versus the in-process FedAvg reference, one JSON object\n')
+  process.exit(0)
+}
 const quick = process.argv.includes('--quick')
 const TARGET = 0.95
 const CLIENTS = 5

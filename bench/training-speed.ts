@@ -14,9 +14,14 @@ import { measureTrainingSpeed } from '../src/training/model/benchmark.js'
 const { values: args } = parseArgs({
   options: {
     'duration-ms': { type: 'string', default: '1500' },
-    'batch-size': { type: 'string', default: '32' }
+    'batch-size': { type: 'string', default: '32' },
+    help: { type: 'boolean', default: false }
   }
 })
+if (args.help === true) {
+  process.stdout.write('usage: npx tsx bench/training-speed.ts [--duration-ms 1500] [--batch-size 32]\n')
+  process.exit(0)
+}
 const durationMs = Number(args['duration-ms'])
 const batchSize = Number(args['batch-size'])
 

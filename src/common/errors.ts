@@ -15,6 +15,7 @@ export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable' | '
 /** Every kind, for exhaustive tables and tests. */
 export const ERROR_KINDS: readonly ErrorKind[] = ['invalid', 'not-found', 'conflict', 'unavailable', 'forbidden', 'internal']
 
+/** A MeshError's kind and cause. */
 export interface MeshErrorOptions {
   kind?: ErrorKind
   cause?: unknown

@@ -29,9 +29,15 @@ export interface NodeEvent<E = Record<string, Record<string, unknown>>, K extend
 /** Any event of a map, as a discriminated union on `type`. */
 export type AnyEvent<E> = { [K in keyof E & string]: NodeEvent<E, K> }[keyof E & string]
 
-/** Where a subsystem emits its events. */
+/** The arguments of one `emit`: an event's name and its payload, as a union over the map's events. */
+export type EmitArgs<E> = { [K in keyof E & string]: [type: K, data: E[K]] }[keyof E & string]
+
+/**
+ * Where a subsystem emits its events. Its `emit` takes the union of `[name, payload]` pairs rather than a generic
+ * name, so the node's bus (a superset of events) is assignable to each subsystem's sink without a cast.
+ */
 export interface EventSink<E> {
-  emit: <K extends keyof E & string>(type: K, data: E[K]) => void
+  emit: (...args: EmitArgs<E>) => void
 }
 
 /** Where the admin API and tests listen. */

@@ -6,6 +6,7 @@ export interface LogFn {
   (obj: Record<string, unknown>, msg?: string): void
 }
 
+/** The structured logger every module takes. */
 export interface Logger {
   trace: LogFn
   debug: LogFn

@@ -28,9 +28,17 @@ export class ServiceList {
 
   constructor (private readonly onStopFailure: StopFailure) {}
 
-  /** Start `service` now and remember it for `stopAll`. */
+  /**
+   * Start `service` now and remember it for `stopAll`. If it fails to start, everything started before it is stopped
+   * (last first) and the error is rethrown; the failed service cleans up after itself.
+   */
   async start<S extends Service> (name: string, service: S): Promise<S> {
-    await service.start()
+    try {
+      await service.start()
+    } catch (err) {
+      await this.stopAll()
+      throw err
+    }
     this.started.push({ name, service })
     return service
   }

@@ -7,12 +7,14 @@
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../common/logger.js'
+import type { Service } from '../common/service.js'
 import type { MeshLibp2p } from './libp2p.js'
 
 /** Delays between discovery walks: quick while the mesh forms, then every 30 s. */
 const SCHEDULE_MS = [300, 700, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000]
 
-export class MeshDiscovery {
+/** Keeps the node connected (see the module comment); a node service. */
+export class MeshDiscovery implements Service {
   private timer?: NodeJS.Timeout
   private step = 0
   private stopped = false

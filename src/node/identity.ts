@@ -19,7 +19,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { stringify as toYaml } from 'yaml'
 import { MeshError } from '../common/errors.js'
+import { processEnv } from './options.js'
 
+/** The files of a data directory (see the module comment). */
 export const FILES = {
   config: 'config.yaml',
   identity: 'identity.json',
@@ -81,6 +83,7 @@ async function openKey (dataDir: string, id: Pick<IdentityFile, 'passphrase' | '
   }
 }
 
+/** What `init` did: whether it created the identity, and the peer id. */
 export interface InitResult {
   created: boolean
   peerId: string
@@ -92,7 +95,7 @@ export interface InitResult {
  * kept, so running it twice never changes the peer id.
  */
 export async function initDataDir (dataDir: string, opts: { profile?: string, network?: string, env?: NodeJS.ProcessEnv } = {}): Promise<InitResult> {
-  const env = opts.env ?? process.env
+  const env = opts.env ?? processEnv()
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   let id = await readIdentityFile(dataDir)
   const created = id == null
@@ -120,7 +123,7 @@ export function isInitialised (dataDir: string): boolean {
 }
 
 /** Load the node's private key; the peer id must match the one recorded at init. */
-export async function loadIdentity (dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<PrivateKey> {
+export async function loadIdentity (dataDir: string, env: NodeJS.ProcessEnv = processEnv()): Promise<PrivateKey> {
   const id = await readIdentityFile(dataDir)
   if (id == null) throw new IdentityError('ERR_NOT_INITIALISED', `no identity in ${dataDir}: run \`meshnode init\` first`)
   const key = await openKey(dataDir, id, env)

@@ -16,7 +16,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Registry } from 'prom-client'
-import { PROTOCOLS, TOPICS } from '../protocols/topics.js'
+import { KAD_PROTOCOL } from '../protocols/topics.js'
 
 // a type alias (not an interface) so it satisfies libp2p's ServiceMap index signature
 export type MeshServices = {
@@ -27,6 +27,7 @@ export type MeshServices = {
   pubsub: GossipSub
 }
 
+/** The node's libp2p peer with its services. */
 export type MeshLibp2p = Libp2p<MeshServices>
 
 /**
@@ -40,6 +41,7 @@ export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array }): 
   return `${Buffer.from(msg.from).toString('base64')}.${Buffer.from(msg.seqno).toString('base64')}`
 }
 
+/** How to build the libp2p peer. */
 export interface Libp2pInit {
   privateKey: PrivateKey
   listen: string[]
@@ -54,6 +56,8 @@ export interface Libp2pInit {
   datastore?: Datastore
   /** Share one prom-client registry between libp2p and our own metrics. */
   registry?: Registry
+  /** Gossip topics with score parameters (the node passes every topic its services use; default none). */
+  topics?: readonly string[]
   /** Application penalties (e.g. `PenaltyBook.score`): negative values lower a peer's gossipsub score. */
   appSpecificScore?: (peerId: string) => number
   start?: boolean
@@ -63,9 +67,9 @@ export interface Libp2pInit {
  * Topic score parameters: invalid messages weigh heavily so a peer that forwards rejected records quickly falls
  * below the gossip threshold; first deliveries earn a little.
  */
-function topicScores (): Record<string, Record<string, number>> {
+function topicScores (topics: readonly string[]): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {}
-  for (const topic of Object.values(TOPICS)) {
+  for (const topic of topics) {
     out[topic] = {
       topicWeight: 1,
       timeInMeshWeight: 0.01,
@@ -120,7 +124,7 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
       // a dead peer and aborts the whole connection (gossip in flight is lost).
       ping: ping({ maxInboundStreams: 16, maxOutboundStreams: 16 }),
       dht: kadDHT({
-        protocol: PROTOCOLS.kad,
+        protocol: KAD_PROTOCOL,
         clientMode: false,
         // keep loopback and LAN addresses: the public-network default strips them
         peerInfoMapper: passthroughMapper
@@ -134,7 +138,7 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
         // for a few-KiB record, telling every mesh peer not to send it costs as much as receiving it
         idontwantMinDataSize: 16 * 1024,
         scoreParams: {
-          topics: topicScores() as any,
+          topics: topicScores(init.topics ?? []) as any,
           appSpecificScore: init.appSpecificScore ?? (() => 0),
           appSpecificWeight: 10,
           IPColocationFactorThreshold: init.ipColocationThreshold ?? 10,

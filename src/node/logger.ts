@@ -5,6 +5,7 @@
 import { pino } from 'pino'
 import type { Logger } from '../common/logger.js'
 
+/** How the root logger writes: level, format and file descriptor. */
 export interface LoggerInit {
   level: string
   format: 'json' | 'pretty'
@@ -21,7 +22,7 @@ export function createLogger (init: LoggerInit): Logger {
     return pino({
       ...base,
       transport: { target: 'pino-pretty', options: { destination: init.destination ?? 1, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } }
-    }) as unknown as Logger
+    })
   }
-  return pino(base, pino.destination({ fd: init.destination ?? 1, sync: false })) as unknown as Logger
+  return pino(base, pino.destination({ fd: init.destination ?? 1, sync: false }))
 }

@@ -4,6 +4,7 @@
  */
 import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client'
 
+/** The node registry and the node-level metrics (subsystems create theirs on the same registry). */
 export interface NodeMetrics {
   registry: Registry
   gossipValidation: Counter<'topic' | 'result' | 'code'>

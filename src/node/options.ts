@@ -17,6 +17,8 @@ import { ConfigError } from '../common/errors.js'
 import { PACKAGE_ROOT } from '../common/paths.js'
 import { StorageOptionsSchema, defaultStorageOptions } from '../storage/index.js'
 import { TrainingOptionsSchema, defaultTrainingOptions } from '../training/index.js'
+import { ApiOptionsSchema, defaultApiOptions } from './api/options.js'
+import { HardwareOptionsSchema, ResourcesOptionsSchema, defaultHardwareOptions, defaultResourcesOptions } from './hardware/options.js'
 
 const Profile = Type.Union([Type.Literal('default'), Type.Literal('gpu'), Type.Literal('edge')])
 const Network = Type.Union([Type.Literal('local'), Type.Literal('amoy'), Type.Literal('polygon')])
@@ -31,15 +33,7 @@ export const NodeOptionsSchema = Type.Object({
   announce: Type.Array(Type.String()),
   bootstrap: Type.Array(Type.String(), { description: 'multiaddrs with /p2p/<peer id>' }),
   mdns: Type.Boolean(),
-  api: Type.Object({
-    host: Type.String({ minLength: 1 }),
-    port: Type.Integer({ minimum: 0, maximum: 65535 }),
-    /** Binding anything but loopback exposes the admin API: it must be asked for explicitly. */
-    allowRemote: Type.Boolean(),
-    /** Extra Host header values accepted besides loopback names (DNS-rebinding guard). */
-    allowedHosts: Type.Array(Type.String()),
-    bodyLimitBytes: Type.Integer({ minimum: 1024 })
-  }, { additionalProperties: false }),
+  api: ApiOptionsSchema,
   log: Type.Object({
     level: LogLevel,
     format: Type.Union([Type.Literal('json'), Type.Literal('pretty')])
@@ -58,17 +52,8 @@ export const NodeOptionsSchema = Type.Object({
     recordMaxAgeMs: Type.Integer({ minimum: 1000 }),
     recordMaxSkewMs: Type.Integer({ minimum: 0 })
   }, { additionalProperties: false }),
-  hardware: Type.Object({
-    advertiseIntervalMs: Type.Integer({ minimum: 1000 }),
-    /** Run the short training micro-benchmark at start (turn off for fast test meshes). */
-    benchmark: Type.Boolean(),
-    benchmarkMs: Type.Integer({ minimum: 100, maximum: 60_000 })
-  }, { additionalProperties: false }),
-  resources: Type.Object({
-    trainingThreads: Type.Integer({ minimum: 1, maximum: 256 }),
-    maxMemoryMB: Type.Integer({ minimum: 64 }),
-    dutyCycle: Type.Number({ minimum: 0.01, maximum: 1 })
-  }, { additionalProperties: false }),
+  hardware: HardwareOptionsSchema,
+  resources: ResourcesOptionsSchema,
   storage: StorageOptionsSchema,
   training: TrainingOptionsSchema,
   chain: Type.Object({
@@ -79,8 +64,10 @@ export const NodeOptionsSchema = Type.Object({
   }, { additionalProperties: false })
 }, { additionalProperties: false })
 
+/** The validated, frozen options every part of the node reads. */
 export type NodeOptions = Static<typeof NodeOptionsSchema>
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+/** Any subset of the options, typed (config files written by tests and tools). */
 export type PartialNodeOptions = DeepPartial<NodeOptions>
 
 /** The data directory when none is given: `MESHNODE_DATA_DIR`, else `~/.meshnode`. */
@@ -98,12 +85,12 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
     announce: [],
     bootstrap: [],
     mdns: true,
-    api: { host: '127.0.0.1', port: 7401, allowRemote: false, allowedHosts: [], bodyLimitBytes: 1024 * 1024 },
+    api: { ...defaultApiOptions, allowedHosts: [...defaultApiOptions.allowedHosts] },
     log: { level: 'info', format: 'pretty' },
     connections: { maxConnections: 200, targetPeers: 32, dialTimeoutMs: 10_000 },
     gossip: { ipColocationThreshold: 10, maxMessageBytes: 1024 * 1024 + 64 * 1024, recordMaxAgeMs: 10 * 60_000, recordMaxSkewMs: 30_000 },
-    hardware: { advertiseIntervalMs: 60_000, benchmark: true, benchmarkMs: 1500 },
-    resources: { trainingThreads: 2, maxMemoryMB: 2048, dutyCycle: 1 },
+    hardware: { ...defaultHardwareOptions },
+    resources: { ...defaultResourcesOptions },
     storage: { ...defaultStorageOptions },
     training: { ...defaultTrainingOptions },
     chain: { chainId: 31337, rpcUrls: [], confirmations: 1, contracts: {} }
@@ -158,22 +145,36 @@ export function loadPresets (profile: string, network: string): unknown[] {
 
 const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
 
+/**
+ * A layer as env and flags give it: any subset of the options, where a scalar may still be a string
+ * ("false", "9100", "edge"); `validateOptions` converts and checks it with the rest.
+ */
+export type LooseOptions<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? LooseOptions<T[K]> : T[K] | string }
+
+/** A layer of options from the environment or flags, before conversion. */
+export type OptionsLayer = LooseOptions<NodeOptions>
+
 /** MESHNODE_* variables and the option each sets. */
-const ENV_KEYS: Record<string, (v: string) => PartialNodeOptions> = {
-  MESHNODE_PROFILE: v => ({ profile: v as NodeOptions['profile'] }),
-  MESHNODE_NETWORK: v => ({ network: v as NodeOptions['network'] }),
+const ENV_KEYS: Readonly<Record<string, (v: string) => OptionsLayer>> = {
+  MESHNODE_PROFILE: v => ({ profile: v }),
+  MESHNODE_NETWORK: v => ({ network: v }),
   MESHNODE_LISTEN: v => ({ listen: list(v) }),
   MESHNODE_BOOTSTRAP: v => ({ bootstrap: list(v) }),
-  MESHNODE_MDNS: v => ({ mdns: v as unknown as boolean }),
+  MESHNODE_MDNS: v => ({ mdns: v }),
   MESHNODE_API_HOST: v => ({ api: { host: v } }),
-  MESHNODE_API_PORT: v => ({ api: { port: v as unknown as number } }),
-  MESHNODE_LOG_LEVEL: v => ({ log: { level: v as NodeOptions['log']['level'] } }),
-  MESHNODE_LOG_FORMAT: v => ({ log: { format: v as NodeOptions['log']['format'] } })
+  MESHNODE_API_PORT: v => ({ api: { port: v } }),
+  MESHNODE_LOG_LEVEL: v => ({ log: { level: v } }),
+  MESHNODE_LOG_FORMAT: v => ({ log: { format: v } })
+}
+
+/** The process environment. This module is the only one that reads it; the identity's passphrase is read through it. */
+export function processEnv (): NodeJS.ProcessEnv {
+  return process.env
 }
 
 /** The option layer from the environment (values are converted and checked with the rest). */
-export function envOptions (env: NodeJS.ProcessEnv = process.env): PartialNodeOptions {
-  let out: PartialNodeOptions = {}
+export function envOptions (env: NodeJS.ProcessEnv = process.env): OptionsLayer {
+  let out: OptionsLayer = {}
   for (const [name, set] of Object.entries(ENV_KEYS)) {
     const v = env[name]
     if (v != null && v !== '') out = mergeOptions(out, set(v))
@@ -181,12 +182,13 @@ export function envOptions (env: NodeJS.ProcessEnv = process.env): PartialNodeOp
   return out
 }
 
+/** The layers `loadNodeOptions` merges over the defaults and presets. */
 export interface LoadOptionsInput {
   dataDir?: string
   /** An explicit config file; default `<dataDir>/config.yaml` when it exists. */
   configFile?: string
-  /** Flags, already shaped like options. */
-  flags?: PartialNodeOptions
+  /** Flags, already shaped like options (strings are converted like env values). */
+  flags?: OptionsLayer
   env?: NodeJS.ProcessEnv
 }
 

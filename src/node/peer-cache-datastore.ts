@@ -12,6 +12,7 @@ const PEERS_PREFIX = '/peers/'
 /** Peer records kept in memory at most (a record is a few hundred bytes); the oldest are dropped first. */
 const DEFAULT_MAX_ENTRIES = 10_000
 
+/** The datastore libp2p persists its peer store and DHT records in (see the module comment). */
 export class PeerCacheDatastore extends BaseDatastore {
   private readonly cache = new Map<string, Uint8Array>()
   /** Bumped by every write: a read that raced a write must not cache what it read. */

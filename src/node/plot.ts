@@ -3,7 +3,7 @@
  * the right axis (auto-scaled), with ticks, grid, legend and title. Used by `GET /v1/training/jobs/{id}/plot` and so by
  * `meshnode train plot`. SVG only: nothing in the dependency tree rasterises SVG, so PNG output is refused upstream.
  */
-import type { RoundReport } from '../training/service/api-types.js'
+import type { RoundReport } from '../training/index.js'
 
 /** The fields the chart reads; metrics may be null or NaN (a diverged round): such points break the line. */
 export type ChartRound = Pick<RoundReport, 'round'> & {

@@ -4,12 +4,13 @@
  */
 type Resolvers<T> = { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e?: unknown) => void }
 
-const P = Promise as unknown as { withResolvers?: <T>() => Resolvers<T> }
+// the ES2023 lib does not declare withResolvers: widen the constructor's type by the optional method
+const P: PromiseConstructor & { withResolvers?: <T>() => Resolvers<T> } = Promise
 if (typeof P.withResolvers !== 'function') {
   P.withResolvers = function withResolvers<T> (): Resolvers<T> {
     let resolve!: Resolvers<T>['resolve']
     let reject!: Resolvers<T>['reject']
-    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+    const promise = new Promise<T>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
     return { promise, resolve, reject }
   }
 }

@@ -28,6 +28,7 @@ export interface SignedRecord<T = unknown> {
   bytes: Uint8Array
 }
 
+/** How to open an envelope: the expected domain and size cap. */
 export interface OpenOptions {
   /** The domain tag this caller expects; any other is refused. */
   domain: string

@@ -20,6 +20,7 @@ export interface GossipContext {
   origin?: string
 }
 
+/** One topic's validator and consumer. */
 export interface GossipTopicHandler<T> {
   topic: string
   /** Decode and check; throw GossipValidationError (or RecordError, mapped to reject). */
@@ -50,6 +51,7 @@ export function mapValidationError (err: unknown): { result: TopicValidatorResul
   return { result: TopicValidatorResult.Ignore, code: 'ERR_INTERNAL' }
 }
 
+/** Plugs topic handlers into gossipsub (see the module comment). */
 export class GossipProcessor {
   private readonly handlers = new Map<string, GossipTopicHandler<unknown>>()
 

@@ -5,11 +5,13 @@
  */
 import type { Clock } from '../common/clock.js'
 
+/** How fast penalties fade. */
 export interface PenaltyBookOptions {
   /** Half-life of a penalty. */
   halfLifeMs: number
 }
 
+/** Decaying per-peer penalties, read by gossipsub as the application-specific score. */
 export class PenaltyBook {
   private readonly entries = new Map<string, { value: number, at: number }>()
 

@@ -8,6 +8,7 @@
 import type { Clock } from '../common/clock.js'
 import { GossipValidationError } from '../common/errors.js'
 
+/** How old or how far in the future a record may be. */
 export interface ReplayGuardOptions {
   maxAgeMs: number
   maxSkewMs: number
@@ -15,6 +16,7 @@ export interface ReplayGuardOptions {
   maxEntries?: number
 }
 
+/** Refuses stale, future and already-seen records (per signer and domain). */
 export class ReplayGuard {
   private readonly seen = new Map<string, number>()
   private readonly maxEntries: number

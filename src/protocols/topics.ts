@@ -1,24 +1,18 @@
 /**
- * Gossip topic names, stream protocol ids and signing domains: the wire contract in one place.
- * Topics are `meshnode/<name>/<major>`; stream protocols `/meshnode/<name>/<semver>`.
+ * The naming rules of the wire: gossip topics are `meshnode/<name>/<major>`, stream protocols
+ * `/meshnode/<name>/<semver>`. Each subsystem declares its own topic, signing domain and protocol ids in its
+ * `protocol/` folder with these helpers; only what belongs to no subsystem (the DHT) is declared here.
  */
-export const TOPICS = {
-  hardware: 'meshnode/hardware/1',
-  artifacts: 'meshnode/artifacts/1',
-  training: 'meshnode/training/1'
-} as const
 
-export type TopicName = typeof TOPICS[keyof typeof TOPICS]
+/** A gossip topic name: `meshnode/<name>/<major>` (the literal type is kept, so a typo is a compile error). */
+export function topicName<N extends string, M extends number> (name: N, major: M): `meshnode/${N}/${M}` {
+  return `meshnode/${name}/${major}`
+}
 
-/** Signing domains: a signature made for one of these never verifies under another. */
-export const DOMAINS = {
-  hardware: 'meshnode/hardware-record',
-  artifact: 'meshnode/artifact-announce',
-  training: 'meshnode/training-message'
-} as const
+/** A stream protocol id: `/meshnode/<name>/<semver>`. */
+export function protocolId<N extends string, V extends `${number}.${number}.${number}`> (name: N, version: V): `/meshnode/${N}/${V}` {
+  return `/meshnode/${name}/${version}`
+}
 
-export const PROTOCOLS = {
-  hardware: '/meshnode/hardware/1.0.0',
-  bandwidth: '/meshnode/bandwidth/1.0.0',
-  kad: '/meshnode/kad/1.0.0'
-} as const
+/** The private kad-dht's protocol id (a private DHT: it never mixes with the public IPFS one). */
+export const KAD_PROTOCOL = protocolId('kad', '1.0.0')

@@ -10,6 +10,7 @@ import type { CID } from 'multiformats/cid'
 /** The blockstore slice @helia/unixfs uses. */
 export type UnixFSBlockstore = Parameters<typeof unixfs>[0]['blockstore']
 
+/** Hands out recording views of a blockstore and counts the blocks of adds still in progress. */
 export class BlockTracker {
   private readonly active = new Map<string, number>()
 

@@ -6,6 +6,7 @@ const Cid = Type.String({ description: 'UnixFS root CID' })
 const Job = Type.Optional(Type.String())
 const Round = Type.Optional(Type.Integer())
 
+/** The storage events and their payload schemas. */
 export const storageEvents = defineEvents({
   /** An artifact was added on this node. */
   'artifact.added': Type.Object({ cid: Cid, name: Type.String(), kind: Type.String(), size: Type.Integer(), job: Job, round: Round }),
@@ -17,4 +18,5 @@ export const storageEvents = defineEvents({
   'artifact.announced': Type.Object({ cid: Cid, name: Type.String(), kind: Type.String(), size: Type.Integer(), producer: Type.String(), job: Job, round: Round })
 })
 
+/** The storage events' payload types (what `EventSink<StorageEvents>` accepts). */
 export type StorageEvents = EventsOf<typeof storageEvents>

@@ -1,11 +1,10 @@
 /** Garbage collection: delete every block no pin references, then compact so the disk space comes back now. */
-import type { Helia } from 'helia'
 import type { CID } from 'multiformats/cid'
-import type { MeteredBlockstore } from './metered-blockstore.js'
-import type { GcResult } from './types.js'
+import type { GcResult } from './api-schemas.js'
+import type { ArtifactBlockstore, ArtifactHelia } from './types.js'
 
 /** Run with nothing writing unpinned blocks (the artifact store holds its lock exclusively around it). */
-export async function collectGarbage (blockstore: MeteredBlockstore, pins: Helia['pins'], options: { signal?: AbortSignal } = {}): Promise<GcResult> {
+export async function collectGarbage (blockstore: Pick<ArtifactBlockstore, 'entries' | 'delete' | 'compact'>, pins: ArtifactHelia['pins'], options: { signal?: AbortSignal } = {}): Promise<GcResult> {
   const doomed: Array<{ cid: CID, size: number }> = []
   for await (const e of blockstore.entries(options)) {
     if (!await pins.isPinned(e.cid, options)) doomed.push(e)

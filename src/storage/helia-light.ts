@@ -21,6 +21,7 @@ const HELIA_SRC = ((): string => {
   }
 })()
 
+/** `createHeliaLight` without loading helia's index (see above): a Helia with no libp2p stack of its own. */
 export async function createLightHelia (init: HeliaInit): Promise<Helia> {
   const classFile = join(HELIA_SRC, 'helia.js')
   const versionFile = join(HELIA_SRC, 'version.js')

@@ -23,6 +23,7 @@ import { openState, type Migration, type StateStore } from './level.js'
 import { MeteredBlockstore } from './metered-blockstore.js'
 import { BITSWAP_MAX_MESSAGE_BYTES, BITSWAP_MESSAGE_OVERHEAD_BYTES, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_QUOTA_BYTES, STATE_SCHEMA_VERSION, STORAGE_DIRS } from './constants.js'
 
+/** Where and how `openStorage` opens the node's stores. */
 export interface OpenStorageInit {
   dataDir: string
   /** Blockstore quota in bytes (default 10 GiB). */
@@ -97,6 +98,7 @@ export async function openStorage (init: OpenStorageInit): Promise<Storage> {
 /** Helia bound to a libp2p node (bitswap needs `helia.libp2p`). */
 export type MeshHelia = Helia & { libp2p: Libp2p }
 
+/** What `startHelia` builds Helia from: the running libp2p and the node's stores. */
 export interface StartHeliaInit {
   libp2p: Libp2p
   storage: Pick<Storage, 'blockstore' | 'datastore'>

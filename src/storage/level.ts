@@ -35,6 +35,7 @@ export type StateOp =
 /** A migration upgrades the database from version n-1 to n; it gets the open store (sublevels, atomic). */
 export type Migration = (db: StateStore) => Promise<void>
 
+/** How `openState` opens the state database. */
 export interface OpenStateOptions {
   /** The schema version this code writes. Default 1. */
   version?: number
@@ -147,8 +148,7 @@ export class StateStore {
   }
 
   private async isEmpty (): Promise<boolean> {
-    for await (const _ of this.db.keys({ limit: 1 })) return false
-    return true
+    return (await this.db.keys({ limit: 1 }).all()).length === 0
   }
 }
 

@@ -4,6 +4,7 @@
  */
 interface Waiter { exclusive: boolean, grant: () => void }
 
+/** The lock described above; `shared` and `exclusive` resolve to a release function. */
 export class SharedLock {
   private readers = 0
   private writer = false

@@ -19,6 +19,7 @@ type BlockInput = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>
 const USAGE_KEY = 'usage'
 interface UsageRecord { bytes: number, blocks: number, clean: boolean }
 
+/** The blockstore's limits: the quota and the per-block size cap. */
 export interface MeteredBlockstoreInit {
   quotaBytes: number
   maxBlockBytes: number
@@ -190,8 +191,14 @@ export class MeteredBlockstore implements Blockstore {
 
   /** Ask LevelDB to compact, so deleted blocks give their disk space back now rather than eventually. */
   async compact (): Promise<void> {
-    await (this.inner.db as unknown as { compactRange: (a: string, b: string) => Promise<void> }).compactRange('\u0000', '\uffff')
+    const db = this.inner.db
+    if (canCompact(db)) await db.compactRange('\u0000', '\uffff')
   }
+}
+
+/** classic-level (what `level` is on Node) can compact a range; the portable `Level` type does not declare it. */
+function canCompact (db: object): db is { compactRange: (start: string, end: string) => Promise<void> } {
+  return typeof (db as { compactRange?: unknown }).compactRange === 'function'
 }
 
 /** blockstore-level's key for a CID: base32upper of the multihash (without the leading '/'). */

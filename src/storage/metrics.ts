@@ -3,6 +3,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
+/** The storage metrics (`meshnode_storage_*`), injected into the artifact store. */
 export interface StorageMetrics {
   usedBytes: Gauge
   quotaBytes: Gauge

@@ -1,6 +1,8 @@
 /** The storage subsystem's options: schema and defaults. `src/node/options.ts` composes them under `storage`. */
 import { Type, type Static } from '@sinclair/typebox'
+import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_QUOTA_BYTES } from './constants.js'
 
+/** The `storage` section of the node's options (validated once by src/node/options.ts). */
 export const StorageOptionsSchema = Type.Object({
   /** Blockstore quota; adds beyond it fail with ERR_QUOTA. */
   quotaBytes: Type.Integer({ minimum: 1024 * 1024 }),
@@ -10,11 +12,13 @@ export const StorageOptionsSchema = Type.Object({
   publicIpfs: Type.Boolean()
 }, { additionalProperties: false })
 
+/** The storage subsystem's options. */
 export type StorageOptions = Static<typeof StorageOptionsSchema>
 
+/** Defaults of the storage options (the values live in constants.ts). */
 export const defaultStorageOptions: StorageOptions = {
-  quotaBytes: 10 * 1024 ** 3,
-  fetchTimeoutMs: 30_000,
-  maxArtifactBytes: 4 * 1024 ** 3,
+  quotaBytes: DEFAULT_QUOTA_BYTES,
+  fetchTimeoutMs: DEFAULT_FETCH_TIMEOUT_MS,
+  maxArtifactBytes: DEFAULT_MAX_ARTIFACT_BYTES,
   publicIpfs: false
 }

@@ -3,8 +3,9 @@
  * file with an idle timeout, so a slow but progressing transfer is never cut while a dead one fails promptly.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { UnixFS } from '@helia/unixfs'
+import { unixfs, type UnixFS } from '@helia/unixfs'
 import type { CID } from 'multiformats/cid'
+import type { BlockTracker } from './block-tracking.js'
 import { StorageError } from './errors.js'
 import type { StorageMetrics } from './metrics.js'
 import { IdleTimeout } from './streams.js'
@@ -49,6 +50,28 @@ export async function resolveFileSize (fs: UnixFS, cid: CID, idle: IdleTimeout, 
   }
 }
 
+/**
+ * Read a whole file of `size` bytes once, through a view that notes every block it touches, and return those blocks:
+ * that is the whole DAG, which a pin then pins in one atomic batch without a second walk. The exporter fetches
+ * siblings in parallel, every block hash-checked; `idle` fails the read when no block arrives for `timeoutMs`.
+ */
+export async function readWholeDag (tracker: Pick<BlockTracker, 'reads'>, cid: CID, size: number, idle: IdleTimeout, timeoutMs: number, offline?: boolean): Promise<CID[]> {
+  const dag: CID[] = []
+  try {
+    let n = 0
+    for await (const chunk of unixfs({ blockstore: tracker.reads(dag) }).cat(cid, { signal: idle.signal, offline })) {
+      idle.touch()
+      n += chunk.byteLength
+      if (n > size) throw new StorageError('ERR_CORRUPT', `artifact ${cid.toString()} yields more bytes than its declared ${size}`)
+    }
+  } catch (err) {
+    if (idle.timedOut) throw new StorageError('ERR_TIMEOUT', `no block of ${cid.toString()} arrived for ${timeoutMs} ms`, { cause: err })
+    throw storageErrorIn(err) ?? err
+  }
+  return dag
+}
+
+/** How `openArtifact` reads. */
 export interface OpenArtifactOptions {
   /** Called when the read is over (success, failure, abort or idle timeout); may be called more than once. */
   onDone?: () => void
@@ -95,4 +118,12 @@ export async function openArtifact (fs: UnixFS, cid: CID, opts: OpenArtifactOpti
     }
   }
   return { cid: cid.toString(), size, content: content() }
+}
+
+/** Read a whole opened artifact into memory (small artifacts; stream `content` for big ones). */
+export async function readAll ({ size, content }: ArtifactContent): Promise<Uint8Array> {
+  const out = new Uint8Array(size)
+  let o = 0
+  for await (const chunk of content) { out.set(chunk, o); o += chunk.byteLength }
+  return out
 }

@@ -7,8 +7,10 @@
  * Invariant: an entry with `local: true` exists only once every block of its DAG is stored and pinned. Entries with
  * `local: false` are artifacts we know of (a peer's announcement, or one we unpinned) and claim no blocks.
  */
-import type { StateStore, StateOp, StateSublevel } from './level.js'
-import type { ArtifactMeta } from '../protocols/validate/artifacts.js'
+import type { StateOp, StateSublevel } from './level.js'
+import type { ArtifactMeta } from './protocol/artifact-record.js'
+import type { ArtifactFilter, ArtifactInfo } from './api-schemas.js'
+import type { ArtifactStateStore } from './types.js'
 import { SUBLEVELS } from './constants.js'
 
 /** What the registry keeps per artifact. */
@@ -23,6 +25,11 @@ export interface RegistryEntry {
   receivedAt: number
 }
 
+/** An entry as the API and CLI show it: the signed metadata, the record and whether it is stored here. */
+export function entryInfo (e: RegistryEntry): ArtifactInfo {
+  return { ...e.meta, signature: e.record, local: e.local }
+}
+
 /** An operation in progress; `cid` is known once the DAG has been imported (add) or from the start (pin/unpin). */
 export interface PendingMarker {
   op: 'add' | 'pin' | 'unpin'
@@ -30,24 +37,14 @@ export interface PendingMarker {
   startedAt: number
 }
 
-/** Filters for `list`; all given fields must match exactly. */
-export interface ArtifactFilter {
-  kind?: ArtifactMeta['kind']
-  name?: string
-  producer?: string
-  job?: string
-  round?: number
-  local?: boolean
-  limit?: number
-}
-
 const ENTRY = 'a/'
 const PENDING = 'p/'
 
+/** The registry's reads and its atomic writes (ops built here, committed together with the caller's). */
 export class ArtifactRegistry {
   private readonly sub: StateSublevel<any>
 
-  constructor (private readonly state: StateStore) {
+  constructor (private readonly state: ArtifactStateStore) {
     this.sub = state.sublevel(SUBLEVELS.artifacts)
   }
 

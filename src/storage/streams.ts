@@ -20,6 +20,7 @@ export async function * toChunks (source: ByteSource): AsyncGenerator<Uint8Array
   }
 }
 
+/** The limits `metered` enforces while bytes flow. */
 export interface MeterOptions {
   /** Largest artifact accepted: more bytes fail with ERR_TOO_LARGE. */
   maxBytes: number

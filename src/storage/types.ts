@@ -1,30 +1,24 @@
-/** Public types of the artifact store. */
-import type { PrivateKey } from '@libp2p/interface'
+/**
+ * Public types of the artifact store: its init (serializable options), its components (the small slices of the
+ * node's stores, Helia and libp2p it uses) and the options of its calls. Request and result records are `Static<>`
+ * of the schemas in api-schemas.ts.
+ */
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Helia } from 'helia'
+import type { Datastore } from 'interface-datastore'
 import type { Clock } from '../common/clock.js'
-import type { EventBus } from '../common/events.js'
+import type { EventSink } from '../common/events.js'
 import type { Logger } from '../common/logger.js'
 import type { GossipProcessor } from '../protocols/gossip.js'
-import type { ArtifactKind, ArtifactMeta } from '../protocols/validate/artifacts.js'
-import type { MeshHelia, Storage } from './helia.js'
+import type { ArtifactAddQuery, ArtifactPinQuery } from './api-schemas.js'
+import type { UnixFSBlockstore } from './block-tracking.js'
+import type { StorageEvents } from './events.js'
+import type { StateStore } from './level.js'
+import type { MeteredBlockstore } from './metered-blockstore.js'
 import type { StorageMetrics } from './metrics.js'
 
-export type { ArtifactKind, ArtifactMeta }
-export type { ArtifactFilter } from './registry.js'
-
-/** An artifact as the API and CLI show it: its signed metadata plus where it is. */
-export interface ArtifactInfo extends ArtifactMeta {
-  /** The signed metadata record (base64 CBOR envelope, domain DOMAINS.artifact), verifiable with `openRecord`. */
-  signature: string
-  /** Every block is stored and pinned on this node. False: known from a peer's announcement, or unpinned. */
-  local: boolean
-}
-
-export interface AddArtifactOptions {
-  name: string
-  kind?: ArtifactKind
-  mediaType?: string
-  job?: string
-  round?: number
+/** Options of `add`: the metadata to sign, and how the bytes arrive. */
+export interface AddArtifactOptions extends ArtifactAddQuery {
   /** The size when known up front (a file, a Content-Length): an add that cannot fit is refused before any write. */
   expectedSize?: number
   signal?: AbortSignal
@@ -37,6 +31,7 @@ export interface AddArtifactOptions {
   announce?: boolean
 }
 
+/** Options of reads (`open`, `cat`) and pins. */
 export interface FetchOptions {
   signal?: AbortSignal
   /** Give up when no block arrives for this long (default: `fetchTimeoutMs`). */
@@ -59,32 +54,18 @@ export interface ArtifactContent {
   content: AsyncIterable<Uint8Array>
 }
 
-export interface PinOptions extends FetchOptions {
-  /** Metadata for a CID nobody announced (default: name = the CID, kind 'other'). */
-  name?: string
-  kind?: ArtifactKind
-}
+/** Options of `pin`: a fetch, and metadata for a CID nobody announced (default: name = the CID, kind 'other'). */
+export interface PinOptions extends FetchOptions, ArtifactPinQuery {}
 
-export interface StorageUsage {
-  usedBytes: number
-  quotaBytes: number
-  freeBytes: number
-  blocks: number
-  artifacts: { local: number, remote: number }
-}
-
-export interface GcResult {
-  freedBytes: number
-  removedBlocks: number
-}
-
+/** The artifact store's serializable options; defaults in constants.ts (`DEFAULT_ARTIFACT_STORE_INIT`). */
 export interface ArtifactStoreInit {
   /** Idle timeout for network reads: fail when no block arrives for this long. Default 30 s. */
   fetchTimeoutMs?: number
   /** Largest artifact added, read or pinned. Default 4 GiB. */
   maxArtifactBytes?: number
-  /** Accepted age and future skew of announcements (the replay window). Defaults 10 min / 30 s. */
+  /** Accepted age of announcements (the replay window). Default 10 min. */
   recordMaxAgeMs?: number
+  /** Accepted future skew of announcements. Default 30 s. */
   recordMaxSkewMs?: number
   /** Known remote artifacts kept at most. Default 10,000. */
   maxRemoteEntries?: number
@@ -94,14 +75,39 @@ export interface ArtifactStoreInit {
   gcOnRecovery?: boolean
 }
 
+/** The libp2p calls the store makes: dial holders of an artifact, look up and provide roots on the DHT. */
+export type ArtifactNetwork = Pick<Libp2p, 'peerId' | 'dial' | 'getConnections' | 'contentRouting'>
+
+/** The Helia slice the store uses: its networked blockstore (bitswap), its pin index and the libp2p under it. */
+export interface ArtifactHelia {
+  blockstore: UnixFSBlockstore
+  pins: Pick<Helia['pins'], 'isPinned'>
+  libp2p: ArtifactNetwork
+}
+
+/** The node's blockstore as the store uses it: quota and counts, presence, deletion, listing and compaction. */
+export type ArtifactBlockstore = Pick<MeteredBlockstore, 'usedBytes' | 'quotaBytes' | 'freeBytes' | 'blockCount' | 'has' | 'delete' | 'entries' | 'compact'>
+
+/** The node's state store as the registry uses it. */
+export type ArtifactStateStore = Pick<StateStore, 'sublevel' | 'atomic'>
+
+/** The node's stores as the artifact store uses them (`Storage` from `openStorage` fits). */
+export interface ArtifactStores {
+  state: ArtifactStateStore
+  blockstore: ArtifactBlockstore
+  /** Helia's pin index lives here. */
+  datastore: Datastore
+}
+
+/** What the artifact store is built from (`artifactStore(init)(components)`). */
 export interface ArtifactStoreComponents {
-  helia: MeshHelia
-  storage: Pick<Storage, 'state' | 'blockstore' | 'datastore'>
+  helia: ArtifactHelia
+  storage: ArtifactStores
   /** The node key: signs artifact records. */
   privateKey: PrivateKey
-  /** Announce on and listen to TOPICS.artifacts (absent: no gossip). */
+  /** Announce on and listen to ARTIFACT_TOPIC (absent: no gossip). */
   gossip?: Pick<GossipProcessor, 'register' | 'publish'>
-  events?: EventBus
+  events?: EventSink<StorageEvents>
   logger?: Logger
   clock?: Clock
   /** `meshnode_storage_*` metrics (createStorageMetrics on the node's registry). */

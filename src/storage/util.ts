@@ -1,9 +1,8 @@
 /** Small helpers of the artifact store: CID parsing, argument checks, error unwrapping, metric labels. */
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { CID } from 'multiformats/cid'
 import { StorageError } from './errors.js'
-import { ARTIFACT_KINDS } from '../protocols/validate/artifacts.js'
-
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/
+import { ArtifactAddQuerySchema, type ArtifactAddQuery } from './api-schemas.js'
 
 /** Parse a CID from user input; StorageError ERR_INVALID_CID when it does not parse. Returns the CIDv1. */
 export function parseCid (s: string): CID {
@@ -14,17 +13,27 @@ export function parseCid (s: string): CID {
   }
 }
 
-function invalid (message: string): StorageError {
-  return new StorageError('ERR_INVALID_ARGUMENT', message)
+const addFields = TypeCompiler.Compile(ArtifactAddQuerySchema)
+
+/**
+ * Check an add's metadata against its schema (the announcement record's bounds) before any byte is written, so that
+ * an add never stores blocks for metadata it could not sign. StorageError ERR_INVALID_ARGUMENT naming the field.
+ */
+export function checkAddFields (fields: ArtifactAddQuery): void {
+  const clean = stripUndefined(fields)
+  if (addFields.Check(clean)) return
+  const first = addFields.Errors(clean).First()
+  const field = first?.path.slice(1) ?? ''
+  throw new StorageError('ERR_INVALID_ARGUMENT', `artifact ${field !== '' ? field : 'metadata'} is invalid: ${first?.message ?? 'schema mismatch'}`)
 }
 
-/** Check add arguments against the announcement schema's limits, before any byte is written. */
-export function checkArtifactFields (name: string, kind: string, mediaType: string, job?: string, round?: number): void {
-  if (typeof name !== 'string' || name.length < 1 || name.length > 256) throw invalid('name must be 1-256 characters')
-  if (!(ARTIFACT_KINDS as readonly string[]).includes(kind)) throw invalid(`kind must be one of ${ARTIFACT_KINDS.join(', ')}`)
-  if (mediaType.length > 128 || !MEDIA_TYPE.test(mediaType)) throw invalid('mediaType must look like type/subtype')
-  if (job != null && (job.length < 1 || job.length > 128)) throw invalid('job must be 1-128 characters')
-  if (round != null && (!Number.isSafeInteger(round) || round < 0 || round > 1_000_000_000)) throw invalid('round must be a non-negative integer')
+/**
+ * Refuse, before any write, an add whose declared size (a file's, a Content-Length) exceeds the artifact size cap
+ * (ERR_TOO_LARGE) or the free quota (ERR_QUOTA).
+ */
+export function checkRoom (size: number, maxArtifactBytes: number, bs: { freeBytes: number, quotaBytes: number }): void {
+  if (size > maxArtifactBytes) throw new StorageError('ERR_TOO_LARGE', `artifact of ${size} bytes exceeds the maximum artifact size of ${maxArtifactBytes} bytes (storage.maxArtifactBytes)`)
+  if (size > bs.freeBytes) throw new StorageError('ERR_QUOTA', `storage quota exceeded: the artifact needs ${size} bytes but only ${bs.freeBytes} of the ${bs.quotaBytes}-byte quota are free (unpin artifacts and run gc, or raise storage.quotaBytes)`)
 }
 
 /** A copy without undefined fields (CBOR would encode them; the schema wants them absent). */

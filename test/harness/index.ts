@@ -36,7 +36,7 @@ export async function waitFor<T> (check: () => Promise<T> | T, opts: { timeoutMs
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${opts.timeoutMs ?? 15_000} ms waiting for ${opts.what ?? 'condition'}${last != null ? `: ${(last as Error).message}` : ''}`)
     }
-    await new Promise(r => setTimeout(r, opts.intervalMs ?? 100))
+    await new Promise(resolve => setTimeout(resolve, opts.intervalMs ?? 100))
   }
 }
 
@@ -65,6 +65,8 @@ export interface NodeHandle {
   restart: () => Promise<void>
   /** Process nodes: recent stdout+stderr, for failure messages. */
   output: () => string
+  /** Process nodes: the exit code of the last run (null while running, when killed by a signal, or in-process). */
+  exitCode: () => number | null
 }
 
 export interface SpawnOptions {
@@ -153,6 +155,7 @@ class InProcessNode implements NodeHandle {
   constructor (readonly index: number, readonly dataDir: string, private readonly opts: SpawnOptions) {}
 
   output (): string { return '' }
+  exitCode (): number | null { return null }
 
   async start (): Promise<void> {
     const options = loadNodeOptions({ dataDir: this.dataDir, flags: { bootstrap: this.opts.bootstrap }, env: {} })
@@ -200,6 +203,13 @@ export class Mesh {
     this.cleanups.push(async () => { await node.kill() })
     await node.start()
     return node
+  }
+
+  /** The running MeshNode of an in-process node, for tests that need its internals; throws for a process node. */
+  meshNode (index: number): MeshNode {
+    const handle = this.nodes[index]
+    if (!(handle instanceof InProcessNode) || handle.node == null) throw new Error(`node ${index} is not a running in-process node`)
+    return handle.node
   }
 
   /** Register extra cleanup (run before the nodes', in reverse order of registration). */

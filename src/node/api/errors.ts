@@ -18,14 +18,15 @@ export const API_ERRORS = {
   ERR_UNAUTHORIZED: 'forbidden',
   ERR_HOST: 'forbidden',
   ERR_NOT_FOUND: 'not-found',
-  ERR_NOT_READY: 'not-found',
-  ERR_PEER_UNREACHABLE: 'not-found'
+  ERR_NOT_READY: 'not-found'
 } as const
 
+/** The union of the HTTP layer's own codes. */
 export type ApiErrorCode = keyof typeof API_ERRORS
 
 /** An error only the HTTP layer can name (auth, headers, bodies, unknown routes). */
 export const ApiError = defineErrors('ApiError', API_ERRORS)
+/** An instance of ApiError. */
 export type ApiError = InstanceType<typeof ApiError>
 
 /** The status of each kind. */

@@ -1,7 +1,7 @@
 /**
  * The admin HTTP API: fastify with JSON-schema validation, bearer-token auth on every route but health, a Host
  * header allow-list (DNS rebinding), body limits, one error renderer (`{ error: { code, message } }`, 4xx for client
- * mistakes) and an OpenAPI 3 document generated from the same route schemas.
+ * mistakes) and an OpenAPI 3.1 document generated from the same route schemas.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
@@ -13,6 +13,7 @@ import { ErrorBody } from './schemas.js'
 /** A route module: a fastify plugin function registered on the API server. */
 export type ApiPlugin = (app: FastifyInstance) => Promise<void> | void
 
+/** What the admin API server needs: where to listen, the token, limits and a logger. */
 export interface ApiServerInit {
   host: string
   port: number
@@ -26,6 +27,7 @@ export interface ApiServerInit {
   onResponse?: (route: string, statusCode: number) => void
 }
 
+/** A listening admin API server. */
 export interface ApiServer {
   app: FastifyInstance
   url: string
@@ -60,7 +62,7 @@ export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): P
 
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: { title: 'meshnode admin API', version: init.version, description: 'Local administration of a meshnode daemon. Every route except /v1/health needs `Authorization: Bearer <token>` from `<data-dir>/admin.token`.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }]
@@ -85,11 +87,12 @@ export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): P
     if (internal) init.logger.error({ err }, 'admin API request failed')
     void reply.status(status).type('application/json').send({ error: { code, message } })
   })
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } })
+  // an unknown route is an error like any other: thrown, so the error handler above renders it
+  app.setNotFoundHandler(async (req) => {
+    throw new ApiError('ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)
   })
 
-  app.get('/v1/openapi.json', { schema: { hide: true } as any }, async () => app.swagger())
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   app.addSchema({ $id: 'ErrorBody', ...ErrorBody })
 
   for (const plugin of plugins) await app.register(async (scope) => { await plugin(scope) })

@@ -14,6 +14,7 @@ export class ClientError extends MeshError {
   }
 }
 
+/** One request to the daemon: query, body and abort signal. */
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>
   /** JSON body. */
@@ -24,6 +25,7 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
+/** A client of the local daemon's admin API (bearer token, JSON errors as ClientError). */
 export class ApiClient {
   constructor (readonly baseUrl: string, private readonly token: string) {}
 

@@ -1,17 +1,21 @@
 /**
- * Flag parsing for `meshnode train`: turns commander's strings into API requests with errors that name the flag
- * (`ERR_ARGUMENT`), before anything is sent. Pure.
+ * Flag parsing for `meshnode train`: turns commander's strings into API requests, read against the training
+ * protocol's request schemas and checked with its rules (`createRequestIssue`, `joinRequestIssue`), so every error
+ * names the flag (`ERR_ARGUMENT`) before anything is sent. Pure.
  */
 import { extname } from 'node:path'
-import { MeshError } from '../../common/errors.js'
-import { MAX_INT8_BLOCK } from '../../training/core/codec.js'
-import { MODEL_LIMITS } from '../../training/model/spec.js'
-import { TRAINING_LIMITS as L } from '../../training/protocol/messages.js'
-import { MAX_SEED, type CreateJobRequest, type JoinJobRequest } from '../../training/service/api-types.js'
+import { Type } from '@sinclair/typebox'
+import {
+  AGGREGATION_KINDS, COMPRESSION_KINDS, CreateJobRequestSchema, JOIN_DEFAULTS, JobTimingSchema, JoinJobRequestSchema, PartitionSchema,
+  RequestModelSchema, TargetSchema, TrainingError, createRequestIssue, joinRequestIssue,
+  type CreateJobRequest, type JoinJobRequest
+} from '../../training/index.js'
+import { argError, choiceFlag, defined, intFlag, intListFlag, literalsOf, numFlag, optional } from './train-flags.js'
 
-const argError = (message: string): MeshError => new MeshError('ERR_ARGUMENT', message)
-
-/** Defaults of `train create` (also shown by `--help`). FedAvg-paper style local training: E=5, B=10. */
+/**
+ * Defaults of `train create` (also shown by `--help`). FedAvg-paper style local training: E=5, B=10; the first (plain)
+ * aggregation and compression of the protocol's lists.
+ */
 export const CREATE_DEFAULTS = {
   arch: 'mlp',
   layers: '64,10',
@@ -22,55 +26,42 @@ export const CREATE_DEFAULTS = {
   epochs: '5',
   batchSize: '10',
   lr: '0.1',
-  aggregation: 'fedavg',
-  compression: 'fp32'
+  aggregation: AGGREGATION_KINDS[0],
+  compression: COMPRESSION_KINDS[0]
 } as const
 
-export const AGGREGATIONS = ['fedavg', 'median', 'trimmed-mean', 'krum'] as const
-export const COMPRESSIONS = ['fp32', 'fp16', 'int8', 'topk'] as const
-export const PARTITIONS = ['iid', 'shards', 'dirichlet'] as const
+export { AGGREGATION_KINDS as AGGREGATIONS, COMPRESSION_KINDS as COMPRESSIONS }
+/** The partition schemes `train join --partition` takes. */
+export const PARTITIONS = literalsOf(PartitionSchema.properties.scheme)
+/** The model architectures `train create --arch` takes. */
+export const ARCHS = RequestModelSchema.anyOf.map(v => v.properties.arch.const)
+
+/** The flag of each request field (by its path in the job spec's terms), for flag-named errors. */
+const FLAGS: Readonly<Record<string, string>> = {
+  minParticipants: '--min-participants',
+  aggregation: '--aggregation',
+  'aggregation.beta': '--beta',
+  'aggregation.f': '--f',
+  'aggregation.m': '--m',
+  compression: '--compression',
+  'compression.fraction': '--fraction',
+  'compression.blockSize': '--block-size',
+  'timing.roundTimeoutMs': '--round-timeout-ms',
+  'timing.sealTimeoutMs': '--seal-timeout-ms',
+  'timing.minWaitMs': '--min-wait-ms',
+  'timing.capMs': '--cap-ms',
+  'timing.deadlineK': '--deadline-k',
+  'partition.scheme': '--partition',
+  'partition.index': '--index',
+  'partition.of': '--of',
+  'partition.alpha': '--alpha',
+  testFraction: '--test-fraction'
+}
+const flagOf = (path: string): string => FLAGS[path] ?? path
+
 /** Extensions `train plot -o` refuses: no SVG rasteriser is installed. */
 const RASTER_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff', '.pdf'])
-
-/** An integer flag in [min, max]. */
-function intFlag (flag: string, v: string, min: number, max: number): number {
-  const n = /^-?\d+$/.test(v.trim()) ? Number(v) : NaN
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw argError(`${flag} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`)
-  return n
-}
-
-/** A finite number flag; `gt` is an exclusive lower bound, `min`/`max` inclusive bounds, `lt` an exclusive upper one. */
-function numFlag (flag: string, v: string, b: { gt?: number, min?: number, max?: number, lt?: number }): number {
-  const n = v.trim() === '' ? NaN : Number(v)
-  const ok = Number.isFinite(n) && (b.gt === undefined || n > b.gt) && (b.min === undefined || n >= b.min) &&
-    (b.max === undefined || n <= b.max) && (b.lt === undefined || n < b.lt)
-  if (!ok) {
-    const lo = b.gt !== undefined ? `> ${b.gt}` : b.min !== undefined ? `>= ${b.min}` : ''
-    const hi = b.lt !== undefined ? `< ${b.lt}` : b.max !== undefined ? `<= ${b.max}` : ''
-    throw argError(`${flag} must be a number${lo === '' ? '' : ' ' + lo}${lo !== '' && hi !== '' ? ' and' : ''}${hi === '' ? '' : ' ' + hi}, got ${JSON.stringify(v)}`)
-  }
-  return n
-}
-
-/** One of `choices`. */
-function choiceFlag<T extends string> (flag: string, v: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(v)) throw argError(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`)
-  return v as T
-}
-
-/** A comma-separated list of integers, e.g. `64,10`. */
-function intListFlag (flag: string, v: string, min: number, max: number): number[] {
-  const parts = v.split(',').map(s => s.trim())
-  if (parts.length === 0 || parts.some(p => p === '')) throw argError(`${flag} must be a comma-separated list of integers, got ${JSON.stringify(v)}`)
-  return parts.map(p => intFlag(flag, p, min, max))
-}
-
-/** Accuracy as `0.95` or `95%`. */
-function fractionFlag (flag: string, v: string): number {
-  const pct = v.trim().endsWith('%')
-  const n = numFlag(flag, pct ? v.trim().slice(0, -1) : v, pct ? { gt: 0, max: 100 } : { gt: 0, max: 1 })
-  return pct ? n / 100 : n
-}
+const DATASET_HINT = '--dataset is required (digits, mnist, or a dataset from `meshnode train dataset import`)'
 
 /** `train create` flags as commander hands them over (strings; absent when not given and without a default). */
 export interface CreateFlags {
@@ -100,67 +91,71 @@ export interface CreateFlags {
   sealTimeoutMs?: string
 }
 
+/** Create flags with CREATE_DEFAULTS filled in. */
+type CreateFlagsWithDefaults = CreateFlags & Record<keyof typeof CREATE_DEFAULTS, string>
+
+/** The model flags: `--arch`, then the architecture's own flags. */
+function modelOf (f: CreateFlagsWithDefaults, given: CreateFlags): CreateJobRequest['model'] {
+  const [mlp, cnn] = RequestModelSchema.anyOf
+  const arch = choiceFlag('--arch', f.arch, ARCHS)
+  const seed = intFlag('--seed', f.seed, mlp.properties.seed)
+  if (arch === mlp.properties.arch.const) {
+    if (given.inputShape !== undefined) throw argError('--input-shape applies to --arch cnn only (an MLP takes its input size from the dataset)')
+    const layers = mlp.properties.layers
+    return { arch, layers: intListFlag('--layers', f.layers, layers, `takes at most ${layers.maxItems ?? 0} sizes`), seed }
+  }
+  if (given.layers !== undefined) throw argError('--layers applies to --arch mlp only')
+  if (f.inputShape === undefined) throw argError('--arch cnn needs --input-shape H,W,C (e.g. 28,28,1)')
+  const inputShape = intListFlag('--input-shape', f.inputShape, cnn.properties.inputShape, 'must be H,W,C')
+  return { arch: cnn.properties.arch.const, seed, inputShape, classes: intFlag('--classes', f.classes, cnn.properties.classes) }
+}
+
 /** Build the body of `POST /v1/training/jobs`; defaults from CREATE_DEFAULTS; every flag checked. */
 export function buildCreateRequest (flags: CreateFlags): CreateJobRequest {
-  const f = { ...CREATE_DEFAULTS, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) } as Record<keyof typeof CREATE_DEFAULTS, string> & CreateFlags
-  if (f.dataset == null || f.dataset === '') throw argError('--dataset is required (digits, mnist, or a dataset from `meshnode train dataset import`)')
-  const arch = choiceFlag('--arch', f.arch, ['mlp', 'cnn'] as const)
-  const seed = intFlag('--seed', f.seed, 0, MAX_SEED)
-  let model: CreateJobRequest['model']
-  if (arch === 'mlp') {
-    if (flags.inputShape !== undefined) throw argError('--input-shape applies to --arch cnn only (an MLP takes its input size from the dataset)')
-    const layers = intListFlag('--layers', f.layers, 1, 4096)
-    if (layers.length > MODEL_LIMITS.maxLayers) throw argError(`--layers takes at most ${MODEL_LIMITS.maxLayers} sizes`)
-    model = { arch: 'mlp', layers, seed }
-  } else {
-    if (flags.layers !== undefined) throw argError('--layers applies to --arch mlp only')
-    if (f.inputShape === undefined) throw argError('--arch cnn needs --input-shape H,W,C (e.g. 28,28,1)')
-    const inputShape = intListFlag('--input-shape', f.inputShape, 1, 4096)
-    if (inputShape.length !== 3) throw argError('--input-shape must be H,W,C')
-    model = { arch: 'cnn', seed, inputShape, classes: intFlag('--classes', f.classes, 2, 4096) }
-  }
-  const minParticipants = intFlag('--min-participants', f.minParticipants, 1, L.maxParticipants)
-  const aggregation = choiceFlag('--aggregation', f.aggregation, AGGREGATIONS)
-  const compression = choiceFlag('--compression', f.compression, COMPRESSIONS)
+  const f: CreateFlagsWithDefaults = { ...CREATE_DEFAULTS, ...defined(flags) }
+  if (f.dataset === undefined || f.dataset === '') throw argError(DATASET_HINT)
+  const P = CreateJobRequestSchema.properties
   const req: CreateJobRequest = {
-    model,
+    model: modelOf(f, flags),
     dataset: f.dataset,
-    rounds: intFlag('--rounds', f.rounds, 1, L.maxRounds),
-    minParticipants,
-    localEpochs: intFlag('--epochs', f.epochs, 1, L.maxLocalEpochs),
-    batchSize: intFlag('--batch-size', f.batchSize, 1, 100_000),
-    learningRate: numFlag('--lr', f.lr, { gt: 0, max: L.maxLearningRate }),
-    aggregation,
-    compression
+    rounds: intFlag('--rounds', f.rounds, P.rounds),
+    minParticipants: intFlag(flagOf('minParticipants'), f.minParticipants, P.minParticipants),
+    localEpochs: intFlag('--epochs', f.epochs, P.localEpochs),
+    batchSize: intFlag('--batch-size', f.batchSize, P.batchSize),
+    learningRate: numFlag('--lr', f.lr, P.learningRate),
+    aggregation: choiceFlag(flagOf('aggregation'), f.aggregation, AGGREGATION_KINDS),
+    compression: choiceFlag(flagOf('compression'), f.compression, COMPRESSION_KINDS)
   }
-
-  if (f.beta !== undefined && aggregation !== 'trimmed-mean') throw argError('--beta applies to --aggregation trimmed-mean only')
-  if ((f.f !== undefined || f.m !== undefined) && aggregation !== 'krum') throw argError('--f and --m apply to --aggregation krum only')
-  if (aggregation === 'trimmed-mean' && f.beta !== undefined) req.aggregationParams = { beta: numFlag('--beta', f.beta, { min: 0, lt: 0.5 }) }
-  if (aggregation === 'krum') {
-    const byz = f.f === undefined ? 1 : intFlag('--f', f.f, 0, L.maxParticipants - 3)
-    if (minParticipants < byz + 3) throw argError(`--aggregation krum with --f ${byz} needs --min-participants >= ${byz + 3}`)
-    const params: NonNullable<CreateJobRequest['aggregationParams']> = {}
-    if (f.f !== undefined) params.f = byz
-    if (f.m !== undefined) params.m = intFlag('--m', f.m, 1, minParticipants)
-    if (Object.keys(params).length > 0) req.aggregationParams = params
+  const A = P.aggregationParams.properties
+  const aggregationParams = defined({
+    beta: optional(f.beta, v => numFlag(flagOf('aggregation.beta'), v, A.beta)),
+    f: optional(f.f, v => intFlag(flagOf('aggregation.f'), v, A.f)),
+    m: optional(f.m, v => intFlag(flagOf('aggregation.m'), v, A.m))
+  })
+  if (Object.keys(aggregationParams).length > 0) req.aggregationParams = aggregationParams
+  const C = P.compressionParams.properties
+  const compressionParams = defined({
+    fraction: optional(f.fraction, v => numFlag(flagOf('compression.fraction'), v, C.fraction)),
+    blockSize: optional(f.blockSize, v => intFlag(flagOf('compression.blockSize'), v, C.blockSize))
+  })
+  if (Object.keys(compressionParams).length > 0) req.compressionParams = compressionParams
+  // accuracy as `0.95` or `95%`
+  if (f.target !== undefined) {
+    const pct = f.target.trim().endsWith('%')
+    req.target = { metric: 'accuracy', value: numFlag('--target', pct ? f.target.trim().slice(0, -1) : f.target, TargetSchema.properties.value, pct ? 100 : 1) }
   }
-
-  if (f.fraction !== undefined && compression !== 'topk') throw argError('--fraction applies to --compression topk only')
-  if (f.blockSize !== undefined && compression !== 'int8') throw argError('--block-size applies to --compression int8 only')
-  if (f.fraction !== undefined) req.compressionParams = { fraction: numFlag('--fraction', f.fraction, { gt: 0, max: 1 }) }
-  if (f.blockSize !== undefined) req.compressionParams = { blockSize: intFlag('--block-size', f.blockSize, 1, MAX_INT8_BLOCK) }
-
-  if (f.target !== undefined) req.target = { metric: 'accuracy', value: fractionFlag('--target', f.target) }
-
-  const timing: NonNullable<CreateJobRequest['timing']> = {}
-  if (f.roundTimeoutMs !== undefined) timing.roundTimeoutMs = intFlag('--round-timeout-ms', f.roundTimeoutMs, 1, L.maxTimingMs)
-  if (f.sealTimeoutMs !== undefined) timing.sealTimeoutMs = intFlag('--seal-timeout-ms', f.sealTimeoutMs, 1, L.maxTimingMs)
-  if (f.minWaitMs !== undefined) timing.minWaitMs = intFlag('--min-wait-ms', f.minWaitMs, 0, L.maxTimingMs)
-  if (f.capMs !== undefined) timing.capMs = intFlag('--cap-ms', f.capMs, 1, L.maxTimingMs)
-  if (f.deadlineK !== undefined) timing.deadlineK = numFlag('--deadline-k', f.deadlineK, { min: 0, max: L.maxDeadlineK })
-  if (timing.capMs !== undefined && timing.minWaitMs !== undefined && timing.capMs < timing.minWaitMs) throw argError('--cap-ms must be >= --min-wait-ms')
+  const T = JobTimingSchema.properties
+  const ms = (path: keyof typeof T, v: string | undefined): number | undefined => optional(v, s => intFlag(flagOf(`timing.${path}`), s, T[path]))
+  const timing = defined({
+    roundTimeoutMs: ms('roundTimeoutMs', f.roundTimeoutMs),
+    sealTimeoutMs: ms('sealTimeoutMs', f.sealTimeoutMs),
+    minWaitMs: ms('minWaitMs', f.minWaitMs),
+    capMs: ms('capMs', f.capMs),
+    deadlineK: optional(f.deadlineK, v => numFlag(flagOf('timing.deadlineK'), v, T.deadlineK))
+  })
   if (Object.keys(timing).length > 0) req.timing = timing
+  const issue = createRequestIssue(req, flagOf)
+  if (issue !== undefined) throw argError(issue.message)
   return req
 }
 
@@ -180,22 +175,23 @@ export interface JoinFlags {
  * iid and the seed to 1; --index and --of are then required, with index < of.
  */
 export function buildJoinRequest (flags: JoinFlags): JoinJobRequest {
-  if (flags.dataset == null || flags.dataset === '') throw argError('--dataset is required (digits, mnist, or a dataset from `meshnode train dataset import`)')
+  if (flags.dataset == null || flags.dataset === '') throw argError(DATASET_HINT)
   const req: JoinJobRequest = { dataset: flags.dataset }
   const wantsShare = flags.partition !== undefined || flags.index !== undefined || flags.of !== undefined || flags.alpha !== undefined
   if (wantsShare) {
-    const scheme = choiceFlag('--partition', flags.partition ?? 'iid', PARTITIONS)
+    const P = PartitionSchema.properties
+    const scheme = choiceFlag(flagOf('partition.scheme'), flags.partition ?? PARTITIONS[0], PARTITIONS)
     if (flags.index === undefined || flags.of === undefined) throw argError('--index and --of are both required to train on a share of the dataset')
-    const of = intFlag('--of', flags.of, 1, 10_000)
-    const index = intFlag('--index', flags.index, 0, 9_999)
-    if (index >= of) throw argError(`--index must be < --of (${of}), got ${index}`)
-    if (flags.alpha !== undefined && scheme !== 'dirichlet') throw argError('--alpha applies to --partition dirichlet only')
-    req.partition = { scheme, index, of, seed: flags.seed === undefined ? 1 : intFlag('--seed', flags.seed, 0, MAX_SEED) }
-    if (flags.alpha !== undefined) req.partition.alpha = numFlag('--alpha', flags.alpha, { gt: 0, max: 1000 })
+    const of = intFlag(flagOf('partition.of'), flags.of, P.of)
+    const index = intFlag(flagOf('partition.index'), flags.index, P.index)
+    const seed = flags.seed === undefined ? JOIN_DEFAULTS.partitionSeed : intFlag('--seed', flags.seed, P.seed)
+    req.partition = { scheme, index, of, seed, ...defined({ alpha: optional(flags.alpha, v => numFlag(flagOf('partition.alpha'), v, P.alpha)) }) }
   } else if (flags.seed !== undefined) {
     throw argError('--seed picks the partition: give it with --partition, --index and --of')
   }
-  if (flags.testFraction !== undefined) req.testFraction = numFlag('--test-fraction', flags.testFraction, { gt: 0, lt: 1 })
+  if (flags.testFraction !== undefined) req.testFraction = numFlag(flagOf('testFraction'), flags.testFraction, JoinJobRequestSchema.properties.testFraction)
+  const issue = joinRequestIssue(req, flagOf)
+  if (issue !== undefined) throw argError(issue.message)
   return req
 }
 
@@ -208,7 +204,7 @@ export function matchJobId (prefix: string, ids: readonly string[]): string {
   if (!/^[0-9a-f]{1,64}$/.test(p)) throw argError(`not a job id: ${JSON.stringify(prefix)} (expected hex digits)`)
   const hits = ids.filter(id => id.startsWith(p))
   if (hits.length === 1) return hits[0]
-  if (hits.length === 0) throw new MeshError('ERR_NOT_FOUND', `no training job ${p} is known to this node (see \`meshnode train status\`)`)
+  if (hits.length === 0) throw new TrainingError('ERR_NOT_FOUND', `no training job ${p} is known to this node (see \`meshnode train status\`)`)
   throw argError(`job id prefix ${p} is ambiguous: ${hits.map(h => h.slice(0, 16)).join(', ')}`)
 }
 
@@ -222,10 +218,12 @@ export function datasetFormatOf (file: string, format?: string): 'csv' | 'jsonl'
 /** The content type a dataset format is uploaded with. */
 export const DATASET_CONTENT_TYPES = { csv: 'text/csv', jsonl: 'application/x-ndjson' } as const
 
+const LabelColumnIndex = Type.Integer({ minimum: 0, maximum: 99_999 })
+
 /** `first`, `last`, or a 0-based column index; returned as the query string value. */
 export function labelColumnFlag (v: string): string {
   if (v === 'first' || v === 'last') return v
-  return String(intFlag('--label-column', v, 0, 99_999))
+  return String(intFlag('--label-column', v, LabelColumnIndex))
 }
 
 /** `train plot -o`: an `.svg` path, or `-` for stdout. Raster formats are refused: nothing installed can render them. */

@@ -1,5 +1,5 @@
 /** Human renderings for `meshnode train`: round lines, round and job tables, a job summary. Pure. */
-import type { JobView } from '../../training/service/api-types.js'
+import type { JobView } from '../../training/index.js'
 import { formatBytes, keyValues, table } from './format.js'
 
 /**

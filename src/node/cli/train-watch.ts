@@ -2,9 +2,8 @@
  * `meshnode train watch`: the rounds a job has done, then one line per round as the node accepts it, live from the
  * event stream, until the job finishes or the watcher is aborted (Ctrl-C).
  */
-import { MeshError } from '../../common/errors.js'
-import type { JobView } from '../../training/service/api-types.js'
-import type { ApiClient } from './client.js'
+import type { JobView } from '../../training/index.js'
+import { ClientError, type ApiClient } from './client.js'
 import { finishedLine, roundLine, shortJobId, type RoundLine } from './train-format.js'
 import { parseTrainingEvent, sseEvents } from './train-sse.js'
 
@@ -44,7 +43,7 @@ export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId
     let last = -1
     for (const r of [...job.rounds].sort((a, b) => a.round - b.round)) { emitRound(r); last = Math.max(last, r.round) }
     if (job.status === 'finished') return emitFinished(job.finishedReason)
-    if (res.body == null) throw new MeshError('ERR_STREAM_CLOSED', 'the daemon sent no event stream')
+    if (res.body == null) throw new ClientError('ERR_STREAM_CLOSED', 'the daemon sent no event stream')
 
     for await (const ev of sseEvents(res.body)) {
       const t = parseTrainingEvent(ev)
@@ -52,7 +51,7 @@ export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId
       if (t.kind === 'finished') return emitFinished(t.reason)
       if (t.report.round > last) { emitRound(t.report); last = t.report.round }
     }
-    throw new MeshError('ERR_STREAM_CLOSED', 'the daemon closed the event stream before the job finished (did it stop?)')
+    throw new ClientError('ERR_STREAM_CLOSED', 'the daemon closed the event stream before the job finished (did it stop?)')
   } catch (err) {
     if (interrupted()) return { outcome: 'interrupted' }
     throw err

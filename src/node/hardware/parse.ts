@@ -3,7 +3,9 @@
  * /etc/os-release. Kept apart from the probe so they are tested table by table.
  */
 
+/** One GPU as nvidia-smi reports it. */
 export interface GpuInfo { name: string, memoryMB: number, driver: string }
+/** The boards the probe recognises. */
 export type BoardKind = 'jetson' | 'raspberry-pi' | 'generic'
 
 /** Parse `nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits`. */

@@ -6,7 +6,7 @@ import { cpus, totalmem, freemem, arch, platform, release } from 'node:os'
 import { readFile } from 'node:fs/promises'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import type { HardwareRecord } from '../../protocols/hardware/record.js'
+import type { HardwareRecord } from './record.js'
 import { parseBoardModel, parseNvidiaSmi, parseOsRelease, type GpuInfo } from './parse.js'
 
 const exec = promisify(execFile)
@@ -25,6 +25,7 @@ export async function probeGpus (): Promise<GpuInfo[]> {
   }
 }
 
+/** What the probe cannot read from the machine: the agent string, profile and resource caps. */
 export interface ProbeInit {
   agent: string
   profile: string

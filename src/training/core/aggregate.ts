@@ -4,20 +4,22 @@
  * (code-unit order, never locale order), every strategy accumulates in float64 and rounds to float32 once.
  */
 import { TrainingError } from '../errors.js'
-import { coordinateMedian, coordinateTrimmedMean } from './coordinate.js'
+import type { AggregationSpec } from '../protocol/job-schema.js'
+import { coordinateMedian, coordinateTrimmedMean, TRIM_BETA_LIMIT } from './coordinate.js'
 import { clipFactor, l2Norm, scaled } from './delta.js'
 import { weightedMean } from './fedavg.js'
-import { multiKrumSelect } from './krum.js'
+import { krumMinUpdates, multiKrumSelect } from './krum.js'
 
 /** One participant's contribution; weight = samples x consensus weight (finite, > 0). */
 export interface WeightedUpdate { id: string, data: Float32Array, weight: number }
 
 /**
- * Aggregation strategy. fedavg: weighted mean. median / trimmed-mean: coordinate-wise and unweighted, beta is the
- * fraction trimmed from EACH side, in [0, 0.5). krum: Multi-Krum tolerating f Byzantine updates, keeping m
- * (default n - f), then the weighted mean of those; needs n >= f + 3.
+ * Aggregation strategy (its schema is the job contract's `AggregationSpecSchema`). fedavg: weighted mean. median /
+ * trimmed mean: coordinate-wise and unweighted, beta is the fraction trimmed from EACH side (below TRIM_BETA_LIMIT).
+ * krum: Multi-Krum tolerating f Byzantine updates, keeping m (default n - f), then the weighted mean of those; needs
+ * krumMinUpdates(f) updates.
  */
-export type AggregationSpec = { kind: 'fedavg' } | { kind: 'median' } | { kind: 'trimmed-mean', beta: number } | { kind: 'krum', f: number, m?: number }
+export type { AggregationSpec }
 
 /** Options applied to every strategy. */
 export interface AggregateOptions {
@@ -74,14 +76,14 @@ export function aggregate (spec: AggregationSpec, updates: WeightedUpdate[], opt
       return { result: coordinateMedian(data), selected: all }
     case 'trimmed-mean': {
       const { beta } = spec
-      if (typeof beta !== 'number' || !(beta >= 0 && beta < 0.5)) fail(`trimmed-mean beta must be in [0, 0.5), got ${beta}`)
+      if (typeof beta !== 'number' || !(beta >= 0 && beta < TRIM_BETA_LIMIT)) fail(`trimmed-mean beta must be in [0, ${TRIM_BETA_LIMIT}), got ${beta}`)
       return { result: coordinateTrimmedMean(data, beta), selected: all }
     }
     case 'krum': {
       const { f } = spec
       const m = spec.m ?? n - f
       if (!Number.isInteger(f) || f < 0) fail(`krum f must be a non-negative integer, got ${f}`)
-      if (n < f + 3) fail(`krum with f=${f} needs at least ${f + 3} updates, got ${n}`)
+      if (n < krumMinUpdates(f)) fail(`krum with f=${f} needs at least ${krumMinUpdates(f)} updates, got ${n}`)
       if (!Number.isInteger(m) || m < 1 || m > n) fail(`krum m must be an integer in [1, ${n}], got ${m}`)
       const keep = multiKrumSelect(data, f, m)
       return {

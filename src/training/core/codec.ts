@@ -17,15 +17,13 @@
  * ERR_CODEC, and the element count is checked against the caller's cap before anything is allocated.
  */
 import { TrainingError } from '../errors.js'
+import type { CompressionKind, CompressionSpec } from '../protocol/job-schema.js'
+import { MAX_INT8_BLOCK } from '../protocol/limits.js'
 import { decodeHalfArray, encodeHalfArray } from './fp16.js'
 import { topKCount, topKSelect, type SparseVector } from './topk.js'
 
-/** How a delta is compressed on the wire. */
-export type CompressionSpec =
-  | { kind: 'fp32' }
-  | { kind: 'fp16' }
-  | { kind: 'int8', blockSize?: number }
-  | { kind: 'topk', fraction: number }
+/** How a delta is compressed on the wire (its schema is the job contract's `CompressionSpecSchema`). */
+export type { CompressionSpec }
 
 /** Options for {@link decodeDelta}; `maxElements` caps the dense size a peer can make us allocate. */
 export interface DecodeOptions {
@@ -49,11 +47,11 @@ export const DELTA_FORMAT_VERSION = 1
 export const DELTA_HEADER_BYTES = 16
 /** Default int8 block size: one float32 scale per 256 values costs 1.6% over the 1-byte payload. */
 export const DEFAULT_INT8_BLOCK = 256
-/** Largest accepted int8 block size. */
-export const MAX_INT8_BLOCK = 65536
+export { MAX_INT8_BLOCK }
 
-const KIND_BY_ID = ['fp32', 'fp16', 'int8', 'topk'] as const
-const ID_BY_KIND: Record<CompressionSpec['kind'], number> = { fp32: 0, fp16: 1, int8: 2, topk: 3 }
+/** The codec byte of each compression (header offset 5): part of the delta format, never renumbered. */
+const ID_BY_KIND: Readonly<Record<CompressionKind, number>> = { fp32: 0, fp16: 1, int8: 2, topk: 3 }
+const KIND_BY_ID: ReadonlyMap<number, CompressionKind> = new Map(Object.entries(ID_BY_KIND).map(([k, id]) => [id, k as CompressionKind]))
 const MAX_U32 = 0xffffffff
 const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
@@ -228,7 +226,7 @@ export function readDeltaHeader (bytes: Uint8Array, opts: DecodeOptions): DeltaH
   const version = dv.getUint8(4)
   if (version !== DELTA_FORMAT_VERSION) throw codecError(`unsupported version ${version}`)
   const id = dv.getUint8(5)
-  const kind = KIND_BY_ID[id]
+  const kind = KIND_BY_ID.get(id)
   if (kind === undefined) throw codecError(`unknown codec id ${id}`)
   if (dv.getUint16(6, true) !== 0) throw codecError('reserved header bits set')
   const count = dv.getUint32(8, true)

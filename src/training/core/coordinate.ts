@@ -23,12 +23,15 @@ export function coordinateMedian (data: readonly Float32Array[]): Float32Array {
   return out
 }
 
+/** The trimmed fraction beta must stay below this: trimming half from each side leaves nothing to average. */
+export const TRIM_BETA_LIMIT = 0.5
+
 /** Number of values trimmed from EACH side for a fraction beta of n. */
 export function trimCount (n: number, beta: number): number {
   return Math.floor(beta * n)
 }
 
-/** Per-coordinate mean after dropping the floor(beta * n) lowest and highest values; beta in [0, 0.5). */
+/** Per-coordinate mean after dropping the floor(beta * n) lowest and highest values; 0 <= beta < TRIM_BETA_LIMIT. */
 export function coordinateTrimmedMean (data: readonly Float32Array[], beta: number): Float32Array {
   const n = data.length
   const len = data[0].length

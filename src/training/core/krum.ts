@@ -8,6 +8,14 @@
 const BLOCK = 4096
 
 /**
+ * The fewest updates Multi-Krum tolerating `f` Byzantine ones can run on: each score sums the n - f - 2 nearest
+ * neighbours, and at least one neighbour must remain. A job must wait for this many deltas per round.
+ */
+export function krumMinUpdates (f: number): number {
+  return f + 3
+}
+
+/**
  * Squared Euclidean distances between all pairs, as a symmetric n x n row-major matrix (float64).
  * Each pair's sum runs in four interleaved lanes (index mod 4) combined as (l0 + l1) + (l2 + l3): a fixed
  * order, so reproducible bit for bit, without one long chain of dependent adds.

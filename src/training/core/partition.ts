@@ -6,13 +6,20 @@
 import { TrainingError } from '../errors.js'
 import { createRng, type Rng } from './rng.js'
 
+/** The partition schemes: IID, label shards, Dirichlet label skew. */
+export const PARTITION_SCHEMES = ['iid', 'shards', 'dirichlet'] as const
+/** A partition scheme. */
+export type PartitionScheme = typeof PARTITION_SCHEMES[number]
+/** The Dirichlet concentration when none is given. */
+export const DEFAULT_DIRICHLET_ALPHA = 0.5
+
 /** How to split a labelled dataset across `of` clients. */
 export interface PartitionSpec {
-  scheme: 'iid' | 'shards' | 'dirichlet'
+  scheme: PartitionScheme
   /** Number of clients. */
   of: number
   seed: number
-  /** Dirichlet concentration, > 0 (default 0.5). */
+  /** Dirichlet concentration, > 0 (default DEFAULT_DIRICHLET_ALPHA). */
   alpha?: number
   /** Shards per client for 'shards' (default 2). */
   shardsPerClient?: number
@@ -115,7 +122,7 @@ export function partition (labels: ArrayLike<number>, spec: PartitionSpec): numb
       break
     }
     case 'dirichlet': {
-      const alpha = spec.alpha ?? 0.5
+      const alpha = spec.alpha ?? DEFAULT_DIRICHLET_ALPHA
       if (!(alpha > 0) || !Number.isFinite(alpha)) argError(`dirichlet alpha must be finite and > 0, got ${alpha}`)
       clients = dirichlet(labels, of, alpha, rng)
       break

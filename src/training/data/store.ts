@@ -15,11 +15,11 @@ import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises
 import { endianness } from 'node:os'
 import path from 'node:path'
 import { TrainingError } from '../errors.js'
+import { DATASET_NAME } from '../protocol/requests.js'
 import { isBuiltin } from './builtin.js'
 import { validateDataset, type Dataset } from './dataset.js'
 
-/** Allowed dataset names: lowercase, starting with a letter or digit, at most 64 characters. */
-export const DATASET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+export { DATASET_NAME }
 
 const MAGIC = 'MNDS'
 const VERSION = 1

@@ -133,21 +133,13 @@ async function tryNative (): Promise<BackendInfo | undefined> {
  * error handling as the node configured it.
  */
 async function withoutEmscriptenHandlers<T> (fn: () => Promise<T>): Promise<T> {
-  // Typed loosely: Node's overloads do not accept a union of event names.
-  const proc = process as unknown as {
-    listeners: (e: string) => Array<(...args: unknown[]) => void>
-    removeListener: (e: string, l: (...args: unknown[]) => void) => void
-  }
-  const events = ['uncaughtException', 'unhandledRejection']
-  const before = new Map(events.map(e => [e, new Set(proc.listeners(e))]))
+  const uncaught = new Set(process.listeners('uncaughtException'))
+  const unhandled = new Set(process.listeners('unhandledRejection'))
   try {
     return await fn()
   } finally {
-    for (const e of events) {
-      for (const l of proc.listeners(e)) {
-        if (!(before.get(e)?.has(l) ?? false)) proc.removeListener(e, l)
-      }
-    }
+    for (const l of process.listeners('uncaughtException')) if (!uncaught.has(l)) process.removeListener('uncaughtException', l)
+    for (const l of process.listeners('unhandledRejection')) if (!unhandled.has(l)) process.removeListener('unhandledRejection', l)
   }
 }
 

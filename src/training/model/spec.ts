@@ -10,22 +10,22 @@
  * CNN: the McMahan et al. 2017 MNIST CNN: two 5x5 convolutions (32 then 64 channels, `same` padding, ReLU), each
  * followed by 2x2 max pooling, a 512-unit ReLU dense layer, and a `classes`-wide logits layer.
  */
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { TrainingError } from '../errors.js'
 import { sizeOf, manifestSize, type ShapeManifest } from '../core/tensors.js'
+import { ModelSpecSchema, type ModelSpec } from '../protocol/job-schema.js'
+import { MODEL_LIMITS } from '../protocol/limits.js'
 
-/** A network description; `seed` fixes the initial weights bit for bit on every node. */
-export type ModelSpec =
-  | { arch: 'mlp', layers: number[], seed: number, inputShape?: number[] }
-  | { arch: 'cnn', seed: number, inputShape: [number, number, number], classes: number }
+/** A network description (its schema is `ModelSpecSchema` in src/training/protocol/job-schema.ts). */
+export type { ModelSpec }
+/** The limits of a model spec. */
+export { MODEL_LIMITS }
 
 /** What a spec needs from a dataset to resolve its input: the flat feature count and an optional image shape. */
 export interface InputSource {
   features: number
   shape?: number[]
 }
-
-/** Limits that keep a hostile or mistyped spec from exhausting a node's memory. */
-export const MODEL_LIMITS = { maxLayers: 16, maxUnits: 65_536, maxParams: 50_000_000, maxInputDim: 1 << 20 } as const
 
 /** CNN hyper-parameters (the FedAvg paper's MNIST CNN). */
 export const CNN_CONFIG = { kernel: 5, filters: [32, 64], pool: 2, dense: 512 } as const
@@ -49,40 +49,44 @@ export type ModelPresetName = keyof typeof MODEL_PRESETS
 export function modelPreset (name: ModelPresetName): ModelSpec {
   const p: ModelSpec | undefined = MODEL_PRESETS[name]
   if (p == null) throw new TrainingError('ERR_MODEL_SPEC', `unknown model preset ${String(name)}`)
-  return structuredClone(p) as ModelSpec
+  return structuredClone(p)
 }
 
-function positiveInts (v: unknown, what: string, max: number): number[] {
-  if (!Array.isArray(v) || v.length === 0) throw new TrainingError('ERR_MODEL_SPEC', `${what} must be a non-empty array`)
-  for (const d of v) {
-    if (!Number.isInteger(d) || d < 1 || d > max) throw new TrainingError('ERR_MODEL_SPEC', `${what} must hold integers in [1, ${max}], got ${String(d)}`)
-  }
-  return v as number[]
-}
+/** One compiled check per architecture, so an error names the field of the architecture the spec claims. */
+const ARCH_CHECKS = new Map(ModelSpecSchema.anyOf.map(v => [v.properties.arch.const as string, TypeCompiler.Compile(v)]))
 
-/** Check a spec that arrived from the network or a file; returns it typed, or throws `ERR_MODEL_SPEC`. */
-export function validateModelSpec (spec: unknown): ModelSpec {
-  if (spec == null || typeof spec !== 'object') throw new TrainingError('ERR_MODEL_SPEC', 'model spec must be an object')
-  const s = spec as Record<string, unknown>
-  if (!Number.isSafeInteger(s.seed)) throw new TrainingError('ERR_MODEL_SPEC', `seed must be a safe integer, got ${String(s.seed)}`)
-  if (s.arch === 'mlp') {
-    const layers = positiveInts(s.layers, 'layers', MODEL_LIMITS.maxUnits)
-    if (layers.length > MODEL_LIMITS.maxLayers) throw new TrainingError('ERR_MODEL_SPEC', `at most ${MODEL_LIMITS.maxLayers} layers`)
-    if (layers[layers.length - 1] < 2) throw new TrainingError('ERR_MODEL_SPEC', 'the output layer needs at least 2 classes')
-    if (s.inputShape !== undefined) positiveInts(s.inputShape, 'inputShape', MODEL_LIMITS.maxInputDim)
-    return spec as ModelSpec
-  }
-  if (s.arch === 'cnn') {
-    const shape = positiveInts(s.inputShape, 'inputShape', MODEL_LIMITS.maxInputDim)
-    if (shape.length !== 3) throw new TrainingError('ERR_MODEL_SPEC', 'cnn inputShape must be [height, width, channels]')
+/**
+ * The model's own rules beyond its schema: an output layer with at least two classes, a CNN input the pooling does
+ * not shrink to nothing, and the parameter cap once the input size is known. Pure; a message, or undefined.
+ */
+export function modelRuleIssue (spec: ModelSpec): string | undefined {
+  if (spec.arch === 'mlp' && spec.layers[spec.layers.length - 1] < 2) return 'the output layer needs at least 2 classes'
+  if (spec.arch === 'cnn') {
     const minSide = CNN_CONFIG.pool * CNN_CONFIG.pool
-    if (shape[0] < minSide || shape[1] < minSide) throw new TrainingError('ERR_MODEL_SPEC', `cnn input must be at least ${minSide}x${minSide}`)
-    if (!Number.isInteger(s.classes) || (s.classes as number) < 2 || (s.classes as number) > MODEL_LIMITS.maxUnits) {
-      throw new TrainingError('ERR_MODEL_SPEC', `classes must be an integer >= 2, got ${String(s.classes)}`)
-    }
-    return spec as ModelSpec
+    if (spec.inputShape[0] < minSide || spec.inputShape[1] < minSide) return `cnn input must be at least ${minSide}x${minSide}`
   }
-  throw new TrainingError('ERR_MODEL_SPEC', `unknown arch ${String(s.arch)}`)
+  return spec.inputShape != null ? paramCapIssue(planWeights(spec, spec.inputShape)) : undefined
+}
+
+function paramCapIssue (plan: WeightPlan[]): string | undefined {
+  const params = manifestSize(plan)
+  return params > MODEL_LIMITS.maxParams ? `model has ${params} parameters, limit ${MODEL_LIMITS.maxParams}` : undefined
+}
+
+/** Check a spec that arrived from the network or a file against `ModelSpecSchema` and the model's rules; throws `ERR_MODEL_SPEC`. */
+export function validateModelSpec (spec: unknown): ModelSpec {
+  if (spec == null || typeof spec !== 'object' || Array.isArray(spec)) throw new TrainingError('ERR_MODEL_SPEC', 'model spec must be an object')
+  const arch: unknown = (spec as { arch?: unknown }).arch
+  const check = typeof arch === 'string' ? ARCH_CHECKS.get(arch) : undefined
+  if (check === undefined) throw new TrainingError('ERR_MODEL_SPEC', `unknown arch ${String(arch)}`)
+  if (!check.Check(spec)) {
+    const e = check.Errors(spec).First()
+    const what = (e?.schema as { description?: string } | undefined)?.description ?? e?.message ?? 'schema mismatch'
+    throw new TrainingError('ERR_MODEL_SPEC', `model ${e?.path ?? '/'}: ${what}, got ${JSON.stringify(e?.value) ?? 'nothing'}`)
+  }
+  const rule = modelRuleIssue(spec)
+  if (rule !== undefined) throw new TrainingError('ERR_MODEL_SPEC', rule)
+  return spec
 }
 
 /**
@@ -122,6 +126,14 @@ export interface WeightPlan {
 
 /** The weight tensors a spec builds, in the order tfjs reports them; pure, so it runs without tfjs. */
 export function weightPlan (spec: ModelSpec, inputShape: number[]): WeightPlan[] {
+  const plan = planWeights(spec, inputShape)
+  const cap = paramCapIssue(plan)
+  if (cap !== undefined) throw new TrainingError('ERR_MODEL_SPEC', cap)
+  return plan
+}
+
+/** `weightPlan` without the parameter cap (sizing a spec to check it). */
+function planWeights (spec: ModelSpec, inputShape: number[]): WeightPlan[] {
   const plan: WeightPlan[] = []
   const dense = (i: number, fanIn: number, units: number): void => {
     plan.push({ name: `dense_${i}/kernel`, shape: [fanIn, units], init: { kind: 'glorot-uniform', fanIn, fanOut: units } })
@@ -144,8 +156,6 @@ export function weightPlan (spec: ModelSpec, inputShape: number[]): WeightPlan[]
     dense(0, flat, CNN_CONFIG.dense)
     dense(1, CNN_CONFIG.dense, spec.classes)
   }
-  const params = manifestSize(plan)
-  if (params > MODEL_LIMITS.maxParams) throw new TrainingError('ERR_MODEL_SPEC', `model has ${params} parameters, limit ${MODEL_LIMITS.maxParams}`)
   return plan
 }
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { encode } from 'cborg'
-import type { JobSpec } from './messages.js'
+import type { JobSpec } from './job-schema.js'
 
 /** A spec before its id is known. */
 export type JobSpecInput = Omit<JobSpec, 'id'>
@@ -25,7 +25,8 @@ export function stripUndefined<T> (v: T): T {
  * in its shortest lossless form, so equal specs give equal bytes on every node.
  */
 export function canonicalJobBytes (spec: JobSpecInput | JobSpec): Uint8Array {
-  const { id: _id, ...rest } = spec as JobSpec
+  const rest: Partial<JobSpec> = { ...spec }
+  delete rest.id
   return encode(stripUndefined(rest))
 }
 

@@ -42,7 +42,7 @@ export type JobEvent =
 export type JobAction =
   /** Fetch M_round (`baseModelCid`, whose modelHash is `modelHash` when known), train locally, store the delta. */
   | { kind: 'train', round: number, baseModelCid: string, modelHash: string | null }
-  /** Sign (next seq) and gossip on TOPICS.training. */
+  /** Sign (next seq) and gossip on TRAINING_TOPIC. */
   | { kind: 'publish', msg: TrainingMessage }
   /**
    * We seal this attempt: fetch M_round and the listed deltas (sorted by cid), aggregate them with the job's rule

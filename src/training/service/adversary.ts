@@ -6,10 +6,13 @@
 import { randomBytes } from 'node:crypto'
 import { encodeDelta, type CompressionSpec } from '../core/codec.js'
 
+/** The Byzantine behaviours a test node can be told to show. */
 export const ADVERSARY_KINDS = ['sign-flip', 'nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable'] as const
 
+/** One of `ADVERSARY_KINDS`. */
 export type AdversaryKind = typeof ADVERSARY_KINDS[number]
 
+/** A node's Byzantine behaviour and its strength (sign-flip's factor). */
 export interface Adversary { kind: AdversaryKind, scale: number }
 
 /**

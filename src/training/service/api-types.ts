@@ -1,43 +1,13 @@
 /**
- * What the training service offers the admin API and CLI: request and view types, and the service interface.
- * The HTTP contract (paths and field names) is in the issue; these types mirror it.
+ * What the training service offers the admin API and CLI: the request and view types, and the service interface.
+ * The request schemas are the training protocol's (src/training/protocol/requests.ts).
  */
-import type { JobSpec } from '../protocol/messages.js'
+import type { JobSpec } from '../protocol/job-schema.js'
+import type { CreateJobRequest, JoinJobRequest } from '../protocol/requests.js'
 
-/** Largest dataset upload (the text body of `POST /v1/training/datasets/{name}`). */
-export const MAX_DATASET_UPLOAD_BYTES = 64 * 1024 * 1024
-/** Seeds are unsigned 32-bit so every RNG in the stack takes them as they are. */
-export const MAX_SEED = 0xffff_ffff
-
-/** Body of `POST /v1/training/jobs`. */
-export interface CreateJobRequest {
-  model: { arch: 'mlp', layers: number[], seed: number } | { arch: 'cnn', seed: number, inputShape: number[], classes: number }
-  dataset: string
-  rounds: number
-  minParticipants: number
-  localEpochs: number
-  batchSize: number
-  learningRate: number
-  aggregation: 'fedavg' | 'median' | 'trimmed-mean' | 'krum'
-  /** trimmed-mean: beta (default 0.1); krum: f (default 1) and m. */
-  aggregationParams?: { beta?: number, f?: number, m?: number }
-  compression: 'fp32' | 'fp16' | 'int8' | 'topk'
-  /** topk: fraction (default 0.1); int8: blockSize (default 256). */
-  compressionParams?: { fraction?: number, blockSize?: number }
-  target?: { metric: 'accuracy', value: number }
-  /** Round timing overrides (ms); defaults suit a LAN mesh. */
-  timing?: { roundTimeoutMs?: number, deadlineK?: number, minWaitMs?: number, capMs?: number, sealTimeoutMs?: number }
-}
-
-/** Body of `POST /v1/training/jobs/{id}/join`. */
-export interface JoinJobRequest {
-  /** `digits`, `mnist`, or a dataset imported with `meshnode train dataset import`. */
-  dataset: string
-  /** Which share of the dataset this node trains on (simulations); absent: all of it. */
-  partition?: { scheme: 'iid' | 'shards' | 'dirichlet', index: number, of: number, seed: number, alpha?: number }
-  /** Held-out fraction for evaluation (default 0.2). */
-  testFraction?: number
-}
+/** The request bodies (their schemas are in src/training/protocol/requests.ts). */
+export type { CreateJobRequest, JoinJobRequest }
+export { MAX_DATASET_UPLOAD_BYTES } from '../protocol/limits.js'
 
 /** One sealed and accepted round as this node measured it. */
 export interface RoundReport {
@@ -55,6 +25,7 @@ export interface RoundReport {
   modelHash: string
 }
 
+/** Where this node stands with a job. */
 export type JobStatus = 'announced' | 'joined' | 'running' | 'finished' | 'left'
 
 /** `GET /v1/training/jobs/{id}`. */
@@ -76,15 +47,19 @@ export interface JobView {
   rounds: RoundReport[]
 }
 
+/** A dataset this node can train on. */
 export interface DatasetInfo { name: string, rows: number, features: number, classes: number, builtin: boolean }
 
-/** The training service as the API sees it. Errors are MeshError subclasses with codes (ERR_NOT_FOUND, ...). */
+/** How an imported CSV names its label column and header. */
+export interface ImportOptions { labelColumn?: 'first' | 'last' | number, header?: boolean }
+
+/** The training service as the API sees it. Errors are TrainingErrors (ERR_NOT_FOUND, ...); their kind sets the status. */
 export interface TrainingApi {
   createJob: (req: CreateJobRequest) => Promise<{ id: string }>
   joinJob: (id: string, req: JoinJobRequest) => Promise<JobView>
   leaveJob: (id: string) => Promise<JobView>
   listJobs: () => JobView[]
   getJob: (id: string) => JobView | undefined
-  importDataset: (name: string, text: string, format: 'csv' | 'jsonl', opts?: { labelColumn?: 'first' | 'last' | number, header?: boolean }) => Promise<DatasetInfo>
+  importDataset: (name: string, text: string, format: 'csv' | 'jsonl', opts?: ImportOptions) => Promise<DatasetInfo>
   listDatasets: () => Promise<DatasetInfo[]>
 }

@@ -1,3 +1,4 @@
-/** The training service (the shell around the round machine) and what the API sees of it. */
-export { TrainingService, type TrainingServiceInit, type TrainingServiceComponents } from './service.js'
+/** The training service (a facade over the job runner, the round work and the reports) and what the API sees of it. */
+export { TrainingService } from './service.js'
+export * from './components.js'
 export * from './api-types.js'

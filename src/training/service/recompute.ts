@@ -2,11 +2,11 @@
  * The one deterministic path from a base model and a round's compressed deltas to the next model. The aggregator
  * and every verifier call exactly this, so an honest seal is reproduced bit for bit (modelHash). Pure.
  */
-import { aggregate, type AggregationSpec } from '../core/aggregate.js'
+import { aggregate } from '../core/aggregate.js'
 import { decodeDelta, readDeltaHeader } from '../core/codec.js'
 import { applyDelta, validateDelta } from '../core/delta.js'
 import { TrainingError } from '../errors.js'
-import type { JobSpec } from '../protocol/messages.js'
+import type { JobSpec } from '../protocol/job-schema.js'
 
 /** A delta as fetched: its CID, who announced it, its sample count and the encoded bytes. */
 export interface FetchedDelta {
@@ -49,14 +49,9 @@ export function screenDeltas (deltas: FetchedDelta[], params: number): { usable:
   return { usable, rejected }
 }
 
-/** The job's aggregation rule in the core's terms. */
-export function aggregationOf (job: Pick<JobSpec, 'aggregation'>): AggregationSpec {
-  return job.aggregation as AggregationSpec
-}
-
 /** M_{r+1} = M_r + aggregate(deltas), weights = samples, inputs sorted by CID inside `aggregate`. */
 export function nextModel (job: Pick<JobSpec, 'aggregation'>, base: Float32Array, deltas: Array<{ cid: string, samples: number, delta: Float32Array }>): Float32Array {
   if (deltas.length === 0) throw new TrainingError('ERR_AGGREGATION', 'no usable deltas to aggregate')
-  const { result } = aggregate(aggregationOf(job), deltas.map(d => ({ id: d.cid, data: d.delta, weight: d.samples })))
+  const { result } = aggregate(job.aggregation, deltas.map(d => ({ id: d.cid, data: d.delta, weight: d.samples })))
   return applyDelta(base, result)
 }

@@ -1,10 +1,12 @@
 /** One job as the service runs it on this node: the spec, its round machine, local data and round bookkeeping. */
-import type { JobSpec } from '../protocol/messages.js'
+import type { JobSpec } from '../protocol/job-schema.js'
+import type { JoinJobRequest } from '../protocol/requests.js'
 import type { JobMachine } from '../round/index.js'
 import type { TopKCompressor } from '../core/topk-compressor.js'
-import type { JoinJobRequest, RoundReport } from './api-types.js'
+import type { RoundReport } from './api-types.js'
 import type { LocalData } from './local-data.js'
 
+/** A job's run-time state on this node. */
 export interface JobRuntime {
   spec: JobSpec
   machine: JobMachine

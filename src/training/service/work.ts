@@ -6,19 +6,18 @@ import { randomBytes } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import type { Counter } from 'prom-client'
 import type { Logger } from '../../common/logger.js'
 import { MeshError } from '../../common/errors.js'
 import { TrainingError } from '../errors.js'
-import type { ArtifactStore } from '../../storage/index.js'
+import type { TrainingMetrics } from '../metrics.js'
 import { computeDelta, modelHash } from '../core/delta.js'
-import { decodeDelta, encodeDelta, type CompressionSpec } from '../core/codec.js'
+import { decodeDelta, encodeDelta } from '../core/codec.js'
 import type { Model } from '../model/build.js'
 import { initialWeights } from '../model/init.js'
-import type { ModelSpec } from '../model/spec.js'
 import type { EvalResult } from '../model/train.js'
-import type { RoundSeal } from '../protocol/index.js'
+import type { RoundSeal } from '../protocol/messages.js'
 import type { JobAction, JobEvent } from '../round/index.js'
+import type { TrainingArtifacts } from './components.js'
 import type { LocalData } from './local-data.js'
 import { nextModel, screenDeltas, type FetchedDelta } from './recompute.js'
 import { Mutex } from './mutex.js'
@@ -26,15 +25,16 @@ import { sampleBudget, trainingFootprintMB } from './budget.js'
 import { corruptDelta, type Adversary } from './adversary.js'
 import type { JobRuntime } from './runtime.js'
 
+/** What the round work uses. */
 export interface RoundWorkDeps {
-  artifacts: ArtifactStore
+  artifacts: TrainingArtifacts
   logger: Logger
   fetchTimeoutMs: number
   resources: { maxMemoryMB: number, dutyCycle: number, trainingThreads?: number }
   adversary?: Adversary
   /** The node's measured training speed (samples/s), for the work budget. */
   trainingSpeed?: () => number | undefined
-  metrics?: { rejected: Counter<'code'>, bytes: Counter<'direction'> }
+  metrics?: Pick<TrainingMetrics, 'rejected' | 'bytes'>
 }
 
 /** Prefetched deltas kept per job at most (two rounds of the largest mesh a job allows is far below). */
@@ -47,6 +47,7 @@ async function tfjs (): Promise<typeof import('../model/build.js') & typeof impo
   return await tfParts
 }
 
+/** Training, storing, fetching and recomputing for the job machines' actions. */
 export class RoundWork {
   /** TensorFlow.js runs one task at a time on a node. */
   private readonly tf = new Mutex()
@@ -119,7 +120,7 @@ export class RoundWork {
       const { initBackend, setThreads } = await import('../model/backend.js')
       if (this.c.resources.trainingThreads != null) setThreads(this.c.resources.trainingThreads)
       await initBackend('auto', { logger: this.c.logger })
-      m = await (await tfjs()).buildModel(job.spec.model as ModelSpec, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
+      m = await (await tfjs()).buildModel(job.spec.model, { features: job.inputShape.reduce((a, b) => a * b, 1), shape: job.inputShape })
       this.models.set(job.spec.id, m)
     }
     return m
@@ -128,7 +129,7 @@ export class RoundWork {
   /** The initial model must be exactly what the spec's seed builds: nobody can slip in other weights at round 0. */
   async checkInitialModel (job: JobRuntime): Promise<void> {
     const flat = await this.loadModelWeights(job, job.spec.initialModelCid)
-    const expected = initialWeights(job.spec.model as ModelSpec, job.inputShape).flat
+    const expected = initialWeights(job.spec.model, job.inputShape).flat
     if (modelHash(flat) !== modelHash(expected)) throw new TrainingError('ERR_JOB', 'the job\'s initial model does not match its model spec and seed')
   }
 
@@ -165,8 +166,8 @@ export class RoundWork {
     })
     const delta = computeDelta(result.local, base)
     const bytes = this.c.adversary != null
-      ? corruptDelta(this.c.adversary, delta, job.spec.compression as CompressionSpec)
-      : job.topk != null ? job.topk.compress(delta) : encodeDelta(delta, job.spec.compression as CompressionSpec)
+      ? corruptDelta(this.c.adversary, delta, job.spec.compression)
+      : job.topk != null ? job.topk.compress(delta) : encodeDelta(delta, job.spec.compression)
     if (bytes == null) {
       // the 'unfetchable' adversary announces a CID whose bytes nobody stores
       const cid = CID.createV1(raw.code, await sha256.digest(randomBytes(32))).toString()
@@ -255,5 +256,4 @@ export class RoundWork {
     const ok = modelHash(result.next) === seal.modelHash && cid === seal.aggregateCid
     return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok, reason: ok ? undefined : 'mismatch' }]
   }
-
 }

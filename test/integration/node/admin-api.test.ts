@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { request as httpRequest } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Value } from '@sinclair/typebox/value'
 import { Mesh, waitFor } from '../../harness/index.js'
@@ -39,7 +41,7 @@ describe('admin API', () => {
   beforeAll(async () => {
     mesh = await Mesh.start(2, { mode: 'inprocess' })
     base = mesh.nodes[0].api.baseUrl
-    auth = { authorization: `Bearer ${(mesh.nodes[0].api as unknown as { token: string }).token}` }
+    auth = { authorization: `Bearer ${(await readFile(join(mesh.nodes[0].dataDir, 'admin.token'), 'utf8')).trim()}` }
     doc = JSON.parse((await raw(`${base}/v1/openapi.json`, { headers: auth })).body)
   })
   afterAll(async () => { await mesh?.close() })

@@ -140,7 +140,7 @@ describe('meshnode CLI', () => {
       expect(bw.mbps).toBeGreaterThan(0)
       // the daemon itself exits 0 on SIGTERM
       await mesh.nodes[1].stop()
-      expect((mesh.nodes[1] as unknown as { exitCode: () => number | null }).exitCode()).toBe(0)
+      expect(mesh.nodes[1].exitCode()).toBe(0)
     } finally {
       await mesh.close()
     }

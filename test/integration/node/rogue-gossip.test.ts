@@ -5,9 +5,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Mesh, waitFor } from '../../harness/index.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../../src/node/libp2p.js'
 import { signRecord } from '../../../src/protocols/envelope.js'
-import { DOMAINS, TOPICS } from '../../../src/protocols/topics.js'
+import { ARTIFACT_DOMAIN } from '../../../src/storage/index.js'
 import type { MeshNode } from '../../../src/node/node.js'
-import type { HardwareRecord } from '../../../src/protocols/hardware/record.js'
+import { HARDWARE_DOMAIN, HARDWARE_TOPIC, type HardwareRecord } from '../../../src/node/hardware/index.js'
 
 /** Count of `meshnode_gossip_validation_total` for one code on the hardware topic, read from /metrics. */
 function rejected (metrics: string, code: string): number {
@@ -23,15 +23,15 @@ describe('a rogue peer gossiping bad hardware records', () => {
 
   beforeAll(async () => {
     mesh = await Mesh.start(2, { mode: 'inprocess' })
-    honest = (mesh.nodes[0] as unknown as { node: MeshNode }).node
+    honest = mesh.meshNode(0)
     sample = honest.hardware.local() as HardwareRecord
     const rogueKey = await generateKeyPair('Ed25519')
     rogue = await createMeshLibp2p({ privateKey: rogueKey, listen: ['/ip4/127.0.0.1/tcp/0'], ipColocationThreshold: 1000 })
     mesh.defer(async () => { await rogue.stop() })
-    rogue.services.pubsub.subscribe(TOPICS.hardware)
+    rogue.services.pubsub.subscribe(HARDWARE_TOPIC)
     await rogue.dial(multiaddr(mesh.nodes[0].addresses[0]))
-    await waitFor(() => rogue.services.pubsub.getSubscribers(TOPICS.hardware).some(p => p.toString() === honest.peerId), { what: 'rogue to see the honest subscriber' })
-    await waitFor(() => honest.libp2p.services.pubsub.getSubscribers(TOPICS.hardware).some(p => p.equals(rogue.peerId)), { what: 'honest node to see the rogue subscribe' })
+    await waitFor(() => rogue.services.pubsub.getSubscribers(HARDWARE_TOPIC).some(p => p.toString() === honest.peerId), { what: 'rogue to see the honest subscriber' })
+    await waitFor(() => honest.libp2p.services.pubsub.getSubscribers(HARDWARE_TOPIC).some(p => p.equals(rogue.peerId)), { what: 'honest node to see the rogue subscribe' })
     // the honest node must know the other honest node's record, to replay it
     await waitFor(() => honest.hardware.get(mesh.nodes[1].peerId), { what: 'honest records' })
   })
@@ -43,33 +43,33 @@ describe('a rogue peer gossiping bad hardware records', () => {
     const key = await generateKeyPair('Ed25519')
     const forger = await createMeshLibp2p({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], ipColocationThreshold: 1000 })
     mesh.defer(async () => { await forger.stop() })
-    forger.services.pubsub.subscribe(TOPICS.hardware)
+    forger.services.pubsub.subscribe(HARDWARE_TOPIC)
     await forger.dial(multiaddr(mesh.nodes[0].addresses[0]))
-    await waitFor(() => forger.services.pubsub.getSubscribers(TOPICS.hardware).length > 0, { what: 'forger to see subscribers' })
+    await waitFor(() => forger.services.pubsub.getSubscribers(HARDWARE_TOPIC).length > 0, { what: 'forger to see subscribers' })
 
     const now = Date.now()
-    const valid = await signRecord(key, DOMAINS.hardware, 1, now, sample)
+    const valid = await signRecord(key, HARDWARE_DOMAIN, 1, now, sample)
     const honestRecordOfOther = honest.hardware.get(mesh.nodes[1].peerId)
     expect(honestRecordOfOther).toBeDefined()
 
-    const tampered = decode(await signRecord(key, DOMAINS.hardware, 1, now + 1, sample)) as Record<string, unknown>
+    const tampered = decode(await signRecord(key, HARDWARE_DOMAIN, 1, now + 1, sample)) as Record<string, unknown>
     tampered.p = encode({ ...sample, cpu: { ...sample.cpu, cores: 4096 } })
     const bad: Array<[string, MeshLibp2p, Uint8Array]> = [
       ['ERR_RECORD_DECODE', forger, new Uint8Array([0xde, 0xad, 0xbe, 0xef])],
       ['ERR_RECORD_DECODE', forger, encode(sample)], // an unsigned record: the bare payload
-      ['ERR_TOO_LARGE', forger, await signRecord(key, DOMAINS.hardware, 1, now + 2, { ...sample, cpu: { ...sample.cpu, model: 'x'.repeat(40_000) } })],
-      ['ERR_SCHEMA', forger, await signRecord(key, DOMAINS.hardware, 1, now + 3, { ...sample, cpu: { ...sample.cpu, cores: -1 } })],
+      ['ERR_TOO_LARGE', forger, await signRecord(key, HARDWARE_DOMAIN, 1, now + 2, { ...sample, cpu: { ...sample.cpu, model: 'x'.repeat(40_000) } })],
+      ['ERR_SCHEMA', forger, await signRecord(key, HARDWARE_DOMAIN, 1, now + 3, { ...sample, cpu: { ...sample.cpu, cores: -1 } })],
       ['ERR_RECORD_SIGNATURE', forger, encode(tampered)],
-      ['ERR_RECORD_DOMAIN', forger, await signRecord(key, DOMAINS.artifact, 1, now + 4, sample)],
+      ['ERR_RECORD_DOMAIN', forger, await signRecord(key, ARTIFACT_DOMAIN, 1, now + 4, sample)],
       ['ERR_SIGNER', rogue, valid], // a record signed by someone else than the gossip author
-      ['ERR_STALE', forger, await signRecord(key, DOMAINS.hardware, 1, now - 60 * 60_000, sample)]
+      ['ERR_STALE', forger, await signRecord(key, HARDWARE_DOMAIN, 1, now - 60 * 60_000, sample)]
     ]
     const before = await mesh.nodes[0].api.fetch('GET', '/metrics').then(async r => await r.text())
-    for (const [, from, data] of bad) await from.services.pubsub.publish(TOPICS.hardware, data)
+    for (const [, from, data] of bad) await from.services.pubsub.publish(HARDWARE_TOPIC, data)
     // one valid record from the forger, then the same bytes again: a replay
-    await forger.services.pubsub.publish(TOPICS.hardware, valid)
+    await forger.services.pubsub.publish(HARDWARE_TOPIC, valid)
     await waitFor(() => honest.hardware.get(forger.peerId.toString()), { what: 'the valid record to be accepted' })
-    await forger.services.pubsub.publish(TOPICS.hardware, valid)
+    await forger.services.pubsub.publish(HARDWARE_TOPIC, valid)
 
     const expected = new Map<string, number>()
     for (const [code] of bad) expected.set(code, (expected.get(code) ?? 0) + 1)

@@ -14,8 +14,8 @@ import { withBitswap } from '@helia/bitswap'
 import { LevelBlockstore } from 'blockstore-level'
 import { createMeshLibp2p, type MeshLibp2p } from '../../../src/node/libp2p.js'
 import { signRecord } from '../../../src/protocols/envelope.js'
-import { DOMAINS, TOPICS } from '../../../src/protocols/topics.js'
-import { openArtifactRecord, ARTIFACT_RECORD_VERSION } from '../../../src/protocols/validate/artifacts.js'
+import { ARTIFACT_DOMAIN, ARTIFACT_TOPIC } from '../../../src/storage/protocol/topic.js'
+import { openArtifactRecord, ARTIFACT_RECORD_VERSION } from '../../../src/storage/protocol/artifact-record.js'
 import { StorageError } from '../../../src/storage/errors.js'
 import { startStorageNode, connectAll, pseudoRandom, sha256, hashStream, du, waitFor, type StorageNode } from './helpers.js'
 
@@ -50,7 +50,7 @@ describe('artifacts across three real nodes', () => {
 
   it('adds 64 MiB on A and fetches it byte-identical on B (pinned) and C (streamed)', async () => {
     const [a, b, c] = nodes
-    await waitFor(() => a.libp2p.services.pubsub.getSubscribers(TOPICS.artifacts).length === 2, 'B and C to subscribe on A')
+    await waitFor(() => a.libp2p.services.pubsub.getSubscribers(ARTIFACT_TOPIC).length === 2, 'B and C to subscribe on A')
     const info = await a.store.add(data, { name: 'model-r0.bin', kind: 'model', job: 'job-1', round: 0 })
     cid = info.cid
     expect(info).toMatchObject({ size: 64 * MiB, local: true, producer: a.peerId, kind: 'model', job: 'job-1', round: 0 })
@@ -178,7 +178,7 @@ describe('artifacts across three real nodes', () => {
       a.libp2p.services.pubsub.publish = publish
     }
     expect(provided).toEqual([]) // not provided on the DHT
-    expect(published).not.toContain(TOPICS.artifacts) // nor announced
+    expect(published).not.toContain(ARTIFACT_TOPIC) // nor announced
     const asked: string[] = []
     const find = c.libp2p.contentRouting.findProviders.bind(c.libp2p.contentRouting)
     c.libp2p.contentRouting.findProviders = (cid, options) => { asked.push(cid.toString()); return find(cid, options) }
@@ -276,24 +276,24 @@ describe('artifacts across three real nodes', () => {
       mallory = await createMeshLibp2p({ privateKey: malloryKey, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ipColocationThreshold: 1000 })
       extra.push(async () => { await mallory.stop() })
       await mallory.dial(nodes[1].libp2p.getMultiaddrs()[0])
-      mallory.services.pubsub.subscribe(TOPICS.artifacts)
-      await waitFor(() => mallory.services.pubsub.getSubscribers(TOPICS.artifacts).some(p => p.toString() === nodes[1].peerId), 'B to be a topic peer of mallory')
+      mallory.services.pubsub.subscribe(ARTIFACT_TOPIC)
+      await waitFor(() => mallory.services.pubsub.getSubscribers(ARTIFACT_TOPIC).some(p => p.toString() === nodes[1].peerId), 'B to be a topic peer of mallory')
     })
 
     const malloryRecord = async (over: Record<string, unknown> = {}): Promise<Uint8Array> => {
       const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
       const producer = peerIdFromPrivateKey(malloryKey).toString()
       const payload = { cid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', name: 'evil.bin', kind: 'model', mediaType: 'application/octet-stream', size: 10, producer, createdAt: Date.now(), ...over }
-      return await signRecord(malloryKey, DOMAINS.artifact, ARTIFACT_RECORD_VERSION, Date.now(), payload)
+      return await signRecord(malloryKey, ARTIFACT_DOMAIN, ARTIFACT_RECORD_VERSION, Date.now(), payload)
     }
 
     it('rejects a bad signature and oversized metadata; a valid one from A shows up on B', async () => {
       const [a, b] = nodes
       const tampered = decode(await malloryRecord())
       tampered.g[5] ^= 0x01
-      await mallory.services.pubsub.publish(TOPICS.artifacts, encode(tampered))
+      await mallory.services.pubsub.publish(ARTIFACT_TOPIC, encode(tampered))
       await waitFor(() => b.validations.includes('reject:ERR_RECORD_SIGNATURE'), 'B to reject the bad signature')
-      await mallory.services.pubsub.publish(TOPICS.artifacts, await malloryRecord({ name: 'n'.repeat(5000) }))
+      await mallory.services.pubsub.publish(ARTIFACT_TOPIC, await malloryRecord({ name: 'n'.repeat(5000) }))
       await waitFor(() => b.validations.includes('reject:ERR_TOO_LARGE'), 'B to reject the oversized record')
       expect(await b.store.list({ name: 'evil.bin' })).toEqual([])
 

@@ -1,7 +1,7 @@
 /**
  * Library-level storage nodes for integration tests: real LevelDB, real Helia, real libp2p (createMeshLibp2p) on
  * 127.0.0.1, wired the way the node wires them (openStorage -> createMeshLibp2p({ datastore }) -> startHelia ->
- * ArtifactStore on a GossipProcessor).
+ * artifactStore on a GossipProcessor).
  */
 import '../../../src/node/polyfills.js'
 import { execFileSync } from 'node:child_process'
@@ -13,7 +13,7 @@ import { createMeshLibp2p, type MeshLibp2p } from '../../../src/node/libp2p.js'
 import { GossipProcessor, type GossipMetrics } from '../../../src/protocols/gossip.js'
 import { EventBus, type NodeEvent } from '../../../src/common/events.js'
 import { silentLogger } from '../../../src/common/logger.js'
-import { openStorage, startHelia, ArtifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStoreInit, type OpenStorageInit } from '../../../src/storage/index.js'
+import { openStorage, startHelia, artifactStore, createStorageMetrics, type ArtifactStore, type Storage, type MeshHelia, type ArtifactStoreInit, type OpenStorageInit } from '../../../src/storage/index.js'
 
 export interface StorageNode {
   dataDir: string
@@ -50,7 +50,7 @@ export async function startStorageNode (dataDir: string, opts: StartNodeOptions 
   const bus = new EventBus()
   const events: NodeEvent[] = []
   bus.subscribe(e => { events.push(e) })
-  const store = new ArtifactStore({ helia, storage, privateKey: key, gossip, events: bus, metrics: opts.metrics != null ? createStorageMetrics(opts.metrics) : undefined }, { fetchTimeoutMs: 5_000, ...opts.artifacts })
+  const store = artifactStore({ fetchTimeoutMs: 5_000, ...opts.artifacts })({ helia, storage, privateKey: key, gossip, events: bus, metrics: opts.metrics != null ? createStorageMetrics(opts.metrics) : undefined })
   await store.start()
   let closed = false
   return {

@@ -43,7 +43,7 @@ describe('option layers', () => {
     [{ profile: 'huge' }, 'profile', 'expected one of default, gpu, edge; got "huge"'],
     [{ api: { port: 70000 } }, 'api.port', 'expected an integer >= 0 <= 65535, got 70000'],
     [{ bootstrap: ['/ip4/127.0.0.1/tcp/1'] }, 'bootstrap[0]', 'expected a multiaddr ending in /p2p/<peer id>'],
-    [{ mdns: 'sometimes' as unknown as boolean }, 'mdns', 'expected true or false'],
+    [{ mdns: 'sometimes' }, 'mdns', 'expected true or false'],
     [{ api: { host: '192.168.1.5' } }, 'api.host', 'refusing to bind the admin API to 192.168.1.5']
   ])('rejects %j naming %s', (flags, key, message) => {
     try {

@@ -405,7 +405,7 @@ describe('train commands against a real admin server', () => {
     expect(json.rounds).toHaveLength(2)
 
     out.length = 0
-    expect(await run('train', 'leave', id)).toBe(`left job a1a1a1a1a1a1 (left)\n`)
+    expect(await run('train', 'leave', id)).toBe('left job a1a1a1a1a1a1 (left)\n')
     expect(svc.jobs.get(id)?.joined).toBe(false)
   })
 

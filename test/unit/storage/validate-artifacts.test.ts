@@ -5,13 +5,15 @@ import type { PrivateKey } from '@libp2p/interface'
 import { encode, decode } from 'cborg'
 import { signRecord } from '../../../src/protocols/envelope.js'
 import { ReplayGuard } from '../../../src/protocols/replay.js'
-import { DOMAINS } from '../../../src/protocols/topics.js'
+import { ARTIFACT_DOMAIN, ARTIFACT_TOPIC } from '../../../src/storage/protocol/topic.js'
 import { ManualClock } from '../../../src/common/clock.js'
 import { GossipValidationError } from '../../../src/common/errors.js'
-import { validateArtifactGossip, ARTIFACT_RECORD_VERSION, MAX_ARTIFACT_RECORD_BYTES } from '../../../src/protocols/validate/artifacts.js'
+import { validateArtifactGossip, ARTIFACT_RECORD_VERSION, MAX_ARTIFACT_RECORD_BYTES } from '../../../src/storage/protocol/artifact-record.js'
 
 const NOW = 1_700_000_000_000
 const CID = 'bafybeifr26fjy7fuehm6fwg7h7yh5rh3mdi3ba5ztqagtrccbcl7x2gcdu'
+/** Another record's signing domain (the hardware record's). */
+const OTHER_DOMAIN = 'meshnode/hardware-record'
 
 interface Ctx { key: PrivateKey, other: PrivateKey, self: string, otherId: string }
 
@@ -20,7 +22,7 @@ function meta (producer: string, over: Record<string, unknown> = {}): Record<str
 }
 
 async function sign (key: PrivateKey, payload: unknown, opts: { domain?: string, version?: number, seq?: number } = {}): Promise<Uint8Array> {
-  return await signRecord(key, opts.domain ?? DOMAINS.artifact, opts.version ?? ARTIFACT_RECORD_VERSION, opts.seq ?? NOW, payload)
+  return await signRecord(key, opts.domain ?? ARTIFACT_DOMAIN, opts.version ?? ARTIFACT_RECORD_VERSION, opts.seq ?? NOW, payload)
 }
 
 /** [name, build bytes, origin ('self' | 'other' | undefined), expected action, expected code] */
@@ -31,7 +33,7 @@ const cases: Case[] = [
   ['tampered payload', async c => { const m = decode(await sign(c.key, meta(c.self))); m.p = encode(meta(c.self, { size: 1 })); return encode(m) }, 'self', 'reject', 'ERR_RECORD_SIGNATURE'],
   ['oversized record', async c => await sign(c.key, meta(c.self, { name: 'x'.repeat(MAX_ARTIFACT_RECORD_BYTES) })), 'self', 'reject', 'ERR_TOO_LARGE'],
   ['oversized name (under the record cap)', async c => await sign(c.key, meta(c.self, { name: 'x'.repeat(300) })), 'self', 'reject', 'ERR_SCHEMA'],
-  ['wrong domain', async c => await sign(c.key, meta(c.self), { domain: DOMAINS.hardware }), 'self', 'reject', 'ERR_RECORD_DOMAIN'],
+  ['wrong domain', async c => await sign(c.key, meta(c.self), { domain: OTHER_DOMAIN }), 'self', 'reject', 'ERR_RECORD_DOMAIN'],
   ['unknown version', async c => await sign(c.key, meta(c.self), { version: 2 }), 'self', 'ignore', 'ERR_VERSION'],
   ['signer is not the gossip origin', async c => await sign(c.key, meta(c.self)), 'other', 'reject', 'ERR_SIGNER'],
   ['unsigned gossip (no origin)', async c => await sign(c.key, meta(c.self)), undefined, 'reject', 'ERR_SIGNER'],
@@ -89,5 +91,12 @@ describe('artifact announcement validator', () => {
     await expect(validateArtifactGossip(bytes, c.otherId, g)).rejects.toMatchObject({ code: 'ERR_SIGNER' })
     await validateArtifactGossip(bytes, c.self, g)
     await expect(validateArtifactGossip(bytes, c.self, g)).rejects.toMatchObject({ action: 'reject', code: 'ERR_REPLAY' })
+  })
+})
+
+describe('artifact announcement wire names', () => {
+  it('keeps the topic and the signing domain byte-identical', () => {
+    expect(ARTIFACT_TOPIC).toBe('meshnode/artifacts/1')
+    expect(ARTIFACT_DOMAIN).toBe('meshnode/artifact-announce')
   })
 })

@@ -1,11 +1,10 @@
 /** `/v1/hardware`, `/v1/hardware/peers`, `/v1/hardware/bandwidth`: this node's and its peers' hardware. */
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { ApiPlugin } from '../server.js'
 import { HardwareRecordView, PeerHardwareView, errorResponses } from '../schemas.js'
-import { MeshError } from '../../../common/errors.js'
 import { ApiError } from '../errors.js'
-import { MAX_BANDWIDTH_PROBE_BYTES, type HardwareService } from '../../../protocols/hardware/index.js'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { MAX_BANDWIDTH_PROBE_BYTES, type HardwareService } from '../../hardware/index.js'
 
 const BandwidthRequest = Type.Object({
   peerId: Type.String({ minLength: 1, maxLength: 128 }),
@@ -14,7 +13,11 @@ const BandwidthRequest = Type.Object({
 
 const BandwidthResult = Type.Object({ peerId: Type.String(), bytes: Type.Integer(), durationMs: Type.Number(), mbps: Type.Number() })
 
-export function hardwareRoutes (deps: { hardware: HardwareService }): ApiPlugin {
+/** What the hardware routes use of the hardware service. */
+export type HardwareRouteDeps = { hardware: Pick<HardwareService, 'local' | 'peers' | 'measureBandwidth'> }
+
+/** The hardware route group. */
+export function hardwareRoutes (deps: HardwareRouteDeps): ApiPlugin {
   return (app) => {
     app.get('/v1/hardware', {
       schema: { tags: ['hardware'], summary: 'This node\'s hardware record (probe + measured training speed)', response: { 200: HardwareRecordView, ...errorResponses } }
@@ -30,17 +33,12 @@ export function hardwareRoutes (deps: { hardware: HardwareService }): ApiPlugin 
       peers: deps.hardware.peers().map(p => ({ ...p, receivedAt: new Date(p.receivedAt).toISOString() }))
     }))
 
-    app.post('/v1/hardware/bandwidth', {
+    app.post<{ Body: Static<typeof BandwidthRequest> }>('/v1/hardware/bandwidth', {
       schema: { tags: ['hardware'], summary: 'Measure download bandwidth from a connected peer', body: BandwidthRequest, response: { 200: BandwidthResult, ...errorResponses } }
     }, async (req) => {
-      const { peerId, bytes } = req.body as { peerId: string, bytes: number }
+      const { peerId, bytes } = req.body
       try { peerIdFromString(peerId) } catch { throw new ApiError('ERR_PEER_ID', 'peerId is not a valid peer id') }
-      try {
-        return await deps.hardware.measureBandwidth(peerId, bytes)
-      } catch (err) {
-        if (err instanceof MeshError) throw err
-        throw new ApiError('ERR_PEER_UNREACHABLE', `cannot measure bandwidth to ${peerId}: ${(err as Error).message}`)
-      }
+      return await deps.hardware.measureBandwidth(peerId, bytes)
     })
   }
 }

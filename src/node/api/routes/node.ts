@@ -3,11 +3,13 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { ApiPlugin } from '../server.js'
 import { NodeInfo, PeerView, errorResponses } from '../schemas.js'
 
+/** What the node routes read. */
 export interface NodeRouteDeps {
   info: () => Static<typeof NodeInfo>
   peers: () => Promise<Array<Static<typeof PeerView>>>
 }
 
+/** The node route group. */
 export function nodeRoutes (deps: NodeRouteDeps): ApiPlugin {
   return (app) => {
     app.get('/v1/health', {

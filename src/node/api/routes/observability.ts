@@ -1,23 +1,44 @@
 /** `/metrics` (Prometheus text) and `/v1/events` (Server-Sent Events from the node's event bus). */
 import type { Registry } from 'prom-client'
+import type { FastifySchema } from 'fastify'
 import type { ApiPlugin } from '../server.js'
-import type { EventBus } from '../../../common/events.js'
-import { errorResponses } from '../schemas.js'
+import type { EventSchemas, EventSource } from '../../../common/events.js'
+import { errorResponses, eventStreamSchema } from '../schemas.js'
 
 const HEARTBEAT_MS = 15_000
 
-export function observabilityRoutes (deps: { registry: Registry, events: EventBus }): ApiPlugin {
+/** What the observability routes read: the metrics registry, the event bus and its event map (for the document). */
+export interface ObservabilityRouteDeps<E> {
+  registry: Pick<Registry, 'contentType' | 'metrics'>
+  events: EventSource<E>
+  /** The bus's event map: each event's payload schema, published in the OpenAPI document (absent: undocumented). */
+  eventSchemas?: EventSchemas
+}
+
+/** The observability route group. */
+export function observabilityRoutes<E> (deps: ObservabilityRouteDeps<E>): ApiPlugin {
+  const metricsSchema: FastifySchema = {
+    tags: ['observability'],
+    summary: 'Prometheus metrics (process, libp2p, meshnode)',
+    produces: ['text/plain'],
+    response: { 200: { type: 'string' }, ...errorResponses }
+  }
+  const eventsSchema: FastifySchema = {
+    tags: ['observability'],
+    summary: 'Live node events as Server-Sent Events (`event: <type>`, `data: <json>`)',
+    produces: ['text/event-stream'],
+    response: {
+      200: { description: 'An endless event stream', content: { 'text/event-stream': { schema: eventStreamSchema(deps.eventSchemas ?? {}) } } },
+      ...errorResponses
+    }
+  }
   return (app) => {
-    app.get('/metrics', {
-      schema: { tags: ['observability'], summary: 'Prometheus metrics (process, libp2p, meshnode)', produces: ['text/plain'], response: { 200: { type: 'string' }, ...errorResponses } } as any
-    }, async (_req, reply) => {
+    app.get('/metrics', { schema: metricsSchema }, async (_req, reply) => {
       void reply.type(deps.registry.contentType)
       return await deps.registry.metrics()
     })
 
-    app.get('/v1/events', {
-      schema: { tags: ['observability'], summary: 'Live node events as Server-Sent Events (`event: <type>`, `data: <json>`)', produces: ['text/event-stream'], response: { 200: { type: 'string' }, ...errorResponses } } as any
-    }, async (req, reply) => {
+    app.get('/v1/events', { schema: eventsSchema }, async (req, reply) => {
       reply.hijack()
       const res = reply.raw
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })

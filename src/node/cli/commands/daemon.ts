@@ -1,7 +1,7 @@
 /** `meshnode init` and `meshnode start`: create a data directory, run the daemon in the foreground. */
 import type { Command } from 'commander'
 import { Option } from 'commander'
-import { defaultDataDir, loadNodeOptions, type PartialNodeOptions } from '../../options.js'
+import { defaultDataDir, loadNodeOptions, type OptionsLayer } from '../../options.js'
 import { initDataDir, isInitialised } from '../../identity.js'
 import { createLogger } from '../../logger.js'
 import { MeshNode } from '../../node.js'
@@ -13,6 +13,24 @@ const SHUTDOWN_GRACE_MS = 5000
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
+/** `meshnode start`'s flags as commander parses them (strings; validation converts them with the other layers). */
+interface StartFlags {
+  dataDir?: string
+  config?: string
+  listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  apiHost?: string
+  apiPort?: string
+  mdns: boolean
+  profile?: string
+  logLevel?: string
+  logFormat?: string
+  benchmark: boolean
+  initIfNeeded?: boolean
+}
+
+/** The daemon command group: `init` and `start`. */
 export function registerDaemonCommands (program: Command): void {
   program.command('init')
     .description('create the data directory: encrypted identity, admin token, config (never overwrites keys)')
@@ -45,10 +63,10 @@ export function registerDaemonCommands (program: Command): void {
     .option('--log-format <format>', 'json or pretty')
     .option('--no-benchmark', 'skip the training micro-benchmark at start')
     .option('--init-if-needed', 'run init first when the data directory is new')
-    .action(async (opts: Record<string, any>) => {
+    .action(async (opts: StartFlags) => {
       const dataDir = opts.dataDir ?? defaultDataDir()
       if (opts.initIfNeeded === true && !isInitialised(dataDir)) await initDataDir(dataDir, { profile: opts.profile })
-      const flags: PartialNodeOptions = {
+      const flags: OptionsLayer = {
         listen: opts.listen,
         announce: opts.announce,
         bootstrap: opts.bootstrap,

@@ -2,16 +2,21 @@
 import type { Command } from 'commander'
 import type { ApiClient } from '../client.js'
 import { output, keyValues, table } from '../format.js'
-import type { HardwareRecord } from '../../../protocols/hardware/record.js'
+import type { Static } from '@sinclair/typebox'
+import type { HardwareRecord } from '../../hardware/record.js'
+import type { NodeInfo as NodeInfoSchema, PeerView as PeerViewSchema, PeerHardwareView } from '../../api/schemas.js'
 
+/** Finds the daemon serving a data directory (injected, so tests point commands at a test server). */
 export type Connect = (opts: { dataDir?: string }) => Promise<ApiClient>
 
-interface NodeInfo { peerId: string, addresses: string[], version: string, profile: string, network: string, uptimeSec: number, peers: number }
-interface PeerView { peerId: string, addresses: string[], latencyMs: number | null, lastSeen: string, hardware: string | null }
-interface PeerHardware { peerId: string, receivedAt: string, record: HardwareRecord }
+// the API's response schemas are the one definition of what these commands read
+type NodeInfo = Static<typeof NodeInfoSchema>
+type PeerView = Static<typeof PeerViewSchema>
+type PeerHardware = Static<typeof PeerHardwareView>
 
 const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
 
+/** The read-only command group: `status`, `peers`, `hardware`. */
 export function registerInfoCommands (program: Command, connect: Connect): void {
   program.command('status')
     .description('show the running node: peer id, addresses, version, uptime, peers')

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import {
-  DEFAULT_INT8_BLOCK, DELTA_HEADER_BYTES, decodeDelta, encodeDelta, encodedSize, readDeltaHeader, type CompressionSpec
+  DEFAULT_INT8_BLOCK, decodeDelta, encodeDelta, encodedSize, readDeltaHeader, type CompressionSpec
 } from '../../../../src/training/core/codec.js'
 import { float32ToHalf, halfToFloat32 } from '../../../../src/training/core/fp16.js'
 import { createRng } from '../../../../src/training/core/rng.js'

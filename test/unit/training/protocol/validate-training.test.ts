@@ -7,11 +7,12 @@ import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import { signRecord } from '../../../../src/protocols/envelope.js'
 import { ReplayGuard } from '../../../../src/protocols/replay.js'
-import { DOMAINS } from '../../../../src/protocols/topics.js'
+import { ARTIFACT_DOMAIN } from '../../../../src/storage/protocol/topic.js'
 import { ManualClock } from '../../../../src/common/clock.js'
 import { GossipValidationError } from '../../../../src/common/errors.js'
-import { validateTrainingGossip } from '../../../../src/protocols/validate/training.js'
-import { MAX_TRAINING_MESSAGE_BYTES, TRAINING_MESSAGE_VERSION, createJobSpec, type TrainingMessage } from '../../../../src/training/protocol/index.js'
+import {
+  MAX_TRAINING_MESSAGE_BYTES, TRAINING_DOMAIN, TRAINING_MESSAGE_VERSION, createJobSpec, validateTrainingGossip, type TrainingMessage
+} from '../../../../src/training/protocol/index.js'
 import { NOW, cid, jobInput, messages } from './fixtures.js'
 
 interface Ctx { key: PrivateKey, self: string, otherId: string, msgs: Record<TrainingMessage['type'], TrainingMessage> }
@@ -19,7 +20,7 @@ type Payload = Record<string, unknown>
 let c: Ctx
 
 async function sign (payload: unknown, opts: { domain?: string, version?: number, seq?: number } = {}): Promise<Uint8Array> {
-  return await signRecord(c.key, opts.domain ?? DOMAINS.training, opts.version ?? TRAINING_MESSAGE_VERSION, opts.seq ?? NOW, payload)
+  return await signRecord(c.key, opts.domain ?? TRAINING_DOMAIN, opts.version ?? TRAINING_MESSAGE_VERSION, opts.seq ?? NOW, payload)
 }
 /** A valid message of `type` with fields replaced. */
 const m = (type: TrainingMessage['type'], over: Payload = {}): Payload => ({ ...(structuredClone(c.msgs[type]) as Payload), ...over })
@@ -35,7 +36,7 @@ const cases: Case[] = [
   // envelope
   ['bad signature', async () => { const e = decode(await sign(m('join'))); e.g[0] ^= 0xff; return encode(e) }, 'self', 'reject', 'ERR_RECORD_SIGNATURE'],
   ['tampered payload', async () => { const e = decode(await sign(m('join'))); e.p = encode(m('join', { samples: 1 })); return encode(e) }, 'self', 'reject', 'ERR_RECORD_SIGNATURE'],
-  ['wrong domain', async () => await sign(m('join'), { domain: DOMAINS.artifact }), 'self', 'reject', 'ERR_RECORD_DOMAIN'],
+  ['wrong domain', async () => await sign(m('join'), { domain: ARTIFACT_DOMAIN }), 'self', 'reject', 'ERR_RECORD_DOMAIN'],
   ['garbage bytes', () => new Uint8Array([1, 2, 3]), 'self', 'reject', 'ERR_RECORD_DECODE'],
   ['over the 64 KiB cap', async () => await sign(m('vote', { reason: 'x'.repeat(MAX_TRAINING_MESSAGE_BYTES) })), 'self', 'reject', 'ERR_TOO_LARGE'],
   ['unknown version', async () => await sign(m('join'), { version: 2 }), 'self', 'ignore', 'ERR_VERSION'],

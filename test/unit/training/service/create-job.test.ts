@@ -11,8 +11,10 @@ import { ManualClock } from '../../../../src/common/clock.js'
 import { EventBus } from '../../../../src/common/events.js'
 import { silentLogger } from '../../../../src/common/logger.js'
 import { MeshError } from '../../../../src/common/errors.js'
-import { TrainingService, type TrainingServiceComponents } from '../../../../src/training/service/service.js'
+import { TrainingService } from '../../../../src/training/service/service.js'
+import type { TrainingServiceComponents } from '../../../../src/training/service/components.js'
 import type { CreateJobRequest } from '../../../../src/training/service/api-types.js'
+import { defaultTrainingOptions } from '../../../../src/training/options.js'
 
 const REQ: CreateJobRequest = {
   model: { arch: 'mlp', layers: [8, 10], seed: 1 }, dataset: 'digits', rounds: 2, minParticipants: 1, localEpochs: 1,
@@ -27,17 +29,22 @@ describe('TrainingService.createJob', () => {
   beforeEach(async () => {
     writes = 0
     published = 0
-    const c = {
+    const c: TrainingServiceComponents = {
       peerId: '12D3KooWcreator',
       privateKey: await generateKeyPair('Ed25519'),
-      gossip: { publish: async () => { published++ } },
-      artifacts: { add: async (bytes: Uint8Array) => ({ cid: CID.createV1(raw.code, await sha256.digest(bytes)).toString() }) },
-      state: { atomic: async () => { writes++ } },
+      gossip: { register: () => {}, publish: async () => { published++ } },
+      artifacts: {
+        add: async (bytes: Uint8Array) => ({ cid: CID.createV1(raw.code, await sha256.digest(bytes)).toString() }),
+        meta: async () => undefined,
+        cat: async () => { throw new Error('no artifact is read while creating a job') }
+      },
+      state: { sublevel: () => ({ iterator: async function * () {}, put: async () => { writes++ } }) },
       events: new EventBus(),
       logger: silentLogger,
       clock: new ManualClock(1_700_000_000_000)
-    } as unknown as TrainingServiceComponents
+    }
     service = new TrainingService(c, {
+      ...defaultTrainingOptions,
       dataDir: '/nonexistent', fetchTimeoutMs: 1000, announceIntervalMs: 60_000, recordMaxAgeMs: 60_000, recordMaxSkewMs: 60_000,
       resources: { trainingThreads: 1, maxMemoryMB: 512, dutyCycle: 1 }
     })

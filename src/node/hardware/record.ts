@@ -1,10 +1,24 @@
 /**
  * The hardware record a node advertises: what it has (CPU, RAM, GPUs, board, OS, TensorFlow.js backend), what it
- * measured (training samples/s), and the caps its profile sets. Signed with the peer key (DOMAINS.hardware),
- * gossiped on TOPICS.hardware and served on PROTOCOLS.hardware.
+ * measured (training samples/s), and the caps its profile sets. Signed with the peer key (HARDWARE_DOMAIN),
+ * gossiped on HARDWARE_TOPIC and served on HARDWARE_PROTOCOL; opened by the generic record opener.
  */
 import { Type, type Static } from '@sinclair/typebox'
+import type { SignedRecord } from '../../protocols/envelope.js'
+import { openGossipRecord, openSignedRecord, schemaParser, type RecordSpec } from '../../protocols/record.js'
+import type { ReplayGuard } from '../../protocols/replay.js'
+import { protocolId, topicName } from '../../protocols/topics.js'
 
+/** The gossip topic of hardware adverts. */
+export const HARDWARE_TOPIC = topicName('hardware', 1)
+/** The signing domain of hardware records (a signature for another domain never verifies as one). */
+export const HARDWARE_DOMAIN = 'meshnode/hardware-record'
+/** Ask a peer for its signed record (one length-prefixed record in answer). */
+export const HARDWARE_PROTOCOL = protocolId('hardware', '1.0.0')
+/** Download a requested number of bytes from a peer, to time it. */
+export const BANDWIDTH_PROTOCOL = protocolId('bandwidth', '1.0.0')
+
+/** The only record version understood. */
 export const HARDWARE_RECORD_VERSION = 1
 /** A record is a few hundred bytes; anything near this cap is abuse. */
 export const MAX_HARDWARE_RECORD_BYTES = 16 * 1024
@@ -12,6 +26,7 @@ export const MAX_HARDWARE_RECORD_BYTES = 16 * 1024
 const Str = (max = 256): ReturnType<typeof Type.String> => Type.String({ maxLength: max })
 const NonNeg = Type.Number({ minimum: 0 })
 
+/** The record's one schema: gossip validation, the stream answer and the API's response all use it. */
 export const HardwareRecordSchema = Type.Object({
   agent: Str(64),
   profile: Str(32),
@@ -35,6 +50,7 @@ export const HardwareRecordSchema = Type.Object({
   }, { additionalProperties: false })
 }, { additionalProperties: false })
 
+/** A node's hardware advert. */
 export type HardwareRecord = Static<typeof HardwareRecordSchema>
 
 /** A verified record from a peer, as the node keeps it. */
@@ -43,6 +59,25 @@ export interface PeerHardware {
   seq: number
   receivedAt: number
   record: HardwareRecord
+}
+
+/** How a hardware record is opened (size cap, domain, version, schema). */
+export const hardwareRecordSpec: RecordSpec<HardwareRecord> = {
+  name: 'hardware record',
+  domain: HARDWARE_DOMAIN,
+  version: HARDWARE_RECORD_VERSION,
+  maxBytes: MAX_HARDWARE_RECORD_BYTES,
+  parse: schemaParser('hardware record', HardwareRecordSchema)
+}
+
+/** Decode and verify a signed hardware record without replay checks (a stream answer). */
+export async function openHardwareRecord (bytes: Uint8Array): Promise<SignedRecord<HardwareRecord>> {
+  return await openSignedRecord(bytes, hardwareRecordSpec)
+}
+
+/** Full gossip validation: the record's signer must be the message's author, and the record fresh and unseen. */
+export async function validateHardwareGossip (bytes: Uint8Array, origin: string | undefined, guard: ReplayGuard): Promise<SignedRecord<HardwareRecord>> {
+  return await openGossipRecord(bytes, origin, guard, hardwareRecordSpec)
 }
 
 /** One line for tables: "8x Ryzen 7 · 32 GB · RTX 4090 · 1234 samples/s". */

@@ -5,15 +5,25 @@
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { BackendInfo } from './backend.js'
-import type { TrainingSpeed } from './benchmark.js'
+import type { BackendInfo } from '../../training/model/backend.js'
+import type { TrainingSpeed } from '../../training/model/benchmark.js'
+import type { MeasuredBackend } from './service.js'
 
+/** What the child prints: the backend in use and, unless only the backend was probed, the measured speed. */
 export interface BenchmarkChildResult { backend: BackendInfo, bench: Pick<TrainingSpeed, 'samplesPerSec' | 'model' | 'batchSize'> | null }
+
+/** How to run the benchmark child. */
+export interface BenchmarkChildOptions {
+  threads: number
+  /** 0 probes the backend only. */
+  durationMs: number
+  timeoutMs?: number
+}
 
 const SELF = fileURLToPath(import.meta.url)
 
 /** Run the benchmark (or, with `durationMs` 0, only the backend probe) in a child process; rejects on failure. */
-export async function runBenchmarkChild (opts: { threads: number, durationMs: number, timeoutMs?: number }): Promise<BenchmarkChildResult> {
+export async function runBenchmarkChild (opts: BenchmarkChildOptions): Promise<BenchmarkChildResult> {
   // compiled: plain node; from source (tests, tsx): load tsx in the child too
   const loader = SELF.endsWith('.ts') ? ['--import', 'tsx'] : []
   const child = spawn(process.execPath, [...loader, SELF, String(opts.threads), String(opts.durationMs)], { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 60_000 })
@@ -27,14 +37,21 @@ export async function runBenchmarkChild (opts: { threads: number, durationMs: nu
   return JSON.parse(line) as BenchmarkChildResult
 }
 
+/** The benchmark child's result as the hardware record's `tfjs` and `bench` fields. */
+export async function measureTrainingBackend (opts: BenchmarkChildOptions): Promise<MeasuredBackend> {
+  const { backend, bench } = await runBenchmarkChild(opts)
+  return { tfjs: { backend: backend.name, version: backend.version }, bench }
+}
+
 async function main (threads: number, durationMs: number): Promise<void> {
-  await import('../../node/polyfills.js')
-  const { initBackend, setThreads } = await import('./backend.js')
+  // the composition root may reach training's internals: loading only the tfjs shell keeps this child light
+  // (the training index would pull in the whole service graph: libp2p crypto, schemas, metrics)
+  const { initBackend, setThreads } = await import('../../training/model/backend.js')
   setThreads(threads)
   const backend = await initBackend('auto')
   let bench: BenchmarkChildResult['bench'] = null
   if (durationMs > 0) {
-    const { measureTrainingSpeed } = await import('./benchmark.js')
+    const { measureTrainingSpeed } = await import('../../training/model/benchmark.js')
     const r = await measureTrainingSpeed({ durationMs })
     bench = { samplesPerSec: r.samplesPerSec, model: r.model, batchSize: r.batchSize }
   }

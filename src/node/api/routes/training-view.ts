@@ -1,0 +1,72 @@
+/**
+ * The training routes' response views: a job as this node sees it (its announced spec in the job contract's own
+ * schema, its status and per-round reports) and a dataset. Metrics that were not finite (a diverged round) render
+ * as null: JSON has no NaN.
+ */
+import { Type, type Static, type TNull, type TNumber, type TUnion } from '@sinclair/typebox'
+import { JobIdSchema, JobSpecSchema, DatasetNameSchema, type DatasetInfo, type JobView, type RoundReport } from '../../../training/index.js'
+
+/** A metric that is null when it was not finite. */
+const Metric = (description: string): TUnion<[TNumber, TNull]> => Type.Union([Type.Number(), Type.Null()], { description })
+
+/** One sealed and accepted round as this node measured it. */
+export const RoundReportView = Type.Object({
+  round: Type.Integer({ minimum: 0 }),
+  accuracy: Metric('on this node\'s held-out split, 0..1'),
+  loss: Metric('mean cross-entropy on the held-out split'),
+  f1: Metric('macro F1'),
+  precision: Metric('macro precision'),
+  recall: Metric('macro recall'),
+  participants: Type.Integer({ minimum: 0, description: 'deltas in the seal' }),
+  bytesSent: Type.Number({ minimum: 0 }),
+  bytesReceived: Type.Number({ minimum: 0 }),
+  durationMs: Type.Number({ minimum: 0 }),
+  modelCid: Type.String({ description: 'the accepted aggregate' }),
+  modelHash: Type.String()
+}, { description: 'One sealed and accepted round as this node measured it' })
+
+/** `GET /v1/training/jobs/{id}`. */
+export const JobViewSchema = Type.Object({
+  id: JobIdSchema,
+  status: Type.Union([Type.Literal('announced'), Type.Literal('joined'), Type.Literal('running'), Type.Literal('finished'), Type.Literal('left')]),
+  round: Type.Integer({ minimum: 0, description: 'the round being trained now (= accepted rounds)' }),
+  modelCid: Type.String({ description: 'the current global model' }),
+  modelHash: Type.Union([Type.String(), Type.Null()]),
+  phase: Type.Union([Type.Literal('waiting'), Type.Literal('collecting'), Type.Literal('sealing'), Type.Literal('finished')]),
+  participants: Type.Array(Type.String(), { description: 'peer ids taking part' }),
+  attempt: Type.Integer({ minimum: 0, description: 'the sealing attempt of the current round (0 unless an aggregator failed)' }),
+  aggregator: Type.Union([Type.String(), Type.Null()], { description: 'who seals the current attempt in this node\'s view' }),
+  joined: Type.Boolean({ description: 'this node takes part' }),
+  finishedReason: Type.Union([Type.Literal('rounds'), Type.Literal('target'), Type.Null()]),
+  spec: JobSpecSchema,
+  rounds: Type.Array(RoundReportView)
+}, { description: 'A training job as this node sees it' })
+
+/** A dataset this node can train on. */
+export const DatasetInfoView = Type.Object({
+  name: Type.String(),
+  rows: Type.Integer({ minimum: 0 }),
+  features: Type.Integer({ minimum: 0 }),
+  classes: Type.Integer({ minimum: 0 }),
+  builtin: Type.Boolean()
+}, { description: 'A dataset this node can train on' })
+
+/** Path parameters of the job routes. */
+export const JobParams = Type.Object({ id: JobIdSchema })
+/** Path parameters of a dataset route. */
+export const DatasetParams = Type.Object({ name: DatasetNameSchema })
+
+// compile-time: the views can render everything the service returns
+const _viewFits = (v: JobView): Static<typeof JobViewSchema> => v
+const _datasetFits = (d: DatasetInfo): Static<typeof DatasetInfoView> => d
+void [_viewFits, _datasetFits]
+
+const finite = (v: number | null): number | null => typeof v === 'number' && Number.isFinite(v) ? v : null
+
+/** The response body of a job: non-finite metrics become null (the serializer would refuse NaN). */
+export function viewOf (job: JobView): Static<typeof JobViewSchema> {
+  return {
+    ...job,
+    rounds: job.rounds.map((r: RoundReport) => ({ ...r, accuracy: finite(r.accuracy), loss: finite(r.loss), f1: finite(r.f1), precision: finite(r.precision), recall: finite(r.recall) }))
+  }
+}

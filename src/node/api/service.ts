@@ -1,0 +1,70 @@
+/**
+ * The admin API as a node service: reads the admin token, listens, and writes `<dataDir>/api.url` for the CLI once
+ * it listens; on stop removes that file first (a CLI then says no daemon runs rather than failing to connect).
+ */
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '../../common/logger.js'
+import type { Service } from '../../common/service.js'
+import { FILES, readAdminToken, writeFileAtomic } from '../identity.js'
+import type { ApiOptions } from './options.js'
+import { startApiServer, type ApiPlugin, type ApiServer } from './server.js'
+
+/** The admin API's options: its option section plus where the token and URL files are. */
+export interface AdminApiInit extends Pick<ApiOptions, 'host' | 'port' | 'allowedHosts' | 'bodyLimitBytes'> {
+  dataDir: string
+  version: string
+}
+
+/** The admin API's dependencies: the route groups it serves. */
+export interface AdminApiComponents {
+  plugins: ApiPlugin[]
+  logger: Logger
+  /** Counts requests by route and status class. */
+  metrics?: { apiRequests: { inc: (labels: { route: string, status: string }) => void } }
+}
+
+/** The running admin API. */
+export class AdminApi implements Service {
+  private server?: ApiServer
+
+  constructor (private readonly c: AdminApiComponents, private readonly init: AdminApiInit) {}
+
+  /** The URL actually bound (`port: 0` picks a free one); empty before start. */
+  get url (): string { return this.server?.url ?? '' }
+
+  async start (): Promise<void> {
+    if (this.server != null) return
+    const { init, c } = this
+    this.server = await startApiServer({
+      host: init.host,
+      port: init.port,
+      token: await readAdminToken(init.dataDir),
+      allowedHosts: init.allowedHosts,
+      bodyLimitBytes: init.bodyLimitBytes,
+      version: init.version,
+      logger: c.logger,
+      onResponse: (route, status) => { c.metrics?.apiRequests.inc({ route, status: `${Math.floor(status / 100)}xx` }) }
+    }, c.plugins)
+    try {
+      await writeFileAtomic(join(init.dataDir, FILES.apiUrl), this.server.url + '\n', 0o644)
+    } catch (err) {
+      // a failed start is not in the node's list of started services: close what we opened ourselves
+      await this.stop()
+      throw err
+    }
+  }
+
+  async stop (): Promise<void> {
+    const server = this.server
+    if (server == null) return
+    this.server = undefined
+    await rm(join(this.init.dataDir, FILES.apiUrl), { force: true })
+    await server.close()
+  }
+}
+
+/** The admin API factory: `adminApi(init)(components)`. */
+export function adminApi (init: AdminApiInit): (components: AdminApiComponents) => AdminApi {
+  return components => new AdminApi(components, init)
+}

@@ -1,0 +1,121 @@
+/**
+ * The peer tracker: last-seen time and ping latency per connected peer, `peer.connected` / `peer.disconnected`
+ * events, the connected-peers gauge, and the `/v1/peers` view (with each peer's hardware summary).
+ */
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { Clock } from '../common/clock.js'
+import type { EventSink } from '../common/events.js'
+import type { Logger } from '../common/logger.js'
+import type { Service } from '../common/service.js'
+import type { NodeOwnEvents } from './events.js'
+import { hardwareSummary, type PeerHardware } from './hardware/record.js'
+
+/** Serializable options of the peer tracker. */
+export interface PeerTrackerInit {
+  /** How often every connected peer is pinged (default 15 s). */
+  pingIntervalMs?: number
+  /** How long one ping may take (default 5 s). */
+  pingTimeoutMs?: number
+}
+
+/** The peer tracker's dependencies. */
+export interface PeerTrackerComponents {
+  libp2p: Pick<Libp2p, 'getPeers' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
+  ping: Pick<Ping, 'ping'>
+  /** Verified hardware records, for the one-line summary. */
+  hardware?: { get: (peerId: string) => PeerHardware | undefined }
+  events: EventSink<Pick<NodeOwnEvents, 'peer.connected' | 'peer.disconnected'>>
+  logger: Logger
+  clock: Clock
+  metrics?: { peers: { set: (value: number) => void } }
+}
+
+/** One connected peer as `/v1/peers` shows it. */
+export interface PeerSummary {
+  peerId: string
+  addresses: string[]
+  latencyMs: number | null
+  lastSeen: string
+  hardware: string | null
+}
+
+interface PeerSeen { latencyMs: number | null, lastSeen: number }
+
+const DEFAULT_PING_INTERVAL_MS = 15_000
+const DEFAULT_PING_TIMEOUT_MS = 5000
+
+/** Tracks connected peers; see the module comment. */
+export class PeerTracker implements Service {
+  private readonly seen = new Map<string, PeerSeen>()
+  private timer?: NodeJS.Timeout
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    const id = evt.detail.toString()
+    this.touch(id)
+    this.c.metrics?.peers.set(this.c.libp2p.getPeers().length)
+    this.c.events.emit('peer.connected', { peerId: id })
+    this.c.logger.debug({ peer: id }, 'peer connected')
+    this.ping(evt.detail)
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const id = evt.detail.toString()
+    this.c.metrics?.peers.set(this.c.libp2p.getPeers().length)
+    this.c.events.emit('peer.disconnected', { peerId: id })
+    this.c.logger.debug({ peer: id }, 'peer disconnected')
+  }
+
+  constructor (private readonly c: PeerTrackerComponents, private readonly init: PeerTrackerInit = {}) {}
+
+  /** Listen for connections and ping every connected peer periodically (those already connected at once). */
+  start (): void {
+    if (this.timer != null) return
+    this.c.libp2p.addEventListener('peer:connect', this.onConnect)
+    this.c.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    const peers = this.c.libp2p.getPeers()
+    if (peers.length > 0) this.c.metrics?.peers.set(peers.length)
+    for (const p of peers) { this.touch(p.toString()); this.ping(p) }
+    this.timer = setInterval(() => { for (const p of this.c.libp2p.getPeers()) this.ping(p) }, this.init.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    if (this.timer == null) return
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.c.libp2p.removeEventListener('peer:connect', this.onConnect)
+    this.c.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  /** Connected peers with addresses, latency, last seen and hardware summary, sorted by peer id. */
+  peers (): PeerSummary[] {
+    return this.c.libp2p.getPeers().map(p => {
+      const id = p.toString()
+      const seen = this.seen.get(id)
+      const hw = this.c.hardware?.get(id)
+      return {
+        peerId: id,
+        addresses: this.c.libp2p.getConnections(p).map(c => c.remoteAddr.toString()),
+        latencyMs: seen?.latencyMs ?? null,
+        lastSeen: new Date(seen?.lastSeen ?? this.c.clock.now()).toISOString(),
+        hardware: hw != null ? hardwareSummary(hw.record) : null
+      }
+    }).sort((a, b) => a.peerId.localeCompare(b.peerId))
+  }
+
+  private touch (id: string, latencyMs?: number): void {
+    const prev = this.seen.get(id)
+    this.seen.set(id, { latencyMs: latencyMs ?? prev?.latencyMs ?? null, lastSeen: this.c.clock.now() })
+  }
+
+  private ping (peer: PeerId): void {
+    this.c.ping.ping(peer, { signal: AbortSignal.timeout(this.init.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS) })
+      .then(ms => { this.touch(peer.toString(), ms) })
+      .catch(() => {})
+  }
+}
+
+/** The peer tracker factory: `peerTracker(init)(components)`. */
+export function peerTracker (init: PeerTrackerInit = {}): (components: PeerTrackerComponents) => PeerTracker {
+  return components => new PeerTracker(components, init)
+}

@@ -1,0 +1,234 @@
+/**
+ * The job runner: one round machine per job, fed in order. It receives the training topic's messages, persists each
+ * machine's snapshot after every step (a crash resumes where it stopped), wakes machines on their timers, and
+ * carries out their actions: gossip, penalties, training and verification (RoundWork), and round reports.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import type { Clock } from '../../common/clock.js'
+import type { EventSink } from '../../common/events.js'
+import type { Logger } from '../../common/logger.js'
+import { ReplayGuard, SeqSource } from '../../protocols/replay.js'
+import { TopKCompressor } from '../core/topk-compressor.js'
+import { manifestSize } from '../core/tensors.js'
+import type { DatasetStore } from '../data/index.js'
+import type { TrainingEvents } from '../events.js'
+import type { TrainingMetrics } from '../metrics.js'
+import { modelManifest, resolveInputShape } from '../model/spec.js'
+import type { JobSpec } from '../protocol/job-schema.js'
+import type { TrainingMessage } from '../protocol/messages.js'
+import { encodeTrainingMessage, validateTrainingGossip } from '../protocol/record.js'
+import type { JoinJobRequest } from '../protocol/requests.js'
+import { TRAINING_TOPIC } from '../protocol/topic.js'
+import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot } from '../round/index.js'
+import type { RoundReport } from './api-types.js'
+import type { TrainingGossip, TrainingPenalties, TrainingState } from './components.js'
+import { localData } from './local-data.js'
+import type { RoundReports } from './reports.js'
+import type { JobRuntime } from './runtime.js'
+import type { RoundWork } from './work.js'
+
+const SUB = 'training'
+
+/** What a job keeps across restarts. */
+interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, reports: RoundReport[], snapshot: JobMachineSnapshot }
+
+/** What the runner uses. */
+export interface JobRunnerComponents {
+  peerId: string
+  privateKey: PrivateKey
+  gossip: TrainingGossip
+  state: TrainingState
+  events: EventSink<TrainingEvents>
+  logger: Logger
+  clock: Clock
+  penalties?: TrainingPenalties
+  metrics?: TrainingMetrics
+  work: RoundWork
+  reports: RoundReports
+  datasets: DatasetStore
+}
+
+/** The runner's options. */
+export interface JobRunnerInit { announceIntervalMs: number, recordMaxAgeMs: number, recordMaxSkewMs: number }
+
+/** Runs every job this node knows. */
+export class JobRunner {
+  private readonly jobs = new Map<string, JobRuntime>()
+  private readonly guard: ReplayGuard
+  private readonly seq: SeqSource
+  private readonly log: Logger
+  private announceTimer?: NodeJS.Timeout
+  private started = false
+
+  constructor (private readonly c: JobRunnerComponents, private readonly init: JobRunnerInit) {
+    this.log = c.logger
+    this.guard = new ReplayGuard(c.clock, { maxAgeMs: init.recordMaxAgeMs, maxSkewMs: init.recordMaxSkewMs })
+    this.seq = new SeqSource(c.clock)
+  }
+
+  /** Resume persisted jobs, listen on the training topic, and keep re-announcing our own jobs. */
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    for await (const [id, value] of this.c.state.sublevel<Persisted>(SUB).iterator()) {
+      try { this.restore(id, value) } catch (err) { this.log.warn({ job: id, err: (err as Error).message }, 'cannot restore training job') }
+    }
+    this.c.gossip.register({
+      topic: TRAINING_TOPIC,
+      validate: async (data, ctx) => await validateTrainingGossip(data, ctx.origin, this.guard),
+      deliver: rec => { this.onMessage(rec.signer, rec.seq, rec.payload) }
+    })
+    this.announceTimer = setInterval(() => { this.reannounce() }, this.init.announceIntervalMs)
+    this.announceTimer.unref()
+  }
+
+  /** Stop the timers and let queued steps finish. */
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.announceTimer)
+    for (const job of this.jobs.values()) clearTimeout(job.timer)
+    await Promise.allSettled([...this.jobs.values()].map(async j => await j.queue))
+  }
+
+  /** A job by id. */
+  get (id: string): JobRuntime | undefined {
+    return this.jobs.get(id)
+  }
+
+  /** Every job. */
+  all (): JobRuntime[] {
+    return [...this.jobs.values()]
+  }
+
+  /** Run a job created here: persist it, then announce it. */
+  async announce (spec: JobSpec): Promise<void> {
+    const job = this.add(spec)
+    await this.persist(job)
+    await this.publish({ type: 'job', job: spec })
+  }
+
+  /** Feed one event to a job's machine, in order, then persist and carry out its actions. */
+  async enqueue (job: JobRuntime, event: JobEvent): Promise<void> {
+    const run = async (): Promise<void> => {
+      const actions = job.machine.handle(event, this.c.clock.now())
+      if (event.kind !== 'tick') this.log.debug({ job: job.spec.id.slice(0, 12), event: event.kind, ...(event.kind === 'message' ? { type: event.msg.type, from: event.from.slice(-6) } : {}) }, 'training event')
+      await this.carryOut(job, actions)
+    }
+    const p = job.queue.then(run)
+    job.queue = p.catch(err => { this.log.error({ job: job.spec.id, err: (err as Error).message, event: event.kind }, 'training step failed') })
+    await p
+  }
+
+  private add (spec: JobSpec, snapshot?: JobMachineSnapshot): JobRuntime {
+    const inputShape = resolveInputShape(spec.model)
+    // sized from the spec alone: a gossiped spec may describe up to 50M parameters
+    const params = manifestSize(modelManifest(spec.model, inputShape))
+    const machine = new JobMachine({ self: this.c.peerId, job: spec })
+    if (snapshot != null) machine.restore(snapshot)
+    const job: JobRuntime = {
+      spec, machine, params, inputShape, left: false, reports: [], roundStartedAt: this.c.clock.now(),
+      bytes: { sent: 0, received: 0 }, queue: Promise.resolve(), prefetched: new Map(),
+      topk: spec.compression.kind === 'topk' ? new TopKCompressor(spec.compression.fraction) : undefined
+    }
+    this.jobs.set(spec.id, job)
+    return job
+  }
+
+  private restore (id: string, p: Persisted): void {
+    const job = this.add(p.spec, p.snapshot)
+    job.join = p.join
+    job.left = p.left === true
+    job.reports = p.reports
+    job.queue = job.queue.then(async () => {
+      // a finished job trains and evaluates nothing more
+      if (job.join != null && !job.left && job.machine.view().phase !== 'finished') job.data = await localData(job.join, this.c.datasets)
+      await this.carryOut(job, job.machine.resume(this.c.clock.now()))
+    }).catch(err => { this.log.error({ job: id, err: (err as Error).message }, 'resuming a job failed') })
+  }
+
+  private onMessage (from: string, seq: number, msg: TrainingMessage): void {
+    if (msg.type === 'job') {
+      if (!this.jobs.has(msg.job.id)) {
+        const job = this.add(msg.job)
+        void this.persist(job)
+        this.c.events.emit('training.job', { jobId: msg.job.id, dataset: msg.job.dataset, rounds: msg.job.rounds, creator: from })
+      }
+      return
+    }
+    const job = this.jobs.get(msg.jobId)
+    if (job == null) return // a job we have not seen announced yet: its creator re-announces it
+    if (msg.type === 'delta' && job.join != null && !job.left) this.c.work.prefetch(job, msg.round, msg.cid, from)
+    void this.enqueue(job, { kind: 'message', from, seq, msg })
+  }
+
+  private async carryOut (job: JobRuntime, actions: JobAction[]): Promise<void> {
+    await this.persist(job)
+    const work = this.c.work
+    for (const a of actions) {
+      this.log.debug({ job: job.spec.id.slice(0, 12), action: a.kind, ...(a.kind === 'publish' ? { type: a.msg.type, round: (a.msg as { round?: number }).round, attempt: (a.msg as { attempt?: number }).attempt } : {}) }, 'training action')
+      switch (a.kind) {
+        case 'publish': await this.publish(a.msg).catch(err => { this.log.debug({ err: (err as Error).message }, 'training publish failed') }); break
+        case 'train': this.background(job, async () => await work.train(job, a.round, a.baseModelCid)); break
+        case 'aggregate': this.background(job, async () => await work.aggregate(job, a)); break
+        case 'verify': this.background(job, async () => await work.verify(job, a.seal)); break
+        case 'model-accepted': {
+          const report = await this.c.reports.measure(job, a.round, a.modelCid, a.modelHash, a.seal)
+          await this.persist(job)
+          this.c.reports.announce(job, report)
+          break
+        }
+        case 'penalise':
+          this.c.penalties?.penalise(a.peerId, a.reason.startsWith('equivocation') ? 5 : 2)
+          this.c.metrics?.penalties.inc({ reason: a.reason })
+          this.c.events.emit('training.penalty', { jobId: job.spec.id, peerId: a.peerId, reason: a.reason, round: a.round })
+          this.log.info({ job: job.spec.id, peer: a.peerId, reason: a.reason }, 'peer penalised')
+          break
+        case 'job-finished':
+          this.c.events.emit('training.finished', { jobId: job.spec.id, reason: a.reason, round: a.round, modelCid: a.modelCid })
+          this.log.info({ job: job.spec.id, reason: a.reason, round: a.round }, 'training job finished')
+          this.release(job) // after the model-accepted before it, which evaluated the last model
+      }
+    }
+    this.schedule(job)
+  }
+
+  /** Long work (training, fetching, recomputing) runs outside the job's queue; its result comes back as an event. */
+  private background (job: JobRuntime, work: () => Promise<JobEvent | JobEvent[] | undefined>): void {
+    work().then(async ev => {
+      for (const e of Array.isArray(ev) ? ev : ev == null ? [] : [ev]) await this.enqueue(job, e)
+    }).catch(err => { this.log.warn({ job: job.spec.id, err: (err as Error).message }, 'training work failed') })
+  }
+
+  private schedule (job: JobRuntime): void {
+    clearTimeout(job.timer)
+    const at = job.machine.nextWakeAt()
+    if (at == null || !this.started) return
+    job.timer = setTimeout(() => { void this.enqueue(job, { kind: 'tick' }) }, Math.max(0, at - this.c.clock.now()) + 5)
+    job.timer.unref()
+  }
+
+  private async persist (job: JobRuntime): Promise<void> {
+    const value: Persisted = { spec: job.spec, join: job.join, left: job.left, reports: job.reports, snapshot: job.machine.snapshot() }
+    await this.c.state.sublevel<Persisted>(SUB).put(job.spec.id, value)
+  }
+
+  private async publish (msg: TrainingMessage): Promise<void> {
+    await this.c.gossip.publish(TRAINING_TOPIC, await encodeTrainingMessage(this.c.privateKey, this.seq.next(), msg))
+  }
+
+  /** The creator keeps announcing unfinished jobs so peers that joined the mesh later learn them. */
+  private reannounce (): void {
+    for (const job of this.jobs.values()) {
+      if (job.spec.creator === this.c.peerId && job.machine.view().phase !== 'finished') void this.publish({ type: 'job', job: job.spec }).catch(() => {})
+    }
+  }
+
+  /** Drop what a finished job holds: local data, prefetched deltas and its tfjs model. */
+  private release (job: JobRuntime): void {
+    job.data = undefined
+    job.prefetched.clear()
+    // not awaited: the model waits for the tf mutex, which another job's training may hold for a while
+    this.c.work.release(job).catch(err => { this.log.warn({ job: job.spec.id, err: (err as Error).message }, 'releasing the job\'s model failed') })
+  }
+}
