@@ -3,6 +3,7 @@
  * stop them in reverse (one ServiceList). Nothing else in the codebase wires subsystems together.
  */
 import type { PrivateKey } from '@libp2p/interface'
+import type { Static } from '@sinclair/typebox'
 import { EventBus } from '../common/events.js'
 import { systemClock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
@@ -22,6 +23,7 @@ import { peerTracker, type PeerSummary, type PeerTracker } from './peers.js'
 import { HARDWARE_TOPIC, hardware, measureTrainingBackend, probeHardware, type HardwareService } from './hardware/index.js'
 import { adminApi, type AdminApi } from './api/service.js'
 import { apiPlugins } from './api/plugins.js'
+import type { NodeInfo as NodeInfoSchema } from './api/schemas.js'
 import { VERSION } from './version.js'
 
 /** What `MeshNode.create` needs: validated options, the root logger and (for the key passphrase) the environment. */
@@ -34,8 +36,8 @@ export interface NodeCreateInit {
 /** Every gossip topic the node's services use: each gets gossipsub's topic score parameters. */
 export const MESH_TOPICS: readonly string[] = [HARDWARE_TOPIC, ARTIFACT_TOPIC, TRAINING_TOPIC]
 
-/** What `/v1/node` reports. */
-export interface NodeInfo { peerId: string, addresses: string[], version: string, profile: string, network: string, uptimeSec: number, startedAt: string, peers: number }
+/** `GET /v1/node`: its one schema is NodeInfo in api/schemas.ts. */
+export type NodeInfo = Static<typeof NodeInfoSchema>
 
 /** A running meshnode: every subsystem, started; `close()` stops them in reverse order. */
 export class MeshNode {

@@ -1,4 +1,5 @@
 /** Every route group the admin API serves, wired to the node's services; a new subsystem adds its group here. */
+import type { Static } from '@sinclair/typebox'
 import type { Registry } from 'prom-client'
 import type { EventSource } from '../../common/events.js'
 import type { ArtifactStore } from '../../storage/index.js'
@@ -7,8 +8,8 @@ import { nodeEvents, type NodeEvents } from '../events.js'
 import type { HardwareService } from '../hardware/index.js'
 import type { NodeOptions } from '../options.js'
 import type { PeerSummary } from '../peers.js'
-import type { NodeInfo } from '../node.js'
 import type { ApiPlugin } from './server.js'
+import type { NodeInfo as NodeInfoSchema } from './schemas.js'
 import { nodeRoutes } from './routes/node.js'
 import { hardwareRoutes } from './routes/hardware.js'
 import { artifactRoutes } from './routes/artifacts.js'
@@ -18,7 +19,7 @@ import { observabilityRoutes } from './routes/observability.js'
 /** What the route groups read of the node. */
 export interface ApiNode {
   options: Readonly<Pick<NodeOptions, 'storage'>>
-  info: () => NodeInfo
+  info: () => Static<typeof NodeInfoSchema>
   peers: () => PeerSummary[]
   hardware: HardwareService
   artifacts: ArtifactStore
