@@ -21,7 +21,15 @@ import { GossipProcessor } from '../src/protocols/gossip.js'
 import { silentLogger } from '../src/common/logger.js'
 import { openStorage, startHelia, artifactStore, type ArtifactStore, type Storage } from '../src/storage/index.js'
 
-const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '5' }, mib: { type: 'string', default: '64' } } })
+const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '5' }, mib: { type: 'string', default: '64' }, help: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } } })
+if (args.help) {
+  process.stdout.write(`usage: npx tsx bench/storage.ts [--trials N] [--mib N] [--quick]
+  artifact add and 1- and 3-provider fetch throughput beside a plain Helia stack (same libraries, same run);
+  prints one JSON object; --quick runs 1 trial of 8 MiB
+`)
+  process.exit(0)
+}
+if (args.quick) { args.trials = '1'; args.mib = '8' }
 const TRIALS = Number(args.trials)
 const SIZE = Number(args.mib) * 1024 * 1024
 
