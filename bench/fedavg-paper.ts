@@ -10,7 +10,8 @@
  *   npx tsx bench/fedavg-paper.ts            full (scaled) run, one JSON object on stdout
  *   npx tsx bench/fedavg-paper.ts --quick    smoke test on the 8x8 digits (seconds)
  *   options: --target 0.9  --max-rounds-fedsgd 200  --max-rounds-fedavg 50  --lr-fedsgd 0.5  --lr-fedavg 0.1
- *            --budget-s 230 (wall-clock cap; a run cut short reports rounds: null, timedOut: true)
+ *            --budget-s 230 (wall-clock cap; a run cut short reports timedOut: true and the bound it knows:
+ *            rounds: null with roundsAtLeast = rounds run + 1, and the speed-up as a bound, e.g. "<= 4.2")
  *            --only iid|non-iid-shards
  */
 import { parseArgs } from 'node:util'
@@ -97,7 +98,19 @@ const partitions = [
   { label: 'non-iid-shards', partition: { scheme: 'shards' as const, seed: cfg.seed, shardsPerClient: 2 } }
 ]
 
-interface Run { rounds: number | null, roundsRun: number, finalAccuracy: number, bestAccuracy: number, seconds: number, timedOut?: true }
+/** `rounds` is null when the target was not reached (out of rounds or time): then it is at least `roundsAtLeast`. */
+interface Run { rounds: number | null, roundsAtLeast?: number, roundsRun: number, finalAccuracy: number, bestAccuracy: number, seconds: number, timedOut?: true }
+
+/**
+ * FedSGD rounds / FedAvg rounds, or the bound the runs give when one missed the target (it needs more rounds than
+ * it ran): ">= x" when FedSGD missed, "<= x" when FedAvg missed; "unknown" with the reason only when both missed.
+ */
+function speedupOf (fedsgd: Run, fedavg: Run): number | string {
+  if (fedsgd.rounds != null && fedavg.rounds != null) return round4(fedsgd.rounds / fedavg.rounds)
+  if (fedavg.rounds != null) return `>= ${round4((fedsgd.roundsAtLeast ?? fedsgd.roundsRun + 1) / fedavg.rounds)}`
+  if (fedsgd.rounds != null) return `<= ${round4(fedsgd.rounds / (fedavg.roundsAtLeast ?? fedavg.roundsRun + 1))}`
+  return `unknown: neither reached ${cfg.target} (FedSGD in ${fedsgd.roundsRun}, FedAvg in ${fedavg.roundsRun} rounds)`
+}
 
 const deadline = AbortSignal.timeout(cfg.budgetSeconds * 1000)
 
@@ -135,6 +148,7 @@ async function run (partition: typeof partitions[number]['partition'], method: '
   const last = seen[seen.length - 1]
   return {
     rounds: roundsToTarget,
+    ...(roundsToTarget == null ? { roundsAtLeast: seen.length + 1 } : {}),
     roundsRun: seen.length,
     finalAccuracy: round4(last?.accuracy ?? 0),
     bestAccuracy: round4(Math.max(0, ...seen.map(x => x.accuracy))),
@@ -155,10 +169,8 @@ for (const p of partitions) {
     partition: p.label,
     fedsgd,
     fedavg,
-    // the paper's figure: how many times fewer rounds FedAvg needs; a lower bound when FedSGD missed the target
-    speedup: fedsgd.rounds != null && fedavg.rounds != null
-      ? round4(fedsgd.rounds / fedavg.rounds)
-      : fedavg.rounds != null ? `>= ${round4(fedsgd.roundsRun / fedavg.rounds)}` : null
+    // the paper's figure: how many times fewer rounds FedAvg needs; a bound when a run missed the target or the time
+    speedup: speedupOf(fedsgd, fedavg)
   })
 }
 

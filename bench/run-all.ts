@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
+if (args.includes('--help')) {
+  process.stdout.write('usage: npm run bench [-- --quick] [-- --only name,name]\n  runs every bench/*.ts script in its own process and prints { "<script>": <its JSON> }\n')
+  process.exit(0)
+}
 const onlyIdx = args.indexOf('--only')
 const only = onlyIdx >= 0 ? new Set(args[onlyIdx + 1].split(',')) : undefined
 const passThrough = args.filter(a => a === '--quick')

@@ -17,6 +17,12 @@ import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Registry } from 'prom-client'
 import { KAD_PROTOCOL } from '../protocols/topics.js'
+import { VERSION } from './version.js'
+import { gossipsubMetrics } from './gossipsub-metrics.js'
+import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT } from './colocation.js'
+
+/** What identify tells other peers this node runs: `meshnode/<version>`. */
+export const AGENT_VERSION = `meshnode/${VERSION}`
 
 // a type alias (not an interface) so it satisfies libp2p's ServiceMap index signature
 export type MeshServices = {
@@ -50,7 +56,12 @@ export interface Libp2pInit {
   mdns?: boolean
   maxConnections?: number
   dialTimeoutMs?: number
+  /** New inbound connections accepted per second from one IP (default 5, libp2p's). */
+  inboundPerIpPerSecond?: number
+  /** Identities one public IP may hold before gossipsub's colocation penalty applies (default 10). */
   ipColocationThreshold?: number
+  /** Address ranges (CIDR) that never count towards colocation (default: loopback and private ranges). */
+  ipColocationExempt?: readonly string[]
   maxMessageBytes?: number
   /** Persist the peer store and DHT records (the node passes its Level datastore). */
   datastore?: Datastore
@@ -102,6 +113,7 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
 
   return await createLibp2p({
     privateKey: init.privateKey,
+    nodeInfo: { name: 'meshnode', version: VERSION, userAgent: AGENT_VERSION },
     start: init.start ?? true,
     datastore: init.datastore,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
@@ -111,9 +123,11 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
     peerDiscovery: discovery,
     connectionManager: {
       maxConnections: init.maxConnections ?? 200,
-      dialTimeout: init.dialTimeoutMs ?? 10_000
+      dialTimeout: init.dialTimeoutMs ?? 10_000,
+      inboundConnectionThreshold: init.inboundPerIpPerSecond ?? 5
     },
-    metrics: init.registry != null ? prometheusMetrics({ registry: init.registry, preserveExistingMetrics: true }) : undefined,
+    // process metrics come from our own collector (prefixed meshnode_process_): libp2p's would export them twice
+    metrics: init.registry != null ? prometheusMetrics({ registry: init.registry, preserveExistingMetrics: true, collectDefaultMetrics: false }) : undefined,
     services: {
       identify: identify(),
       // services register protocols after libp2p starts (Helia's bitswap, hardware, ...): push the change to peers
@@ -137,11 +151,14 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
         // IDONTWANT saves bandwidth on large messages (deltas' announcements are small, models travel by IPFS);
         // for a few-KiB record, telling every mesh peer not to send it costs as much as receiving it
         idontwantMinDataSize: 16 * 1024,
+        ...(init.registry != null ? gossipsubMetrics(init.registry, init.topics ?? []) : {}),
         scoreParams: {
           topics: topicScores(init.topics ?? []) as any,
           appSpecificScore: init.appSpecificScore ?? (() => 0),
           appSpecificWeight: 10,
+          // see colocation.ts: the penalty applies to public addresses only, unless configured otherwise
           IPColocationFactorThreshold: init.ipColocationThreshold ?? 10,
+          IPColocationFactorWhitelist: new ColocationExemptSet(init.ipColocationExempt ?? DEFAULT_COLOCATION_EXEMPT),
           IPColocationFactorWeight: -10,
           behaviourPenaltyWeight: -1,
           behaviourPenaltyDecay: 0.99,

@@ -94,7 +94,9 @@ export class MeshNode {
       mdns: o.mdns,
       maxConnections: o.connections.maxConnections,
       dialTimeoutMs: o.connections.dialTimeoutMs,
+      inboundPerIpPerSecond: o.connections.inboundPerIpPerSecond,
       ipColocationThreshold: o.gossip.ipColocationThreshold,
+      ipColocationExempt: o.gossip.ipColocationExempt,
       maxMessageBytes: o.gossip.maxMessageBytes,
       topics: MESH_TOPICS,
       registry: this.metrics.registry

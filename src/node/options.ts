@@ -7,7 +7,6 @@
  * reads `process.env`. Secrets (the key passphrase) are read here too but never become part of the options object.
  */
 import { readFileSync, existsSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
@@ -18,6 +17,8 @@ import { PACKAGE_ROOT } from '../common/paths.js'
 import { StorageOptionsSchema, defaultStorageOptions } from '../storage/index.js'
 import { TrainingOptionsSchema, defaultTrainingOptions } from '../training/index.js'
 import { ApiOptionsSchema, defaultApiOptions } from './api/options.js'
+import { DEFAULT_COLOCATION_EXEMPT, parseCidr } from './colocation.js'
+import { defaultDataDir } from './data-dir.js'
 import { HardwareOptionsSchema, ResourcesOptionsSchema, defaultHardwareOptions, defaultResourcesOptions } from './hardware/options.js'
 
 const Profile = Type.Union([Type.Literal('default'), Type.Literal('gpu'), Type.Literal('edge')])
@@ -42,11 +43,15 @@ export const NodeOptionsSchema = Type.Object({
     maxConnections: Type.Integer({ minimum: 1 }),
     /** Discovered peers are dialled while we have fewer connections than this. */
     targetPeers: Type.Integer({ minimum: 0 }),
-    dialTimeoutMs: Type.Integer({ minimum: 100 })
+    dialTimeoutMs: Type.Integer({ minimum: 100 }),
+    /** New inbound connections accepted per second from one IP (libp2p's flood guard; a loopback test mesh needs more). */
+    inboundPerIpPerSecond: Type.Integer({ minimum: 1 })
   }, { additionalProperties: false }),
   gossip: Type.Object({
-    /** Peers sharing one IP before gossipsub's colocation penalty applies (loopback meshes need it high). */
+    /** Peers sharing one public IP before gossipsub's colocation penalty applies. */
     ipColocationThreshold: Type.Integer({ minimum: 1 }),
+    /** Address ranges (CIDR) exempt from the colocation penalty; default loopback and private ranges. */
+    ipColocationExempt: Type.Array(Type.String(), { description: 'CIDR ranges never counted for IP colocation' }),
     maxMessageBytes: Type.Integer({ minimum: 1024 }),
     /** Accepted age of signed records, and tolerated clock skew into the future. */
     recordMaxAgeMs: Type.Integer({ minimum: 1000 }),
@@ -70,10 +75,8 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] ex
 /** Any subset of the options, typed (config files written by tests and tools). */
 export type PartialNodeOptions = DeepPartial<NodeOptions>
 
-/** The data directory when none is given: `MESHNODE_DATA_DIR`, else `~/.meshnode`. */
-export function defaultDataDir (env: NodeJS.ProcessEnv = process.env): string {
-  return env.MESHNODE_DATA_DIR != null && env.MESHNODE_DATA_DIR !== '' ? resolve(env.MESHNODE_DATA_DIR) : join(homedir(), '.meshnode')
-}
+/** The data directory when none is given: `MESHNODE_DATA_DIR`, else `~/.meshnode` (defined in data-dir.ts). */
+export { defaultDataDir }
 
 /** Built-in defaults, before any preset. */
 export function defaultNodeOptions (dataDir: string): NodeOptions {
@@ -87,8 +90,8 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
     mdns: true,
     api: { ...defaultApiOptions, allowedHosts: [...defaultApiOptions.allowedHosts] },
     log: { level: 'info', format: 'pretty' },
-    connections: { maxConnections: 200, targetPeers: 32, dialTimeoutMs: 10_000 },
-    gossip: { ipColocationThreshold: 10, maxMessageBytes: 1024 * 1024 + 64 * 1024, recordMaxAgeMs: 10 * 60_000, recordMaxSkewMs: 30_000 },
+    connections: { maxConnections: 200, targetPeers: 32, dialTimeoutMs: 10_000, inboundPerIpPerSecond: 5 },
+    gossip: { ipColocationThreshold: 10, ipColocationExempt: [...DEFAULT_COLOCATION_EXEMPT], maxMessageBytes: 1024 * 1024 + 64 * 1024, recordMaxAgeMs: 10 * 60_000, recordMaxSkewMs: 30_000 },
     hardware: { ...defaultHardwareOptions },
     resources: { ...defaultResourcesOptions },
     storage: { ...defaultStorageOptions },
@@ -246,6 +249,9 @@ function checkSemantics (o: NodeOptions): void {
       if (key === 'bootstrap' && !a.includes('/p2p/')) throw new ConfigError(`${key}[${i}]`, `expected a multiaddr ending in /p2p/<peer id>, got ${JSON.stringify(a)}`)
     })
   }
+  o.gossip.ipColocationExempt.forEach((c, i) => {
+    try { parseCidr(c) } catch (err) { throw new ConfigError(`gossip.ipColocationExempt[${i}]`, (err as Error).message) }
+  })
   if (!LOOPBACK.has(o.api.host) && !o.api.allowRemote) {
     throw new ConfigError('api.host', `refusing to bind the admin API to ${o.api.host}: set api.allowRemote: true in the config file to allow it`)
   }

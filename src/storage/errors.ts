@@ -3,7 +3,8 @@ import { defineErrors } from '../common/errors.js'
 
 /**
  * Every code StorageError carries, with its kind (the admin API derives the HTTP status from the kind, refined by a
- * few codes: ERR_TOO_LARGE 413, ERR_QUOTA 507, ERR_TIMEOUT 504, ERR_FETCH and ERR_CORRUPT 502).
+ * few codes: ERR_TOO_LARGE and ERR_QUOTA 413, ERR_TIMEOUT and ERR_FETCH 404, ERR_CORRUPT 422; never a 5xx, which
+ * the API keeps for its own bugs).
  */
 export const STORAGE_ERRORS = {
   /** A CID that does not parse. */

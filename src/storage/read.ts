@@ -81,15 +81,29 @@ export interface OpenArtifactOptions {
   offline?: boolean
 }
 
-/** Resolve the size (refusing artifacts over `maxBytes`), then hand back a stream of the bytes. */
+/**
+ * Resolve the size (refusing artifacts over `maxBytes`) and wait for the first block of content, then hand back a
+ * stream of the bytes. A read whose first block does not arrive within the idle timeout fails here, before a caller
+ * commits to a response, with ERR_NOT_FOUND as for a root nobody provided (nobody could deliver the artifact).
+ */
 export async function openArtifact (fs: UnixFS, cid: CID, opts: OpenArtifactOptions, metrics?: StorageMetrics): Promise<ArtifactContent> {
   const idle = new IdleTimeout(opts.timeoutMs, opts.signal)
   // a stream that is never iterated still ends: on timeout or abort (onDone is idempotent)
   if (opts.onDone != null) idle.signal.addEventListener('abort', opts.onDone, { once: true })
   let size: number
+  let blocks: AsyncIterator<Uint8Array>
+  let first: IteratorResult<Uint8Array>
   try {
     size = await resolveFileSize(fs, cid, idle, opts.timeoutMs, opts.offline)
     if (size > opts.maxBytes) throw new StorageError('ERR_TOO_LARGE', `artifact ${cid.toString()} of ${size} bytes exceeds the ${opts.maxBytes}-byte limit`)
+    blocks = fs.cat(cid, { signal: idle.signal, offline: opts.offline })[Symbol.asyncIterator]()
+    try {
+      first = await blocks.next()
+    } catch (err) {
+      if (idle.timedOut) throw new StorageError('ERR_NOT_FOUND', `no peer provided the first block of ${cid.toString()} within ${opts.timeoutMs} ms`, { cause: err })
+      throw storageErrorIn(err) ?? err
+    }
+    idle.touch()
   } catch (err) {
     idle.clear()
     opts.onDone?.()
@@ -99,7 +113,8 @@ export async function openArtifact (fs: UnixFS, cid: CID, opts: OpenArtifactOpti
   async function * content (): AsyncGenerator<Uint8Array> {
     let n = 0
     try {
-      for await (const chunk of fs.cat(cid, { signal: idle.signal, offline: opts.offline })) {
+      for (let r = first; r.done !== true; r = await blocks.next()) {
+        const chunk = r.value
         idle.touch()
         n += chunk.byteLength
         // blocks are hash-checked, but a crafted DAG can still lie about its size: never yield past the declaration
@@ -115,6 +130,7 @@ export async function openArtifact (fs: UnixFS, cid: CID, opts: OpenArtifactOpti
     } finally {
       idle.clear()
       opts.onDone?.()
+      await blocks.return?.()?.catch(() => {})
     }
   }
   return { cid: cid.toString(), size, content: content() }

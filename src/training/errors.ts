@@ -22,8 +22,12 @@ export const TRAINING_ERRORS = {
   ERR_DATASET_CORRUPT: 'invalid',
   ERR_DATASET_NOT_FOUND: 'invalid',
   ERR_NOT_FOUND: 'not-found',
+  ERR_NOT_CREATOR: 'forbidden',
+  ERR_JOB_ACTIVE: 'conflict',
   ERR_FETCH: 'unavailable',
   ERR_ABORTED: 'unavailable',
+  /** Too many heavy requests (large model builds) at once: retry shortly (HTTP 429). */
+  ERR_BUSY: 'unavailable',
   ERR_BACKEND: 'internal',
   ERR_SNAPSHOT: 'internal',
   ERR_TRAIN: 'internal',

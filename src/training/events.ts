@@ -15,6 +15,8 @@ export const trainingEvents = defineEvents({
   'training.penalty': Type.Object({ jobId: JobId, peerId: Type.String(), reason: Type.String(), round: Type.Integer() }),
   /** A job finished (its rounds ran out or it reached its target). */
   'training.finished': Type.Object({ jobId: JobId, reason: Type.String(), round: Type.Integer(), modelCid: Type.String() }),
+  /** A job was stopped for the whole mesh by its creator (here, or by its signed stop record). */
+  'training.stopped': Type.Object({ jobId: JobId, round: Type.Integer(), by: Type.String({ description: 'the creator' }), reason: Type.Optional(Type.String({ description: '`target`: the pooled accuracy reached the job\'s target' })) }),
   /** A round was sealed and accepted; the report as this node measured it. */
   'training.round': Type.Object({
     jobId: JobId,

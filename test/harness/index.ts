@@ -40,13 +40,15 @@ export async function waitFor<T> (check: () => Promise<T> | T, opts: { timeoutMs
   }
 }
 
-/** Test-friendly config: loopback only, no mDNS, no benchmark, quick adverts, many peers per IP allowed. */
+/** Test-friendly config: loopback only, no mDNS, no benchmark, quick adverts, many peers and connections per IP allowed. */
 export const TEST_CONFIG: PartialNodeOptions = {
   listen: ['/ip4/127.0.0.1/tcp/0'],
   mdns: false,
   api: { port: 0 },
   log: { level: 'warn', format: 'json' },
   gossip: { ipColocationThreshold: 1000 },
+  // every node dials from 127.0.0.1: libp2p's 5 new connections per second per IP would refuse a forming mesh's dials
+  connections: { inboundPerIpPerSecond: 1000 },
   hardware: { benchmark: false, advertiseIntervalMs: 5000 }
 }
 
@@ -67,6 +69,10 @@ export interface NodeHandle {
   output: () => string
   /** Process nodes: the exit code of the last run (null while running, when killed by a signal, or in-process). */
   exitCode: () => number | null
+  /** When the latest start began (Date.now(): the process was spawned, or the in-process node began creating). */
+  startedAt?: number
+  /** When the latest start finished (listening, admin API up). */
+  readyAt?: number
 }
 
 export interface SpawnOptions {
@@ -89,6 +95,8 @@ class ProcessNode implements NodeHandle {
   peerId = ''
   addresses: string[] = []
   api!: ApiClient
+  startedAt?: number
+  readyAt?: number
   private child?: ChildProcess
   private log: string[] = []
 
@@ -104,6 +112,8 @@ class ProcessNode implements NodeHandle {
     // MESHNODE_TEST_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': extra Node flags for process nodes (profiling)
     const nodeArgs = (process.env.MESHNODE_TEST_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
     const args = [...nodeArgs, ...CLI, 'start', '--data-dir', this.dataDir, ...(this.opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]), ...(level != null && level !== '' && logDir != null ? ['--log-level', level] : []), ...(this.opts.extraArgs ?? [])]
+    this.startedAt = Date.now()
+    this.readyAt = undefined
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...this.opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     this.child = child
     const file = logDir != null && logDir !== '' ? await mkdir(logDir, { recursive: true }).then(() => createWriteStream(join(logDir, `node-${this.index}.log`), { flags: 'a' })) : undefined
@@ -117,6 +127,7 @@ class ProcessNode implements NodeHandle {
     this.peerId = line[1]
     this.addresses = line[2].split(' ')
     this.api = await ApiClient.fromDataDir(this.dataDir)
+    this.readyAt = Date.now()
   }
 
   async stop (): Promise<void> {
@@ -151,6 +162,8 @@ class InProcessNode implements NodeHandle {
   addresses: string[] = []
   api!: ApiClient
   node?: MeshNode
+  startedAt?: number
+  readyAt?: number
 
   constructor (readonly index: number, readonly dataDir: string, private readonly opts: SpawnOptions) {}
 
@@ -158,6 +171,8 @@ class InProcessNode implements NodeHandle {
   exitCode (): number | null { return null }
 
   async start (): Promise<void> {
+    this.startedAt = Date.now()
+    this.readyAt = undefined
     const options = loadNodeOptions({ dataDir: this.dataDir, flags: { bootstrap: this.opts.bootstrap }, env: {} })
     // MESHNODE_TEST_LOG=debug shows in-process nodes' logs on stderr
     const level = process.env.MESHNODE_TEST_LOG
@@ -166,6 +181,7 @@ class InProcessNode implements NodeHandle {
     this.peerId = this.node.peerId
     this.addresses = this.node.addresses()
     this.api = new ApiClient(this.node.api.url, (await readFile(join(this.dataDir, 'admin.token'), 'utf8')).trim())
+    this.readyAt = Date.now()
   }
 
   async stop (): Promise<void> { await this.node?.close(); this.node = undefined }
@@ -184,8 +200,11 @@ export class Mesh {
   static async start (n: number, opts: { mode?: NodeMode, config?: PartialNodeOptions, env?: NodeJS.ProcessEnv } = {}): Promise<Mesh> {
     const mesh = new Mesh()
     try {
-      const first = await mesh.add({ mode: opts.mode, config: opts.config, env: opts.env })
-      await Promise.all(Array.from({ length: n - 1 }, async () => await mesh.add({ mode: opts.mode, config: opts.config, env: opts.env, bootstrap: first.addresses })))
+      // data directories first (init derives a key: not part of a node's start), so start times measure starting
+      const dirs = await Promise.all(Array.from({ length: n }, async () => await prepareDataDir(opts.config ?? {})))
+      for (const dir of dirs) mesh.cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
+      const first = await mesh.add({ mode: opts.mode, config: opts.config, env: opts.env, dataDir: dirs[0] })
+      await Promise.all(dirs.slice(1).map(async dataDir => await mesh.add({ mode: opts.mode, config: opts.config, env: opts.env, bootstrap: first.addresses, dataDir })))
     } catch (err) {
       await mesh.close()
       throw err
@@ -210,6 +229,16 @@ export class Mesh {
     const handle = this.nodes[index]
     if (!(handle instanceof InProcessNode) || handle.node == null) throw new Error(`node ${index} is not a running in-process node`)
     return handle.node
+  }
+
+  /** When the first node's start began (Date.now()), for tests timed "from the first start". */
+  firstStartedAt (): number {
+    return Math.min(...this.nodes.map(n => n.startedAt ?? Infinity))
+  }
+
+  /** When the last node to finish starting was ready. */
+  lastReadyAt (): number {
+    return Math.max(...this.nodes.map(n => n.readyAt ?? -Infinity))
   }
 
   /** Register extra cleanup (run before the nodes', in reverse order of registration). */

@@ -15,10 +15,14 @@ import { hardwareRoutes } from './routes/hardware.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { trainingRoutes } from './routes/training.js'
 import { observabilityRoutes } from './routes/observability.js'
+import { cachedView } from './view-cache.js'
+
+/** How stale `/v1/node` addresses and `/v1/peers` latencies may be (peer changes invalidate at once). */
+const VIEW_MAX_AGE_MS = 1000
 
 /** What the route groups read of the node. */
 export interface ApiNode {
-  options: Readonly<Pick<NodeOptions, 'storage'>>
+  options: Readonly<Pick<NodeOptions, 'storage' | 'api'>>
   info: () => Static<typeof NodeInfoSchema>
   peers: () => PeerSummary[]
   hardware: HardwareService
@@ -30,11 +34,20 @@ export interface ApiNode {
 
 /** The route groups, in the order they are registered. */
 export function apiPlugins (node: ApiNode): ApiPlugin[] {
+  const info = cachedView(() => node.info(), node.events, VIEW_MAX_AGE_MS)
+  const peers = cachedView(() => node.peers(), node.events, VIEW_MAX_AGE_MS)
   return [
-    nodeRoutes({ info: () => node.info(), peers: async () => node.peers() }),
+    nodeRoutes({
+      // uptime is computed per request: the rest of the view changes only with an event, or slowly
+      info: () => {
+        const v = info()
+        return { ...v, uptimeSec: Math.round((Date.now() - Date.parse(v.startedAt)) / 1000) }
+      },
+      peers: async () => peers()
+    }),
     hardwareRoutes({ hardware: node.hardware }),
     artifactRoutes({ artifacts: node.artifacts, fetchTimeoutMs: node.options.storage.fetchTimeoutMs }),
     trainingRoutes({ training: node.training }),
-    observabilityRoutes({ registry: node.metrics.registry, events: node.events, eventSchemas: nodeEvents })
+    observabilityRoutes({ registry: node.metrics.registry, events: node.events, eventSchemas: nodeEvents, maxEventStreams: node.options.api.maxEventStreams })
   ]
 }

@@ -14,9 +14,12 @@ export const ErrorBody = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() })
 }, { description: 'An error' })
 
-/** Standard error responses to attach to a route's `response` map. */
+/**
+ * Standard error responses to attach to a route's `response` map: the common ones by status, and every other 4xx
+ * (405, 409, 413, 414, 415, 422, 429) as the `4XX` range, so the document names a schema for every status we send.
+ */
 export const errorResponses = {
-  400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody
+  400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, '4xx': ErrorBody
 }
 
 /** `/v1/node`: who this node is. */

@@ -1,13 +1,22 @@
 /**
- * The admin HTTP API: fastify with JSON-schema validation, bearer-token auth on every route but health, a Host
- * header allow-list (DNS rebinding), body limits, one error renderer (`{ error: { code, message } }`, 4xx for client
- * mistakes) and an OpenAPI 3.1 document generated from the same route schemas.
+ * The admin HTTP API: fastify with JSON-schema validation, bearer-token auth on every route but health, a strict
+ * Host header allow-list (DNS rebinding), body limits, one error renderer (`{ error: { code, message } }`, 4xx for
+ * client mistakes) and an OpenAPI 3.1 document generated from the same route schemas.
+ *
+ * The Host and token checks run first for every request: in the onRequest hook for routed requests (unknown routes
+ * too), and in `frameworkErrors` for the requests the router refuses before any hook (an undecodable URL, a path
+ * parameter over `maxParamLength`). Bodies are validated without type coercion (`"5"` is not 5); query strings and
+ * path parameters, which are text by nature, are coerced to their schema's types.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import swagger from '@fastify/swagger'
+import AjvCompiler from '@fastify/ajv-compiler'
 import { ApiError, renderError } from './errors.js'
 import type { Logger } from '../../common/logger.js'
-import { tokenMatches } from './auth.js'
+import { tokenChecker } from './auth.js'
+import { hostAllowed, normalizeHostName } from './host.js'
 import { ErrorBody } from './schemas.js'
 
 /** A route module: a fastify plugin function registered on the API server. */
@@ -37,59 +46,149 @@ export interface ApiServer {
 
 /** Routes reachable without a token. */
 const PUBLIC_ROUTES = new Set(['/v1/health'])
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]', '::1']
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]']
+/** Longest path parameter the router matches; longer ones are refused (414) after the auth and Host checks. */
+export const MAX_PARAM_LENGTH = 1024
+/** A client gets this long to send its request headers (a slow-header connection is closed after it). */
+export const HEADERS_TIMEOUT_MS = 10_000
+/** Charsets a text or JSON body may declare: we read bodies as UTF-8 (ASCII is a subset). */
+const CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii'])
+const CHARSET_PARAM = /;\s*charset\s*=\s*"?([^";\s]*)"?/i
+const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', allErrors: false } as const
 
-function hostAllowed (hostHeader: string | undefined, allowed: Set<string>): boolean {
-  if (hostHeader == null || hostHeader === '') return false
-  // strip the port; IPv6 literals keep their brackets
-  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]
-  return allowed.has(name.toLowerCase())
+/** The request gate: Host header, then token, then the body's declared charset. Throws an ApiError. */
+function requestGate (init: ApiServerInit): (raw: IncomingMessage) => void {
+  const allowed = new Set([...LOOPBACK_HOSTS, ...init.allowedHosts.map(normalizeHostName)])
+  const tokenOk = tokenChecker(init.token)
+  return (raw) => {
+    if (!hostAllowed(raw.rawHeaders, allowed)) throw new ApiError('ERR_HOST', 'Host header not allowed')
+    const url = raw.url ?? '/'
+    const q = url.indexOf('?')
+    if (!PUBLIC_ROUTES.has(q < 0 ? url : url.slice(0, q))) {
+      const auth = raw.headers.authorization
+      const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : ''
+      if (!tokenOk(token)) throw new ApiError('ERR_UNAUTHORIZED', 'missing or invalid bearer token')
+    }
+    const type = raw.headers['content-type']
+    if (type !== undefined) {
+      const charset = CHARSET_PARAM.exec(type)?.[1].toLowerCase()
+      if (charset !== undefined && !CHARSETS.has(charset)) throw new ApiError('ERR_UNSUPPORTED_MEDIA_TYPE', `charset ${charset} is not supported: send UTF-8`)
+    }
+  }
+}
+
+/** Validators: bodies without type coercion, query strings and path parameters with it. */
+const buildValidator: AjvCompiler.BuildCompilerFromPool = (externalSchemas, options) => {
+  const coercing = AjvCompiler()(externalSchemas, options)
+  const strict = AjvCompiler()(externalSchemas, { plugins: options?.plugins, onCreate: options?.onCreate, customOptions: { ...AJV_OPTIONS, coerceTypes: false } })
+  // fastify hands the compiler its route definition ({ schema, httpPart, ... }), which the typings call a schema
+  return route => typeof route === 'object' && route.httpPart === 'body' ? strict(route) : coercing(route)
+}
+
+/** The methods declared for each route pattern, to answer 405 with `Allow` for a known path and an undeclared method. */
+class MethodTable {
+  private readonly routes = new Map<string, { re: RegExp, methods: Set<string> }>()
+
+  add (url: string, method: string | string[]): void {
+    let r = this.routes.get(url)
+    if (r == null) {
+      const re = new RegExp('^' + url.split('/').map(s => s.startsWith(':') ? '[^/]+' : s === '*' ? '.*' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/') + '$')
+      r = { re, methods: new Set() }
+      this.routes.set(url, r)
+    }
+    for (const m of Array.isArray(method) ? method : [method]) r.methods.add(m.toUpperCase())
+    if (r.methods.has('GET')) r.methods.add('HEAD')
+  }
+
+  /** The `Allow` value for a path, or undefined when no route has it. */
+  allow (path: string): string | undefined {
+    for (const { re, methods } of this.routes.values()) if (re.test(path)) return [...methods].sort().join(', ')
+    return undefined
+  }
+}
+
+/**
+ * What Node's HTTP parser refuses before any request exists (headers too slow, too large, malformed) gets our error
+ * body too; nothing about the node is told, so no auth is needed to hear it.
+ */
+function onClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? new ApiError('ERR_REQUEST_TIMEOUT', `request headers did not arrive within ${HEADERS_TIMEOUT_MS} ms`)
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError('ERR_HEADERS_TOO_LARGE', 'request headers too large')
+      : new ApiError('ERR_BAD_REQUEST', 'malformed HTTP request')
+  const { status, code, message } = renderError(e)
+  const body = JSON.stringify({ error: { code, message } })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 /** Build the fastify app with every plugin registered, without listening (tests use `inject`). */
 export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): Promise<FastifyInstance> {
+  const gate = requestGate(init)
+  const sendError = (err: unknown, reply: FastifyReply): void => {
+    const { status, code, message, internal } = renderError(err)
+    if (internal) init.logger.error({ err }, 'admin API request failed')
+    void reply.status(status).type('application/json').send({ error: { code, message } })
+  }
   const app = Fastify({
     logger: false,
     bodyLimit: init.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // reject unknown and surplus query/body fields instead of silently dropping them
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
-    return503OnClosing: true,
+    ajv: { customOptions: AJV_OPTIONS },
+    schemaController: { compilersFactory: { buildValidator } },
+    // checked every second, so a slow-header connection is closed within a second of the timeout
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    // what the router refuses before any hook still passes the Host and token checks first, and gets our error body
+    frameworkErrors: (err, req, reply) => {
+      let e: unknown = err
+      try { gate(req.raw) } catch (denied) { e = denied }
+      sendError(e, reply)
+    },
+    clientErrorHandler: onClientError,
+    // the API stops first, while every service still runs: a request racing the close is served, not a 503 (a 5xx is
+    // a bug here, and fastify's 503 body is not ours); open connections are closed at once
+    return503OnClosing: false,
     forceCloseConnections: true
   })
   // JSON only, unless a route module registers its own parser (artifacts take raw octet streams)
   app.removeContentTypeParser('text/plain')
-  const allowed = new Set([...LOOPBACK_HOSTS, ...init.allowedHosts.map(h => h.toLowerCase())])
+  const methods = new MethodTable()
+  app.addHook('onRoute', (route) => { methods.add(route.url, route.method) })
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'meshnode admin API', version: init.version, description: 'Local administration of a meshnode daemon. Every route except /v1/health needs `Authorization: Bearer <token>` from `<data-dir>/admin.token`.' },
+      info: { title: 'meshnode admin API', version: init.version, description: 'Local administration of a meshnode daemon. Every route except /v1/health needs `Authorization: Bearer <token>` from `<data-dir>/admin.token`. Errors are `{ "error": { "code", "message" } }` with a 4xx status; a 5xx is a bug.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }]
     }
   })
 
-  app.addHook('onRequest', async (req) => {
-    if (!hostAllowed(req.headers.host, allowed)) throw new ApiError('ERR_HOST', 'Host header not allowed')
-    const path = req.url.split('?')[0]
-    if (PUBLIC_ROUTES.has(path)) return
-    const auth = req.headers.authorization
-    const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : ''
-    if (!tokenMatches(token, init.token)) throw new ApiError('ERR_UNAUTHORIZED', 'missing or invalid bearer token')
+  // callback style: no promise per request on the hot path
+  app.addHook('onRequest', (req, _reply, done) => {
+    try { gate(req.raw) } catch (err) { done(err as Error); return }
+    done()
   })
   if (init.onResponse != null) {
     const onResponse = init.onResponse
-    app.addHook('onResponse', async (req, reply) => { onResponse(req.routeOptions.url ?? 'unmatched', reply.statusCode) })
+    app.addHook('onResponse', (req, reply, done) => { onResponse(req.routeOptions.url ?? 'unmatched', reply.statusCode); done() })
   }
 
-  app.setErrorHandler((err, _req, reply) => {
-    const { status, code, message, internal } = renderError(err)
-    if (internal) init.logger.error({ err }, 'admin API request failed')
-    void reply.status(status).type('application/json').send({ error: { code, message } })
-  })
+  app.setErrorHandler((err, _req, reply) => { sendError(err, reply) })
   // an unknown route is an error like any other: thrown, so the error handler above renders it
-  app.setNotFoundHandler(async (req) => {
-    throw new ApiError('ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0]
+    const allow = methods.allow(path)
+    if (allow !== undefined) {
+      void reply.header('allow', allow)
+      throw new ApiError('ERR_METHOD', `${req.method} is not allowed on ${path} (allowed: ${allow})`)
+    }
+    throw new ApiError('ERR_NOT_FOUND', `no route ${req.method} ${path}`)
   })
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -20,8 +20,8 @@ export interface AdminApiInit extends Pick<ApiOptions, 'host' | 'port' | 'allowe
 export interface AdminApiComponents {
   plugins: ApiPlugin[]
   logger: Logger
-  /** Counts requests by route and status class. */
-  metrics?: { apiRequests: { inc: (labels: { route: string, status: string }) => void } }
+  /** Counts requests by route and status class (a prom-client Counter). */
+  metrics?: { apiRequests: { labels: (labels: { route: string, status: string }) => { inc: () => void } } }
 }
 
 /** The running admin API. */
@@ -44,7 +44,7 @@ export class AdminApi implements Service {
       bodyLimitBytes: init.bodyLimitBytes,
       version: init.version,
       logger: c.logger,
-      onResponse: (route, status) => { c.metrics?.apiRequests.inc({ route, status: `${Math.floor(status / 100)}xx` }) }
+      onResponse: requestCounter(c.metrics?.apiRequests)
     }, c.plugins)
     try {
       await writeFileAtomic(join(init.dataDir, FILES.apiUrl), this.server.url + '\n', 0o644)
@@ -61,6 +61,24 @@ export class AdminApi implements Service {
     this.server = undefined
     await rm(join(this.init.dataDir, FILES.apiUrl), { force: true })
     await server.close()
+  }
+}
+
+/**
+ * Count a response under its route and status class. The labelled child is looked up once per pair (routes and
+ * classes are bounded), not hashed from its labels on every request.
+ */
+function requestCounter (counter?: NonNullable<AdminApiComponents['metrics']>['apiRequests']): ((route: string, status: number) => void) | undefined {
+  if (counter == null) return undefined
+  const children = new Map<string, { inc: () => void }>()
+  return (route, status) => {
+    const key = `${Math.floor(status / 100)}xx ${route}`
+    let child = children.get(key)
+    if (child == null) {
+      child = counter.labels({ route, status: `${Math.floor(status / 100)}xx` })
+      children.set(key, child)
+    }
+    child.inc()
   }
 }
 

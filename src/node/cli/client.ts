@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { MeshError } from '../../common/errors.js'
-import { FILES, readAdminToken } from '../identity.js'
+// data-dir.js, not identity.js: a client command must not load libp2p's key handling or the option schema
+import { FILES, readAdminToken } from '../data-dir.js'
 
 /** The daemon is not running, not reachable, or answered with an error. */
 export class ClientError extends MeshError {

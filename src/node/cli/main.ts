@@ -1,35 +1,67 @@
 /**
  * `meshnode <command>`: the CLI entry. The polyfills load before anything imports libp2p.
+ *
+ * Command groups load lazily: `meshnode status` imports only the API client and its formatting, `start` the daemon.
+ * The command named on the command line picks the group (for `train status`, only that subcommand); anything else
+ * (`--help`, no command, an unknown one) loads every group so help and errors list them all.
  */
 import '../polyfills.js'
 import { Command, CommanderError } from 'commander'
 import { MeshError } from '../../common/errors.js'
-import { defaultDataDir } from '../options.js'
+import { defaultDataDir } from '../data-dir.js'
 import { VERSION } from '../version.js'
 import { ApiClient } from './client.js'
-import { registerDaemonCommands } from './commands/daemon.js'
-import { registerInfoCommands, type Connect } from './commands/info.js'
-import { registerArtifactCommands } from './commands/artifacts.js'
-import { registerTrainCommands } from './commands/train.js'
+import type { Connect } from './commands/info.js'
 
 const connect: Connect = async (opts) => await ApiClient.fromDataDir(opts.dataDir ?? defaultDataDir())
 
-/** Build the command tree; exported for tests of `--help` and argument errors. */
-export async function buildProgram (): Promise<Command> {
+type Group = (program: Command, args: readonly string[]) => Promise<void>
+
+const daemon: Group = async (program) => { (await import('./commands/daemon.js')).registerDaemonCommands(program) }
+const info: Group = async (program) => { (await import('./commands/info.js')).registerInfoCommands(program, connect) }
+const artifacts: Group = async (program) => { (await import('./commands/artifacts.js')).registerArtifactCommands(program, connect) }
+const train: Group = async (program, args) => {
+  // `train status` is a client command: register just it, without the job schemas the other subcommands need
+  if (args[0] === 'train' && firstCommand(args.slice(1)) === 'status') {
+    (await import('./commands/train-status.js')).registerTrainStatusOnly(program, connect)
+    return
+  }
+  (await import('./commands/train.js')).registerTrainCommands(program, connect)
+}
+
+/** Each top-level command and the group that registers it, in the order `--help` lists them. */
+const GROUPS: ReadonlyArray<[readonly string[], Group]> = [
+  [['init', 'start'], daemon],
+  [['status', 'peers', 'hardware'], info],
+  [['artifacts'], artifacts],
+  [['train'], train]
+]
+
+/** The first argument that is not an option (the command), if any. */
+function firstCommand (args: readonly string[]): string | undefined {
+  return args.find(a => !a.startsWith('-'))
+}
+
+/**
+ * Build the command tree: the group of the command in `args` (the arguments after `meshnode`), or every group when
+ * `args` names none. Exported for tests of `--help` and argument errors.
+ */
+export async function buildProgram (args: readonly string[] = []): Promise<Command> {
   const program = new Command('meshnode')
     .description('meshnode: a peer-to-peer node for federated training, artifacts and FTNS settlement')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  registerDaemonCommands(program)
-  registerInfoCommands(program, connect)
-  registerArtifactCommands(program, connect)
-  registerTrainCommands(program, connect)
+  // only the first argument can name the command: the top level takes no option with a value
+  const name = args[0]
+  if (name === '--version' || name === '-V') return program
+  const chosen = GROUPS.find(([names]) => name !== undefined && names.includes(name))
+  for (const [, group] of chosen != null ? [chosen] : GROUPS) await group(program, args)
   return program
 }
 
 async function main (argv: string[]): Promise<void> {
-  const program = await buildProgram()
+  const program = await buildProgram(argv.slice(2))
   try {
     await program.parseAsync(argv)
   } catch (err) {

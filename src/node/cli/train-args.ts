@@ -84,6 +84,8 @@ export interface CreateFlags {
   fraction?: string
   blockSize?: string
   target?: string
+  /** Warm start: the CID of a trained model to continue from. */
+  initModel?: string
   roundTimeoutMs?: string
   deadlineK?: string
   minWaitMs?: string
@@ -144,6 +146,7 @@ export function buildCreateRequest (flags: CreateFlags): CreateJobRequest {
     const pct = f.target.trim().endsWith('%')
     req.target = { metric: 'accuracy', value: numFlag('--target', pct ? f.target.trim().slice(0, -1) : f.target, TargetSchema.properties.value, pct ? 100 : 1) }
   }
+  if (f.initModel !== undefined) req.init = { model: f.initModel.trim() }
   const T = JobTimingSchema.properties
   const ms = (path: keyof typeof T, v: string | undefined): number | undefined => optional(v, s => intFlag(flagOf(`timing.${path}`), s, T[path]))
   const timing = defined({

@@ -15,7 +15,14 @@ export interface RoundLine {
   bytesSent: number
   bytesReceived: number
   durationMs: number
+  /** The job's figure: the accepted model's accuracy pooled over the contributors' held-out splits. */
+  pooled?: { accuracy: number, nodes: number, of: number } | null
+  /** The peers whose deltas the round's seal aggregated. */
+  contributors?: string[]
 }
+
+/** The last 6 characters of a peer id: enough to tell a mesh's peers apart in a table. */
+const shortPeer = (p: string): string => p.slice(-6)
 
 const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v)
 
@@ -56,12 +63,17 @@ export function roundLine (r: RoundLine): string {
   ].join('  ')
 }
 
-/** The rounds of one job: ROUND ACC LOSS F1 PARTICIPANTS SENT RECV DURATION, in round order. */
+/**
+ * The rounds of one job, in round order: ACC is the job's figure (pooled over the contributors' held-out splits, from
+ * NODES of them), HERE this node's own evaluation, CONTRIBUTORS the peers the seal aggregated.
+ */
 export function roundsTable (rounds: readonly RoundLine[]): string {
-  return table(['ROUND', 'ACC', 'LOSS', 'F1', 'PARTICIPANTS', 'SENT', 'RECV', 'DURATION'],
+  return table(['ROUND', 'ACC', 'NODES', 'HERE', 'LOSS', 'F1', 'PARTICIPANTS', 'SENT', 'RECV', 'DURATION', 'CONTRIBUTORS'],
     [...rounds].sort((a, b) => a.round - b.round).map(r => [
-      r.round, formatPct(r.accuracy), formatNum(r.loss), formatNum(r.f1), r.participants,
-      formatBytes(r.bytesSent), formatBytes(r.bytesReceived), formatDuration(r.durationMs)
+      r.round, formatPct(r.pooled?.accuracy), r.pooled == null ? '-' : `${r.pooled.nodes}/${r.pooled.of}`, formatPct(r.accuracy),
+      formatNum(r.loss), formatNum(r.f1), r.participants,
+      formatBytes(r.bytesSent), formatBytes(r.bytesReceived), formatDuration(r.durationMs),
+      r.contributors == null ? '-' : r.contributors.map(shortPeer).join(',')
     ]))
 }
 
@@ -72,7 +84,7 @@ function modelLabel (model: JobView['spec']['model']): string {
 
 function lastAccuracy (job: JobView): number | null {
   const last = [...job.rounds].sort((a, b) => a.round - b.round).at(-1)
-  return last?.accuracy ?? null
+  return last?.pooled?.accuracy ?? last?.accuracy ?? null
 }
 
 /** The jobs this node knows: one row each. */
@@ -105,6 +117,6 @@ export function jobSummary (job: JobView): string {
 
 /** What `train watch` prints when the job is over. */
 export function finishedLine (jobId: string, reason: string | null): string {
-  const why = reason === 'target' ? 'target accuracy reached' : reason === 'rounds' ? 'all rounds done' : (reason ?? 'finished')
+  const why = reason === 'target' ? 'target accuracy reached' : reason === 'rounds' ? 'all rounds done' : reason === 'stopped' ? 'stopped by its creator' : (reason ?? 'finished')
   return `job ${shortJobId(jobId)} finished: ${why}`
 }

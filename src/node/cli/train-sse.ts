@@ -106,15 +106,17 @@ const numOr0 = (v: unknown): number => numOrNull(v) ?? 0
 
 /**
  * Decode `training.round` (`{ jobId, round, accuracy, loss, f1, participants, bytesSent, bytesReceived, durationMs }`)
- * and `training.finished` (`{ jobId, reason }`); undefined for any other event or a malformed payload.
+ * and `training.finished` (`{ jobId, reason }`), and `training.stopped` as finished with reason `stopped`; undefined for
+ * any other event or a malformed payload.
  */
 export function parseTrainingEvent (ev: SseEvent): TrainingEvent | undefined {
-  if (ev.event !== 'training.round' && ev.event !== 'training.finished') return undefined
+  if (ev.event !== 'training.round' && ev.event !== 'training.finished' && ev.event !== 'training.stopped') return undefined
   let d: unknown
   try { d = JSON.parse(ev.data) } catch { return undefined }
   if (d == null || typeof d !== 'object' || Array.isArray(d)) return undefined
   const o = d as Record<string, unknown>
   if (typeof o.jobId !== 'string' || o.jobId === '') return undefined
+  if (ev.event === 'training.stopped') return { kind: 'finished', jobId: o.jobId, reason: o.reason === 'target' ? 'target' : 'stopped' }
   if (ev.event === 'training.finished') return { kind: 'finished', jobId: o.jobId, reason: typeof o.reason === 'string' ? o.reason : null }
   if (typeof o.round !== 'number' || !Number.isInteger(o.round) || o.round < 0) return undefined
   return {

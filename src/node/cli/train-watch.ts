@@ -43,6 +43,7 @@ export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId
     let last = -1
     for (const r of [...job.rounds].sort((a, b) => a.round - b.round)) { emitRound(r); last = Math.max(last, r.round) }
     if (job.status === 'finished') return emitFinished(job.finishedReason)
+    if (job.status === 'stopped') return emitFinished('stopped')
     if (res.body == null) throw new ClientError('ERR_STREAM_CLOSED', 'the daemon sent no event stream')
 
     for await (const ev of sseEvents(res.body)) {

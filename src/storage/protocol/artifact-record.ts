@@ -15,14 +15,15 @@ import { signRecord, type SignedRecord } from '../../protocols/envelope.js'
 import { openGossipRecord, openSignedRecord, schemaParser, type RecordSpec } from '../../protocols/record.js'
 import type { ReplayGuard } from '../../protocols/replay.js'
 import { ARTIFACT_DOMAIN } from './topic.js'
+import { ARTIFACT_KINDS } from './artifact-kinds.js'
 
 /** The only record version written and understood; a later one is ignored, not punished. */
 export const ARTIFACT_RECORD_VERSION = 1
 /** An announcement is a few hundred bytes; anything near this cap is abuse. */
 export const MAX_ARTIFACT_RECORD_BYTES = 4 * 1024
 
-/** What an artifact can be: the one list (the record, the API and the CLI all read it from here). */
-export const ARTIFACT_KINDS = ['model', 'delta', 'dataset', 'proposal', 'log', 'other'] as const
+/** What an artifact can be (defined in artifact-kinds.ts, which the CLI reads without this module). */
+export { ARTIFACT_KINDS }
 /** One of `ARTIFACT_KINDS`. */
 export type ArtifactKind = typeof ARTIFACT_KINDS[number]
 

@@ -3,7 +3,13 @@
  */
 import { TrainingError } from '../errors.js'
 
-/** A labelled dataset. `x` is row-major `[rows, features]`; `y[i]` is in `[0, classes)`; `shape` is the per-row image shape. */
+/** Per-feature standardisation applied at import: `x' = (x - mean) / scale`; predictions apply it to raw rows. */
+export interface Standardization { mean: number[], scale: number[] }
+
+/**
+ * A labelled dataset. `x` is row-major `[rows, features]`; `y[i]` is in `[0, classes)`; `shape` is the per-row image
+ * shape; `labels` names the classes (by index) when the file named them; `standardization` is what import applied.
+ */
 export interface Dataset {
   name: string
   x: Float32Array
@@ -11,6 +17,17 @@ export interface Dataset {
   features: number
   classes: number
   shape?: number[]
+  labels?: string[]
+  standardization?: Standardization
+}
+
+/** The metadata of a dataset that travels with its subsets, its file and the models trained on it. */
+export function datasetExtras (ds: Pick<Dataset, 'shape' | 'labels' | 'standardization'>): Pick<Dataset, 'shape' | 'labels' | 'standardization'> {
+  return {
+    ...(ds.shape != null ? { shape: [...ds.shape] } : {}),
+    ...(ds.labels != null ? { labels: [...ds.labels] } : {}),
+    ...(ds.standardization != null ? { standardization: { mean: [...ds.standardization.mean], scale: [...ds.standardization.scale] } } : {})
+  }
 }
 
 /** Number of rows. */
@@ -26,6 +43,11 @@ export function validateDataset (ds: Dataset): Dataset {
   if (ds.x.length !== n * ds.features) throw new TrainingError('ERR_DATASET', `x holds ${ds.x.length} values, expected ${n} rows x ${ds.features}`)
   if (ds.shape != null && ds.shape.reduce((a, b) => a * b, 1) !== ds.features) {
     throw new TrainingError('ERR_DATASET', `shape ${ds.shape.join('x')} does not hold ${ds.features} features`)
+  }
+  if (ds.labels != null && ds.labels.length > ds.classes) throw new TrainingError('ERR_DATASET', `${ds.labels.length} class names for ${ds.classes} classes`)
+  const st = ds.standardization
+  if (st != null && (st.mean.length !== ds.features || st.scale.length !== ds.features || st.scale.some(v => !(v > 0) || !Number.isFinite(v)) || st.mean.some(v => !Number.isFinite(v)))) {
+    throw new TrainingError('ERR_DATASET', 'standardization needs a finite mean and a positive scale per feature')
   }
   for (let i = 0; i < n; i++) {
     const c = ds.y[i]
@@ -49,7 +71,7 @@ export function subset (ds: Dataset, indices: ArrayLike<number>, name: string = 
     x.set(ds.x.subarray(r * f, (r + 1) * f), i * f)
     y[i] = ds.y[r]
   }
-  return { name, x, y, features: f, classes: ds.classes, ...(ds.shape != null ? { shape: [...ds.shape] } : {}) }
+  return { name, x, y, features: f, classes: ds.classes, ...datasetExtras(ds) }
 }
 
 /** Row counts per class. */

@@ -1,8 +1,13 @@
 /**
- * Parsers for user datasets: CSV (numeric features plus one integer label column) and JSON Lines
+ * Parsers for user datasets: CSV (numeric features plus one label column) and JSON Lines
  * (`{"features": [...], "label": n}` or `{"x": [...], "y": n}` per line). Errors name the 1-based line of the file.
+ *
+ * Labels are class indices (integers in [0, MAX_CLASSES)) or class names: when any label is not a number, every label
+ * is a name, and the names, sorted (or in the order `labels` gives), become the classes 0..n-1. The names are kept with
+ * the dataset (`labels`), so a prediction reads "setosa", not 0.
  */
 import { TrainingError } from '../errors.js'
+import { MAX_CLASSES } from '../protocol/limits.js'
 import type { Dataset } from './dataset.js'
 
 /** A dataset file failed to parse; `line` is the 1-based line number in the input (0 when not tied to a line). */
@@ -22,6 +27,11 @@ export interface ParseOptions {
   classes?: number
   /** Per-row image shape, e.g. `[28, 28, 1]`; must multiply to the feature count. */
   shape?: number[]
+  /**
+   * Class names in class-index order. When given, every label is read as a name and must be one of them (nodes that
+   * import their own files this way agree on the class indices even when a file lacks a class).
+   */
+  labels?: string[]
 }
 
 /** CSV options. */
@@ -38,7 +48,8 @@ export interface CsvOptions extends ParseOptions {
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
-const MAX_LABEL = 0x7fffffff
+/** Longest class name. */
+export const MAX_LABEL_LENGTH = 128
 const MAX_F32 = 3.4028234663852886e38
 
 function checkRange (v: number, line: number, where: string): number {
@@ -54,62 +65,116 @@ function parseNumber (field: string): number | undefined {
   return Number.isFinite(v) ? v : undefined
 }
 
-function checkLabel (v: unknown, line: number, classes: number | undefined): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DatasetParseError(line, `label ${JSON.stringify(v)} is not a number`)
+function checkLabel (v: number, line: number, classes: number | undefined): number {
   if (!Number.isInteger(v)) throw new DatasetParseError(line, `label ${v} is not an integer`)
   if (v < 0) throw new DatasetParseError(line, `label ${v} is negative`)
-  if (v > MAX_LABEL) throw new DatasetParseError(line, `label ${v} is too large`)
+  if (v >= MAX_CLASSES) {
+    throw new DatasetParseError(line, `label ${v} is not a class index below the cap of ${MAX_CLASSES} classes: number the classes 0..n-1, or use class names`)
+  }
   if (classes != null && v >= classes) throw new DatasetParseError(line, `label ${v} is not below classes = ${classes}`)
   return v
 }
 
+/** A label as read: a number (a class index) or a name, with its line for errors. */
+type RawLabel = number | string
+
 /** Grows row storage without knowing the row count up front. */
 class RowSink {
   private x: Float32Array
-  private y: Int32Array
+  private readonly labels: RawLabel[] = []
+  private readonly lines: number[] = []
   n = 0
   constructor (readonly width: number, capacity: number) {
     this.x = new Float32Array(Math.max(1, capacity) * width)
-    this.y = new Int32Array(Math.max(1, capacity))
   }
 
   row (): Float32Array {
-    if (this.n === this.y.length) {
+    if ((this.n + 1) * this.width > this.x.length) {
       const x = new Float32Array(this.x.length * 2); x.set(this.x); this.x = x
-      const y = new Int32Array(this.y.length * 2); y.set(this.y); this.y = y
     }
     return this.x.subarray(this.n * this.width, (this.n + 1) * this.width)
   }
 
-  commit (label: number): void { this.y[this.n++] = label }
+  commit (label: RawLabel, line: number): void {
+    if (typeof label === 'string' && label.length > MAX_LABEL_LENGTH) throw new DatasetParseError(line, `label ${JSON.stringify(label.slice(0, 20))}... is longer than ${MAX_LABEL_LENGTH} characters`)
+    this.labels.push(label)
+    this.lines.push(line)
+    this.n++
+  }
 
   finish (opts: ParseOptions): Dataset {
     if (this.n === 0) throw new DatasetParseError(0, 'no data rows')
-    const y = this.y.slice(0, this.n)
-    let max = 0
-    for (let i = 0; i < y.length; i++) if (y[i] > max) max = y[i]
-    const classes = opts.classes ?? max + 1
     if (opts.shape != null && opts.shape.reduce((a, b) => a * b, 1) !== this.width) {
       throw new DatasetParseError(0, `shape ${opts.shape.join('x')} does not hold ${this.width} features`)
     }
+    const named = opts.labels != null || this.labels.some(l => typeof l === 'string')
+    const { y, classes, labels } = named ? this.byName(opts) : this.byIndex(opts)
     return {
       name: opts.name ?? 'user',
       x: this.x.slice(0, this.n * this.width),
       y,
       features: this.width,
       classes,
-      ...(opts.shape != null ? { shape: [...opts.shape] } : {})
+      ...(opts.shape != null ? { shape: [...opts.shape] } : {}),
+      ...(labels != null ? { labels } : {})
     }
+  }
+
+  private byIndex (opts: ParseOptions): { y: Int32Array, classes: number, labels?: string[] } {
+    const y = new Int32Array(this.n)
+    let max = 0
+    for (let i = 0; i < this.n; i++) {
+      y[i] = checkLabel(this.labels[i] as number, this.lines[i], opts.classes)
+      if (y[i] > max) max = y[i]
+    }
+    return { y, classes: opts.classes ?? max + 1 }
+  }
+
+  /** Class names to indices: the given order, else sorted (so nodes holding the same classes agree). */
+  private byName (opts: ParseOptions): { y: Int32Array, classes: number, labels: string[] } {
+    const text = this.labels.map(l => typeof l === 'number' ? String(l) : l)
+    const labels = opts.labels != null ? [...opts.labels] : [...new Set(text)].sort()
+    if (new Set(labels).size !== labels.length) throw new DatasetParseError(0, 'the class names given are not distinct')
+    if (labels.length > MAX_CLASSES) throw new DatasetParseError(0, `${labels.length} distinct labels exceed the cap of ${MAX_CLASSES} classes`)
+    const index = new Map(labels.map((l, i) => [l, i]))
+    const y = new Int32Array(this.n)
+    for (let i = 0; i < this.n; i++) {
+      const k = index.get(text[i])
+      if (k === undefined) throw new DatasetParseError(this.lines[i], `label ${JSON.stringify(text[i])} is not one of the class names given`)
+      y[i] = k
+    }
+    const classes = opts.classes ?? labels.length
+    if (classes < labels.length) throw new DatasetParseError(0, `${labels.length} class names do not fit classes = ${classes}`)
+    return { y, classes, labels }
   }
 }
 
-function checkClasses (classes: number | undefined): void {
-  if (classes != null && (!Number.isInteger(classes) || classes < 1)) throw new DatasetParseError(0, `classes must be a positive integer, got ${classes}`)
+function checkClasses (opts: ParseOptions): void {
+  const classes = opts.classes
+  if (classes != null && (!Number.isInteger(classes) || classes < 1 || classes > MAX_CLASSES)) {
+    throw new DatasetParseError(0, `classes must be an integer in [1, ${MAX_CLASSES}], got ${classes}`)
+  }
+  if (opts.labels?.some(l => l === '' || l.length > MAX_LABEL_LENGTH) === true) throw new DatasetParseError(0, `class names must be 1 to ${MAX_LABEL_LENGTH} characters`)
 }
 
-/** Parse CSV text into a Dataset: every field numeric, one integer label column, the same width on every row. */
+function unquote (field: string): string {
+  const s = field.trim()
+  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).trim() : s
+}
+
+/** Whether the first non-empty line from `from` has a numeric label (then a named label above it names the column). */
+function nextLabelIsNumber (lines: string[], from: number, delimiter: string, labelIdx: number): boolean {
+  for (let i = from; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue
+    const f = lines[i].replace(/\r$/, '').split(delimiter)
+    return f[labelIdx] !== undefined && parseNumber(f[labelIdx]) !== undefined
+  }
+  return false
+}
+
+/** Parse CSV text into a Dataset: numeric features, one label column (indices or names), the same width on every row. */
 export function parseCsv (text: string, opts: CsvOptions = {}): Dataset {
-  checkClasses(opts.classes)
+  checkClasses(opts)
   const delimiter = opts.delimiter ?? ','
   const lines = text.split('\n')
   let first = 0
@@ -126,8 +191,10 @@ export function parseCsv (text: string, opts: CsvOptions = {}): Dataset {
   }
   let header = opts.header ?? 'auto'
   if (header === 'auto') {
+    // a header names its columns; a data row with a class name as its label still has numeric features
     const nonNumeric = firstFields.filter(f => parseNumber(f) === undefined).length
-    header = parseNumber(firstFields[labelIdx]) === undefined || nonNumeric * 2 > width
+    const labelNamed = parseNumber(firstFields[labelIdx]) === undefined
+    header = nonNumeric * 2 > width || (labelNamed && nonNumeric > 1) || (labelNamed && nextLabelIsNumber(lines, first + 1, delimiter, labelIdx))
   }
 
   const sink = new RowSink(width - 1, lines.length)
@@ -145,16 +212,16 @@ export function parseCsv (text: string, opts: CsvOptions = {}): Dataset {
       if (v === undefined) throw new DatasetParseError(line, `column ${c + 1}: ${JSON.stringify(fields[c].trim())} is not a number`)
       row[k++] = checkRange(v, line, `column ${c + 1}`)
     }
-    const label = parseNumber(fields[labelIdx])
-    if (label === undefined) throw new DatasetParseError(line, `label ${JSON.stringify(fields[labelIdx].trim())} is not a number`)
-    sink.commit(checkLabel(label, line, opts.classes))
+    const text = unquote(fields[labelIdx])
+    if (text === '') throw new DatasetParseError(line, 'the label is empty')
+    sink.commit(opts.labels != null ? text : parseNumber(text) ?? text, line)
   }
   return sink.finish(opts)
 }
 
 /** Parse JSON Lines: one object per non-empty line, `{ features, label }` or `{ x, y }`. */
 export function parseJsonLines (text: string, opts: ParseOptions = {}): Dataset {
-  checkClasses(opts.classes)
+  checkClasses(opts)
   const lines = text.split('\n')
   let sink: RowSink | undefined
   for (let i = 0; i < lines.length; i++) {
@@ -188,7 +255,9 @@ export function parseJsonLines (text: string, opts: ParseOptions = {}): Dataset 
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new DatasetParseError(line, `${fName}[${c}] = ${JSON.stringify(v)} is not a finite number`)
       row[c] = checkRange(v, line, `${fName}[${c}]`)
     }
-    sink.commit(checkLabel(label, line, opts.classes))
+    if (typeof label === 'number' && Number.isFinite(label)) sink.commit(opts.labels != null ? String(label) : label, line)
+    else if (typeof label === 'string' && label !== '') sink.commit(label, line)
+    else throw new DatasetParseError(line, `label ${JSON.stringify(label)} is neither a class index nor a class name`)
   }
   if (sink == null) throw new DatasetParseError(0, 'no data rows')
   return sink.finish(opts)

@@ -6,7 +6,8 @@
  *   0  "MNDS"            magic
  *   4  u32 version       1
  *   8  u32 metaLength    bytes of the UTF-8 JSON that follows
- *  12  meta JSON         { rows, features, classes, shape?, sha256 }  (sha256 of the x and y bytes)
+ *  12  meta JSON         { rows, features, classes, shape?, labels?, standardization?, sha256 }  (sha256 of the x and
+ *                       y bytes; `labels` names the classes, `standardization` is the scaling applied at import)
  *      zero padding to a multiple of 4
  *      x: rows * features float32, then y: rows int32
  */
@@ -17,14 +18,15 @@ import path from 'node:path'
 import { TrainingError } from '../errors.js'
 import { DATASET_NAME } from '../protocol/requests.js'
 import { isBuiltin } from './builtin.js'
-import { validateDataset, type Dataset } from './dataset.js'
+import { datasetExtras, validateDataset, type Dataset, type Standardization } from './dataset.js'
 
 export { DATASET_NAME }
 
 const MAGIC = 'MNDS'
 const VERSION = 1
 const EXT = '.mnds'
-const MAX_META = 64 * 1024
+/** Class names and per-feature statistics ride in the header: room for 4096 names or 100k-feature statistics. */
+const MAX_META = 8 * 1024 * 1024
 const LE = endianness() === 'LE'
 
 /** What `list` reports for a stored dataset (read from its header only). */
@@ -34,6 +36,8 @@ export interface DatasetInfo {
   features: number
   classes: number
   shape?: number[]
+  labels?: string[]
+  standardized?: boolean
   bytes: number
 }
 
@@ -42,6 +46,8 @@ interface Meta {
   features: number
   classes: number
   shape?: number[]
+  labels?: string[]
+  standardization?: Standardization
   sha256: string
 }
 
@@ -83,7 +89,7 @@ export function encodeDataset (ds: Dataset): Uint8Array {
   const xb = leBytes(ds.x)
   const yb = leBytes(ds.y)
   const sha256 = createHash('sha256').update(xb).update(yb).digest('hex')
-  const meta: Meta = { rows: ds.y.length, features: ds.features, classes: ds.classes, ...(ds.shape != null ? { shape: ds.shape } : {}), sha256 }
+  const meta: Meta = { rows: ds.y.length, features: ds.features, classes: ds.classes, ...datasetExtras(ds), sha256 }
   const metaBytes = new TextEncoder().encode(JSON.stringify(meta))
   const head = 12 + metaBytes.length
   const pad = (4 - (head % 4)) % 4
@@ -137,12 +143,25 @@ export function decodeDataset (bytes: Uint8Array, name: string): Dataset {
     y: fromLe(yb, Int32Array),
     features: meta.features,
     classes: meta.classes,
-    ...(Array.isArray(meta.shape) ? { shape: meta.shape } : {})
+    ...(Array.isArray(meta.shape) ? { shape: meta.shape } : {}),
+    ...(Array.isArray(meta.labels) ? { labels: meta.labels } : {}),
+    ...(meta.standardization != null ? { standardization: meta.standardization } : {})
   }
   try {
     return validateDataset(ds)
   } catch (err) {
     throw corrupt(name, (err as Error).message)
+  }
+}
+
+function infoOf (m: Omit<Meta, 'sha256'>): Omit<DatasetInfo, 'name' | 'bytes'> {
+  return {
+    rows: m.rows,
+    features: m.features,
+    classes: m.classes,
+    ...(m.shape != null ? { shape: m.shape } : {}),
+    ...(m.labels != null ? { labels: m.labels } : {}),
+    ...(m.standardization != null ? { standardized: true } : {})
   }
 }
 
@@ -181,7 +200,7 @@ export class DatasetStore {
       await unlink(tmp).catch(() => {})
       throw err
     }
-    return { name, rows: ds.y.length, features: ds.features, classes: ds.classes, ...(ds.shape != null ? { shape: [...ds.shape] } : {}), bytes: bytes.length }
+    return { name, ...infoOf({ rows: ds.y.length, features: ds.features, classes: ds.classes, ...datasetExtras(ds) }), bytes: bytes.length }
   }
 
   /** Load a dataset; `ERR_DATASET_NOT_FOUND` when absent, `ERR_DATASET_CORRUPT` when the file is damaged. */
@@ -227,10 +246,13 @@ export class DatasetStore {
         const fh = await open(path.join(this.dir, entry), 'r')
         try {
           const { size } = await fh.stat()
-          const head = new Uint8Array(Math.min(size, 12 + MAX_META))
+          const start = new Uint8Array(Math.min(size, 12))
+          await fh.read(start, 0, start.length, 0)
+          const metaLength = start.length === 12 ? new DataView(start.buffer).getUint32(8, true) : 0
+          const head = new Uint8Array(Math.min(size, 12 + Math.min(metaLength, MAX_META)))
           await fh.read(head, 0, head.length, 0)
           const { meta } = readHeader(head, name)
-          out.push({ name, rows: meta.rows, features: meta.features, classes: meta.classes, ...(meta.shape != null ? { shape: meta.shape } : {}), bytes: size })
+          out.push({ name, ...infoOf(meta), bytes: size })
         } finally {
           await fh.close()
         }

@@ -9,7 +9,7 @@ import { GossipValidationError } from '../../common/errors.js'
 import { compareIds } from '../core/aggregate.js'
 import { jobSpecIssue } from './job-check.js'
 import { jobIdOf } from './job-id.js'
-import type { TrainingMessage } from './messages.js'
+import type { JobSpec, JobStop, TrainingMessage } from './messages.js'
 
 function reject (code: string, message: string): never {
   throw new GossipValidationError('reject', code, message)
@@ -43,6 +43,7 @@ export function checkTrainingMessage (msg: TrainingMessage, signer: string): voi
     }
     case 'join':
     case 'leave':
+    case 'stop':
       return
     case 'delta':
       checkCid(msg.baseModelCid, 'baseModelCid')
@@ -63,10 +64,23 @@ export function checkTrainingMessage (msg: TrainingMessage, signer: string): voi
     case 'vote':
       checkCid(msg.aggregateCid, 'aggregateCid')
       return
+    case 'eval':
+      checkCid(msg.modelCid, 'modelCid')
+      return
     case 'promise':
       if (msg.locked !== undefined) {
         if (msg.locked.attempt >= msg.attempt) reject('ERR_BOUNDS', 'locked.attempt is not before attempt')
         checkCid(msg.locked.aggregateCid, 'locked.aggregateCid')
       }
   }
+}
+
+/**
+ * Why a stop record does not stop `job`, or undefined: it must name the job and be signed by the job's creator (the
+ * creator is known only once the job is, so this is checked on delivery rather than in the gossip validator).
+ */
+export function stopIssue (job: Pick<JobSpec, 'id' | 'creator'>, msg: JobStop, signer: string): string | undefined {
+  if (msg.jobId !== job.id) return 'the stop names another job'
+  if (signer !== job.creator) return 'only the job\'s creator may stop it'
+  return undefined
 }

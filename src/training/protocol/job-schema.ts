@@ -176,6 +176,12 @@ export const JobSpecSchema = closed({
   compression: CompressionSpecSchema,
   target: Type.Optional(TargetSchema),
   initialModelCid: CidSchema,
+  /**
+   * Set when the job continues from a trained model (`init.model` at creation): `initialModelCid` is then that model,
+   * checked by joiners for its size and this hash, instead of the weights the spec's seed builds. Nodes that predate
+   * it do not accept such a job (their schema is closed); jobs without it are unchanged.
+   */
+  warmStart: Type.Optional(closed({ modelHash: ModelHashSchema }, { description: 'the job starts from a trained model' })),
   manifestHash: Type.Optional(ModelHashSchema),
   createdAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'ms since the epoch' }),
   timing: JobTimingSchema

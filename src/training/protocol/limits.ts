@@ -44,3 +44,9 @@ export const MAX_INT8_BLOCK = 65536
 
 /** Largest dataset upload (the text body of `POST /v1/training/datasets/{name}`). */
 export const MAX_DATASET_UPLOAD_BYTES = 64 * 1024 * 1024
+
+/**
+ * Most classes a dataset may hold: the widest output layer a job created here may have (`REQUEST_LIMITS.maxUnits`).
+ * A label beyond it is refused at import rather than imported as a dataset nobody can train.
+ */
+export const MAX_CLASSES = REQUEST_LIMITS.maxUnits

@@ -88,6 +88,33 @@ export const RoundPromiseSchema = obj({
   locked: Type.Optional(obj({ attempt: Attempt, aggregateCid: CidSchema }))
 })
 
+/**
+ * The job's creator stops it for the whole mesh: every node stops the job at once, shows it `stopped` and trains no
+ * further round. Only the creator's stop counts (see `stopIssue`); `round` is the round the creator was at.
+ * Nodes that predate this type ignore it (an unknown type is ignored, not punished).
+ */
+export const JobStopSchema = obj({
+  type: Type.Literal('stop'),
+  jobId: JobId,
+  round: Type.Integer({ minimum: 0, maximum: L.maxRounds }),
+  reason: Type.Optional(Type.String({ maxLength: 256 }))
+})
+
+/**
+ * The signer's evaluation of the global model accepted at `round` (M_{round+1}, `modelCid`) on its held-out split of
+ * `samples` rows. Every node pools the evaluations of a seal's contributors into the job's one accuracy figure (the
+ * mean weighted by `samples`). Older nodes ignore this type.
+ */
+export const ModelEvalSchema = obj({
+  type: Type.Literal('eval'),
+  jobId: JobId,
+  round: Round,
+  modelCid: CidSchema,
+  accuracy: Type.Number({ minimum: 0, maximum: 1 }),
+  loss: Type.Number({ minimum: 0 }),
+  samples: Samples
+})
+
 /** A job announcement. */
 export type JobAnnounce = Static<typeof JobAnnounceSchema>
 /** A join (or heartbeat). */
@@ -104,9 +131,13 @@ export type RoundSeal = Static<typeof RoundSealSchema>
 export type SealVote = Static<typeof SealVoteSchema>
 /** A promise for a later attempt. */
 export type RoundPromise = Static<typeof RoundPromiseSchema>
+/** The creator's stop of a job. */
+export type JobStop = Static<typeof JobStopSchema>
+/** A node's evaluation of an accepted model. */
+export type ModelEval = Static<typeof ModelEvalSchema>
 
 /** Every message on TRAINING_TOPIC. */
-export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote | RoundPromise
+export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote | RoundPromise | JobStop | ModelEval
 /** The `type` of a training message. */
 export type TrainingMessageType = TrainingMessage['type']
 
@@ -118,5 +149,7 @@ export const TRAINING_MESSAGE_SCHEMAS = {
   delta: DeltaAnnounceSchema,
   seal: RoundSealSchema,
   vote: SealVoteSchema,
-  promise: RoundPromiseSchema
+  promise: RoundPromiseSchema,
+  stop: JobStopSchema,
+  eval: ModelEvalSchema
 } as const satisfies Record<TrainingMessageType, TSchema>

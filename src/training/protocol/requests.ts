@@ -10,7 +10,7 @@ import { DEFAULT_DIRICHLET_ALPHA, PARTITION_SCHEMES } from '../core/partition.js
 import {
   AGGREGATION_KINDS, AggregationSpecSchema, BetaSchema, COMPRESSION_KINDS, CompressionSpecSchema, Int8BlockSchema,
   JOB_DEFAULTS, JobTimingSchema, KrumFSchema, KrumMSchema, LearningRateSchema, LocalEpochsSchema, MinParticipantsSchema,
-  RequestModelSchema, RoundsSchema, TargetSchema, TopkFractionSchema, closed, paramsOf
+  RequestModelSchema, RoundsSchema, TargetSchema, TopkFractionSchema, CidSchema, closed, paramsOf
 } from './job-schema.js'
 import { REQUEST_LIMITS as R } from './limits.js'
 
@@ -49,6 +49,9 @@ export const CreateJobRequestSchema = closed({
     blockSize: Type.Optional(param(CompressionSpecSchema, 'blockSize', Int8BlockSchema, DEFAULT_INT8_BLOCK))
   }, { description: 'the parameters of the chosen compression' })),
   target: Type.Optional(TargetSchema),
+  init: Type.Optional(closed({
+    model: { ...CidSchema, description: 'the CID of a model artifact of this architecture (an exported job\'s `modelCid`)' }
+  }, { description: 'warm start: continue from a trained model instead of the seed\'s initial weights' })),
   timing: Type.Optional(Type.Partial(JobTimingSchema, { additionalProperties: false, description: 'round timing overrides (ms); the defaults suit a LAN mesh' }))
 }, { description: 'A training job to announce' })
 /** A create request. */

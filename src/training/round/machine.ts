@@ -17,8 +17,10 @@
  *   or when the aggregator's seal arrives. Stragglers never block it. Short of minParticipants it keeps waiting, and
  *   re-announces our join and delta every roundTimeoutMs in case gossip lost them.
  * - Attempt a of round r is sealed by selectAggregator(electorate by reputation, r, a). Attempts follow a fixed schedule
- *   of sealTimeoutMs slots from the close (so nodes stay in step); a node also moves up to the attempt a strict majority
- *   of the electorate promised, or to the next one when its aggregator already sealed.
+ *   of sealTimeoutMs slots from the close (so nodes stay in step); a node also moves up to the highest attempt that
+ *   enough others promised for a strict majority of the electorate to be there once it joins them (a node that closed
+ *   late or restarted re-synchronises; in an electorate of two, the other one suffices), or to the next one when its
+ *   aggregator already sealed. `stall()` says what a round that needs more attempts waits for.
  * - A seal is valid when it lists >= minParticipants deltas, each announced to us for round r on M_r by a participant
  *   with the listed samples, none from an equivocator or found invalid, its metrics are the medians of the listed
  *   deltas' metrics, and recomputing the aggregate from exactly the listed deltas gives its modelHash and CID. It need
@@ -40,10 +42,11 @@ import { VerifiedMajority, equalReputation } from '../../consensus/index.js'
 import { TRAINING_LIMITS } from '../protocol/messages.js'
 import { RoundContext } from './context.js'
 import { backOldRound, helpStraggler, onAggregate, onInvalid, onJoin, onLeave, onLocalDelta, onMessage, onVerified } from './intake.js'
+import { diagnose } from './diagnose.js'
 import { reconcile } from './progress.js'
 import { roundDeadline, sealedDeltas, usableDeltas } from './rules.js'
 import { checkSnapshot, initialState } from './state.js'
-import type { JobAction, JobEvent, JobMachineOptions, JobMachineSnapshot, JobMachineView } from './types.js'
+import type { JobAction, JobEvent, JobMachineOptions, JobMachineSnapshot, JobMachineView, RoundStall } from './types.js'
 import type { JobSpec } from '../protocol/messages.js'
 
 /** One job's round protocol on one node. See the module comment for the rules. */
@@ -100,6 +103,22 @@ export class JobMachine {
     return this.flush()
   }
 
+  /**
+   * The outcome actions of the last seal we adopted (`model-accepted`, then `job-finished` if it ended the job), for a
+   * shell that was killed after persisting the step that adopted it but before carrying those actions out: it replays
+   * them on restart when it has no report of that round. Empty before the first adoption.
+   */
+  lastOutcome (): JobAction[] {
+    const state = this.ctx.state
+    const last = state.history[state.history.length - 1]
+    if (last == null) return []
+    const { seal } = last
+    const out: JobAction[] = [{ kind: 'model-accepted', round: seal.round, modelCid: seal.aggregateCid, modelHash: seal.modelHash, metrics: { ...seal.metrics }, seal, aggregator: last.aggregator ?? '' }]
+    const f = state.finished
+    if (f != null && f.round === seal.round) out.push({ kind: 'job-finished', reason: f.reason, round: f.round, modelCid: seal.aggregateCid, modelHash: seal.modelHash })
+    return out
+  }
+
   /** Consume one event at time `now` (ms) and return what the shell must do, in order. */
   handle (event: JobEvent, now: number): JobAction[] {
     const ctx = this.ctx
@@ -149,6 +168,11 @@ export class JobMachine {
   /** Who seals (round, attempt) in this node's view, or null with no participants. */
   aggregatorFor (round: number, attempt: number): string | null {
     return this.ctx.aggregatorFor(round, attempt)
+  }
+
+  /** What the current round waits for (null when finished or not started): the shell logs it when a round stalls. */
+  stall (): RoundStall | null {
+    return diagnose(this.ctx)
   }
 
   /** A summary for status output. */

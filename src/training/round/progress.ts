@@ -45,9 +45,9 @@ function adoptAccepted (ctx: RoundContext, now: number): boolean {
 function adopt (ctx: RoundContext, entry: SealEntry, now: number): void {
   const { seal } = entry
   const state = ctx.state
-  ctx.out.push({ kind: 'model-accepted', round: seal.round, modelCid: seal.aggregateCid, modelHash: seal.modelHash, metrics: { ...seal.metrics }, seal })
+  ctx.out.push({ kind: 'model-accepted', round: seal.round, modelCid: seal.aggregateCid, modelHash: seal.modelHash, metrics: { ...seal.metrics }, seal, aggregator: entry.from })
   const votes = ctx.current.ownVotes.filter(v => v.round === seal.round && v.attempt === seal.attempt && v.aggregateCid === seal.aggregateCid)
-  state.history.push({ seal, votes, deltas: ctx.current.deltas.map(d => `${d.peerId}|${d.cid}`) })
+  state.history.push({ seal, votes, deltas: ctx.current.deltas.map(d => `${d.peerId}|${d.cid}`), aggregator: entry.from })
   if (state.history.length > ROUND_LIMITS.history) state.history.shift()
   const next = seal.round + 1
   const target = ctx.job.target
@@ -113,11 +113,7 @@ function advanceAttempt (ctx: RoundContext, now: number): boolean {
   if (r.closedAt == null || r.attempt >= cap) return false
   let next = r.attempt + 1
   const ahead = ctx.state.seals.some(e => e.seal.round === r.round && e.seal.attempt === next && e.from === ctx.aggregatorFor(r.round, next))
-  // how far a strict majority of the electorate has promised: we closed late (or were away) if beyond us
-  const electorate = ctx.electorate()
-  const reached = electorate
-    .map(p => (p === ctx.self ? r.attempt : Object.hasOwn(r.promisedAttempts, p) ? r.promisedAttempts[p] : 0))
-    .sort((a, b) => b - a)[Math.floor(electorate.length / 2)] ?? 0
+  const reached = reachedAttempt(ctx)
   if (reached > r.attempt) {
     next = Math.min(cap, reached)
   } else if (!ahead) {
@@ -136,6 +132,25 @@ function advanceAttempt (ctx: RoundContext, now: number): boolean {
   // a verifier that missed our announcement can never check a seal listing our delta: repeat it each attempt
   if (ctx.state.joined) ctx.publishOwnDelta()
   return true
+}
+
+/**
+ * The highest attempt that a strict majority of the electorate would be at, counting us as there: enough of the others
+ * promised it that, once we join them, its aggregator can gather a majority of promises. A node that closed late or
+ * came back from a restart is behind by a slot or more; were it to wait for a strict majority *including itself* to be
+ * ahead (the rule before), an electorate of two (or one split evenly by a restart) never re-synchronised: the laggard's
+ * seals were stale to the others and its promises too old for them, every attempt, forever (issue 11, defect 1).
+ */
+export function reachedAttempt (ctx: RoundContext): number {
+  const r = ctx.current
+  const electorate = ctx.electorate()
+  const inside = electorate.includes(ctx.self)
+  const others = electorate
+    .filter(p => p !== ctx.self)
+    .map(p => (Object.hasOwn(r.promisedAttempts, p) ? r.promisedAttempts[p] : 0))
+    .sort((a, b) => b - a)
+  const need = Math.floor(electorate.length / 2) + 1 - (inside ? 1 : 0)
+  return need <= 0 ? r.attempt : others[need - 1] ?? 0
 }
 
 function train (ctx: RoundContext): boolean {

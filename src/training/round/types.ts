@@ -52,8 +52,11 @@ export type JobAction =
   | { kind: 'aggregate', round: number, attempt: number, baseModelCid: string, deltas: SealedDelta[] }
   /** Recompute `seal` from its base and listed deltas exactly as `aggregate` would; answer `seal-verified`. */
   | { kind: 'verify', seal: RoundSeal }
-  /** A seal of `round` was accepted: the job's model is now M_{round+1} = `modelCid` (pin it, train on it next). */
-  | { kind: 'model-accepted', round: number, modelCid: string, modelHash: string, metrics: TrainingMetrics, seal: RoundSeal }
+  /**
+   * A seal of `round` was accepted: the job's model is now M_{round+1} = `modelCid` (pin it, train on it next).
+   * `aggregator`: who published the accepted seal (the rotation's aggregator of its attempt).
+   */
+  | { kind: 'model-accepted', round: number, modelCid: string, modelHash: string, metrics: TrainingMetrics, seal: RoundSeal, aggregator: string }
   | { kind: 'penalise', peerId: string, reason: PenaltyReason, round: number }
   /** The job is over: `rounds` rounds were sealed, or the accepted seal's accuracy reached the target. */
   | { kind: 'job-finished', reason: 'rounds' | 'target', round: number, modelCid: string, modelHash: string }
@@ -160,7 +163,7 @@ export interface JobMachineState {
    * electorate the previous one names. Kept after the job finished, for the same reason. `deltas`: the
    * `${peer}|${cid}` announced for that round, to tell a repeated announcement (a stuck peer) from a late one.
    */
-  history: Array<{ seal: RoundSeal, votes: SealVote[], deltas: string[] }>
+  history: Array<{ seal: RoundSeal, votes: SealVote[], deltas: string[], aggregator?: string }>
   /** When we last re-sent `history` (at most once per sealTimeoutMs). */
   helpedAt: number | null
   /** `promise|vote/${round}/${attempt}` we sent for rounds in `history` (each once; bounded). */
@@ -197,4 +200,24 @@ export interface JobMachineView {
   electorate: string[]
   deltas: number
   aggregator: string | null
+}
+
+/** What a round that takes more than one attempt waits for (JobMachine.stall), for the shell's info log. */
+export interface RoundStall {
+  round: number
+  attempt: number
+  electorate: string[]
+  /** Members needed for a majority (of promises, or of approvals). */
+  majority: number
+  aggregator: string | null
+  /** Members whose promise for the current attempt we hold. */
+  promised: string[]
+  /** The highest attempt each member promised (ours: our attempt). */
+  promisedAttempts: Record<string, number>
+  /** Members two attempts or more behind us: stopped or cut off. */
+  silent: string[]
+  usableDeltas: number
+  /** The aggregate we approved in this round, if any (our promises report it). */
+  lock: string | null
+  reason: string
 }

@@ -39,7 +39,7 @@ export interface TrainingArtifacts {
  * step of the job's machine (a single put is one atomic LevelDB write).
  */
 export interface TrainingState {
-  sublevel: <V>(name: string) => { iterator: () => AsyncIterable<[string, V]>, put: (key: string, value: V) => Promise<void> }
+  sublevel: <V>(name: string) => { iterator: () => AsyncIterable<[string, V]>, put: (key: string, value: V) => Promise<void>, del: (key: string) => Promise<void> }
 }
 
 /** The training topic's slice of the gossip processor. */

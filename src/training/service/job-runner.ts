@@ -15,7 +15,8 @@ import type { TrainingEvents } from '../events.js'
 import type { TrainingMetrics } from '../metrics.js'
 import { modelManifest, resolveInputShape } from '../model/spec.js'
 import type { JobSpec } from '../protocol/job-schema.js'
-import type { TrainingMessage } from '../protocol/messages.js'
+import { stopIssue } from '../protocol/checks.js'
+import type { JobStop, TrainingMessage } from '../protocol/messages.js'
 import { encodeTrainingMessage, validateTrainingGossip } from '../protocol/record.js'
 import type { JoinJobRequest } from '../protocol/requests.js'
 import { TRAINING_TOPIC } from '../protocol/topic.js'
@@ -30,7 +31,7 @@ import type { RoundWork } from './work.js'
 const SUB = 'training'
 
 /** What a job keeps across restarts. */
-interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, reports: RoundReport[], snapshot: JobMachineSnapshot }
+interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, stopped?: JobRuntime['stopped'], reports: RoundReport[], snapshot: JobMachineSnapshot }
 
 /** What the runner uses. */
 export interface JobRunnerComponents {
@@ -54,6 +55,8 @@ export interface JobRunnerInit { announceIntervalMs: number, recordMaxAgeMs: num
 /** Runs every job this node knows. */
 export class JobRunner {
   private readonly jobs = new Map<string, JobRuntime>()
+  /** The (round, attempt) whose stall we last logged, per job. */
+  private readonly stalls = new Map<string, string>()
   private readonly guard: ReplayGuard
   private readonly seq: SeqSource
   private readonly log: Logger
@@ -111,6 +114,8 @@ export class JobRunner {
   /** Feed one event to a job's machine, in order, then persist and carry out its actions. */
   async enqueue (job: JobRuntime, event: JobEvent): Promise<void> {
     const run = async (): Promise<void> => {
+      if (job.stopped != null) return // a stopped job's machine takes no more events
+
       const actions = job.machine.handle(event, this.c.clock.now())
       if (event.kind !== 'tick') this.log.debug({ job: job.spec.id.slice(0, 12), event: event.kind, ...(event.kind === 'message' ? { type: event.msg.type, from: event.from.slice(-6) } : {}) }, 'training event')
       await this.carryOut(job, actions)
@@ -140,9 +145,18 @@ export class JobRunner {
     job.join = p.join
     job.left = p.left === true
     job.reports = p.reports
+    job.stopped = p.stopped
+    if (job.stopped != null) return
     job.queue = job.queue.then(async () => {
       // a finished job trains and evaluates nothing more
       if (job.join != null && !job.left && job.machine.view().phase !== 'finished') job.data = await localData(job.join, this.c.datasets)
+      // killed after persisting the step that adopted a seal but before carrying out its outcome: do it now
+      const outcome = job.machine.lastOutcome()
+      const adopted = outcome.find(a => a.kind === 'model-accepted')
+      if (adopted != null && !job.reports.some(r => r.round === adopted.round)) {
+        this.log.info({ job: id, round: adopted.round }, 'replaying the outcome of a round adopted before the restart')
+        await this.carryOut(job, outcome)
+      }
       await this.carryOut(job, job.machine.resume(this.c.clock.now()))
     }).catch(err => { this.log.error({ job: id, err: (err as Error).message }, 'resuming a job failed') })
   }
@@ -158,6 +172,16 @@ export class JobRunner {
     }
     const job = this.jobs.get(msg.jobId)
     if (job == null) return // a job we have not seen announced yet: its creator re-announces it
+    if (msg.type === 'stop') { void this.onStop(job, from, msg); return }
+    if (msg.type === 'eval') {
+      // a peer's evaluation of an accepted model: pooled into that round's report (persisted with the next step)
+      if (this.c.reports.addEvaluation(job, from, msg)) {
+        void this.persist(job).catch(() => {})
+        this.checkTarget(job)
+      }
+      return
+    }
+    if (job.stopped != null) return
     if (msg.type === 'delta' && job.join != null && !job.left) this.c.work.prefetch(job, msg.round, msg.cid, from)
     void this.enqueue(job, { kind: 'message', from, seq, msg })
   }
@@ -173,9 +197,10 @@ export class JobRunner {
         case 'aggregate': this.background(job, async () => await work.aggregate(job, a)); break
         case 'verify': this.background(job, async () => await work.verify(job, a.seal)); break
         case 'model-accepted': {
-          const report = await this.c.reports.measure(job, a.round, a.modelCid, a.modelHash, a.seal)
+          const report = await this.c.reports.measure(job, a.round, a.modelCid, a.modelHash, a.seal, a.aggregator)
           await this.persist(job)
           this.c.reports.announce(job, report)
+          this.checkTarget(job)
           break
         }
         case 'penalise':
@@ -190,7 +215,23 @@ export class JobRunner {
           this.release(job) // after the model-accepted before it, which evaluated the last model
       }
     }
+    this.logStall(job)
     this.schedule(job)
+  }
+
+  /**
+   * A round that needs another attempt is stalling: say at info level, once per attempt, what it waits for (whose
+   * promises, seal or votes; which electorate members look gone), so an operator can tell why a job does not move.
+   */
+  private logStall (job: JobRuntime): void {
+    const v = job.machine.view()
+    if (v.phase !== 'sealing' || v.attempt < 1) return
+    const key = `${v.round}/${v.attempt}`
+    if (this.stalls.get(job.spec.id) === key) return
+    this.stalls.set(job.spec.id, key)
+    const s = job.machine.stall()
+    if (s == null) return
+    this.log.info({ job: job.spec.id, round: s.round, attempt: s.attempt, aggregator: s.aggregator, electorate: s.electorate, promised: s.promised, silent: s.silent, promisedAttempts: s.promisedAttempts, deltas: s.usableDeltas, lock: s.lock }, `round ${s.round} needs attempt ${s.attempt}: ${s.reason}`)
   }
 
   /** Long work (training, fetching, recomputing) runs outside the job's queue; its result comes back as an event. */
@@ -209,7 +250,8 @@ export class JobRunner {
   }
 
   private async persist (job: JobRuntime): Promise<void> {
-    const value: Persisted = { spec: job.spec, join: job.join, left: job.left, reports: job.reports, snapshot: job.machine.snapshot() }
+    if (!this.jobs.has(job.spec.id)) return // forgotten
+    const value: Persisted = { spec: job.spec, join: job.join, left: job.left, stopped: job.stopped, reports: job.reports, snapshot: job.machine.snapshot() }
     await this.c.state.sublevel<Persisted>(SUB).put(job.spec.id, value)
   }
 
@@ -220,8 +262,67 @@ export class JobRunner {
   /** The creator keeps announcing unfinished jobs so peers that joined the mesh later learn them. */
   private reannounce (): void {
     for (const job of this.jobs.values()) {
-      if (job.spec.creator === this.c.peerId && job.machine.view().phase !== 'finished') void this.publish({ type: 'job', job: job.spec }).catch(() => {})
+      if (job.spec.creator !== this.c.peerId) continue
+      // a stopped job's stop is repeated instead, so a node that missed it (offline, restarting) still stops
+      const msg: TrainingMessage | undefined = job.stopped != null ? { type: 'stop', jobId: job.spec.id, round: job.stopped.round, reason: job.stopped.reason } : job.machine.view().phase !== 'finished' ? { type: 'job', job: job.spec } : undefined
+      if (msg != null) void this.publish(msg).catch(() => {})
     }
+  }
+
+  /**
+   * The creator ends its job at the target on the job's one figure: once every contributor of an accepted round has
+   * reported its evaluation and the pooled accuracy reaches the target, it stops the job for the mesh with reason
+   * `target` (every node then shows it finished). The round machine's own check (the seal's median of the same
+   * evaluations) may end it first.
+   */
+  private checkTarget (job: JobRuntime): void {
+    const target = job.spec.target?.value
+    if (target == null || job.spec.creator !== this.c.peerId || job.stopped != null || job.machine.view().phase === 'finished') return
+    const hit = job.reports.find(r => r.pooled != null && r.pooled.nodes === r.pooled.of && r.pooled.accuracy >= target)
+    if (hit == null) return
+    this.log.info({ job: job.spec.id, round: hit.round, accuracy: hit.pooled?.accuracy }, 'the pooled accuracy reached the target: stopping the job')
+    void this.stopJob(job, 'target').catch(err => { this.log.warn({ job: job.spec.id, err: (err as Error).message }, 'stopping at the target failed') })
+  }
+
+  /** Sign and publish a training message (the round reports' evaluations). */
+  async send (msg: TrainingMessage): Promise<void> {
+    await this.publish(msg)
+  }
+
+  /** The creator stops a job for the whole mesh: sign and publish the stop, then apply it here. */
+  async stopJob (job: JobRuntime, reason?: string): Promise<void> {
+    const msg: JobStop = { type: 'stop', jobId: job.spec.id, round: job.machine.view().round, ...(reason != null ? { reason } : {}) }
+    await this.applyStop(job, msg)
+    await this.publish(msg).catch(err => { this.log.warn({ job: job.spec.id, err: (err as Error).message }, 'publishing the stop failed; it is repeated with the announcements') })
+  }
+
+  private async onStop (job: JobRuntime, from: string, msg: JobStop): Promise<void> {
+    const issue = stopIssue(job.spec, msg, from)
+    if (issue !== undefined) { this.log.debug({ job: job.spec.id, from, issue }, 'stop ignored'); return }
+    await this.applyStop(job, msg).catch(err => { this.log.error({ job: job.spec.id, err: (err as Error).message }, 'stopping a job failed') })
+  }
+
+  /** Stop the job's machine after the step in progress, persist it as stopped and free what it holds. */
+  private async applyStop (job: JobRuntime, msg: JobStop): Promise<void> {
+    if (job.stopped != null) return
+    job.stopped = { round: msg.round, at: this.c.clock.now(), ...(msg.reason != null ? { reason: msg.reason } : {}) }
+    clearTimeout(job.timer)
+    await job.queue
+    clearTimeout(job.timer)
+    await this.persist(job)
+    this.c.events.emit('training.stopped', { jobId: job.spec.id, round: job.machine.view().round, by: job.spec.creator, ...(msg.reason != null ? { reason: msg.reason } : {}) })
+    this.log.info({ job: job.spec.id, round: job.machine.view().round }, 'training job stopped by its creator')
+    this.release(job)
+  }
+
+  /** Forget a job here: it leaves the list and the state store (a later announcement of it is taken as new). */
+  async forget (job: JobRuntime): Promise<void> {
+    this.jobs.delete(job.spec.id)
+    clearTimeout(job.timer)
+    await job.queue
+    clearTimeout(job.timer)
+    await this.c.state.sublevel<Persisted>(SUB).del(job.spec.id)
+    this.release(job)
   }
 
   /** Drop what a finished job holds: local data, prefetched deltas and its tfjs model. */

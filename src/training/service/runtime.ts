@@ -4,6 +4,7 @@ import type { JoinJobRequest } from '../protocol/requests.js'
 import type { JobMachine } from '../round/index.js'
 import type { TopKCompressor } from '../core/topk-compressor.js'
 import type { RoundReport } from './api-types.js'
+import type { NodeEvaluation } from './pooled.js'
 import type { LocalData } from './local-data.js'
 
 /** A job's run-time state on this node. */
@@ -16,7 +17,11 @@ export interface JobRuntime {
   join?: JoinJobRequest
   data?: LocalData
   left: boolean
+  /** The creator stopped the job for the whole mesh: nothing more is trained, sealed or voted here. */
+  stopped?: { round: number, at: number, reason?: string }
   reports: RoundReport[]
+  /** Evaluations of accepted models from peers, by round, until the round's report takes them (not persisted). */
+  evaluations?: Map<number, NodeEvaluation[]>
   roundStartedAt: number
   /** Training bytes of the current round: our deltas stored for peers (sent) and what we fetched (received). */
   bytes: { sent: number, received: number }

@@ -4,16 +4,19 @@
  * transfers, recomputation) and the round reports.
  */
 import { TrainingError } from '../errors.js'
-import { encodeDelta } from '../core/codec.js'
-import { DatasetStore, parseCsv, parseJsonLines, isBuiltin, BUILTIN_DATASETS } from '../data/index.js'
-import { initialWeights } from '../model/init.js'
+import { DatasetStore, parseCsv, parseJsonLines, isBuiltin, BUILTIN_DATASETS, featureRangeWarning, standardize } from '../data/index.js'
+import { buildInitialModel } from '../model/init-build.js'
 import { resolveInputShape, validateModelSpec } from '../model/spec.js'
 import { announcedJobIssue, createRequestIssue, jobPartsOf } from '../protocol/job-check.js'
 import { createJobSpec } from '../protocol/job-id.js'
 import type { CreateJobRequest, JoinJobRequest } from '../protocol/requests.js'
-import type { DatasetInfo, ImportOptions, JobView, TrainingApi } from './api-types.js'
+import { datasetInfoOf, type DatasetInfo, type ImportOptions, type JobView, type TrainingApi } from './api-types.js'
 import type { TrainingServiceComponents, TrainingServiceInit } from './components.js'
+import { checkDatasetFits } from './fit-check.js'
+import { HeavyGate } from './heavy-gate.js'
 import { JobRunner } from './job-runner.js'
+import { warmStartModel } from './warm-start.js'
+import { evaluateModel, exportModel, predictRows, type Evaluation, type ModelExport, type Prediction } from './model-use.js'
 import { loadDataset, localData } from './local-data.js'
 import { RoundReports, jobView } from './reports.js'
 import type { JobRuntime } from './runtime.js'
@@ -24,9 +27,13 @@ export class TrainingService implements TrainingApi {
   private readonly runner: JobRunner
   private readonly work: RoundWork
   private readonly datasets: DatasetStore
+  /** Large initial models built at once (each holds up to ~200 MB and a core for seconds). */
+  private readonly heavy = new HeavyGate(1)
+  private readonly fetchTimeoutMs: number
 
   constructor (private readonly c: TrainingServiceComponents, init: TrainingServiceInit) {
     this.datasets = new DatasetStore(init.dataDir)
+    this.fetchTimeoutMs = init.fetchTimeoutMs
     this.work = new RoundWork({
       artifacts: c.artifacts,
       logger: c.logger,
@@ -36,7 +43,15 @@ export class TrainingService implements TrainingApi {
       trainingSpeed: c.trainingSpeed,
       metrics: c.metrics
     })
-    const reports = new RoundReports({ evaluate: async (job, cid, data) => await this.work.evaluate(job, cid, data), events: c.events, logger: c.logger, clock: c.clock, metrics: c.metrics })
+    const reports = new RoundReports({
+      evaluate: async (job, cid, data) => await this.work.evaluate(job, cid, data),
+      self: c.peerId,
+      publish: async msg => await this.runner.send(msg),
+      events: c.events,
+      logger: c.logger,
+      clock: c.clock,
+      metrics: c.metrics
+    })
     this.runner = new JobRunner({
       peerId: c.peerId,
       privateKey: c.privateKey,
@@ -72,9 +87,15 @@ export class TrainingService implements TrainingApi {
     if (issue !== undefined || parts === undefined) throw new TrainingError('ERR_BOUNDS', issue?.message ?? 'the request does not fit its schema')
     const model = validateModelSpec(req.model)
     const ds = await loadDataset(req.dataset, this.datasets)
+    checkDatasetFits(model, model.inputShape, ds)
     const inputShape = resolveInputShape(model, { features: ds.features, shape: ds.shape })
-    const { flat } = initialWeights(model, inputShape)
-    const info = await this.c.artifacts.add(encodeDelta(flat, { kind: 'fp32' }), { name: `model-${req.dataset}-init`, kind: 'model', mediaType: 'application/vnd.meshnode.weights' })
+    // large models are built in a worker; at most HEAVY_REQUESTS at once (ERR_BUSY, 429, beyond)
+    // warm start: continue from a trained model (checked to fit), else the seed's initial weights
+    const warm = req.init != null ? await warmStartModel(this.c.artifacts, req.init.model, model, inputShape, this.fetchTimeoutMs) : undefined
+    const info = warm ?? await this.heavy.run('building a large initial model', async () => {
+      const init = await buildInitialModel(model, inputShape)
+      return await this.c.artifacts.add(init.bytes, { name: `model-${req.dataset}-init`, kind: 'model', mediaType: 'application/vnd.meshnode.weights' })
+    })
     const spec = createJobSpec({
       ...parts,
       creator: this.c.peerId,
@@ -86,6 +107,7 @@ export class TrainingService implements TrainingApi {
       learningRate: req.learningRate,
       ...(req.target != null ? { target: req.target } : {}),
       initialModelCid: info.cid,
+      ...(warm != null ? { warmStart: { modelHash: warm.modelHash } } : {}),
       createdAt: this.c.clock.now()
     })
     const refused = announcedJobIssue(spec)
@@ -99,9 +121,7 @@ export class TrainingService implements TrainingApi {
     const job = this.require(id)
     if (job.join != null && !job.left) throw new TrainingError('ERR_JOB', 'this node already joined the job')
     const data = await localData(req, this.datasets)
-    if (data.train.features !== job.inputShape.reduce((a, b) => a * b, 1)) {
-      throw new TrainingError('ERR_DATASET', `dataset ${req.dataset} has ${data.train.features} features; the job's model takes ${job.inputShape.join('x')}`)
-    }
+    checkDatasetFits(job.spec.model, job.inputShape, { ...data.train, name: req.dataset })
     this.work.checkMemory(job, data)
     await this.work.checkInitialModel(job)
     job.join = req
@@ -119,6 +139,34 @@ export class TrainingService implements TrainingApi {
     return jobView(job)
   }
 
+  async stopJob (id: string): Promise<JobView> {
+    const job = this.require(id)
+    if (job.spec.creator !== this.c.peerId) throw new TrainingError('ERR_NOT_CREATOR', `only the job's creator (${job.spec.creator}) may stop job ${id}; leave it instead`)
+    if (job.stopped == null) await this.runner.stopJob(job)
+    return jobView(job)
+  }
+
+  async forgetJob (id: string): Promise<void> {
+    const job = this.require(id)
+    const status = jobView(job).status
+    if (status !== 'finished' && status !== 'stopped') {
+      throw new TrainingError('ERR_JOB_ACTIVE', `job ${id} is ${status}: only a finished or stopped job can be forgotten (stop it, or leave it and wait for it to finish)`)
+    }
+    await this.runner.forget(job)
+  }
+
+  async exportModel (id: string): Promise<ModelExport> {
+    return await exportModel(this.require(id), this.work, this.datasets)
+  }
+
+  async evaluateJob (id: string, req: { dataset?: string } = {}): Promise<Evaluation> {
+    return await evaluateModel(this.require(id), this.work, this.datasets, req.dataset)
+  }
+
+  async predict (id: string, rows: number[][]): Promise<{ round: number, modelCid: string, predictions: Prediction[] }> {
+    return await predictRows(this.require(id), this.work, this.datasets, rows)
+  }
+
   listJobs (): JobView[] {
     return this.runner.all().map(jobView).sort((a, b) => b.spec.createdAt - a.spec.createdAt)
   }
@@ -130,18 +178,26 @@ export class TrainingService implements TrainingApi {
 
   async importDataset (name: string, text: string, format: 'csv' | 'jsonl', opts: ImportOptions = {}): Promise<DatasetInfo> {
     if (isBuiltin(name)) throw new TrainingError('ERR_DATASET', `${name} is a built-in dataset name`)
-    const ds = format === 'csv' ? parseCsv(text, { labelColumn: opts.labelColumn, header: opts.header, name }) : parseJsonLines(text, { name })
+    const parsed = format === 'csv'
+      ? parseCsv(text, { labelColumn: opts.labelColumn, header: opts.header, labels: opts.labels, name })
+      : parseJsonLines(text, { labels: opts.labels, name })
+    const warning = featureRangeWarning(parsed)
+    const ds = opts.standardize === true ? standardize(parsed) : parsed
     const info = await this.datasets.save(name, ds)
+    if (warning !== undefined && opts.standardize !== true) this.c.logger.warn({ dataset: name }, warning)
     this.c.events.emit('training.dataset', { name, rows: info.rows })
-    return { name, rows: info.rows, features: info.features, classes: info.classes, builtin: false }
+    return {
+      ...datasetInfoOf(name, info, false),
+      ...(warning !== undefined && opts.standardize !== true ? { warnings: [warning] } : {})
+    }
   }
 
   async listDatasets (): Promise<DatasetInfo[]> {
     const builtin = await Promise.all(BUILTIN_DATASETS.map(async n => {
       const ds = await loadDataset(n, this.datasets)
-      return { name: n, rows: ds.y.length, features: ds.features, classes: ds.classes, builtin: true }
+      return datasetInfoOf(n, { rows: ds.y.length, ...ds }, true)
     }))
-    const own = (await this.datasets.list()).map(d => ({ name: d.name, rows: d.rows, features: d.features, classes: d.classes, builtin: false }))
+    const own = (await this.datasets.list()).map(d => datasetInfoOf(d.name, d, false))
     return [...builtin, ...own]
   }
 

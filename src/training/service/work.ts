@@ -13,7 +13,7 @@ import type { TrainingMetrics } from '../metrics.js'
 import { computeDelta, modelHash } from '../core/delta.js'
 import { decodeDelta, encodeDelta } from '../core/codec.js'
 import type { Model } from '../model/build.js'
-import { initialWeights } from '../model/init.js'
+import { buildInitialModel } from '../model/init-build.js'
 import type { EvalResult } from '../model/train.js'
 import type { RoundSeal } from '../protocol/messages.js'
 import type { JobAction, JobEvent } from '../round/index.js'
@@ -83,6 +83,36 @@ export class RoundWork {
     })
   }
 
+  /** Evaluate a model (by CID) on any labelled data: accuracy, loss, macro P/R/F1, the confusion matrix. */
+  async evaluateOn (job: JobRuntime, modelCid: string, data: LocalData['test']): Promise<EvalResult> {
+    return await this.withModel(job, modelCid, async (model, t) => t.evaluate(model, data))
+  }
+
+  /** Class probabilities (`[rows, outputs]`, row-major) of a model (by CID) for rows already scaled like its data. */
+  async predict (job: JobRuntime, modelCid: string, x: Float32Array): Promise<{ probabilities: Float32Array, outputs: number }> {
+    return await this.withModel(job, modelCid, async (model, t) => {
+      const features = job.inputShape.reduce((a, b) => a * b, 1)
+      return { probabilities: t.predictProba(model, x, features), outputs: t.modelIo(model).outputs }
+    })
+  }
+
+  /** A model (by CID) as TensorFlow.js layers-model files (see model/export.ts). */
+  async exportLayers (job: JobRuntime, modelCid: string): Promise<import('../model/export.js').LayersModelFiles> {
+    const { exportLayersModel } = await import('../model/export.js')
+    return await this.withModel(job, modelCid, async model => await exportLayersModel(model))
+  }
+
+  /** Run `fn` on the job's tfjs model holding the weights of `modelCid`, under the tf mutex. */
+  private async withModel<T> (job: JobRuntime, modelCid: string, fn: (model: Model, t: Awaited<ReturnType<typeof tfjs>>) => Promise<T>): Promise<T> {
+    const flat = await this.loadModelWeights(job, modelCid)
+    const t = await tfjs()
+    return await this.tf.run(async () => {
+      const model = await this.model(job)
+      t.setFlatWeights(model, t.modelWeightsManifest(model), flat)
+      return await fn(model, t)
+    })
+  }
+
   /** Fetch an artifact of the job; `from` names a peer that holds it (a delta's producer). */
   private async fetch (job: JobRuntime, cid: string, maxBytes: number, from?: string): Promise<Uint8Array> {
     const local = (await this.c.artifacts.meta(cid))?.local === true
@@ -126,11 +156,19 @@ export class RoundWork {
     return m
   }
 
-  /** The initial model must be exactly what the spec's seed builds: nobody can slip in other weights at round 0. */
+  /**
+   * The initial model must be exactly what the spec's seed builds (or, for a warm start, the model whose hash the
+   * signed spec names): nobody can slip in other weights at round 0.
+   */
   async checkInitialModel (job: JobRuntime): Promise<void> {
     const flat = await this.loadModelWeights(job, job.spec.initialModelCid)
-    const expected = initialWeights(job.spec.model, job.inputShape).flat
-    if (modelHash(flat) !== modelHash(expected)) throw new TrainingError('ERR_JOB', 'the job\'s initial model does not match its model spec and seed')
+    if (job.spec.warmStart != null) {
+      if (modelHash(flat) !== job.spec.warmStart.modelHash) throw new TrainingError('ERR_JOB', 'the job\'s warm-start model does not match the hash its spec names')
+      return
+    }
+    // built off the event loop for a large model (see buildInitialModel)
+    const expected = (await buildInitialModel(job.spec.model, job.inputShape)).hash
+    if (modelHash(flat) !== expected) throw new TrainingError('ERR_JOB', 'the job\'s initial model does not match its model spec and seed')
   }
 
   /** Refuse a job whose training footprint exceeds the profile's memory cap. */
@@ -154,6 +192,10 @@ export class RoundWork {
     const result = await this.tf.run(async () => {
       const model = await this.model(job)
       setFlatWeights(model, modelWeightsManifest(model), base)
+      // the announced metrics are this node's evaluation of the global model it starts from (M_round, accepted), on
+      // its held-out split: the seal's figure, and so the job's target, is then about the model users get, not about
+      // each node's locally trained one (issue 11, defect 2)
+      const baseEval = evaluate(model, data.test)
       const r = await trainLocal(model, data.train, {
         epochs: job.spec.localEpochs,
         batchSize: job.spec.batchSize,
@@ -161,8 +203,8 @@ export class RoundWork {
         seed: job.spec.model.seed * 100_003 + round,
         maxSamples: this.workBudget(job)
       })
-      const evalResult = evaluate(model, data.test)
-      return { ...r, local: getFlatWeights(model).flat, accuracy: evalResult.accuracy }
+      // a non-finite evaluation loss (a diverged model) is not announced: peers would refuse the delta for it
+      return { ...r, local: getFlatWeights(model).flat, accuracy: baseEval.accuracy, loss: Number.isFinite(baseEval.loss) ? baseEval.loss : r.loss }
     })
     const delta = computeDelta(result.local, base)
     const bytes = this.c.adversary != null

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtemp, rm, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, readFile, stat, writeFile, chmod } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -82,6 +82,32 @@ describe('meshnode CLI', () => {
     await writeFile(join(dir, 'config.yaml'), 'resources:\n  dutyCycle: 3\n')
     const r = await cli(['start', '--data-dir', dir])
     expect(r.stderr.trim()).toBe('meshnode: config resources.dutyCycle: expected a number >= 0.01 <= 1, got 3')
+  })
+
+  it('refuses to start with a keystore.pass readable by others, saying how to fix it', async () => {
+    const dir = await tempDir()
+    await cli(['init', '--data-dir', dir])
+    await chmod(join(dir, 'keystore.pass'), 0o644)
+    const r = await cli(['start', '--data-dir', dir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`chmod 600 ${join(dir, 'keystore.pass')}`)
+  })
+
+  it('client commands load only the API client and their formatting; start loads the daemon', async () => {
+    const dir = await tempDir()
+    await cli(['init', '--data-dir', dir])
+    const loaded = async (args: string[]): Promise<string[]> => {
+      const r = await exec(process.execPath, ['--import', join(REPO_ROOT, 'test/harness/trace-imports.mjs'), ...CLI, ...args], { cwd: REPO_ROOT, timeout: 60_000 }).catch((e: { stderr: string }) => e)
+      return [...r.stderr.matchAll(/^import-trace (\S+)$/gm)].map(m => m[1].replace(`file://${REPO_ROOT}/`, ''))
+    }
+    // what a client command must never pull in: schemas, the subsystems, the daemon, libp2p, Helia, tfjs
+    const heavy = /^node_modules\/(@sinclair\/typebox|libp2p|@libp2p|helia|@helia|@tensorflow|fastify|pino|level)\/|\/src\/(training|consensus|ledger|protocols)\/|\/src\/storage\/(?!protocol\/artifact-kinds)|\/src\/node\/(node|options|identity|libp2p|api\/)/
+    for (const args of [['status'], ['peers'], ['hardware'], ['artifacts', 'ls'], ['train', 'status'], ['status', '--help'], ['train', 'status', '--help']]) {
+      const mods = await loaded([...args, ...(args.includes('--help') ? [] : ['--data-dir', dir])])
+      expect(mods.length, args.join(' ')).toBeGreaterThan(5)
+      expect(mods.filter(m => heavy.test(m)), args.join(' ')).toEqual([])
+    }
+    expect(await loaded(['start', '--help'])).toContain('dist/src/node/node.js')
   })
 
   it('status says clearly when no daemon runs', async () => {

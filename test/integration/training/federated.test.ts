@@ -1,6 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { Mesh, waitFor, type NodeHandle } from '../../harness/index.js'
 import type { JobView, CreateJobRequest } from '../../../src/training/service/api-types.js'
+import { decodeDelta } from '../../../src/training/core/codec.js'
+import { modelHash } from '../../../src/training/core/delta.js'
 
 let mesh: Mesh | undefined
 afterEach(async () => { await mesh?.close(); mesh = undefined })
@@ -46,6 +48,27 @@ function expectSameModels (vs: JobView[]): void {
   }
 }
 
+/**
+ * Every node reports every round of the job, holds that round's model in its own store (`local`), and the hash it
+ * recomputes here from the bytes it serves (the weights it evaluated and trained on) is the same on all nodes and is
+ * the seal's modelHash: for all rounds, not only those the seals name alike.
+ */
+async function expectIdenticalStoredModels (nodes: NodeHandle[], vs: JobView[]): Promise<void> {
+  const rounds = Math.max(...vs.map(v => v.rounds.length))
+  for (const v of vs) expect(v.rounds.map(r => r.round)).toEqual([...Array(rounds).keys()])
+  for (let r = 0; r < rounds; r++) {
+    const own = await Promise.all(nodes.map(async (n, i) => {
+      const cid = vs[i].rounds[r].modelCid
+      const meta = await n.api.request<{ local: boolean }>('GET', `/v1/artifacts/${cid}/meta`)
+      const bytes = new Uint8Array(await (await n.api.fetch('GET', `/v1/artifacts/${cid}`)).arrayBuffer())
+      return { local: meta.local, hash: modelHash(decodeDelta(bytes, { maxElements: 1 << 20 })) }
+    }))
+    expect(own.map(o => o.local), `round ${r}: stored on every node`).toEqual(nodes.map(() => true))
+    expect(new Set(own.map(o => o.hash)).size, `round ${r}: one model`).toBe(1)
+    expect(own[0].hash, `round ${r}: the seal's hash`).toBe(vs[0].rounds[r].modelHash)
+  }
+}
+
 describe('federated training on the mesh', () => {
   it('5 nodes, digits, MLP 64-64-10, IID, E=5, B=10: >= 95% within 10 rounds, identical models every round', async () => {
     mesh = await Mesh.start(5, { mode: 'process' })
@@ -62,13 +85,19 @@ describe('federated training on the mesh', () => {
     expect(reached, JSON.stringify(vs[0].rounds.map(r => r.accuracy))).toBeDefined()
     expect(reached as number).toBeLessThan(10)
     expectSameModels(vs)
+    // every round the job ran (it goes on to its 0.97 target or its 10 rounds), on every node, from its own store
+    const final = await waitFor(async () => {
+      const v = await views(nodes, id)
+      return v.every(x => x.status === 'finished') ? v : undefined
+    }, { timeoutMs: 240_000, intervalMs: 1000, what: 'the job to finish' })
+    await expectIdenticalStoredModels(nodes, final)
     const r0 = vs[0].rounds[0]
     expect(r0.participants).toBe(5)
     expect(r0.bytesSent).toBeGreaterThan(0)
     expect(r0.f1).toBeGreaterThan(0)
     // the model each node holds is fetchable and identical everywhere: it is the same CID
     expect(new Set(vs.map(v => v.rounds[reached as number].modelCid)).size).toBe(1)
-  }, 300_000)
+  }, 540_000)
 
   // 10 CLI nodes x 3 concurrent jobs: about 3 minutes on 2 cores
   it('10 nodes with 2 sending sign-flipped x10 deltas: median and trimmed mean stay >= 0.93, FedAvg collapses', async () => {

@@ -24,7 +24,7 @@ import { EventBus, type NodeEvent } from '../../../src/common/events.js'
 import { silentLogger } from '../../../src/common/logger.js'
 import { MeshError } from '../../../src/common/errors.js'
 import { TrainingError } from '../../../src/training/errors.js'
-import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../src/training/service/api-types.js'
+import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi, ModelExport, Evaluation, Prediction } from '../../../src/training/service/api-types.js'
 
 /** Poll until `cond` holds, failing after `ms` (no bare sleeps). */
 async function waitFor (cond: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -113,12 +113,26 @@ describe('formatting', () => {
 
   it('renders the rounds table with the documented columns, sorted by round', () => {
     const t = roundsTable([{ ...line, round: 2 }, { ...line, round: 1, accuracy: 0.5 }]).split('\n')
-    expect(t[0].split(/\s+/)).toEqual(['ROUND', 'ACC', 'LOSS', 'F1', 'PARTICIPANTS', 'SENT', 'RECV', 'DURATION'])
-    expect(t[1]).toMatch(/^-+( +-+){7}$/)
-    expect(t[2].split(/\s+/)).toEqual(['1', '50.0%', '0.3123', '0.9000', '3', '1.5', 'KiB', '5.0', 'MiB', '2.1', 's'])
+    expect(t[0].split(/\s+/)).toEqual(['ROUND', 'ACC', 'NODES', 'HERE', 'LOSS', 'F1', 'PARTICIPANTS', 'SENT', 'RECV', 'DURATION', 'CONTRIBUTORS'])
+    expect(t[1]).toMatch(/^-+( +-+){10}$/)
+    // no pooled figure yet: ACC and NODES are '-', HERE is this node's own
+    expect(t[2].split(/\s+/)).toEqual(['1', '-', '-', '50.0%', '0.3123', '0.9000', '3', '1.5', 'KiB', '5.0', 'MiB', '2.1', 's', '-'])
     expect(t[3].startsWith('2 ')).toBe(true)
     // columns line up
-    expect(t[2].indexOf('50.0%')).toBe(t[0].indexOf('ACC'))
+    expect(t[2].indexOf('50.0%')).toBe(t[0].indexOf('HERE'))
+  })
+
+  // issue 11, defects 2-3: the job's figure is pooled over the contributors; this node's own figure beside it
+  it('shows the pooled accuracy, how many contributors it pools, this node\'s own, and the contributors', () => {
+    const t = roundsTable([{ ...line, round: 0, accuracy: 0.942, pooled: { accuracy: 0.9612, nodes: 3, of: 3 }, contributors: ['12D3KooWaaaaaa111111', '12D3KooWbbbbbb222222'] }]).split('\n')
+    expect(t[2].split(/\s+/)).toEqual(['0', '96.1%', '3/3', '94.2%', '0.3123', '0.9000', '3', '1.5', 'KiB', '5.0', 'MiB', '2.1', 's', '111111,222222'])
+  })
+
+  // issue 11, defect 7: `train watch` of a job its creator stopped ends instead of waiting forever
+  it('reads training.stopped as the end of the job', () => {
+    expect(parseTrainingEvent({ event: 'training.stopped', data: JSON.stringify({ jobId: 'j', round: 3, by: 'p' }) } as SseEvent)).toEqual({ kind: 'finished', jobId: 'j', reason: 'stopped' })
+    expect(parseTrainingEvent({ event: 'training.stopped', data: JSON.stringify({ jobId: 'j', round: 3, by: 'p', reason: 'target' }) } as SseEvent)).toEqual({ kind: 'finished', jobId: 'j', reason: 'target' })
+    expect(finishedLine('a'.repeat(64), 'stopped')).toBe(`job ${'a'.repeat(12)} finished: stopped by its creator`)
   })
 
   it('renders the jobs table', () => {
@@ -308,6 +322,47 @@ class MemoryTraining implements TrainingApi {
     return job
   }
 
+  stops: string[] = []
+  forgotten: string[] = []
+  stopJob = async (id: string): Promise<JobView> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    if (job.spec.creator !== 'p1') throw new TrainingError('ERR_NOT_CREATOR', 'only the job\'s creator may stop it')
+    this.stops.push(id)
+    job.status = 'stopped'
+    return job
+  }
+
+  forgetJob = async (id: string): Promise<void> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    if (job.status !== 'stopped' && job.status !== 'finished') throw new TrainingError('ERR_JOB_ACTIVE', `job ${id} is ${job.status}`)
+    this.forgotten.push(id)
+    this.jobs.delete(id)
+  }
+
+  exportModel = async (id: string): Promise<ModelExport> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    return {
+      layers: { modelJson: { format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }, weights: Uint8Array.of(1, 2, 3, 4) },
+      raw: Uint8Array.of(0x4d, 0x4e, 0x44, 0x31),
+      meta: { format: 'meshnode-model', version: 1, job: id, round: job.round, modelCid: job.modelCid, modelHash: 'ab'.repeat(32), model: job.spec.model, features: 64, inputShape: [64], classes: 10, classLabels: null, standardization: null, dataset: 'digits', outputs: 'probabilities' }
+    }
+  }
+
+  evaluateJob = async (id: string, req: { dataset?: string } = {}): Promise<Evaluation> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    return { job: id, round: job.round, modelCid: job.modelCid, dataset: req.dataset ?? 'digits', rows: 4, accuracy: 0.75, loss: 0.5, precision: 0.5, recall: 0.5, f1: 0.5, confusion: [[2, 0], [1, 1]], classLabels: ['no', 'yes'] }
+  }
+
+  predict = async (id: string, rows: number[][]): Promise<{ round: number, modelCid: string, predictions: Prediction[] }> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    return { round: job.round, modelCid: job.modelCid, predictions: rows.map(r => ({ class: r[0] > 0 ? 1 : 0, label: r[0] > 0 ? 'yes' : 'no', probabilities: r[0] > 0 ? [0.1, 0.9] : [0.8, 0.2] })) }
+  }
+
   listJobs = (): JobView[] => [...this.jobs.values()]
   getJob = (id: string): JobView | undefined => this.jobs.get(id)
   importDataset = async (name: string, text: string, format: 'csv' | 'jsonl', opts?: unknown): Promise<DatasetInfo> => {
@@ -354,6 +409,53 @@ describe('train commands against a real admin server', () => {
     return out.join('')
   }
 
+  // issue 11: stop, forget, export, evaluate and predict through the CLI
+  it('stop, then forget a job', async () => {
+    await run('train', 'create', '--dataset', 'digits')
+    const id = String(svc.created.length).padStart(64, 'e')
+    out.length = 0
+    expect(await run('train', 'stop', id.slice(0, 12))).toBe(`stopped job ${id.slice(0, 12)} at round 0\n`)
+    expect(svc.stops).toContain(id)
+    out.length = 0
+    expect(await run('train', 'forget', id)).toBe(`forgot job ${id.slice(0, 12)}\n`)
+    expect(svc.jobs.has(id)).toBe(false)
+  })
+
+  it('export writes model.json, weights.bin, meshnode.json and model.mnd1', async () => {
+    await run('train', 'create', '--dataset', 'digits')
+    const id = String(svc.created.length).padStart(64, 'e')
+    const outDir = join(dir, 'export')
+    out.length = 0
+    const printed = JSON.parse(await run('train', 'export', id, '-o', outDir, '--json'))
+    expect(printed.files.sort()).toEqual(['meshnode.json', 'model.json', 'model.mnd1', 'weights.bin'])
+    expect(JSON.parse(await readFile(join(outDir, 'model.json'), 'utf8'))).toMatchObject({ format: 'layers-model', weightsManifest: [{ paths: ['weights.bin'] }] })
+    expect(Array.from(await readFile(join(outDir, 'weights.bin')))).toEqual([1, 2, 3, 4])
+    expect(JSON.parse(await readFile(join(outDir, 'meshnode.json'), 'utf8'))).toMatchObject({ job: id, features: 64, classes: 10 })
+    expect((await readFile(join(outDir, 'model.mnd1'))).toString()).toBe('MND1')
+  })
+
+  it('evaluate prints the metrics and the confusion matrix; predict one label per row, probabilities under --json', async () => {
+    await run('train', 'create', '--dataset', 'digits')
+    const id = String(svc.created.length).padStart(64, 'e')
+    out.length = 0
+    const text = await run('train', 'evaluate', id, '--dataset', 'digits')
+    expect(text).toMatch(/accuracy +75\.00%/)
+    expect(text).toMatch(/f1 +50\.00%/)
+    expect(text).toMatch(/TRUE\\PRED +no +yes\n[- ]+\nno +2 +0\nyes +1 +1/)
+    const csv = join(dir, 'rows.csv')
+    await writeFile(csv, 'a,b\n1,2\n-1,0\n3,3\n')
+    out.length = 0
+    expect(await run('train', 'predict', id, '--input', csv)).toBe('yes\nno\nyes\n')
+    out.length = 0
+    const json = JSON.parse(await run('train', 'predict', id, '--input', csv, '--json'))
+    expect(json.predictions[1]).toEqual({ class: 0, label: 'no', probabilities: [0.8, 0.2] })
+  })
+
+  it('create --init-model asks for a warm start', async () => {
+    await run('train', 'create', '--dataset', 'digits', '--init-model', 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy')
+    expect(svc.created.at(-1)?.init).toEqual({ model: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' })
+  })
+
   it('create prints the job id and sends the flags as a request', async () => {
     const text = await run('train', 'create', '--dataset', 'digits', '--rounds', '5', '--aggregation', 'trimmed-mean', '--beta', '0.2', '--target', '95%')
     const id = String(svc.created.length).padStart(64, 'e')
@@ -397,7 +499,7 @@ describe('train commands against a real admin server', () => {
     const one = await run('train', 'status', 'a1a1')
     expect(one).toContain(`job           ${id}`)
     const table = one.split('\n\n')[1].split('\n')
-    expect(table[0].split(/\s+/)).toEqual(['ROUND', 'ACC', 'LOSS', 'F1', 'PARTICIPANTS', 'SENT', 'RECV', 'DURATION'])
+    expect(table[0].split(/\s+/)).toEqual(['ROUND', 'ACC', 'NODES', 'HERE', 'LOSS', 'F1', 'PARTICIPANTS', 'SENT', 'RECV', 'DURATION', 'CONTRIBUTORS'])
     expect(table.slice(2).map(l => l.split(/\s+/)[0])).toEqual(['0', '1', ''])
 
     out.length = 0

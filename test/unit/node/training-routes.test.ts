@@ -15,7 +15,7 @@ import { MAX_DATASET_UPLOAD_BYTES } from '../../../src/training/service/api-type
 import { silentLogger } from '../../../src/common/logger.js'
 import { GossipValidationError, MeshError } from '../../../src/common/errors.js'
 import { TrainingError } from '../../../src/training/errors.js'
-import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../src/training/service/api-types.js'
+import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi, ModelExport, Evaluation, Prediction } from '../../../src/training/service/api-types.js'
 
 const TOKEN = 'test-token-0123456789abcdef'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
@@ -24,11 +24,14 @@ const UNKNOWN_ID = 'f'.repeat(64)
 function report (round: number, over: Partial<RoundReport> = {}): RoundReport {
   return {
     round, accuracy: 0.5 + round / 100, loss: 1 / (round + 1), f1: 0.4, precision: 0.45, recall: 0.42, participants: 3,
-    bytesSent: 1000 * (round + 1), bytesReceived: 3000, durationMs: 1200, modelCid: `bafy${round}`, modelHash: 'ab'.repeat(32), ...over
+    bytesSent: 1000 * (round + 1), bytesReceived: 3000, durationMs: 1200, modelCid: `bafy${round}`, modelHash: 'ab'.repeat(32),
+    attempt: 0, aggregator: '12D3KooWagg', contributors: ['12D3KooWa', '12D3KooWb'],
+    pooled: { accuracy: 0.6, loss: 0.4, samples: 240, nodes: 2, of: 2 },
+    evaluations: [{ peerId: '12D3KooWa', accuracy: 0.55, loss: 0.4, samples: 120 }, { peerId: '12D3KooWb', accuracy: 0.65, loss: 0.4, samples: 120 }], ...over
   }
 }
 
-type ImportCall = { name: string, text: string, format: 'csv' | 'jsonl', opts?: { labelColumn?: 'first' | 'last' | number, header?: boolean } }
+type ImportCall = { name: string, text: string, format: 'csv' | 'jsonl', opts?: { labelColumn?: 'first' | 'last' | number, header?: boolean, labels?: string[], standardize?: boolean } }
 
 /** A small in-memory training service: enough behaviour for the routes to be exercised for real. */
 class MemoryTraining implements TrainingApi {
@@ -80,6 +83,47 @@ class MemoryTraining implements TrainingApi {
     return job
   }
 
+  stops: string[] = []
+  forgotten: string[] = []
+  stopJob = async (id: string): Promise<JobView> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    if (job.spec.creator !== '12D3KooWcreator') throw new TrainingError('ERR_NOT_CREATOR', 'only the job\'s creator may stop it')
+    this.stops.push(id)
+    job.status = 'stopped'
+    return job
+  }
+
+  forgetJob = async (id: string): Promise<void> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    if (job.status !== 'stopped' && job.status !== 'finished') throw new TrainingError('ERR_JOB_ACTIVE', `job ${id} is ${job.status}`)
+    this.forgotten.push(id)
+    this.jobs.delete(id)
+  }
+
+  exportModel = async (id: string): Promise<ModelExport> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    return {
+      layers: { modelJson: { format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }, weights: Uint8Array.of(1, 2, 3, 4) },
+      raw: Uint8Array.of(0x4d, 0x4e, 0x44, 0x31),
+      meta: { format: 'meshnode-model', version: 1, job: id, round: job.round, modelCid: job.modelCid, modelHash: 'ab'.repeat(32), model: job.spec.model, features: 64, inputShape: [64], classes: 10, classLabels: null, standardization: null, dataset: 'digits', outputs: 'probabilities' }
+    }
+  }
+
+  evaluateJob = async (id: string, req: { dataset?: string } = {}): Promise<Evaluation> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    return { job: id, round: job.round, modelCid: job.modelCid, dataset: req.dataset ?? 'digits', rows: 4, accuracy: 0.75, loss: 0.5, precision: 0.5, recall: 0.5, f1: 0.5, confusion: [[2, 0], [1, 1]], classLabels: ['no', 'yes'] }
+  }
+
+  predict = async (id: string, rows: number[][]): Promise<{ round: number, modelCid: string, predictions: Prediction[] }> => {
+    const job = this.jobs.get(id)
+    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
+    return { round: job.round, modelCid: job.modelCid, predictions: rows.map(r => ({ class: r[0] > 0 ? 1 : 0, label: r[0] > 0 ? 'yes' : 'no', probabilities: r[0] > 0 ? [0.1, 0.9] : [0.8, 0.2] })) }
+  }
+
   listJobs = (): JobView[] => { this.maybeFail(); return [...this.jobs.values()] }
   getJob = (id: string): JobView | undefined => { this.maybeFail(); return this.jobs.get(id) }
 
@@ -129,7 +173,7 @@ describe('training routes', () => {
   afterAll(async () => { await app?.close() })
   beforeEach(() => { svc.failWith = undefined })
 
-  const inject = async (method: 'GET' | 'POST', url: string, opts: { json?: unknown, body?: string, contentType?: string, auth?: boolean } = {}): Promise<{ status: number, body: any, text: string, type: string }> => {
+  const inject = async (method: 'GET' | 'POST' | 'DELETE', url: string, opts: { json?: unknown, body?: string, contentType?: string, auth?: boolean } = {}): Promise<{ status: number, body: any, text: string, type: string }> => {
     const headers: Record<string, string> = { host: '127.0.0.1', ...(opts.auth === false ? {} : AUTH) }
     let payload: string | undefined
     if (opts.json !== undefined) { headers['content-type'] = 'application/json'; payload = JSON.stringify(opts.json) }
@@ -346,6 +390,65 @@ describe('training routes', () => {
     })
   })
 
+  // issue 11: export, evaluate and predict
+  describe('the trained model', () => {
+    it('exports tfjs files and meshnode.json as JSON, and the raw MND1 file as bytes', async () => {
+      const id = await createJob()
+      const r = await inject('GET', `/v1/training/jobs/${id}/model?format=tfjs`)
+      expect(r.status, r.text).toBe(200)
+      expect(Object.keys(r.body).sort()).toEqual(['meshnode.json', 'model.json', 'weights.bin'])
+      expect(Buffer.from(r.body['weights.bin'], 'base64')).toEqual(Buffer.from([1, 2, 3, 4]))
+      expect(r.body['meshnode.json']).toMatchObject({ format: 'meshnode-model', job: id, features: 64, classLabels: null })
+      const rawRes = await app.inject({ method: 'GET', url: `/v1/training/jobs/${id}/model?format=mnd1`, headers: { host: '127.0.0.1', ...AUTH } })
+      expect(rawRes.statusCode).toBe(200)
+      expect(rawRes.headers['content-type']).toContain('application/vnd.meshnode.weights')
+      expect(rawRes.rawPayload.subarray(0, 4).toString()).toBe('MND1')
+      expect((await inject('GET', `/v1/training/jobs/${id}/model?format=onnx`)).status).toBe(400)
+      expect((await inject('GET', `/v1/training/jobs/${'0'.repeat(64)}/model`)).status).toBe(404)
+    })
+
+    it('evaluates and predicts, validating the bodies', async () => {
+      const id = await createJob()
+      const e = await inject('POST', `/v1/training/jobs/${id}/evaluate`, { json: { dataset: 'digits' } })
+      expect(e.status, e.text).toBe(200)
+      expect(e.body).toMatchObject({ accuracy: 0.75, confusion: [[2, 0], [1, 1]], classLabels: ['no', 'yes'], dataset: 'digits' })
+      expect((await inject('POST', `/v1/training/jobs/${id}/evaluate`, { json: { dataset: 'Bad Name' } })).status).toBe(400)
+      const p = await inject('POST', `/v1/training/jobs/${id}/predict`, { json: { rows: [[1, 2], [-1, 0]] } })
+      expect(p.status, p.text).toBe(200)
+      expect(p.body.predictions.map((q: { label: string }) => q.label)).toEqual(['yes', 'no'])
+      for (const bad of [{}, { rows: [] }, { rows: [['x']] }, { rows: [[1]], extra: 1 }]) {
+        expect((await inject('POST', `/v1/training/jobs/${id}/predict`, { json: bad })).status, JSON.stringify(bad)).toBe(400)
+      }
+    })
+  })
+
+  // issue 11, defect 7: a job could not be stopped for the mesh, and dead jobs stayed listed forever
+  describe('stop and forget', () => {
+    it('the creator stops a job; only then can it be forgotten, after which it is gone', async () => {
+      const id = await createJob()
+      const early = await inject('DELETE', `/v1/training/jobs/${id}`)
+      expect(early.status, early.text).toBe(409)
+      expect(early.body.error.code).toBe('ERR_JOB_ACTIVE')
+      const stopped = await inject('POST', `/v1/training/jobs/${id}/stop`)
+      expect(stopped.status, stopped.text).toBe(200)
+      expect(stopped.body.status).toBe('stopped')
+      expect(Value.Check(JobViewSchema, stopped.body)).toBe(true)
+      const gone = await inject('DELETE', `/v1/training/jobs/${id}`)
+      expect(gone.status, gone.text).toBe(200)
+      expect(gone.body).toEqual({ forgotten: id })
+      expect((await inject('GET', `/v1/training/jobs/${id}`)).status).toBe(404)
+    })
+
+    it('refuses a stop from a node that did not create the job with 403', async () => {
+      const id = await createJob()
+      svc.jobs.get(id)!.spec.creator = '12D3KooWsomeoneelse'
+      const r = await inject('POST', `/v1/training/jobs/${id}/stop`)
+      expect(r.status, r.text).toBe(403)
+      expect(r.body.error.code).toBe('ERR_NOT_CREATOR')
+      expect(svc.jobs.get(id)!.status).not.toBe('stopped')
+    })
+  })
+
   describe('service errors', () => {
     const cases: Array<[string, unknown, number, string]> = [
       ['ERR_NOT_FOUND', new TrainingError('ERR_NOT_FOUND', 'gone'), 404, 'ERR_NOT_FOUND'],
@@ -453,6 +556,14 @@ describe('training routes', () => {
       const r = await inject('POST', url, opts as { body?: string, json?: unknown, contentType?: string })
       expect(r.status, r.text).toBe(status)
       expect(r.body.error.code).toBe(code)
+    })
+
+    // issue 11, defects 5 and 6: class names in a given order, standardisation
+    it('passes the class names and --standardize to the service', async () => {
+      const r = await inject('POST', '/v1/training/datasets/iris?labels=setosa,versicolor,virginica&standardize=true', { body: '1,2,0\n' })
+      expect(r.status, r.text).toBe(200)
+      expect(svc.imports.at(-1)?.opts).toMatchObject({ labels: ['setosa', 'versicolor', 'virginica'], standardize: true })
+      expect((await inject('POST', '/v1/training/datasets/iris?standardize=maybe', { body: '1,2,0\n' })).status).toBe(400)
     })
 
     it('lists datasets', async () => {

@@ -53,7 +53,7 @@ function addRoute (app: FastifyInstance, { artifacts }: ArtifactRoutesDeps): voi
       summary: 'Add an artifact: the raw request body is streamed into UnixFS, pinned, signed and announced',
       querystring: ArtifactAddQuerySchema,
       body: { content: { 'application/octet-stream': { schema: { description: 'the artifact bytes' } } } } as any,
-      response: { 200: ArtifactAddResultSchema, 413: ErrorBody, 415: ErrorBody, 507: ErrorBody, ...errorResponses }
+      response: { 200: ArtifactAddResultSchema, 413: { ...ErrorBody, description: 'over storage.maxArtifactBytes (ERR_TOO_LARGE) or the free storage quota (ERR_QUOTA)' }, 415: ErrorBody, ...errorResponses }
     }
   }, async (req, reply) => {
     const q = req.query as ArtifactAddQuery
@@ -92,12 +92,15 @@ function readRoutes (app: FastifyInstance, { artifacts, fetchTimeoutMs }: Artifa
     schema: {
       tags: ['artifacts'],
       summary: 'Read an artifact\'s bytes (streamed; fetched block by block from peers when not stored here)',
+      description: 'When the artifact is not stored here it is fetched from peers: if no peer provides its root or its first block ' +
+        'within `storage.fetchTimeoutMs`, the answer is 404 `ERR_NOT_FOUND`, as for an unknown CID. A transfer that stalls later ' +
+        'ends the stream early (the status was already sent).',
       params: ArtifactCidParamsSchema,
       response: {
+        ...errorResponses,
         200: { description: 'the artifact bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } as any,
-        413: ErrorBody,
-        504: ErrorBody,
-        ...errorResponses
+        404: { ...ErrorBody, description: 'unknown CID, or no peer provided it within storage.fetchTimeoutMs (ERR_NOT_FOUND)' },
+        413: ErrorBody
       }
     }
   }, async (req, reply) => {
@@ -134,7 +137,7 @@ function pinRoutes (app: FastifyInstance, { artifacts, fetchTimeoutMs }: Artifac
       summary: 'Pin an artifact, fetching missing blocks from peers',
       params: ArtifactCidParamsSchema,
       querystring: ArtifactPinQuerySchema,
-      response: { 200: ArtifactInfoSchema, 413: ErrorBody, 504: ErrorBody, 507: ErrorBody, ...errorResponses }
+      response: { 200: ArtifactInfoSchema, 413: { ...ErrorBody, description: 'over storage.maxArtifactBytes (ERR_TOO_LARGE) or the storage quota (ERR_QUOTA)' }, ...errorResponses }
     }
   }, async (req, reply) => {
     const { cid } = req.params as ArtifactCidParams

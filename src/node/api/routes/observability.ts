@@ -3,7 +3,8 @@ import type { Registry } from 'prom-client'
 import type { FastifySchema } from 'fastify'
 import type { ApiPlugin } from '../server.js'
 import type { EventSchemas, EventSource } from '../../../common/events.js'
-import { errorResponses, eventStreamSchema } from '../schemas.js'
+import { ApiError } from '../errors.js'
+import { ErrorBody, errorResponses, eventStreamSchema } from '../schemas.js'
 
 const HEARTBEAT_MS = 15_000
 
@@ -13,6 +14,8 @@ export interface ObservabilityRouteDeps<E> {
   events: EventSource<E>
   /** The bus's event map: each event's payload schema, published in the OpenAPI document (absent: undocumented). */
   eventSchemas?: EventSchemas
+  /** Concurrent event streams; one more is refused with 429 ERR_BUSY (default 16). */
+  maxEventStreams?: number
 }
 
 /** The observability route group. */
@@ -29,16 +32,21 @@ export function observabilityRoutes<E> (deps: ObservabilityRouteDeps<E>): ApiPlu
     produces: ['text/event-stream'],
     response: {
       200: { description: 'An endless event stream', content: { 'text/event-stream': { schema: eventStreamSchema(deps.eventSchemas ?? {}) } } },
-      ...errorResponses
+      ...errorResponses,
+      429: { ...ErrorBody, description: 'api.maxEventStreams streams are open already (ERR_BUSY)' }
     }
   }
+  const maxStreams = deps.maxEventStreams ?? 16
+  let streams = 0
   return (app) => {
     app.get('/metrics', { schema: metricsSchema }, async (_req, reply) => {
       void reply.type(deps.registry.contentType)
       return await deps.registry.metrics()
     })
 
-    app.get('/v1/events', { schema: eventsSchema }, async (req, reply) => {
+    app.get('/v1/events', { schema: eventsSchema }, async (_req, reply) => {
+      if (streams >= maxStreams) throw new ApiError('ERR_BUSY', `${maxStreams} event streams are open already (api.maxEventStreams)`)
+      streams++
       reply.hijack()
       const res = reply.raw
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
@@ -47,8 +55,16 @@ export function observabilityRoutes<E> (deps: ObservabilityRouteDeps<E>): ApiPlu
         res.write(`event: ${ev.type}\ndata: ${JSON.stringify({ at: new Date(ev.at).toISOString(), ...ev.data })}\n\n`)
       })
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
-      const done = (): void => { clearInterval(heartbeat); unsubscribe() }
-      req.raw.on('close', done)
+      let closed = false
+      const done = (): void => {
+        if (closed) return
+        closed = true
+        streams--
+        clearInterval(heartbeat)
+        unsubscribe()
+      }
+      // the response closes when the client goes away (or the server closes the connection)
+      res.on('close', done)
       res.on('error', done)
     })
   }

@@ -12,7 +12,9 @@ import { DatasetInfoView, DatasetParams } from './training-view.js'
 const ImportQuery = Type.Object({
   format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('jsonl')], { description: 'default: from the content type (application/x-ndjson: jsonl, else csv)' })),
   labelColumn: Type.Optional(Type.String({ pattern: '^(first|last|[0-9]{1,5})$', description: 'csv: first, last (default) or a 0-based column index' })),
-  header: Type.Optional(Type.Boolean({ description: 'csv: the first line names the columns (default: detected)' }))
+  header: Type.Optional(Type.Boolean({ description: 'csv: the first line names the columns (default: detected)' })),
+  labels: Type.Optional(Type.String({ minLength: 1, maxLength: 600_000, description: 'class names in class-index order, comma-separated (default: indices, or names sorted)' })),
+  standardize: Type.Optional(Type.Boolean({ description: 'standardise each feature to mean 0, scale 1; the statistics are stored and applied at predict time' }))
 }, { additionalProperties: false })
 
 function parseLabelColumn (v: string | undefined): 'first' | 'last' | number | undefined {
@@ -52,7 +54,12 @@ export function trainingDatasetRoutes (app: FastifyInstance, training: TrainingA
     if (req.body.trim() === '') throw new ApiError('ERR_DATASET_EMPTY', 'the dataset body is empty')
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
     const format = q.format ?? (contentType === 'application/x-ndjson' ? 'jsonl' : 'csv')
-    return await training.importDataset(name, req.body, format, { labelColumn: parseLabelColumn(q.labelColumn), header: q.header })
+    return await training.importDataset(name, req.body, format, {
+      labelColumn: parseLabelColumn(q.labelColumn),
+      header: q.header,
+      labels: q.labels?.split(',').map(l => l.trim()),
+      standardize: q.standardize
+    })
   })
 
   app.get('/v1/training/datasets', {

@@ -77,6 +77,31 @@ export function trainingJobRoutes (app: FastifyInstance, training: TrainingApi):
     return viewOf(await training.leaveJob(id))
   })
 
+  app.post('/v1/training/jobs/:id/stop', {
+    schema: {
+      tags: ['training'],
+      summary: 'Stop a job for the whole mesh (its creator only: 403 otherwise); every node shows it stopped',
+      params: JobParams,
+      response: { 200: JobViewSchema, ...errorResponses }
+    }
+  }, async (req) => {
+    const { id } = req.params as Static<typeof JobParams>
+    return viewOf(await training.stopJob(id))
+  })
+
+  app.delete('/v1/training/jobs/:id', {
+    schema: {
+      tags: ['training'],
+      summary: 'Forget a finished or stopped job on this node (409 while it runs)',
+      params: JobParams,
+      response: { 200: Type.Object({ forgotten: JobIdSchema }), ...errorResponses }
+    }
+  }, async (req) => {
+    const { id } = req.params as Static<typeof JobParams>
+    await training.forgetJob(id)
+    return { forgotten: id }
+  })
+
   app.get('/v1/training/jobs/:id/plot', {
     schema: {
       tags: ['training'],
@@ -89,7 +114,8 @@ export function trainingJobRoutes (app: FastifyInstance, training: TrainingApi):
     const { id } = req.params as Static<typeof JobParams>
     const q = req.query as Static<typeof PlotQuery>
     const job = jobOr404(id)
-    const svg = renderSvgChart(job.rounds, {
+    // the job's figure (pooled over the contributors' held-out splits) where it is known, else this node's own
+    const svg = renderSvgChart(job.rounds.map(r => ({ ...r, accuracy: r.pooled?.accuracy ?? r.accuracy })), {
       title: `job ${id.slice(0, 12)} · ${job.spec.dataset} · ${job.spec.aggregation.kind}`,
       width: q.width,
       height: q.height,

@@ -22,13 +22,24 @@ export const RoundReportView = Type.Object({
   bytesReceived: Type.Number({ minimum: 0 }),
   durationMs: Type.Number({ minimum: 0 }),
   modelCid: Type.String({ description: 'the accepted aggregate' }),
-  modelHash: Type.String()
+  modelHash: Type.String(),
+  attempt: Type.Optional(Type.Integer({ minimum: 0, description: 'the sealing attempt whose seal was accepted' })),
+  aggregator: Type.Optional(Type.String({ description: 'who published the accepted seal (empty when a restart lost it)' })),
+  contributors: Type.Optional(Type.Array(Type.String(), { description: 'the peers whose deltas the seal aggregated' })),
+  pooled: Type.Optional(Type.Union([Type.Object({
+    accuracy: Type.Number(),
+    loss: Type.Number(),
+    samples: Type.Integer({ description: 'held-out rows pooled' }),
+    nodes: Type.Integer({ description: 'contributors whose evaluation arrived' }),
+    of: Type.Integer({ description: 'contributors of the seal' })
+  }), Type.Null()], { description: 'the job\'s accuracy figure: the accepted model on the contributors\' held-out splits, weighted by rows' })),
+  evaluations: Type.Optional(Type.Array(Type.Object({ peerId: Type.String(), accuracy: Type.Number(), loss: Type.Number(), samples: Type.Integer() }), { description: 'each contributor\'s evaluation of the accepted model' }))
 }, { description: 'One sealed and accepted round as this node measured it' })
 
 /** `GET /v1/training/jobs/{id}`. */
 export const JobViewSchema = Type.Object({
   id: JobIdSchema,
-  status: Type.Union([Type.Literal('announced'), Type.Literal('joined'), Type.Literal('running'), Type.Literal('finished'), Type.Literal('left')]),
+  status: Type.Union([Type.Literal('announced'), Type.Literal('joined'), Type.Literal('running'), Type.Literal('finished'), Type.Literal('left'), Type.Literal('stopped')]),
   round: Type.Integer({ minimum: 0, description: 'the round being trained now (= accepted rounds)' }),
   modelCid: Type.String({ description: 'the current global model' }),
   modelHash: Type.Union([Type.String(), Type.Null()]),
@@ -48,7 +59,10 @@ export const DatasetInfoView = Type.Object({
   rows: Type.Integer({ minimum: 0 }),
   features: Type.Integer({ minimum: 0 }),
   classes: Type.Integer({ minimum: 0 }),
-  builtin: Type.Boolean()
+  builtin: Type.Boolean(),
+  labels: Type.Optional(Type.Array(Type.String(), { description: 'class names by class index, when the file named its classes' })),
+  standardized: Type.Optional(Type.Boolean({ description: 'features were standardised at import (mean and scale stored)' })),
+  warnings: Type.Optional(Type.Array(Type.String(), { description: 'import: what may keep the dataset from training well' }))
 }, { description: 'A dataset this node can train on' })
 
 /** Path parameters of the job routes. */

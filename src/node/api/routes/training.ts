@@ -6,6 +6,7 @@ import type { TrainingApi } from '../../../training/index.js'
 import type { ApiPlugin } from '../server.js'
 import { trainingDatasetRoutes } from './training-datasets.js'
 import { trainingJobRoutes } from './training-jobs.js'
+import { trainingModelRoutes } from './training-model.js'
 
 export { JobViewSchema, DatasetInfoView, RoundReportView } from './training-view.js'
 
@@ -14,5 +15,6 @@ export function trainingRoutes (deps: { training: TrainingApi }): ApiPlugin {
   return (app) => {
     trainingDatasetRoutes(app, deps.training)
     trainingJobRoutes(app, deps.training)
+    trainingModelRoutes(app, deps.training)
   }
 }

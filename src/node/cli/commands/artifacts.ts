@@ -8,19 +8,19 @@ import { basename } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { formatBytes, output, keyValues, table } from '../format.js'
 import { MeshError } from '../../../common/errors.js'
-import {
-  ARTIFACT_KINDS, RoundSchema,
-  type ArtifactAddResult, type ArtifactFilter, type ArtifactInfo, type ArtifactKind, type ArtifactUnpinResult, type GcResult, type StorageUsage
+// the kinds without the record's schemas, and only types from storage: a client command loads neither TypeBox nor
+// the storage subsystem (parseRound loads the round schema when --round is given)
+import { ARTIFACT_KINDS } from '../../../storage/protocol/artifact-kinds.js'
+import type {
+  ArtifactAddResult, ArtifactFilter, ArtifactInfo, ArtifactKind, ArtifactUnpinResult, GcResult, StorageUsage
 } from '../../../storage/index.js'
 import type { Connect } from './info.js'
 
 /** Transfers below this size finish too fast for a progress line to help. */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 const KINDS = ARTIFACT_KINDS.join(', ')
-const roundCheck = TypeCompiler.Compile(RoundSchema)
 
 const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
 
@@ -54,10 +54,11 @@ export function progress (label: string, total: number | undefined, stream: Node
 
 // flags are checked against the API's own schemas before anything is sent
 
-function parseRound (v: string | undefined): number | undefined {
+async function parseRound (v: string | undefined): Promise<number | undefined> {
   if (v == null) return undefined
+  const [{ Value }, { RoundSchema }] = await Promise.all([import('@sinclair/typebox/value'), import('../../../storage/protocol/artifact-record.js')])
   const n = Number(v)
-  if (!roundCheck.Check(n)) throw new MeshError('ERR_ARGUMENT', `--round must be an integer from 0 to ${RoundSchema.maximum}, got ${JSON.stringify(v)}`)
+  if (!Value.Check(RoundSchema, n)) throw new MeshError('ERR_ARGUMENT', `--round must be an integer from 0 to ${RoundSchema.maximum}, got ${JSON.stringify(v)}`)
   return n
 }
 
@@ -104,7 +105,7 @@ function addCommand (cmd: Command, connect: Connect): void {
     .option('--round <n>', 'training round'))
     .action(async (file: string, opts: CommonOpts & { name?: string, kind: string, mediaType?: string, job?: string, round?: string }) => {
       const kind = parseKind(opts.kind)
-      const round = parseRound(opts.round)
+      const round = await parseRound(opts.round)
       const st = await stat(file).catch(() => undefined)
       if (st == null || !st.isFile()) throw new MeshError('ERR_ARGUMENT', `${file} is not a readable file`)
       const api = await connect(opts)
@@ -154,7 +155,7 @@ function lsCommand (cmd: Command, connect: Connect): void {
     .option('--round <n>', 'only this round')
     .option('--local', 'only artifacts stored here'))
     .action(async (opts: CommonOpts & { kind?: string, name?: string, producer?: string, job?: string, round?: string, local?: boolean }) => {
-      const query: ArtifactFilter = { kind: parseKind(opts.kind), name: opts.name, producer: opts.producer, job: opts.job, round: parseRound(opts.round), local: opts.local === true ? true : undefined }
+      const query: ArtifactFilter = { kind: parseKind(opts.kind), name: opts.name, producer: opts.producer, job: opts.job, round: await parseRound(opts.round), local: opts.local === true ? true : undefined }
       const api = await connect(opts)
       const { artifacts } = await api.request<{ artifacts: ArtifactInfo[] }>('GET', '/v1/artifacts', { query })
       output(opts.json === true, artifacts, () => artifacts.length === 0

@@ -2,7 +2,9 @@
 import type { Command } from 'commander'
 import type { JobView } from '../../../training/index.js'
 import type { ApiClient } from '../client.js'
-import { matchJobId } from '../train-args.js'
+
+/** What `meshnode train --help` says the group is for. */
+export const TRAIN_DESCRIPTION = 'federated training: create and join jobs, follow their rounds, plot them, import datasets'
 
 /** The flags every command takes. */
 export interface CommonFlags { dataDir?: string, json?: boolean }
@@ -16,6 +18,8 @@ export function common (cmd: Command): Command {
 export async function resolveJobId (api: ApiClient, idOrPrefix: string): Promise<string> {
   if (/^[0-9a-f]{64}$/.test(idOrPrefix)) return idOrPrefix
   const { jobs } = await api.request<{ jobs: JobView[] }>('GET', '/v1/training/jobs')
+  // loaded here, not at the top: train-args pulls the job schemas, which `train status` (a client command) avoids
+  const { matchJobId } = await import('../train-args.js')
   return matchJobId(idOrPrefix, jobs.map(j => j.id))
 }
 

@@ -13,13 +13,15 @@ export function registerTrainDatasetCommands (train: Command, connect: Connect):
   const dataset = common(train.command('dataset').description('datasets this node trains on: import CSV or JSON lines, list them'))
 
   common(dataset.command('import <name> <file>')
-    .description('import a dataset from a CSV (features then an integer label per row) or JSON-lines ({"x": [...], "y": n}) file, at most 64 MiB')
+    .description('import a dataset from a CSV (features then a label per row: a class index or a class name) or JSON-lines ({"x": [...], "y": n or "name"}) file, at most 64 MiB')
     .option('--format <format>', 'csv or jsonl (default: jsonl for .jsonl/.ndjson files, else csv)')
     .option('--label-column <col>', 'csv: first, last or a 0-based index (default last)')
     .option('--header', 'csv: the first line names the columns (default: detected)')
-    .option('--no-header', 'csv: the first line is data'))
+    .option('--no-header', 'csv: the first line is data')
+    .option('--labels <names>', 'class names in class-index order, comma-separated (default: names sorted)')
+    .option('--standardize', 'scale each feature to mean 0, deviation 1; the statistics are kept and applied at predict time'))
     .action(async (name: string, file: string, _opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<CommonFlags & { format?: string, labelColumn?: string, header?: boolean }>()
+      const opts = cmd.optsWithGlobals<CommonFlags & { format?: string, labelColumn?: string, header?: boolean, labels?: string, standardize?: boolean }>()
       const format = datasetFormatOf(file, opts.format)
       const labelColumn = opts.labelColumn === undefined ? undefined : labelColumnFlag(opts.labelColumn)
       let size: number
@@ -28,11 +30,16 @@ export function registerTrainDatasetCommands (train: Command, connect: Connect):
       const body = await readFile(file)
       const api = await connect(opts)
       const info = await api.request<DatasetInfo>('POST', `/v1/training/datasets/${encodeURIComponent(name)}`, {
-        query: { format, labelColumn, header: opts.header },
+        query: { format, labelColumn, header: opts.header, labels: opts.labels, standardize: opts.standardize },
         body,
         contentType: DATASET_CONTENT_TYPES[format]
       })
-      output(opts.json === true, info, () => keyValues([['dataset', info.name], ['rows', info.rows], ['features', info.features], ['classes', info.classes]]))
+      for (const w of info.warnings ?? []) if (opts.json !== true) process.stderr.write(`warning: ${w}\n`)
+      output(opts.json === true, info, () => keyValues([
+        ['dataset', info.name], ['rows', info.rows], ['features', info.features], ['classes', info.classes],
+        ...(info.labels != null ? [['labels', info.labels.join(', ')] as [string, string]] : []),
+        ...(info.standardized === true ? [['standardized', 'yes'] as [string, string]] : [])
+      ]))
     })
 
   common(dataset.command('ls')

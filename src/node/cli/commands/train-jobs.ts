@@ -1,12 +1,13 @@
-/** `meshnode train create | join | leave | status`: jobs through the local daemon's admin API. */
+/** `meshnode train create | join | leave | stop | forget | status`: jobs through the local daemon's admin API. */
 import type { Command } from 'commander'
 import { CreateJobRequestSchema, JoinJobRequestSchema, PartitionSchema, TargetSchema, type JobView } from '../../../training/index.js'
 import { output } from '../format.js'
 import { AGGREGATIONS, ARCHS, COMPRESSIONS, CREATE_DEFAULTS, PARTITIONS, buildCreateRequest, buildJoinRequest, type CreateFlags, type JoinFlags } from '../train-args.js'
-import { jobSummary, jobsTable, roundsTable, shortJobId } from '../train-format.js'
+import { jobSummary, shortJobId } from '../train-format.js'
 import { helpOf } from '../train-flags.js'
 import type { Connect } from './info.js'
 import { common, dflt, resolveJobId, type CommonFlags } from './train-common.js'
+import { registerTrainStatus } from './train-status.js'
 
 const P = CreateJobRequestSchema.properties
 const A = P.aggregationParams.properties
@@ -35,6 +36,7 @@ function registerCreate (train: Command, connect: Connect): void {
     .option('--compression <kind>', `${COMPRESSIONS.join(' | ')}${dflt(CREATE_DEFAULTS.compression)}`)
     .option('--fraction <f>', helpOf(C.fraction))
     .option('--block-size <n>', helpOf(C.blockSize))
+    .option('--init-model <cid>', 'warm start: continue from this trained model (an exported job\'s model CID, of the same architecture)')
     .option('--target <accuracy>', `finish early at this accuracy: 0.95 or 95%; ${helpOf(TargetSchema.properties.value, '')}`)
     .option('--round-timeout-ms <ms>', `timing: ${helpOf(T.roundTimeoutMs)}`)
     .option('--min-wait-ms <ms>', `timing: ${helpOf(T.minWaitMs)}`)
@@ -82,23 +84,34 @@ function registerMembership (train: Command, connect: Connect): void {
     })
 }
 
-/** `train create | join | leave | status`. */
+/** `train stop` (the creator, for the whole mesh) and `train forget` (a finished or stopped job, here). */
+function registerStop (train: Command, connect: Connect): void {
+  common(train.command('stop <jobId>')
+    .description('stop a job you created, on every node (a signed stop record); other nodes show it stopped'))
+    .action(async (jobId: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<CommonFlags>()
+      const api = await connect(opts)
+      const id = await resolveJobId(api, jobId)
+      const job = await api.request<JobView>('POST', `/v1/training/jobs/${id}/stop`)
+      output(opts.json === true, job, () => `stopped job ${shortJobId(job.id)} at round ${job.round}`)
+    })
+
+  common(train.command('forget <jobId>')
+    .description('remove a finished or stopped job from this node\'s list'))
+    .action(async (jobId: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<CommonFlags>()
+      const api = await connect(opts)
+      const id = await resolveJobId(api, jobId)
+      const res = await api.request<{ forgotten: string }>('DELETE', `/v1/training/jobs/${id}`)
+      output(opts.json === true, res, () => `forgot job ${shortJobId(id)}`)
+    })
+}
+
+/** `train create | join | leave | stop | forget | status`. */
 export function registerTrainJobCommands (train: Command, connect: Connect): void {
   registerCreate(train, connect)
   registerMembership(train, connect)
+  registerStop(train, connect)
 
-  common(train.command('status [jobId]')
-    .description('the jobs this node knows, or one job\'s rounds: ROUND ACC LOSS F1 PARTICIPANTS SENT RECV DURATION'))
-    .action(async (jobId: string | undefined, _opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<CommonFlags>()
-      const api = await connect(opts)
-      if (jobId === undefined) {
-        const { jobs } = await api.request<{ jobs: JobView[] }>('GET', '/v1/training/jobs')
-        output(opts.json === true, jobs, () => jobs.length === 0 ? 'no training jobs known (create one with `meshnode train create`)' : jobsTable(jobs))
-        return
-      }
-      const id = await resolveJobId(api, jobId)
-      const job = await api.request<JobView>('GET', `/v1/training/jobs/${id}`)
-      output(opts.json === true, job, () => `${jobSummary(job)}\n\n${job.rounds.length === 0 ? 'no rounds accepted yet' : roundsTable(job.rounds)}`)
-    })
+  registerTrainStatus(train, connect)
 }

@@ -41,6 +41,8 @@ export function messages (signer: string): Record<TrainingMessage['type'], Train
     delta: { type: 'delta', jobId: j.id, round: 3, baseModelCid: cid('m3'), cid: cid('d1'), samples: 500, bytes: 4096, metrics: { loss: 0.4, accuracy: 0.87 } },
     seal: { type: 'seal', jobId: j.id, round: 3, attempt: 1, baseModelCid: cid('m3'), deltas, aggregateCid: cid('m4'), modelHash: HASH, metrics: { loss: 0.4, accuracy: 0.87 } },
     vote: { type: 'vote', jobId: j.id, round: 3, attempt: 1, aggregateCid: cid('m4'), approve: false, reason: 'mismatch' },
-    promise: { type: 'promise', jobId: j.id, round: 3, attempt: 2, locked: { attempt: 1, aggregateCid: cid('m4') } }
+    promise: { type: 'promise', jobId: j.id, round: 3, attempt: 2, locked: { attempt: 1, aggregateCid: cid('m4') } },
+    stop: { type: 'stop', jobId: j.id, round: 3, reason: 'enough' },
+    eval: { type: 'eval', jobId: j.id, round: 3, modelCid: cid('m4'), accuracy: 0.9, loss: 0.3, samples: 120 }
   }
 }

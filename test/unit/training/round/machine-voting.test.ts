@@ -150,15 +150,31 @@ describe('JobMachine: attempts, promises and re-proposals', () => {
     expect(d.m.view().attempt).toBe(4)
   })
 
-  it('catches up with the attempt a strict majority of the electorate promised (it closed late)', () => {
+  it('catches up with the attempt a strict majority of the electorate would be at with it (it closed late)', () => {
     const d = new Driver('p2')
     d.setup()
     d.deltas(PEERS)
     promise(d, 'p0', 7)
-    promise(d, 'p3', 9)
-    expect(d.m.view().attempt).toBe(0) // two of five ahead prove nothing
-    expect(published(promise(d, 'p4', 8), 'promise')).toEqual([{ type: 'promise', jobId: JOB.id, round: 0, attempt: 7 }])
-    expect(d.m.view().attempt).toBe(7) // p0, p3 and p4 all promised at least 7
+    expect(d.m.view().attempt).toBe(0) // one of five ahead proves nothing: with us, two of five
+    expect(published(promise(d, 'p3', 9), 'promise')).toEqual([{ type: 'promise', jobId: JOB.id, round: 0, attempt: 7 }])
+    expect(d.m.view().attempt).toBe(7) // p0 and p3 promised at least 7: with us, three of five can seal it
+  })
+
+  it('in an electorate of two, follows the other one when it is ahead (a restarted node re-synchronises; issue 11)', () => {
+    const job = jobWith({ minParticipants: 2 })
+    const d = new Driver('p1', job)
+    d.setup(true, ['p0', 'p1'])
+    for (const p of ['p0', 'p1']) {
+      const m = deltaMsg(job, p)
+      if (p === 'p1') d.send({ kind: 'local-delta-ready', round: 0, baseModelCid: M0, cid: m.cid, samples: m.samples, bytes: m.bytes, metrics: m.metrics })
+      else d.msg(p, m)
+    }
+    expect(d.m.view().phase).toBe('sealing')
+    // before the fix: p0 alone ahead was never "a strict majority" with p1 counted at its own attempt, so p1 stayed a
+    // slot behind for good, its seals stale to p0 and its promises too old
+    const out = d.msg('p0', { type: 'promise', jobId: job.id, round: 0, attempt: 5 })
+    expect(d.m.view().attempt).toBe(5)
+    expect(published(out, 'promise')).toEqual([{ type: 'promise', jobId: job.id, round: 0, attempt: 5 }])
   })
 
   it('reports what it approved in its promises', () => {

@@ -182,7 +182,7 @@ describe('JobMachine: acceptance', () => {
     expect(d.votes(seal, ['p0'])).toEqual([])
     const out = d.votes(seal, ['p2'])
     expect(out).toEqual([
-      { kind: 'model-accepted', round: 0, modelCid: seal.aggregateCid, modelHash: seal.modelHash, metrics: seal.metrics, seal },
+      { kind: 'model-accepted', round: 0, modelCid: seal.aggregateCid, modelHash: seal.modelHash, metrics: seal.metrics, seal, aggregator: 'p0' },
       { kind: 'publish', msg: { type: 'join', jobId: JOB.id, samples: 100 } },
       { kind: 'train', round: 1, baseModelCid: seal.aggregateCid, modelHash: seal.modelHash }
     ])

@@ -55,13 +55,22 @@ export interface NodeLog {
   trains: number[]
 }
 
+/** How a node is stopped: SIGTERM lets the current step finish; SIGKILL stops after the step's snapshot was persisted. */
+export type KillKind = 'sigterm' | 'sigkill'
+
+/** A planned kill: after the node's `afterActions`-th action (counted from when the plan is set). */
+export interface KillPlan { kind: KillKind, afterActions: number, done?: JobMachineSnapshot }
+
 export class SimNode {
   online = true
+  /** Actions carried out since the kill plan was set. */
+  actions = 0
+  kill: KillPlan | null = null
   readonly log: NodeLog = { accepted: [], penalties: [], finished: null, seals: [], trains: [] }
   constructor (readonly id: string, readonly index: number, public machine: JobMachine, public behaviour: Behaviour) {}
 }
 
-interface Scheduled { at: number, n: number, node: SimNode, run: () => JobEvent | null }
+interface Scheduled { at: number, n: number, node: SimNode, from?: SimNode, run: () => JobEvent | null }
 
 /** The default job of the simulations: fedavg, fp32, 3 rounds, 3 of 5 needed. */
 export function simJob (store: Store, over: Partial<JobSpecInput> = {}): JobSpec {
@@ -118,7 +127,32 @@ export class Sim {
   /** Feed one event to a node now and carry out its actions. */
   dispatch (node: SimNode, event: JobEvent): void {
     if (!node.online) return
-    for (const a of node.machine.handle(event, this.now)) this.perform(node, a)
+    this.carryOut(node, node.machine.handle(event, this.now))
+  }
+
+  /**
+   * Carry out a step's actions. A planned kill fires after the node's n-th action: SIGKILL drops the rest of the step
+   * and the messages still in flight from the node (the runner persists the snapshot before carrying out actions, so
+   * the snapshot holds what the lost actions announced); SIGTERM finishes the step (the runner drains its queue) and
+   * only loses work in the background.
+   */
+  private carryOut (node: SimNode, actions: JobAction[]): void {
+    const snapshot = node.kill != null ? node.machine.snapshot() : null
+    for (const a of actions) {
+      const plan = node.kill
+      if (plan != null && plan.done == null && node.actions >= plan.afterActions && plan.kind === 'sigkill') {
+        plan.done = snapshot as JobMachineSnapshot
+        this.crash(node, true)
+        return
+      }
+      node.actions++
+      this.perform(node, a)
+    }
+    const plan = node.kill
+    if (plan != null && plan.done == null && node.actions > plan.afterActions) {
+      plan.done = node.machine.snapshot()
+      this.crash(node, plan.kind === 'sigkill')
+    }
   }
 
   joinAll (samples = 100): void {
@@ -126,9 +160,9 @@ export class Sim {
   }
 
   /** Stop a node (a crash): it hears nothing and its pending work is lost. */
-  crash (node: SimNode): JobMachineSnapshot {
+  crash (node: SimNode, dropInFlight = false): JobMachineSnapshot {
     node.online = false
-    this.queue = this.queue.filter(s => s.node !== node)
+    this.queue = this.queue.filter(s => s.node !== node && !(dropInFlight && s.from === node))
     return node.machine.snapshot()
   }
 
@@ -136,8 +170,15 @@ export class Sim {
   restart (node: SimNode, snapshot: JobMachineSnapshot | null, samples = 100): void {
     node.machine = this.machine(node.id, snapshot ?? undefined)
     node.online = true
-    if (snapshot == null) this.dispatch(node, { kind: 'join', samples })
-    else for (const a of node.machine.resume(this.now)) this.perform(node, a)
+    node.kill = null
+    if (snapshot == null) { this.dispatch(node, { kind: 'join', samples }); return }
+    // as the runner does: an adoption whose outcome a SIGKILL lost is carried out again
+    for (const a of node.machine.lastOutcome()) {
+      if (a.kind === 'model-accepted' && node.log.accepted.some(x => x.round === a.round)) continue
+      if (a.kind === 'job-finished' && node.log.finished != null) continue
+      this.perform(node, a)
+    }
+    this.carryOut(node, node.machine.resume(this.now))
   }
 
   /** Broadcast a message as `from` (bypassing its machine, e.g. a forged equivocation). */
@@ -145,7 +186,7 @@ export class Sim {
     const seq = ++this.seq
     for (const to of this.nodes) {
       if (to === from) continue
-      this.schedule(to, this.latency(from, to), () => ({ kind: 'message', from: from.id, seq, msg: structuredClone(msg) }))
+      this.schedule(to, this.latency(from, to), () => ({ kind: 'message', from: from.id, seq, msg: structuredClone(msg) }), from)
     }
   }
 
@@ -183,8 +224,8 @@ export class Sim {
     return this.nodes.every(n => n.log.finished != null)
   }
 
-  private schedule (node: SimNode, delay: number, run: () => JobEvent | null): void {
-    const s: Scheduled = { at: this.now + delay, n: this.n++, node, run }
+  private schedule (node: SimNode, delay: number, run: () => JobEvent | null, from?: SimNode): void {
+    const s: Scheduled = { at: this.now + delay, n: this.n++, node, from, run }
     const i = this.queue.findIndex(q => q.at > s.at)
     if (i < 0) this.queue.push(s)
     else this.queue.splice(i, 0, s)

@@ -1,0 +1,118 @@
+/**
+ * The consensus core's figures, printed as ONE JSON object (issue 13's benchmarks that need no network):
+ * - tally and QC verification of 1,000 voters with Ed25519 vote lists (ms), beside the same-run baseline of verifying
+ *   the 1,000 bare Ed25519 signatures (what any vote-list QC must at least pay); BLS aggregates are not measured
+ *   (@chainsafe/blst is not a dependency);
+ * - reputation recomputation (replaying the epoch chain from genesis) against history length;
+ * - the sybils' share of weight per epoch, 6 honest peers with history against 14 and 140 fresh identities.
+ * Run: npx tsx bench/consensus.ts [--quick]
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import {
+  cidOf, defaultReputationParams, effectiveWeights, electorateWeights, genesisTable, openVote, replayEpochs,
+  reputationHash, signConsensusRecord, tallyProposal, verifyQc, type CastVote, type EpochRecords, type VoteVerifier
+} from '../src/consensus/index.js'
+import { runSybilScenario } from './fixtures/sybil-scenario.js'
+
+if (process.argv.includes('--help')) {
+  process.stdout.write([
+    'usage: npx tsx bench/consensus.ts [--quick]',
+    '  tally + QC verification of 1,000 Ed25519 voters (ms), reputation replay cost against history length,',
+    '  sybil share per epoch (6 honest vs 14 and 140 fresh identities); one JSON object',
+    '  --quick  fewer voters, shorter histories and one timed run'
+  ].join('\n') + '\n')
+  process.exit(0)
+}
+
+const quick = process.argv.includes('--quick')
+const VOTERS = quick ? 200 : 1_000
+const RUNS = quick ? 1 : 5
+const NET = 'bench'
+const P = defaultReputationParams
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
+
+/** Median wall time in ms of RUNS calls after one warm-up call. */
+async function time (f: () => unknown): Promise<number> {
+  await f()
+  const ms: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now()
+    await f()
+    ms.push(performance.now() - t0)
+  }
+  ms.sort((a, b) => a - b)
+  return ms[ms.length >> 1]
+}
+
+// --- 1. tally and QC verification ---
+const keys = await Promise.all(Array.from({ length: VOTERS }, async () => await generateKeyPair('Ed25519')))
+const ids = keys.map(k => peerIdFromPrivateKey(k).toString())
+const proposalId = cidOf({ bench: 'proposal' })
+const envelopes = await Promise.all(keys.map(async (k, i) =>
+  await signConsensusRecord(k, NET, 'vote', 1 + i, { proposalId, choice: 'yes', voter: ids[i], network: NET })))
+const table = genesisTable(0, ids.map((peer, i) => ({ peer, score: BigInt(10 + (i % 7)) * P.workUnit })), P)
+const snapshot = effectiveWeights(table, P)
+const votes: CastVote[] = ids.map(voter => ({ voter, proposalId, choice: 'yes' }))
+const verify: VoteVerifier = async (bytes) => {
+  const r = await openVote(bytes, NET)
+  return { voter: r.signer, proposalId: r.payload.proposalId, choice: r.payload.choice }
+}
+const message = new TextEncoder().encode('baseline')
+const sigs = await Promise.all(keys.map(async k => await k.sign(message)))
+
+const tallyMs = await time(() => tallyProposal({ proposalId, expiresAt: 1, weights: electorateWeights(snapshot), votes, now: 0 }))
+const qcMs = await time(async () => {
+  const v = await verifyQc({ proposalId, epoch: 0, votes: envelopes }, snapshot, { verify })
+  if (!v.ok) throw new Error('bench QC does not verify')
+})
+const qc64Ms = await time(async () => await verifyQc({ proposalId, epoch: 0, votes: envelopes.slice(0, 64) }, snapshot, { verify, electorate: ids.slice(0, 64) }))
+const bareMs = await time(async () => {
+  for (let i = 0; i < VOTERS; i++) if (!(await keys[i].publicKey.verify(message, sigs[i]))) throw new Error('bad signature')
+})
+
+// --- 2. reputation recomputation against history length ---
+const PEERS = 20
+const peers = Array.from({ length: PEERS }, (_, i) => `peer-${i}`)
+const epochRecords = (e: number): EpochRecords => ({
+  seals: [0, 1].map(r => ({ jobId: 'job', round: 2 * e + r, contributors: peers.filter((_, i) => (i + e + r) % 4 !== 0) })),
+  outcomes: [0, 1].map(k => ({
+    proposalId: `p-${e}-${k}`,
+    outcome: k === 0 ? 'accepted' as const : 'rejected' as const,
+    votes: peers.map((voter, i) => ({ voter, choice: (i + k) % 3 === 0 ? 'no' as const : 'yes' as const }))
+  })),
+  evidence: e % 10 === 3 ? [{ voter: peers[e % PEERS], proposalId: `p-${e}-0` }] : []
+})
+const genesis = genesisTable(0, peers.slice(0, 6).map(peer => ({ peer, score: 20n * P.workUnit })), P)
+const replay: Array<{ epochs: number, ms: number, usPerEpoch: number, hash: string }> = []
+for (const epochs of quick ? [10, 100] : [10, 100, 1_000, 5_000]) {
+  const history = Array.from({ length: epochs }, (_, e) => epochRecords(e))
+  let hash = ''
+  const ms = await time(() => { hash = reputationHash(replayEpochs(genesis, history, P)) })
+  replay.push({ epochs, ms: round(ms), usPerEpoch: round(ms * 1000 / epochs, 1), hash: hash.slice(0, 16) })
+}
+
+// --- 3. sybil share per epoch ---
+const EPOCHS = quick ? 12 : 40
+const sybils: Record<string, { maxShareBps: number, sybilOnlyQc: boolean, honestAlwaysPassed: boolean, shareBpsPerEpoch: number[] }> = {}
+for (const n of [14, 140]) {
+  const run = runSybilScenario({ honest: 6, sybils: n, epochs: EPOCHS })
+  sybils[`6 honest vs ${n} fresh`] = {
+    maxShareBps: Math.max(...run.map(e => e.sybilShareBps)),
+    sybilOnlyQc: run.some(e => e.sybilOnlyQc),
+    honestAlwaysPassed: run.every(e => e.honestProposal === 'accepted'),
+    shareBpsPerEpoch: run.map(e => e.sybilShareBps)
+  }
+}
+
+process.stdout.write(JSON.stringify({
+  voters: VOTERS,
+  tallyMs: round(tallyMs, 3),
+  qcVerifyEd25519Ms: round(qcMs),
+  qcVerifyEd25519PerVoteUs: round(qcMs * 1000 / VOTERS, 1),
+  qcVerify64VotersMs: round(qc64Ms),
+  baseline: { bareEd25519VerifyMs: round(bareMs), qcOverBare: round(qcMs / bareMs, 2) },
+  bls: 'not measured: @chainsafe/blst is not a dependency',
+  reputationReplay: { peers: PEERS, sealsPerEpoch: 2, outcomesPerEpoch: 2, runs: replay },
+  sybilShare: { epochs: EPOCHS, attackerDeltasPerRound: 3, honestDeltasPerRound: 6, poolCapBps: Number(P.probationPoolBps), ...sybils }
+}, null, 2) + '\n')

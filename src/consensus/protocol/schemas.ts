@@ -1,0 +1,78 @@
+/**
+ * One TypeBox schema per consensus record; each record's type is `Static<>` of its schema, and its cross-field rules
+ * live in one pure check (checks.ts). Every bound is stated here once.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+
+/** Envelope caps in bytes. A QC holds up to MAX_QC_VOTES vote envelopes of ~230 bytes each. */
+export const MAX_PROPOSAL_BYTES = 256 * 1024
+export const MAX_VOTE_BYTES = 1024
+export const MAX_VETO_BYTES = 2048
+export const MAX_EVIDENCE_BYTES = 2 * MAX_VOTE_BYTES + 1024
+export const MAX_QC_VOTES = 4096
+export const MAX_QC_BYTES = MAX_QC_VOTES * MAX_VOTE_BYTES + 1024
+/** The longest a proposal may stay open (createdAt to expiresAt): 30 days in ms. */
+export const MAX_PROPOSAL_TTL_MS = 30 * 24 * 3600 * 1000
+/** The envelope version every consensus record is signed with. */
+export const CONSENSUS_RECORD_VERSION = 1
+
+/** A CIDv1 in base32 (what `cidOf` returns). */
+export const CidStringSchema = Type.String({ pattern: '^b[a-z2-7]{10,200}$', description: 'a CIDv1, base32' })
+/** A libp2p peer id string. */
+export const PeerIdSchema = Type.String({ minLength: 1, maxLength: 128, description: 'a libp2p peer id' })
+/** Milliseconds since the Unix epoch. */
+export const TimestampSchema = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+/** A network name, as in the network presets (`local`, `amoy`, ...). */
+export const NetworkNameSchema = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,31}$' })
+/** A proposal kind (`model-update`, `hyperparams`, `ban-peer`, `network-param`, `epoch`, `reward-payout`, ...). */
+export const ProposalKindSchema = Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' })
+
+/** A proposal: what is proposed, by whom, until when, and which epoch's weights tally it. Its id is `cidOf(it)`. */
+export const ProposalSchema = Type.Object({
+  kind: ProposalKindSchema,
+  /** Checked by the kind's own payload schema and validator (registered with consensus by its subsystem). */
+  payload: Type.Unknown(),
+  proposer: PeerIdSchema,
+  createdAt: TimestampSchema,
+  expiresAt: TimestampSchema,
+  /** The epoch whose weight snapshot tallies this proposal. */
+  snapshot: Type.Integer({ minimum: 0, maximum: 2 ** 32 })
+}, { additionalProperties: false })
+export type Proposal = Static<typeof ProposalSchema>
+
+/** A vote's choice. */
+export const VoteChoiceSchema = Type.Union([Type.Literal('yes'), Type.Literal('no'), Type.Literal('abstain')])
+export type VoteChoice = Static<typeof VoteChoiceSchema>
+
+/** A vote on one proposal, signed by its voter under the network-bound vote domain. */
+export const VoteSchema = Type.Object({
+  proposalId: CidStringSchema,
+  choice: VoteChoiceSchema,
+  voter: PeerIdSchema,
+  network: NetworkNameSchema
+}, { additionalProperties: false })
+export type Vote = Static<typeof VoteSchema>
+
+/** A quorum certificate: the signed yes-vote envelopes on one proposal, reaching 2/3 of its snapshot's weight. */
+export const QcSchema = Type.Object({
+  proposalId: CidStringSchema,
+  /** The snapshot epoch the votes were counted under (the proposal's `snapshot`). */
+  epoch: Type.Integer({ minimum: 0, maximum: 2 ** 32 }),
+  votes: Type.Array(Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES }), { minItems: 1, maxItems: MAX_QC_VOTES })
+}, { additionalProperties: false })
+export type Qc = Static<typeof QcSchema>
+
+/** Equivocation evidence: two conflicting signed votes of one voter on one proposal (the pair is the proof). */
+export const EvidenceSchema = Type.Object({
+  first: Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES }),
+  second: Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES })
+}, { additionalProperties: false })
+export type Evidence = Static<typeof EvidenceSchema>
+
+/** A guardian's veto of one proposal; k-of-n vetoes within the window beat a QC. */
+export const VetoSchema = Type.Object({
+  proposalId: CidStringSchema,
+  guardian: PeerIdSchema,
+  reason: Type.String({ minLength: 1, maxLength: 512 })
+}, { additionalProperties: false })
+export type Veto = Static<typeof VetoSchema>

@@ -1,0 +1,70 @@
+/**
+ * Opening consensus records whose checks need more than their own envelope: a vote as a QC member, equivocation
+ * evidence (two votes), and any record off the topic (dispatched by its domain). All signature checks go through
+ * src/protocols/record.ts.
+ */
+import { decode } from 'cborg'
+import { GossipValidationError } from '../../common/errors.js'
+import type { SignedRecord } from '../../protocols/envelope.js'
+import { openGossipRecord, openSignedRecord, type RecordSpec } from '../../protocols/record.js'
+import type { ReplayGuard } from '../../protocols/replay.js'
+import { consensusRecordSpecs, type ConsensusRecordSpecs } from './records.js'
+import type { Evidence, Vote } from './schemas.js'
+import { consensusDomain, type ConsensusRecordType } from './topic.js'
+
+/** Open a signed vote of `network` (schema, signer = voter, network binding). */
+export async function openVote (bytes: Uint8Array, network: string): Promise<SignedRecord<Vote>> {
+  return await openSignedRecord(bytes, consensusRecordSpecs(network).vote)
+}
+
+/**
+ * Verify equivocation evidence: both votes verify on `network`, have one voter and one proposal, and differ in
+ * choice. Returns the two opened votes; throws GossipValidationError ERR_EVIDENCE otherwise.
+ */
+export async function verifyEvidence (e: Evidence, network: string): Promise<{ voter: string, proposalId: string, first: SignedRecord<Vote>, second: SignedRecord<Vote> }> {
+  const first = await openVote(e.first, network)
+  const second = await openVote(e.second, network)
+  if (first.signer !== second.signer) throw new GossipValidationError('reject', 'ERR_EVIDENCE', 'evidence votes have two voters')
+  if (first.payload.proposalId !== second.payload.proposalId) throw new GossipValidationError('reject', 'ERR_EVIDENCE', 'evidence votes are on two proposals')
+  if (first.payload.choice === second.payload.choice) throw new GossipValidationError('reject', 'ERR_EVIDENCE', 'evidence votes do not conflict')
+  return { voter: first.signer, proposalId: first.payload.proposalId, first, second }
+}
+
+/** A consensus record opened off the topic or a stream, tagged with its type. */
+export type OpenedConsensusRecord = {
+  [K in keyof ConsensusRecordSpecs]: { type: K, record: SignedRecord<ConsensusRecordSpecs[K] extends RecordSpec<infer T> ? T : never> }
+}[keyof ConsensusRecordSpecs]
+
+const TYPES: ConsensusRecordType[] = ['proposal', 'vote', 'qc', 'evidence', 'veto']
+
+/** The record type an envelope claims by its domain on `network` (unverified; undefined when none matches). */
+export function peekRecordType (bytes: Uint8Array, network: string): ConsensusRecordType | undefined {
+  let d: unknown
+  try {
+    const env: unknown = decode(bytes)
+    d = env != null && typeof env === 'object' ? (env as { d?: unknown }).d : undefined
+  } catch {
+    return undefined
+  }
+  return TYPES.find(t => consensusDomain(t, network) === d)
+}
+
+/**
+ * Open any consensus record of `network`: with `gossip` (the message author and the replay guard) as gossip, else as
+ * a record read from disk or the sync stream. A domain of no consensus record here (another network, another
+ * topic) is ignored (ERR_DOMAIN), never punished as a protocol violation of ours.
+ */
+export async function openConsensusRecord (bytes: Uint8Array, network: string, gossip?: { origin: string | undefined, guard: ReplayGuard }): Promise<OpenedConsensusRecord> {
+  const type = peekRecordType(bytes, network)
+  if (type === undefined) throw new GossipValidationError('ignore', 'ERR_DOMAIN', `not a consensus record of network ${network}`)
+  const specs = consensusRecordSpecs(network)
+  const open = async <T>(s: RecordSpec<T>): Promise<SignedRecord<T>> =>
+    gossip != null ? await openGossipRecord(bytes, gossip.origin, gossip.guard, s) : await openSignedRecord(bytes, s)
+  switch (type) {
+    case 'proposal': return { type, record: await open(specs.proposal) }
+    case 'vote': return { type, record: await open(specs.vote) }
+    case 'qc': return { type, record: await open(specs.qc) }
+    case 'evidence': return { type, record: await open(specs.evidence) }
+    case 'veto': return { type, record: await open(specs.veto) }
+  }
+}

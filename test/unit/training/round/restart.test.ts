@@ -1,0 +1,86 @@
+/**
+ * Issue 11, defect 1: nodes stopped (SIGTERM: the step in hand finishes; SIGKILL: the step's snapshot is on disk but
+ * its actions and in-flight messages are lost) at any point of a round and restarted from their snapshot; the job must
+ * still finish, with one model per round on every node. A seeded sweep over rounds, the victim's action count (every
+ * phase: collecting, training, closing, aggregating, sealing, verifying, voting, promising), kill kinds and restart
+ * delays.
+ */
+import { describe, it, expect } from 'vitest'
+import { createRng } from '../../../../src/training/core/index.js'
+import { Sim, type KillKind, type SimNode } from './sim.js'
+
+/** Every round has one model on every node that accepted it, every node finished on the last one, all honest. */
+export function verdict (sim: Sim, rounds: number): string | null {
+  const byRound = new Map<number, string>()
+  for (const n of sim.nodes) {
+    for (const a of n.log.accepted) {
+      if (byRound.has(a.round) && byRound.get(a.round) !== a.modelHash) return `round ${a.round}: two models accepted`
+      byRound.set(a.round, a.modelHash)
+    }
+  }
+  if (byRound.size !== rounds) return `${byRound.size} of ${rounds} rounds accepted`
+  const models = new Set(byRound.values())
+  if (!sim.nodes.flatMap(n => n.log.seals).filter(s => models.has(s.modelHash)).every(s => sim.honest(s))) return 'a dishonest seal was accepted'
+  const last = byRound.get(rounds - 1)
+  const stuck = sim.nodes.filter(n => n.log.finished?.modelHash !== last).map(n => `${n.id} at ${n.machine.view().round}/${n.machine.view().attempt} ${n.machine.view().phase}`)
+  return stuck.length === 0 ? null : `not finished: ${stuck.join(', ')}`
+}
+
+export interface RestartCase { seed: number, nodes: number, minParticipants: number, victims: number, kind: KillKind, round: number, afterActions: number, downMs: number }
+
+const DOWN_MS = [0, 400, 2500, 7000, 25_000]
+
+/** The case of one seed: which nodes die, when (round, how many of their actions into it), how, and for how long. */
+export function restartCase (seed: number, five: boolean): RestartCase {
+  const rng = createRng(seed)
+  return {
+    seed,
+    nodes: five ? 5 : 3,
+    minParticipants: five ? 3 : 2,
+    victims: five ? 2 : 1,
+    kind: seed % 2 === 0 ? 'sigterm' : 'sigkill',
+    round: 1 + rng.int(3),
+    afterActions: rng.int(14),
+    downMs: DOWN_MS[rng.int(DOWN_MS.length)]
+  }
+}
+
+/** Run one case to the end; returns the verdict and the simulated time taken. */
+export function runRestartCase (c: RestartCase, jitter = true): { verdict: string | null, ms: number, killed: string[] } {
+  const rng = createRng(1000 + c.seed)
+  const rounds = 5
+  const sim = new Sim(c.nodes, { job: { rounds, minParticipants: c.minParticipants }, behaviour: () => ({ trainMs: 700 + rng.int(800) }) })
+  if (jitter) sim.latency = () => 5 + rng.int(150)
+  sim.joinAll()
+  const victims: SimNode[] = rng.shuffle([...sim.nodes]).slice(0, c.victims)
+  const start = sim.now
+  // reach the round (as the victims see it), then arm the kills
+  sim.run(() => victims.every(v => v.machine.view().round >= c.round) || sim.allFinished(), 600_000)
+  for (const [i, v] of victims.entries()) {
+    v.actions = 0
+    v.kill = { kind: c.kind, afterActions: c.afterActions + 3 * i }
+  }
+  sim.run(() => victims.every(v => v.kill?.done != null) || sim.allFinished(), 600_000)
+  const killed = victims.filter(v => v.kill?.done != null)
+  for (const v of killed) {
+    const snap = v.kill?.done
+    sim.runUntil(sim.now + c.downMs)
+    sim.restart(v, JSON.parse(JSON.stringify(snap)))
+  }
+  sim.run(() => sim.allFinished(), 1_200_000)
+  return { verdict: verdict(sim, rounds), ms: sim.now - start, killed: killed.map(v => v.id) }
+}
+
+describe('nodes killed at any phase of a round and restarted (simulation, seeded sweep)', () => {
+  const seeds = Array.from({ length: 60 }, (_, i) => i + 1)
+  it.each(seeds)('1 of 3 (minParticipants 2), seed %i', seed => {
+    const c = restartCase(seed, false)
+    const r = runRestartCase(c)
+    expect(r.verdict, JSON.stringify(c)).toBeNull()
+  })
+  it.each(seeds)('2 of 5 (minParticipants 3), seed %i', seed => {
+    const c = restartCase(seed, true)
+    const r = runRestartCase(c)
+    expect(r.verdict, JSON.stringify(c)).toBeNull()
+  })
+})
