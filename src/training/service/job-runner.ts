@@ -3,16 +3,11 @@
  * machine's snapshot after every step (a crash resumes where it stopped), wakes machines on their timers, and
  * carries out their actions: gossip, penalties, training and verification (RoundWork), and round reports.
  */
-import type { PrivateKey } from '@libp2p/interface'
-import type { Clock } from '../../common/clock.js'
-import type { EventSink } from '../../common/events.js'
 import type { Logger } from '../../common/logger.js'
 import { ReplayGuard, SeqSource } from '../../protocols/replay.js'
 import { TopKCompressor } from '../core/topk-compressor.js'
 import { manifestSize } from '../core/tensors.js'
 import type { DatasetStore } from '../data/index.js'
-import type { TrainingEvents } from '../events.js'
-import type { TrainingMetrics } from '../metrics.js'
 import { modelManifest, resolveInputShape } from '../model/spec.js'
 import type { JobSpec } from '../protocol/job-schema.js'
 import { stopIssue } from '../protocol/checks.js'
@@ -22,7 +17,7 @@ import type { JoinJobRequest } from '../protocol/requests.js'
 import { TRAINING_TOPIC } from '../protocol/topic.js'
 import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot } from '../round/index.js'
 import type { RoundReport } from './api-types.js'
-import type { TrainingGossip, TrainingPenalties, TrainingState } from './components.js'
+import type { TrainingServiceComponents } from './components.js'
 import { localData } from './local-data.js'
 import type { RoundReports } from './reports.js'
 import type { JobRuntime } from './runtime.js'
@@ -33,17 +28,8 @@ const SUB = 'training'
 /** What a job keeps across restarts. */
 interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, stopped?: JobRuntime['stopped'], reports: RoundReport[], snapshot: JobMachineSnapshot }
 
-/** What the runner uses. */
-export interface JobRunnerComponents {
-  peerId: string
-  privateKey: PrivateKey
-  gossip: TrainingGossip
-  state: TrainingState
-  events: EventSink<TrainingEvents>
-  logger: Logger
-  clock: Clock
-  penalties?: TrainingPenalties
-  metrics?: TrainingMetrics
+/** What the runner uses: the service's own components (less the artifact store) and its work, reports and data. */
+export interface JobRunnerComponents extends Omit<TrainingServiceComponents, 'artifacts' | 'trainingSpeed'> {
   work: RoundWork
   reports: RoundReports
   datasets: DatasetStore
