@@ -24,7 +24,8 @@ import { EventBus, type NodeEvent } from '../../../src/common/events.js'
 import { silentLogger } from '../../../src/common/logger.js'
 import { MeshError } from '../../../src/common/errors.js'
 import { TrainingError } from '../../../src/training/errors.js'
-import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi, ModelExport, Evaluation, Prediction } from '../../../src/training/service/api-types.js'
+import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../src/training/service/api-types.js'
+import { FakeTrainingJobs } from './fake-training.js'
 
 /** Poll until `cond` holds, failing after `ms` (no bare sleeps). */
 async function waitFor (cond: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -294,8 +295,8 @@ class CountingEventBus extends EventBus {
   }
 }
 
-class MemoryTraining implements TrainingApi {
-  jobs = new Map<string, JobView>()
+class MemoryTraining extends FakeTrainingJobs implements TrainingApi {
+  protected readonly creator = 'p1'
   created: CreateJobRequest[] = []
   joined: Array<[string, JoinJobRequest]> = []
   imports: Array<{ name: string, text: string, format: string, opts?: unknown }> = []
@@ -320,47 +321,6 @@ class MemoryTraining implements TrainingApi {
     if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
     Object.assign(job, { joined: false, status: 'left' })
     return job
-  }
-
-  stops: string[] = []
-  forgotten: string[] = []
-  stopJob = async (id: string): Promise<JobView> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    if (job.spec.creator !== 'p1') throw new TrainingError('ERR_NOT_CREATOR', 'only the job\'s creator may stop it')
-    this.stops.push(id)
-    job.status = 'stopped'
-    return job
-  }
-
-  forgetJob = async (id: string): Promise<void> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    if (job.status !== 'stopped' && job.status !== 'finished') throw new TrainingError('ERR_JOB_ACTIVE', `job ${id} is ${job.status}`)
-    this.forgotten.push(id)
-    this.jobs.delete(id)
-  }
-
-  exportModel = async (id: string): Promise<ModelExport> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    return {
-      layers: { modelJson: { format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }, weights: Uint8Array.of(1, 2, 3, 4) },
-      raw: Uint8Array.of(0x4d, 0x4e, 0x44, 0x31),
-      meta: { format: 'meshnode-model', version: 1, job: id, round: job.round, modelCid: job.modelCid, modelHash: 'ab'.repeat(32), model: job.spec.model, features: 64, inputShape: [64], classes: 10, classLabels: null, standardization: null, dataset: 'digits', outputs: 'probabilities' }
-    }
-  }
-
-  evaluateJob = async (id: string, req: { dataset?: string } = {}): Promise<Evaluation> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    return { job: id, round: job.round, modelCid: job.modelCid, dataset: req.dataset ?? 'digits', rows: 4, accuracy: 0.75, loss: 0.5, precision: 0.5, recall: 0.5, f1: 0.5, confusion: [[2, 0], [1, 1]], classLabels: ['no', 'yes'] }
-  }
-
-  predict = async (id: string, rows: number[][]): Promise<{ round: number, modelCid: string, predictions: Prediction[] }> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    return { round: job.round, modelCid: job.modelCid, predictions: rows.map(r => ({ class: r[0] > 0 ? 1 : 0, label: r[0] > 0 ? 'yes' : 'no', probabilities: r[0] > 0 ? [0.1, 0.9] : [0.8, 0.2] })) }
   }
 
   listJobs = (): JobView[] => [...this.jobs.values()]

@@ -15,7 +15,8 @@ import { MAX_DATASET_UPLOAD_BYTES } from '../../../src/training/service/api-type
 import { silentLogger } from '../../../src/common/logger.js'
 import { GossipValidationError, MeshError } from '../../../src/common/errors.js'
 import { TrainingError } from '../../../src/training/errors.js'
-import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi, ModelExport, Evaluation, Prediction } from '../../../src/training/service/api-types.js'
+import type { CreateJobRequest, DatasetInfo, JobView, JoinJobRequest, RoundReport, TrainingApi } from '../../../src/training/service/api-types.js'
+import { FakeTrainingJobs } from './fake-training.js'
 
 const TOKEN = 'test-token-0123456789abcdef'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
@@ -34,8 +35,8 @@ function report (round: number, over: Partial<RoundReport> = {}): RoundReport {
 type ImportCall = { name: string, text: string, format: 'csv' | 'jsonl', opts?: { labelColumn?: 'first' | 'last' | number, header?: boolean, labels?: string[], standardize?: boolean } }
 
 /** A small in-memory training service: enough behaviour for the routes to be exercised for real. */
-class MemoryTraining implements TrainingApi {
-  jobs = new Map<string, JobView>()
+class MemoryTraining extends FakeTrainingJobs implements TrainingApi {
+  protected readonly creator = '12D3KooWcreator'
   datasets: DatasetInfo[] = [{ name: 'digits', rows: 1797, features: 64, classes: 10, builtin: true }]
   created: CreateJobRequest[] = []
   joins: Array<{ id: string, req: JoinJobRequest }> = []
@@ -81,47 +82,6 @@ class MemoryTraining implements TrainingApi {
     if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
     Object.assign(job, { joined: false, status: 'left', participants: job.participants.filter(p => p !== '12D3KooWself') })
     return job
-  }
-
-  stops: string[] = []
-  forgotten: string[] = []
-  stopJob = async (id: string): Promise<JobView> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    if (job.spec.creator !== '12D3KooWcreator') throw new TrainingError('ERR_NOT_CREATOR', 'only the job\'s creator may stop it')
-    this.stops.push(id)
-    job.status = 'stopped'
-    return job
-  }
-
-  forgetJob = async (id: string): Promise<void> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    if (job.status !== 'stopped' && job.status !== 'finished') throw new TrainingError('ERR_JOB_ACTIVE', `job ${id} is ${job.status}`)
-    this.forgotten.push(id)
-    this.jobs.delete(id)
-  }
-
-  exportModel = async (id: string): Promise<ModelExport> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    return {
-      layers: { modelJson: { format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }, weights: Uint8Array.of(1, 2, 3, 4) },
-      raw: Uint8Array.of(0x4d, 0x4e, 0x44, 0x31),
-      meta: { format: 'meshnode-model', version: 1, job: id, round: job.round, modelCid: job.modelCid, modelHash: 'ab'.repeat(32), model: job.spec.model, features: 64, inputShape: [64], classes: 10, classLabels: null, standardization: null, dataset: 'digits', outputs: 'probabilities' }
-    }
-  }
-
-  evaluateJob = async (id: string, req: { dataset?: string } = {}): Promise<Evaluation> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    return { job: id, round: job.round, modelCid: job.modelCid, dataset: req.dataset ?? 'digits', rows: 4, accuracy: 0.75, loss: 0.5, precision: 0.5, recall: 0.5, f1: 0.5, confusion: [[2, 0], [1, 1]], classLabels: ['no', 'yes'] }
-  }
-
-  predict = async (id: string, rows: number[][]): Promise<{ round: number, modelCid: string, predictions: Prediction[] }> => {
-    const job = this.jobs.get(id)
-    if (job == null) throw new TrainingError('ERR_NOT_FOUND', `no job ${id}`)
-    return { round: job.round, modelCid: job.modelCid, predictions: rows.map(r => ({ class: r[0] > 0 ? 1 : 0, label: r[0] > 0 ? 'yes' : 'no', probabilities: r[0] > 0 ? [0.1, 0.9] : [0.8, 0.2] })) }
   }
 
   listJobs = (): JobView[] => { this.maybeFail(); return [...this.jobs.values()] }

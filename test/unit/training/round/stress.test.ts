@@ -1,23 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { createRng } from '../../../../src/training/core/index.js'
-import { Sim } from './sim.js'
-
-/** Every round that any node accepted has one model, every node finished on the last one, and accepted seals recompute. */
-function verdict (sim: Sim, rounds: number): string | null {
-  const byRound = new Map<number, string>()
-  for (const n of sim.nodes) {
-    for (const a of n.log.accepted) {
-      if (byRound.has(a.round) && byRound.get(a.round) !== a.modelHash) return `round ${a.round}: two models accepted`
-      byRound.set(a.round, a.modelHash)
-    }
-  }
-  if (byRound.size !== rounds) return `${byRound.size} of ${rounds} rounds accepted`
-  const models = new Set(byRound.values())
-  if (!sim.nodes.flatMap(n => n.log.seals).filter(s => models.has(s.modelHash)).every(s => sim.honest(s))) return 'a dishonest seal was accepted'
-  const last = byRound.get(rounds - 1)
-  const stuck = sim.nodes.filter(n => n.log.finished?.modelHash !== last).map(n => `${n.id} ${JSON.stringify(n.machine.view().round)}/${n.machine.view().attempt}`)
-  return stuck.length === 0 ? null : `not finished: ${stuck.join(', ')}`
-}
+import { Sim, verdict } from './sim.js'
 
 describe('round protocol under lossy gossip (simulation, seeded)', () => {
   it.each(Array.from({ length: 12 }, (_, i) => i + 1))('6 nodes, 3 to 10 percent message loss, one crash and restart (seed %i)', seed => {
