@@ -1,0 +1,155 @@
+/**
+ * The funding check: whether a validated order can still be filled, against chain state read through the contract
+ * bindings. Order status (cancelled, units filled), the maker's lane nonce, and what backs the maker's side:
+ * - a compute bid (the maker pays): the maker's free vault balance, capped by the lock allowance it gave the market;
+ * - a compute ask (the maker provides): nothing on chain (the buyer pays; the hardware check is the node's);
+ * - a trade ask (the maker sells FTNS): its FTNS balance, capped by its FTNS allowance for the market;
+ * - a trade bid (the maker buys FTNS): its quote-token balance, capped by its quote allowance for the market.
+ * An order is refused `unfunded` only when not even its smallest valid fill is backed; the verdict says how many
+ * units are. Each read is cached for `ttlMs` (concurrent checks share one read; a failed read is not cached), and
+ * `forget` drops what a chain event made stale. RPC failures propagate: they are not the order's fault.
+ * Commitments are per order: several orders of one maker may each be backed by the same balance (the contract
+ * settles whichever is filled first; the re-validation pass drops the rest).
+ */
+import type { ContractRunner } from 'ethers'
+import { attachComputeMarket, attachCreditVault, attachFTNSToken, BID } from '../contracts/index.js'
+import type { ComputeMarketContract, CreditVaultContract } from '../contracts/index.js'
+import { refuse, type Checked } from './errors.js'
+import type { ValidOrder } from './protocol/message.js'
+
+/** Where the market's contracts are, and how long a read stays fresh. */
+export interface FundingInit {
+  market: string
+  vault: string
+  ftns: string
+  /** Milliseconds a cached read is trusted; default 5,000 (about two Polygon blocks). */
+  ttlMs?: number
+}
+
+/** What the funding check uses: a provider (or any ethers runner that can call), and a clock. */
+export interface FundingComponents {
+  runner: ContractRunner
+  clock?: { now: () => number }
+}
+
+/** A funded order's state on chain. */
+export interface FundingVerdict {
+  /** Units already filled on chain. */
+  filled: bigint
+  /** Units the contract would still fill. */
+  remaining: bigint
+  /** Units the maker's balance and allowance back (all of `remaining` for a compute ask). */
+  fundedUnits: bigint
+  /** Wei the maker must have available for all of `remaining` (0 for a compute ask). */
+  needed: bigint
+  /** Wei the maker has available (min of balance and allowance); undefined for a compute ask. */
+  available?: bigint
+}
+
+interface CacheEntry { at: number, value: Promise<unknown> }
+
+/** Checks orders against chain state (see the module comment). */
+export class FundingChecker {
+  private readonly market: ComputeMarketContract
+  private readonly vault: CreditVaultContract
+  private readonly cache = new Map<string, CacheEntry>()
+  private readonly ttlMs: number
+  private readonly now: () => number
+  private reads = 0
+
+  constructor (private readonly init: FundingInit, private readonly components: FundingComponents) {
+    this.market = attachComputeMarket(init.market, components.runner)
+    this.vault = attachCreditVault(init.vault, components.runner)
+    this.ttlMs = init.ttlMs ?? 5_000
+    const clock = components.clock
+    this.now = clock !== undefined ? () => clock.now() : () => Date.now()
+  }
+
+  /** Chain reads made so far (cache misses), for metrics and tests. */
+  get readCount (): number {
+    return this.reads
+  }
+
+  private cached<T> (key: string, read: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get(key)
+    const t = this.now()
+    if (hit !== undefined && t - hit.at < this.ttlMs) return hit.value as Promise<T>
+    this.reads++
+    const value = read()
+    this.cache.set(key, { at: t, value })
+    value.catch(() => { if (this.cache.get(key)?.value === value) this.cache.delete(key) })
+    return value
+  }
+
+  /** Drops cached reads about an order hash and/or a maker (call on fills, cancels, deposits, approvals). */
+  forget (what: { hash?: string, maker?: string } = {}): void {
+    if (what.hash === undefined && what.maker === undefined) {
+      this.cache.clear()
+      return
+    }
+    const needles = [what.hash?.toLowerCase(), what.maker?.toLowerCase()].filter((x): x is string => x !== undefined)
+    for (const key of [...this.cache.keys()]) if (needles.some(n => key.includes(n))) this.cache.delete(key)
+  }
+
+  private status (hash: string): Promise<{ filled: bigint, cancelled: boolean }> {
+    return this.cached(`status:${hash.toLowerCase()}`, async () => {
+      const s = await this.market.orderStatus(hash)
+      return { filled: s.filled, cancelled: s.cancelled }
+    })
+  }
+
+  private laneNonce (maker: string, lane: bigint): Promise<bigint> {
+    return this.cached(`lane:${maker.toLowerCase()}:${lane}`, async () => await this.market.laneNonceOf(maker, lane))
+  }
+
+  private vaultAvailable (maker: string): Promise<bigint> {
+    return this.cached(`vault:${maker.toLowerCase()}`, async () => {
+      const [free, allowance] = await Promise.all([this.vault.freeBalanceOf(maker), this.vault.lockAllowance(maker, this.init.market)])
+      return free < allowance ? free : allowance
+    })
+  }
+
+  private tokenAvailable (token: string, maker: string): Promise<bigint> {
+    return this.cached(`erc20:${token.toLowerCase()}:${maker.toLowerCase()}`, async () => {
+      // balanceOf and allowance are plain ERC-20: the FTNS binding reads them on any token
+      const t = attachFTNSToken(token, this.components.runner)
+      const [balance, allowance] = await Promise.all([t.balanceOf(maker), t.allowance(maker, this.init.market)])
+      return balance < allowance ? balance : allowance
+    })
+  }
+
+  /**
+   * Whether `v` can be filled now: refused `cancelled`, `lane-stale` (the maker bumped the lane, or signed with a
+   * nonce the lane has not reached), `filled`, or `unfunded`; otherwise the verdict.
+   */
+  async check (v: ValidOrder): Promise<Checked<FundingVerdict>> {
+    const o = v.order
+    const [status, lane] = await Promise.all([this.status(v.hash), this.laneNonce(o.maker, o.nonceLane)])
+    if (status.cancelled) return refuse('cancelled', `order ${v.hash} was cancelled on chain`)
+    if (o.laneNonce !== lane) return refuse('lane-stale', `order ${v.hash} was signed with lane nonce ${o.laneNonce}; the lane is at ${lane}`)
+    const size = v.kind === 'compute' ? v.order.maxUnits : v.order.amount
+    const remaining = size > status.filled ? size - status.filled : 0n
+    if (remaining === 0n) return refuse('filled', `order ${v.hash} is filled`)
+    let perUnit: bigint
+    let available: bigint
+    if (v.kind === 'compute') {
+      if (o.side !== BID) return { ok: true, value: { filled: status.filled, remaining, fundedUnits: remaining, needed: 0n } }
+      perUnit = v.order.pricePerUnit
+      available = await this.vaultAvailable(o.maker)
+    } else if (o.side === BID) {
+      perUnit = v.order.price
+      available = await this.tokenAvailable(v.order.quote, o.maker)
+    } else {
+      perUnit = v.order.unitSize
+      available = await this.tokenAvailable(this.init.ftns, o.maker)
+    }
+    const backed = available / perUnit
+    const fundedUnits = backed < remaining ? backed : remaining
+    const smallest = o.minFill < remaining ? (o.minFill > 0n ? o.minFill : 1n) : remaining
+    const verdict: FundingVerdict = { filled: status.filled, remaining, fundedUnits, needed: remaining * perUnit, available }
+    if (fundedUnits < smallest) {
+      return refuse('unfunded', `maker ${o.maker} has ${available} wei available; the smallest fill of ${v.hash} needs ${smallest * perUnit}`)
+    }
+    return { ok: true, value: verdict }
+  }
+}
