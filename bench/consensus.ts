@@ -4,8 +4,9 @@
  *   the 1,000 bare Ed25519 signatures (what any vote-list QC must at least pay); BLS aggregates are not measured
  *   (@chainsafe/blst is not a dependency);
  * - reputation recomputation (replaying the epoch chain from genesis) against history length;
- * - the sybils' share of weight per epoch, 6 honest peers with history against 14 and 140 fresh identities.
- * Run: npx tsx bench/consensus.ts [--quick]
+ * - the sybils' share of weight per epoch, 6 honest peers with history against 14 and 140 fresh identities;
+ * - proposal -> QC latency on N in-process loopback nodes (fixtures/consensus-mesh.ts).
+ * Run: npx tsx bench/consensus.ts [--quick] [--nodes N]
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -14,13 +15,16 @@ import {
   reputationHash, signConsensusRecord, tallyProposal, verifyQc, type CastVote, type EpochRecords, type VoteVerifier
 } from '../src/consensus/index.js'
 import { runSybilScenario } from './fixtures/sybil-scenario.js'
+import { proposalLatency } from './fixtures/consensus-mesh.js'
 
 if (process.argv.includes('--help')) {
   process.stdout.write([
-    'usage: npx tsx bench/consensus.ts [--quick]',
+    'usage: npx tsx bench/consensus.ts [--quick] [--nodes N]',
     '  tally + QC verification of 1,000 Ed25519 voters (ms), reputation replay cost against history length,',
     '  sybil share per epoch (6 honest vs 14 and 140 fresh identities); one JSON object',
-    '  --quick  fewer voters, shorter histories and one timed run'
+    '  proposal -> QC latency on N in-process loopback nodes, p50/p99, beside the time the proposal takes to reach all',
+    '  --quick  fewer voters, shorter histories, one timed run, 5 nodes instead of 20',
+    '  --nodes N  loopback nodes for the latency figure (0 skips it)'
   ].join('\n') + '\n')
   process.exit(0)
 }
@@ -105,7 +109,14 @@ for (const n of [14, 140]) {
   }
 }
 
+// --- 4. proposal -> QC on N loopback nodes ---
+const nodesIdx = process.argv.indexOf('--nodes')
+const NODES = nodesIdx >= 0 ? Number(process.argv[nodesIdx + 1]) : quick ? 5 : 20
+// a mesh that does not form in time (a loaded machine) is reported, not fatal: the other figures still print
+const latency = NODES > 1 ? await proposalLatency(NODES, quick ? 10 : 40).catch((err: Error) => ({ nodes: NODES, error: err.message })) : 'skipped (--nodes 0)'
+
 process.stdout.write(JSON.stringify({
+  proposalToQc: latency,
   voters: VOTERS,
   tallyMs: round(tallyMs, 3),
   qcVerifyEd25519Ms: round(qcMs),

@@ -17,7 +17,19 @@ export const CONSENSUS_ERRORS = {
   ERR_EPOCH: 'conflict',
   ERR_NOT_FOUND: 'not-found',
   /** Only a configured guardian may veto. */
-  ERR_NOT_GUARDIAN: 'forbidden'
+  ERR_NOT_GUARDIAN: 'forbidden',
+  /** No kind of this name is registered. */
+  ERR_KIND: 'invalid',
+  /** A payload fails its kind's schema or validator. */
+  ERR_PAYLOAD: 'invalid',
+  /** The proposal is no longer open (accepted, rejected, expired or vetoed), or this node cannot vote on it. */
+  ERR_CLOSED: 'conflict',
+  /** This node is not a member of the proposal's electorate. */
+  ERR_NOT_MEMBER: 'forbidden',
+  /** A kind of this name is already registered. */
+  ERR_KIND_EXISTS: 'conflict',
+  /** The service is not running, or no peer could answer a sync request. */
+  ERR_UNAVAILABLE: 'unavailable'
 } as const
 
 export type ConsensusErrorCode = keyof typeof CONSENSUS_ERRORS

@@ -6,6 +6,8 @@ import { Type } from '@sinclair/typebox'
 import { defineEvents, type EventsOf } from '../common/events.js'
 import { storageEvents } from '../storage/index.js'
 import { trainingEvents } from '../training/index.js'
+import { consensusEvents } from '../consensus/index.js'
+import { ledgerEvents } from '../ledger/index.js'
 
 const PeerId = Type.String({ description: 'peer id' })
 
@@ -25,7 +27,7 @@ export const nodeOwnEvents = defineEvents({
 export type NodeOwnEvents = EventsOf<typeof nodeOwnEvents>
 
 /** Every event on the node's bus, by name: what `/v1/events` streams and the OpenAPI document describes. */
-export const nodeEvents = defineEvents({ ...nodeOwnEvents, ...storageEvents, ...trainingEvents })
+export const nodeEvents = defineEvents({ ...nodeOwnEvents, ...storageEvents, ...trainingEvents, ...consensusEvents, ...ledgerEvents })
 
 /** The payloads of every event on the node's bus. */
 export type NodeEvents = EventsOf<typeof nodeEvents>

@@ -145,6 +145,16 @@ export async function initDataDir (dataDir: string, opts: { profile?: string, ne
   return { created, peerId: id.peerId, dataDir }
 }
 
+/**
+ * The passphrase this data directory's keys are encrypted with (MESHNODE_PASSPHRASE or the 0600 pass file, as
+ * recorded at init): the wallet keystore uses the same one as the identity.
+ */
+export async function readPassphrase (dataDir: string, env: NodeJS.ProcessEnv = processEnv()): Promise<string> {
+  const id = await readIdentityFile(dataDir)
+  if (id == null) throw new IdentityError('ERR_NOT_INITIALISED', `no identity in ${dataDir}: run \`meshnode init\` first`)
+  return await passphrase(dataDir, id.passphrase, env)
+}
+
 /** True when `init` has run in this data directory. */
 export function isInitialised (dataDir: string): boolean {
   return existsSync(join(dataDir, FILES.identity))

@@ -19,7 +19,10 @@ import type { Registry } from 'prom-client'
 import { KAD_PROTOCOL } from '../protocols/topics.js'
 import { VERSION } from './version.js'
 import { gossipsubMetrics } from './gossipsub-metrics.js'
-import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT } from './colocation.js'
+import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, cidrToMultiaddr } from './colocation.js'
+
+/** How often libp2p's connection monitor pings each connection (see createMeshLibp2p). */
+export const CONNECTION_PING_INTERVAL_MS = 30_000
 
 /** What identify tells other peers this node runs: `meshnode/<version>`. */
 export const AGENT_VERSION = `meshnode/${VERSION}`
@@ -58,6 +61,8 @@ export interface Libp2pInit {
   dialTimeoutMs?: number
   /** New inbound connections accepted per second from one IP (default 5, libp2p's). */
   inboundPerIpPerSecond?: number
+  /** Ranges (CIDR) exempt from that guard, the pending-connection cap and pruning (default loopback). */
+  unguardedRanges?: readonly string[]
   /** Identities one public IP may hold before gossipsub's colocation penalty applies (default 10). */
   ipColocationThreshold?: number
   /** Address ranges (CIDR) that never count towards colocation (default: loopback and private ranges). */
@@ -121,10 +126,16 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
+    // every 30 s, not libp2p's 10 s: each ping is a new stream (multistream-select, a peer-store merge at both ends)
+    // per connection, the largest idle cost of a 20-node mesh once our own 15 s pings were gone; a dead connection is
+    // still found within 30 s plus the ping timeout, and the peer tracker reads its round trip (`Connection.rtt`)
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
     connectionManager: {
       maxConnections: init.maxConnections ?? 200,
       dialTimeout: init.dialTimeoutMs ?? 10_000,
-      inboundConnectionThreshold: init.inboundPerIpPerSecond ?? 5
+      inboundConnectionThreshold: init.inboundPerIpPerSecond ?? 5,
+      // libp2p's allow list: see DEFAULT_UNGUARDED_RANGES
+      allow: (init.unguardedRanges ?? DEFAULT_UNGUARDED_RANGES).map(cidrToMultiaddr)
     },
     // process metrics come from our own collector (prefixed meshnode_process_): libp2p's would export them twice
     metrics: init.registry != null ? prometheusMetrics({ registry: init.registry, preserveExistingMetrics: true, collectDefaultMetrics: false }) : undefined,

@@ -12,9 +12,11 @@ import { GossipProcessor } from '../protocols/gossip.js'
 import { PenaltyBook } from '../protocols/penalties.js'
 import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TRAINING_TOPIC, training, createTrainingMetrics, type TrainingService } from '../training/index.js'
+import { CONSENSUS_TOPIC, consensus, createConsensusMetrics, type ConsensusService } from '../consensus/index.js'
+import { ledger, createLedgerMetrics, levelKv, type Ledger } from '../ledger/index.js'
 import type { NodeOptions } from './options.js'
 import type { NodeEvents } from './events.js'
-import { loadIdentity } from './identity.js'
+import { loadIdentity, readPassphrase } from './identity.js'
 import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
 import { PeerCacheDatastore } from './peer-cache-datastore.js'
 import { MeshDiscovery } from './discovery.js'
@@ -34,7 +36,7 @@ export interface NodeCreateInit {
 }
 
 /** Every gossip topic the node's services use: each gets gossipsub's topic score parameters. */
-export const MESH_TOPICS: readonly string[] = [HARDWARE_TOPIC, ARTIFACT_TOPIC, TRAINING_TOPIC]
+export const MESH_TOPICS: readonly string[] = [HARDWARE_TOPIC, ARTIFACT_TOPIC, TRAINING_TOPIC, CONSENSUS_TOPIC]
 
 /** `GET /v1/node`: its one schema is NodeInfo in api/schemas.ts. */
 export type NodeInfo = Static<typeof NodeInfoSchema>
@@ -55,16 +57,18 @@ export class MeshNode {
   artifacts!: ArtifactStore
   hardware!: HardwareService
   training!: TrainingService
+  consensus!: ConsensusService
+  ledger!: Ledger
   api!: AdminApi
 
-  private constructor (readonly options: Readonly<NodeOptions>, readonly log: Logger, private readonly privateKey: PrivateKey) {
+  private constructor (readonly options: Readonly<NodeOptions>, readonly log: Logger, private readonly privateKey: PrivateKey, private readonly env?: NodeJS.ProcessEnv) {
     this.services = new ServiceList((step, err) => { this.log.warn({ err: (err as Error).message, step }, 'error while closing') })
   }
 
   /** Start a node from validated options. On failure, whatever was started is closed again. */
   static async create (init: NodeCreateInit): Promise<MeshNode> {
     const privateKey = await loadIdentity(init.options.dataDir, init.env)
-    const node = new MeshNode(init.options, init.logger, privateKey)
+    const node = new MeshNode(init.options, init.logger, privateKey, init.env)
     try {
       await node.start()
     } catch (err) {
@@ -84,10 +88,14 @@ export class MeshNode {
 
     const storage = this.storage = await openStorage({ dataDir: o.dataDir, quotaBytes: o.storage.quotaBytes })
     services.add('storage', async () => { await storage.close() })
+    // peer records are written behind (peer-cache-datastore.ts): flushed once libp2p has stopped, before Level closes
+    const peerCache = new PeerCacheDatastore(storage.datastore)
+    services.add('peer-cache', async () => { await peerCache.flush() })
     const libp2p = this.libp2p = await createMeshLibp2p({
       privateKey,
-      datastore: new PeerCacheDatastore(storage.datastore),
-      appSpecificScore: id => this.penalties.score(id),
+      datastore: peerCache,
+      // penalties pull a peer's application score down; earned reputation adds a bounded bonus (0 until consensus runs)
+      appSpecificScore: id => this.penalties.score(id) + (this.consensus?.reputationBonus(id) ?? 0),
       listen: o.listen,
       announce: o.announce,
       bootstrap: o.bootstrap,
@@ -95,6 +103,7 @@ export class MeshNode {
       maxConnections: o.connections.maxConnections,
       dialTimeoutMs: o.connections.dialTimeoutMs,
       inboundPerIpPerSecond: o.connections.inboundPerIpPerSecond,
+      unguardedRanges: o.connections.unguardedRanges,
       ipColocationThreshold: o.gossip.ipColocationThreshold,
       ipColocationExempt: o.gossip.ipColocationExempt,
       maxMessageBytes: o.gossip.maxMessageBytes,
@@ -133,6 +142,21 @@ export class MeshNode {
     })({ helia, storage, privateKey, gossip, events, logger: log.child({ module: 'storage' }), clock, metrics: createStorageMetrics(this.metrics.registry) }))
     await services.start('hardware', hw)
 
+    this.consensus = await services.start('consensus', consensus({
+      ...o.consensus, network: o.network, ...records
+    })({
+      peerId: libp2p.peerId.toString(),
+      privateKey,
+      libp2p,
+      gossip,
+      state: storage.state,
+      events,
+      logger: log.child({ module: 'consensus' }),
+      clock,
+      penalties: this.penalties,
+      metrics: createConsensusMetrics(this.metrics.registry)
+    }))
+
     this.training = await services.start('training', training({
       ...o.training,
       dataDir: o.dataDir,
@@ -151,6 +175,17 @@ export class MeshNode {
       penalties: this.penalties,
       metrics: createTrainingMetrics(this.metrics.registry),
       trainingSpeed: () => hw.local()?.bench?.samplesPerSec
+    }))
+
+    // the chain: on `local` the embedded anvil, deployed and funded; never fatal (the API reports an unreachable chain)
+    this.ledger = await services.start('ledger', ledger({
+      ...o.ledger, dataDir: o.dataDir, network: o.network, chainId: o.chain.chainId, rpcUrls: o.chain.rpcUrls, contracts: o.chain.contracts, fromBlock: o.chain.fromBlock
+    })({
+      logger: log.child({ module: 'ledger' }),
+      events,
+      metrics: createLedgerMetrics(this.metrics.registry),
+      passphrase: async () => await readPassphrase(o.dataDir, this.env),
+      store: levelKv(storage.state.sublevel('chain'))
     }))
 
     this.api = await services.start('api', adminApi({ ...o.api, dataDir: o.dataDir, version: VERSION })({

@@ -16,8 +16,10 @@ import { ConfigError } from '../common/errors.js'
 import { PACKAGE_ROOT } from '../common/paths.js'
 import { StorageOptionsSchema, defaultStorageOptions } from '../storage/index.js'
 import { TrainingOptionsSchema, defaultTrainingOptions } from '../training/index.js'
+import { ConsensusOptionsSchema, defaultConsensusOptions } from '../consensus/index.js'
+import { LedgerOptionsSchema, defaultLedgerOptions } from '../ledger/index.js'
 import { ApiOptionsSchema, defaultApiOptions } from './api/options.js'
-import { DEFAULT_COLOCATION_EXEMPT, parseCidr } from './colocation.js'
+import { DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, parseCidr } from './colocation.js'
 import { defaultDataDir } from './data-dir.js'
 import { HardwareOptionsSchema, ResourcesOptionsSchema, defaultHardwareOptions, defaultResourcesOptions } from './hardware/options.js'
 
@@ -44,8 +46,13 @@ export const NodeOptionsSchema = Type.Object({
     /** Discovered peers are dialled while we have fewer connections than this. */
     targetPeers: Type.Integer({ minimum: 0 }),
     dialTimeoutMs: Type.Integer({ minimum: 100 }),
-    /** New inbound connections accepted per second from one IP (libp2p's flood guard; a loopback test mesh needs more). */
-    inboundPerIpPerSecond: Type.Integer({ minimum: 1 })
+    /** New inbound connections accepted per second from one IP (libp2p's flood guard). */
+    inboundPerIpPerSecond: Type.Integer({ minimum: 1 }),
+    /**
+     * Address ranges (CIDR) whose inbound connections skip that guard, the pending-connection cap and pruning
+     * (libp2p's allow list); default loopback only: many nodes on one machine all dial from 127.0.0.1.
+     */
+    unguardedRanges: Type.Array(Type.String(), { description: 'CIDR ranges exempt from the per-IP inbound connection guard' })
   }, { additionalProperties: false }),
   gossip: Type.Object({
     /** Peers sharing one public IP before gossipsub's colocation penalty applies. */
@@ -61,11 +68,15 @@ export const NodeOptionsSchema = Type.Object({
   resources: ResourcesOptionsSchema,
   storage: StorageOptionsSchema,
   training: TrainingOptionsSchema,
+  consensus: ConsensusOptionsSchema,
+  ledger: LedgerOptionsSchema,
   chain: Type.Object({
     chainId: Type.Integer({ minimum: 1 }),
     rpcUrls: Type.Array(Type.String()),
     confirmations: Type.Integer({ minimum: 0 }),
-    contracts: Type.Record(Type.String(), Type.String())
+    contracts: Type.Record(Type.String(), Type.String()),
+    /** The contracts' deployment block: the ledger's event indexer starts there (`meshnode contracts deploy` prints it). */
+    fromBlock: Type.Integer({ minimum: 0 })
   }, { additionalProperties: false })
 }, { additionalProperties: false })
 
@@ -90,13 +101,15 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
     mdns: true,
     api: { ...defaultApiOptions, allowedHosts: [...defaultApiOptions.allowedHosts] },
     log: { level: 'info', format: 'pretty' },
-    connections: { maxConnections: 200, targetPeers: 32, dialTimeoutMs: 10_000, inboundPerIpPerSecond: 5 },
+    connections: { maxConnections: 200, targetPeers: 32, dialTimeoutMs: 10_000, inboundPerIpPerSecond: 5, unguardedRanges: [...DEFAULT_UNGUARDED_RANGES] },
     gossip: { ipColocationThreshold: 10, ipColocationExempt: [...DEFAULT_COLOCATION_EXEMPT], maxMessageBytes: 1024 * 1024 + 64 * 1024, recordMaxAgeMs: 10 * 60_000, recordMaxSkewMs: 30_000 },
     hardware: { ...defaultHardwareOptions },
     resources: { ...defaultResourcesOptions },
     storage: { ...defaultStorageOptions },
     training: { ...defaultTrainingOptions },
-    chain: { chainId: 31337, rpcUrls: [], confirmations: 1, contracts: {} }
+    consensus: structuredClone(defaultConsensusOptions),
+    ledger: { ...defaultLedgerOptions, anvil: { ...defaultLedgerOptions.anvil }, faucet: { ...defaultLedgerOptions.faucet } },
+    chain: { chainId: 31337, rpcUrls: [], confirmations: 1, contracts: {}, fromBlock: 0 }
   }
 }
 
@@ -167,7 +180,12 @@ const ENV_KEYS: Readonly<Record<string, (v: string) => OptionsLayer>> = {
   MESHNODE_API_HOST: v => ({ api: { host: v } }),
   MESHNODE_API_PORT: v => ({ api: { port: v } }),
   MESHNODE_LOG_LEVEL: v => ({ log: { level: v } }),
-  MESHNODE_LOG_FORMAT: v => ({ log: { format: v } })
+  MESHNODE_LOG_FORMAT: v => ({ log: { format: v } }),
+  /** Comma-separated RPC URLs of the chain (they may hold API keys: env or config file only, never flags). */
+  MESHNODE_RPC_URLS: v => ({ chain: { rpcUrls: list(v) } }),
+  MESHNODE_LEDGER_ENABLED: v => ({ ledger: { enabled: v } }),
+  /** The embedded local chain's port (default 8545): two development setups on one machine. */
+  MESHNODE_ANVIL_PORT: v => ({ ledger: { anvil: { port: v } } })
 }
 
 /** The process environment. This module is the only one that reads it; the identity's passphrase is read through it. */
@@ -251,6 +269,9 @@ function checkSemantics (o: NodeOptions): void {
   }
   o.gossip.ipColocationExempt.forEach((c, i) => {
     try { parseCidr(c) } catch (err) { throw new ConfigError(`gossip.ipColocationExempt[${i}]`, (err as Error).message) }
+  })
+  o.connections.unguardedRanges.forEach((c, i) => {
+    try { parseCidr(c) } catch (err) { throw new ConfigError(`connections.unguardedRanges[${i}]`, (err as Error).message) }
   })
   if (!LOOPBACK.has(o.api.host) && !o.api.allowRemote) {
     throw new ConfigError('api.host', `refusing to bind the admin API to ${o.api.host}: set api.allowRemote: true in the config file to allow it`)

@@ -1,8 +1,14 @@
 /**
  * The datastore libp2p gets: the node's Level datastore, with libp2p's peer records (`/peers/...`) also kept in
  * memory. The peer store reads a peer's record from the datastore on every lookup and merge (identify, DHT query
- * responses, dials); against LevelDB those reads were the largest CPU cost of a busy node. Writes still go to Level
- * first, so known peers survive restarts; everything else (DHT records, providers) passes straight through.
+ * responses, dials); against LevelDB those reads were the largest CPU cost of a busy node.
+ *
+ * Peer records are also written behind: the peer store rewrites a peer's record on every merge, even an unchanged
+ * one (it stamps `updated`), and kad-dht merges every peer named in every DHT answer, so an idle 20-node mesh wrote to
+ * Level hundreds of times a minute. Writes land in memory and reach Level in one batch at most every
+ * `flushIntervalMs` (and before a query, and at `flush()`, which the node calls after libp2p stops), so known peers
+ * still survive restarts; a crash loses at most that interval of peer-store updates. Everything else (DHT records,
+ * providers) passes straight through.
  */
 import { BaseDatastore } from 'datastore-core'
 import type { Batch, Datastore, Key, KeyQuery, Pair, Query } from 'interface-datastore'
@@ -11,14 +17,20 @@ import type { AbortOptions } from '@libp2p/interface'
 const PEERS_PREFIX = '/peers/'
 /** Peer records kept in memory at most (a record is a few hundred bytes); the oldest are dropped first. */
 const DEFAULT_MAX_ENTRIES = 10_000
+/** Longest a peer record written to the cache waits before it reaches Level. */
+const DEFAULT_FLUSH_INTERVAL_MS = 30_000
 
 /** The datastore libp2p persists its peer store and DHT records in (see the module comment). */
 export class PeerCacheDatastore extends BaseDatastore {
   private readonly cache = new Map<string, Uint8Array>()
+  /** Peer records written to the cache and not yet to Level. */
+  private readonly dirty = new Map<string, Key>()
+  private timer?: NodeJS.Timeout
+  private flushing = Promise.resolve()
   /** Bumped by every write: a read that raced a write must not cache what it read. */
   private generation = 0
 
-  constructor (private readonly inner: Datastore, private readonly maxEntries = DEFAULT_MAX_ENTRIES) {
+  constructor (private readonly inner: Datastore, private readonly maxEntries = DEFAULT_MAX_ENTRIES, private readonly flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS) {
     super()
   }
 
@@ -27,15 +39,52 @@ export class PeerCacheDatastore extends BaseDatastore {
     if (!k.startsWith(PEERS_PREFIX)) return
     this.cache.delete(k)
     this.cache.set(k, value)
-    if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string)
+    this.trim()
+  }
+
+  /** Drop the oldest records over `maxEntries`, never one Level has not seen yet (the next flush trims those). */
+  private trim (): void {
+    if (this.cache.size <= this.maxEntries) return
+    for (const k of this.cache.keys()) {
+      if (this.cache.size <= this.maxEntries) return
+      if (!this.dirty.has(k)) this.cache.delete(k)
+    }
   }
 
   override async put (key: Key, value: Uint8Array, options?: AbortOptions): Promise<Key> {
     this.generation++
-    this.cache.delete(key.toString())
-    await this.inner.put(key, value, options)
+    const k = key.toString()
+    if (!k.startsWith(PEERS_PREFIX)) {
+      await this.inner.put(key, value, options)
+      return key
+    }
+    // dirty first, so the trim in remember() never drops it
+    this.dirty.set(k, key)
     this.remember(key, value)
+    if (this.timer == null) {
+      // a timer that fires after the store closed (a node closing under load) must not become an unhandled rejection
+      this.timer = setTimeout(() => { this.flush().catch(() => {}) }, this.flushIntervalMs)
+      this.timer.unref()
+    }
     return key
+  }
+
+  /** Write every peer record still held only in memory to Level, in one batch. */
+  async flush (): Promise<void> {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.flushing = this.flushing.then(async () => {
+      if (this.dirty.size === 0) return
+      const batch = this.inner.batch()
+      for (const [k, key] of this.dirty) {
+        const value = this.cache.get(k)
+        if (value != null) batch.put(key, value)
+      }
+      this.dirty.clear()
+      await batch.commit()
+      this.trim()
+    })
+    await this.flushing
   }
 
   override async get (key: Key, options?: AbortOptions): Promise<Uint8Array> {
@@ -54,6 +103,7 @@ export class PeerCacheDatastore extends BaseDatastore {
   override async delete (key: Key, options?: AbortOptions): Promise<void> {
     this.generation++
     this.cache.delete(key.toString())
+    this.dirty.delete(key.toString())
     await this.inner.delete(key, options)
   }
 
@@ -66,18 +116,21 @@ export class PeerCacheDatastore extends BaseDatastore {
       delete: key => { inner.delete(key); ops.push({ key }) },
       commit: async options => {
         this.generation++
-        for (const op of ops) this.cache.delete(op.key.toString())
+        for (const op of ops) { this.cache.delete(op.key.toString()); this.dirty.delete(op.key.toString()) }
         await inner.commit(options)
         for (const op of ops) if (op.value != null) this.remember(op.key, op.value)
       }
     }
   }
 
-  override query (q: Query, options?: AbortOptions): AsyncGenerator<Pair> {
-    return this.inner.query(q, options) as AsyncGenerator<Pair>
+  // a query reads Level: first write what only the cache holds
+  override async * query (q: Query, options?: AbortOptions): AsyncGenerator<Pair> {
+    await this.flush()
+    yield * this.inner.query(q, options)
   }
 
-  override queryKeys (q: KeyQuery, options?: AbortOptions): AsyncGenerator<Key> {
-    return this.inner.queryKeys(q, options) as AsyncGenerator<Key>
+  override async * queryKeys (q: KeyQuery, options?: AbortOptions): AsyncGenerator<Key> {
+    await this.flush()
+    yield * this.inner.queryKeys(q, options)
   }
 }

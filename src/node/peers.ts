@@ -1,6 +1,11 @@
 /**
  * The peer tracker: last-seen time and ping latency per connected peer, `peer.connected` / `peer.disconnected`
  * events, the connected-peers gauge, and the `/v1/peers` view (with each peer's hardware summary).
+ *
+ * A peer is pinged once when it connects (so `/v1/peers` shows a latency at once); after that its latency is the
+ * round-trip time libp2p's connection monitor measures on every connection anyway (`Connection.rtt`, every 30 s).
+ * The tracker used to ping every peer every 15 s on top of it (and of kad-dht's pings): a third pinger that only
+ * cost CPU and streams.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
@@ -13,15 +18,14 @@ import { hardwareSummary, type PeerHardware } from './hardware/record.js'
 
 /** Serializable options of the peer tracker. */
 export interface PeerTrackerInit {
-  /** How often every connected peer is pinged (default 15 s). */
-  pingIntervalMs?: number
-  /** How long one ping may take (default 5 s). */
+  /** How long the ping on connect may take (default 5 s). */
   pingTimeoutMs?: number
 }
 
 /** The peer tracker's dependencies. */
 export interface PeerTrackerComponents {
   libp2p: Pick<Libp2p, 'getPeers' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
+  /** Pings a peer once on connect (later round trips come from the connection monitor's `Connection.rtt`). */
   ping: Pick<Ping, 'ping'>
   /** Verified hardware records, for the one-line summary. */
   hardware?: { get: (peerId: string) => PeerHardware | undefined }
@@ -42,13 +46,12 @@ export interface PeerSummary {
 
 interface PeerSeen { latencyMs: number | null, lastSeen: number }
 
-const DEFAULT_PING_INTERVAL_MS = 15_000
 const DEFAULT_PING_TIMEOUT_MS = 5000
 
 /** Tracks connected peers; see the module comment. */
 export class PeerTracker implements Service {
   private readonly seen = new Map<string, PeerSeen>()
-  private timer?: NodeJS.Timeout
+  private started = false
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     const id = evt.detail.toString()
     this.touch(id)
@@ -67,37 +70,42 @@ export class PeerTracker implements Service {
 
   constructor (private readonly c: PeerTrackerComponents, private readonly init: PeerTrackerInit = {}) {}
 
-  /** Listen for connections and ping every connected peer periodically (those already connected at once). */
+  /** Listen for connections and ping each peer once as it connects (those already connected at once). */
   start (): void {
-    if (this.timer != null) return
+    if (this.started) return
+    this.started = true
     this.c.libp2p.addEventListener('peer:connect', this.onConnect)
     this.c.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     const peers = this.c.libp2p.getPeers()
     if (peers.length > 0) this.c.metrics?.peers.set(peers.length)
     for (const p of peers) { this.touch(p.toString()); this.ping(p) }
-    this.timer = setInterval(() => { for (const p of this.c.libp2p.getPeers()) this.ping(p) }, this.init.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS)
-    this.timer.unref()
   }
 
   stop (): void {
-    if (this.timer == null) return
-    clearInterval(this.timer)
-    this.timer = undefined
+    if (!this.started) return
+    this.started = false
     this.c.libp2p.removeEventListener('peer:connect', this.onConnect)
     this.c.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
-  /** Connected peers with addresses, latency, last seen and hardware summary, sorted by peer id. */
+  /**
+   * Connected peers with addresses, latency, last seen and hardware summary, sorted by peer id. Where the connection
+   * monitor has measured a round trip, that is the latency, and the peer was seen within its interval (it closes a
+   * connection whose ping fails), so "last seen" is now.
+   */
   peers (): PeerSummary[] {
     return this.c.libp2p.getPeers().map(p => {
       const id = p.toString()
       const seen = this.seen.get(id)
       const hw = this.c.hardware?.get(id)
+      const conns = this.c.libp2p.getConnections(p)
+      const rtts = conns.map(c => c.rtt).filter((r): r is number => r != null && Number.isFinite(r))
+      const monitored = rtts.length > 0
       return {
         peerId: id,
-        addresses: this.c.libp2p.getConnections(p).map(c => c.remoteAddr.toString()),
-        latencyMs: seen?.latencyMs ?? null,
-        lastSeen: new Date(seen?.lastSeen ?? this.c.clock.now()).toISOString(),
+        addresses: conns.map(c => c.remoteAddr.toString()),
+        latencyMs: monitored ? Math.round(Math.min(...rtts)) : seen?.latencyMs ?? null,
+        lastSeen: new Date(monitored ? this.c.clock.now() : seen?.lastSeen ?? this.c.clock.now()).toISOString(),
         hardware: hw != null ? hardwareSummary(hw.record) : null
       }
     }).sort((a, b) => a.peerId.localeCompare(b.peerId))

@@ -14,13 +14,13 @@ import { systemClock, type Clock } from '../common/clock.js'
 import { silentLogger, type Logger } from '../common/logger.js'
 import { Announcements } from './announcements.js'
 import { BlockTracker } from './block-tracking.js'
-import { DEFAULT_ARTIFACT_STORE_INIT, DEFAULT_MEDIA_TYPE, PROVIDE_TIMEOUT_MS, STOP_DRAIN_MS } from './constants.js'
+import { DEFAULT_ARTIFACT_STORE_INIT, DEFAULT_MEDIA_TYPE, STOP_DRAIN_MS } from './constants.js'
 import { StorageError } from './errors.js'
 import { collectGarbage } from './gc.js'
 import { SharedLock } from './lock.js'
 import { hasPin, pinBlocks, releasePin } from './pins.js'
 import type { ArtifactMeta } from './protocol/artifact-record.js'
-import { lookUpProviders, provideRoot, type ProviderLookupOptions } from './providers.js'
+import { ProvideQueue, lookUpProviders, type ProviderLookupOptions } from './providers.js'
 import { openArtifact, readAll, readWholeDag, resolveFileSize } from './read.js'
 import { Recovery, operationId } from './recovery.js'
 import { ArtifactRegistry, entryInfo as info, type RegistryEntry } from './registry.js'
@@ -43,6 +43,7 @@ export class ArtifactStore {
   private readonly announcements: Announcements
   private readonly recovery: Recovery
   private background = new AbortController()
+  private provides?: ProvideQueue
   private started = false
 
   constructor (private readonly c: ArtifactStoreComponents, init: ArtifactStoreInit = {}) {
@@ -64,6 +65,7 @@ export class ArtifactStore {
   async start (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.started) return
     this.background = new AbortController()
+    this.provides = new ProvideQueue(this.c.helia.libp2p, this.background.signal, this.log)
     const repaired = await this.recovery.recoverAll(options)
     if (repaired > 0 && this.init.gcOnRecovery) {
       const { freedBytes } = await this.gc(options)
@@ -239,6 +241,7 @@ export class ArtifactStore {
       if (after != null) this.tally.replace(entry, after)
       await releasePin(this.c.storage.datastore, cid, opts)
       await this.registry.commit([this.registry.delPending(id)])
+      this.provides?.cancel(cid)
       this.c.helia.libp2p.contentRouting.cancelReprovide(cid).catch(() => {})
       this.c.events?.emit('artifact.removed', { cid: key })
       this.tally.refresh()
@@ -286,12 +289,10 @@ export class ArtifactStore {
     return lookUpProviders({ libp2p: this.c.helia.libp2p, blockstore: this.c.storage.blockstore, log: this.log }, root, opts, this.background.signal)
   }
 
-  /** Announce on gossip and provide the root on the DHT, in the background: an add never waits for the network. */
+  /** Announce on gossip and queue the root's DHT provide (providers.ts): an add never waits for the network. */
   private announce (root: CID, record: Uint8Array): void {
     this.announcements.publish(record)
-    if (this.init.provide) {
-      provideRoot(this.c.helia.libp2p, root, AbortSignal.any([this.background.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)]), this.log)
-    }
+    if (this.init.provide) this.provides?.add(root)
   }
 }
 

@@ -1,12 +1,12 @@
 /**
- * Finding who has an artifact: the root (only the root, never each block) is provided on the mesh DHT after an add,
- * and looked up when connected peers do not deliver it to a read or pin. Found providers are dialled; bitswap sends its
+ * Finding who has an artifact: the root (only the root, never each block) is provided on the mesh DHT after an add
+ * (through a bounded queue: ProvideQueue), and looked up when connected peers do not deliver it to a read or pin. Found providers are dialled; bitswap sends its
  * wantlist to every newly connected peer, so blocks start flowing from them without any per-block lookup.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../common/logger.js'
-import { HINTED_PROVIDER_LOOKUP_DELAY_MS, PROVIDER_LOOKUP_DELAY_MS } from './constants.js'
+import { HINTED_PROVIDER_LOOKUP_DELAY_MS, PROVIDER_LOOKUP_DELAY_MS, PROVIDE_TIMEOUT_MS } from './constants.js'
 import type { ArtifactBlockstore, ArtifactNetwork } from './types.js'
 
 /** Providers dialled per lookup at most. */
@@ -43,11 +43,81 @@ export function connectToPeers (libp2p: ArtifactNetwork, peers: string[], signal
   }
 }
 
-/** Provide a root on the DHT in the background; gives up when `signal` aborts. */
-export function provideRoot (libp2p: ArtifactNetwork, root: CID, signal: AbortSignal, log: Logger): void {
-  libp2p.contentRouting.provide(root, { signal }).catch(err => {
-    log.debug({ cid: root.toString(), err: (err as Error).message }, 'DHT provide failed')
-  })
+/** Tuning of the provide queue. */
+export interface ProvideQueueInit {
+  /** Provides on the network at once (default 2). */
+  concurrency?: number
+  /** Roots waiting at most; beyond it the oldest waiting one is dropped (default 1024). */
+  maxQueued?: number
+  /** One provide gives up after this long (default PROVIDE_TIMEOUT_MS). */
+  timeoutMs?: number
+}
+
+/** Counters of the provide queue, for logs, metrics and tests. */
+export interface ProvideQueueStats { queued: number, inFlight: number, provided: number, failed: number, dropped: number }
+
+/**
+ * DHT provides of new roots, queued: each provide is a DHT walk plus an ADD_PROVIDER message to each of the 20
+ * closest peers, and one per add in the background (as before) piled up at 50 adds per second until the mesh spent
+ * its time answering provides (an add took 7 s, gossip arrived after 16 s). Here at most `concurrency` provides run
+ * at once, a root queued twice is provided once, the waiting line is bounded (the oldest waiting root is dropped
+ * when it overflows: gossip announcements, not the DHT, tell connected peers about new artifacts; the DHT is for peers
+ * that are not connected), and nothing waits for it: `add` only enqueues.
+ */
+export class ProvideQueue {
+  private readonly waiting = new Map<string, CID>()
+  private inFlight = 0
+  private provided = 0
+  private failed = 0
+  private dropped = 0
+  private readonly concurrency: number
+  private readonly maxQueued: number
+  private readonly timeoutMs: number
+
+  constructor (private readonly libp2p: ArtifactNetwork, private readonly signal: AbortSignal, private readonly log: Logger, init: ProvideQueueInit = {}) {
+    this.concurrency = init.concurrency ?? 2
+    this.maxQueued = init.maxQueued ?? 1024
+    this.timeoutMs = init.timeoutMs ?? PROVIDE_TIMEOUT_MS
+  }
+
+  /** Queue a root; returns at once. */
+  add (root: CID): void {
+    if (this.signal.aborted) return
+    const key = root.toString()
+    if (this.waiting.has(key)) return
+    this.waiting.set(key, root)
+    if (this.waiting.size > this.maxQueued) {
+      this.waiting.delete(this.waiting.keys().next().value as string)
+      this.dropped++
+    }
+    this.pump()
+  }
+
+  /** Forget a root still waiting (it was unpinned). */
+  cancel (root: CID): void {
+    this.waiting.delete(root.toString())
+  }
+
+  stats (): ProvideQueueStats {
+    return { queued: this.waiting.size, inFlight: this.inFlight, provided: this.provided, failed: this.failed, dropped: this.dropped }
+  }
+
+  private pump (): void {
+    while (this.inFlight < this.concurrency && this.waiting.size > 0 && !this.signal.aborted) {
+      const [key, root] = this.waiting.entries().next().value as [string, CID]
+      this.waiting.delete(key)
+      this.inFlight++
+      this.libp2p.contentRouting.provide(root, { signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]) }).then(() => {
+        this.provided++
+      }, err => {
+        this.failed++
+        if (!this.signal.aborted) this.log.debug({ cid: key, err: (err as Error).message }, 'DHT provide failed')
+      }).finally(() => {
+        this.inFlight--
+        this.pump()
+      })
+    }
+  }
 }
 
 /** What a provider lookup uses. */

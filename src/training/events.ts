@@ -17,6 +17,21 @@ export const trainingEvents = defineEvents({
   'training.finished': Type.Object({ jobId: JobId, reason: Type.String(), round: Type.Integer(), modelCid: Type.String() }),
   /** A job was stopped for the whole mesh by its creator (here, or by its signed stop record). */
   'training.stopped': Type.Object({ jobId: JobId, round: Type.Integer(), by: Type.String({ description: 'the creator' }), reason: Type.Optional(Type.String({ description: '`target`: the pooled accuracy reached the job\'s target' })) }),
+  /**
+   * The job's figure for a round changed: the accepted model's accuracy pooled over the contributors' held-out splits
+   * (each contributor's evaluation arrives after the seal, so this follows `training.round` by up to a round).
+   * `here`: this node's own evaluation of that model (null if it has none).
+   */
+  'training.pooled': Type.Object({
+    jobId: JobId,
+    round: Type.Integer(),
+    accuracy: Num('pooled accuracy'),
+    loss: Num('pooled loss'),
+    samples: Type.Integer({ description: 'held-out rows pooled' }),
+    nodes: Type.Integer({ description: 'contributors that reported' }),
+    of: Type.Integer({ description: 'contributors of the round' }),
+    here: Metric
+  }),
   /** A round was sealed and accepted; the report as this node measured it. */
   'training.round': Type.Object({
     jobId: JobId,

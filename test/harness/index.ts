@@ -49,7 +49,9 @@ export const TEST_CONFIG: PartialNodeOptions = {
   gossip: { ipColocationThreshold: 1000 },
   // every node dials from 127.0.0.1: libp2p's 5 new connections per second per IP would refuse a forming mesh's dials
   connections: { inboundPerIpPerSecond: 1000 },
-  hardware: { benchmark: false, advertiseIntervalMs: 5000 }
+  hardware: { benchmark: false, advertiseIntervalMs: 5000 },
+  // no chain unless a test asks for one (`config: { ledger: { enabled: true, ... } }`): meshes would each start anvil
+  ledger: { enabled: false }
 }
 
 export interface NodeHandle {

@@ -4,6 +4,8 @@ import type { Registry } from 'prom-client'
 import type { EventSource } from '../../common/events.js'
 import type { ArtifactStore } from '../../storage/index.js'
 import type { TrainingApi } from '../../training/index.js'
+import type { ConsensusService } from '../../consensus/index.js'
+import type { LedgerApi } from '../../ledger/index.js'
 import { nodeEvents, type NodeEvents } from '../events.js'
 import type { HardwareService } from '../hardware/index.js'
 import type { NodeOptions } from '../options.js'
@@ -15,6 +17,11 @@ import { hardwareRoutes } from './routes/hardware.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { trainingRoutes } from './routes/training.js'
 import { observabilityRoutes } from './routes/observability.js'
+import { proposalRoutes } from './routes/proposals.js'
+import { reputationRoutes } from './routes/reputation.js'
+import { walletRoutes } from './routes/wallet.js'
+import { ledgerRoutes } from './routes/ledger.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 import { cachedView } from './view-cache.js'
 
 /** How stale `/v1/node` addresses and `/v1/peers` latencies may be (peer changes invalidate at once). */
@@ -28,6 +35,8 @@ export interface ApiNode {
   hardware: HardwareService
   artifacts: ArtifactStore
   training: TrainingApi
+  consensus: ConsensusService
+  ledger: LedgerApi
   metrics: { registry: Registry }
   events: EventSource<NodeEvents>
 }
@@ -48,6 +57,12 @@ export function apiPlugins (node: ApiNode): ApiPlugin[] {
     hardwareRoutes({ hardware: node.hardware }),
     artifactRoutes({ artifacts: node.artifacts, fetchTimeoutMs: node.options.storage.fetchTimeoutMs }),
     trainingRoutes({ training: node.training }),
-    observabilityRoutes({ registry: node.metrics.registry, events: node.events, eventSchemas: nodeEvents, maxEventStreams: node.options.api.maxEventStreams })
+    proposalRoutes({ consensus: node.consensus }),
+    reputationRoutes({ consensus: node.consensus }),
+    walletRoutes({ ledger: node.ledger }),
+    ledgerRoutes({ ledger: node.ledger }),
+    observabilityRoutes({ registry: node.metrics.registry, events: node.events, eventSchemas: nodeEvents, maxEventStreams: node.options.api.maxEventStreams }),
+    // the web dashboard (`/`, `/login`, `/web/*`) and its cookie sessions, a second way in besides the token
+    dashboardRoutes()
   ]
 }

@@ -15,12 +15,15 @@ import swagger from '@fastify/swagger'
 import AjvCompiler from '@fastify/ajv-compiler'
 import { ApiError, renderError } from './errors.js'
 import type { Logger } from '../../common/logger.js'
-import { tokenChecker } from './auth.js'
+import { tokenChecker, type RequestAuthenticator } from './auth.js'
 import { hostAllowed, normalizeHostName } from './host.js'
 import { ErrorBody } from './schemas.js'
 
-/** A route module: a fastify plugin function registered on the API server. */
-export type ApiPlugin = (app: FastifyInstance) => Promise<void> | void
+/**
+ * A route module: a fastify plugin function registered on the API server. One may carry `auth`, a second way in
+ * besides the token (the dashboard's session cookie) with the paths it serves without credentials.
+ */
+export type ApiPlugin = ((app: FastifyInstance) => Promise<void> | void) & { auth?: RequestAuthenticator }
 
 /** What the admin API server needs: where to listen, the token, limits and a logger. */
 export interface ApiServerInit {
@@ -57,17 +60,29 @@ const CHARSET_PARAM = /;\s*charset\s*=\s*"?([^";\s]*)"?/i
 const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', allErrors: false } as const
 
 /** The request gate: Host header, then token, then the body's declared charset. Throws an ApiError. */
-function requestGate (init: ApiServerInit): (raw: IncomingMessage) => void {
+function requestGate (init: ApiServerInit, others: RequestAuthenticator[] = []): (raw: IncomingMessage) => void {
   const allowed = new Set([...LOOPBACK_HOSTS, ...init.allowedHosts.map(normalizeHostName)])
   const tokenOk = tokenChecker(init.token)
+  // without a valid token, the first other authenticator that recognises the request decides
+  const otherWay = (raw: IncomingMessage): { ok: boolean, reason?: string } => {
+    for (const a of others) {
+      const v = a.verify(raw)
+      if (v.ok || v.reason !== undefined) return v
+    }
+    return { ok: false }
+  }
   return (raw) => {
     if (!hostAllowed(raw.rawHeaders, allowed)) throw new ApiError('ERR_HOST', 'Host header not allowed')
     const url = raw.url ?? '/'
     const q = url.indexOf('?')
-    if (!PUBLIC_ROUTES.has(q < 0 ? url : url.slice(0, q))) {
+    const path = q < 0 ? url : url.slice(0, q)
+    if (!PUBLIC_ROUTES.has(path) && !others.some(a => a.isPublic(path))) {
       const auth = raw.headers.authorization
       const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : ''
-      if (!tokenOk(token)) throw new ApiError('ERR_UNAUTHORIZED', 'missing or invalid bearer token')
+      if (!tokenOk(token)) {
+        const v = otherWay(raw)
+        if (!v.ok) throw new ApiError('ERR_UNAUTHORIZED', v.reason ?? 'missing or invalid bearer token')
+      }
     }
     const type = raw.headers['content-type']
     if (type !== undefined) {
@@ -128,7 +143,7 @@ function onClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** Build the fastify app with every plugin registered, without listening (tests use `inject`). */
 export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): Promise<FastifyInstance> {
-  const gate = requestGate(init)
+  const gate = requestGate(init, plugins.flatMap(p => p.auth ?? []))
   const sendError = (err: unknown, reply: FastifyReply): void => {
     const { status, code, message, internal } = renderError(err)
     if (internal) init.logger.error({ err }, 'admin API request failed')

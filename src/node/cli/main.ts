@@ -20,6 +20,12 @@ type Group = (program: Command, args: readonly string[]) => Promise<void>
 const daemon: Group = async (program) => { (await import('./commands/daemon.js')).registerDaemonCommands(program) }
 const info: Group = async (program) => { (await import('./commands/info.js')).registerInfoCommands(program, connect) }
 const artifacts: Group = async (program) => { (await import('./commands/artifacts.js')).registerArtifactCommands(program, connect) }
+const dashboard: Group = async (program) => { (await import('./commands/dashboard.js')).registerDashboardCommand(program, connect) }
+const wallet: Group = async (program) => { (await import('./commands/wallet.js')).registerWalletCommands(program, connect) }
+const proposals: Group = async (program) => { (await import('./commands/proposals.js')).registerProposalCommands(program, connect) }
+const reputation: Group = async (program) => { (await import('./commands/reputation.js')).registerReputationCommands(program, connect) }
+// `contracts deploy` is an operator tool, not a client command: it loads the options and the ledger
+const contracts: Group = async (program) => { (await import('./commands/contracts.js')).registerContractsCommands(program) }
 const train: Group = async (program, args) => {
   // `train status` is a client command: register just it, without the job schemas the other subcommands need
   if (args[0] === 'train' && firstCommand(args.slice(1)) === 'status') {
@@ -34,7 +40,12 @@ const GROUPS: ReadonlyArray<[readonly string[], Group]> = [
   [['init', 'start'], daemon],
   [['status', 'peers', 'hardware'], info],
   [['artifacts'], artifacts],
-  [['train'], train]
+  [['train'], train],
+  [['proposals'], proposals],
+  [['reputation'], reputation],
+  [['dashboard'], dashboard],
+  [['wallet'], wallet],
+  [['contracts'], contracts]
 ]
 
 /** The first argument that is not an option (the command), if any. */

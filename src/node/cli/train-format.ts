@@ -49,11 +49,20 @@ function formatNum (v: number | null | undefined): string {
   return finite(v) ? v.toFixed(4) : '-'
 }
 
-/** One line per accepted round, as `train watch` prints them. */
+/** The job's pooled figure for a round as `train watch` streams it, with this node's own beside it. */
+export interface PooledLine { round: number, accuracy: number, nodes: number, of: number, here: number | null }
+
+/** `round   3  pooled  93.1%  (3/3 nodes)  here  92.0%`: the job's figure, once its contributors reported. */
+export function pooledLine (p: PooledLine): string {
+  return `round ${String(p.round).padStart(3)}  pooled ${formatPct(p.accuracy).padStart(6)}  (${p.nodes}/${p.of} nodes)  here ${formatPct(p.here).padStart(6)}`
+}
+
+/** One line per accepted round, as `train watch` prints them: this node's figures (and the pooled one when known). */
 export function roundLine (r: RoundLine): string {
   return [
     `round ${String(r.round).padStart(3)}`,
     `acc ${formatPct(r.accuracy).padStart(6)}`,
+    ...(r.pooled != null ? [`pooled ${formatPct(r.pooled.accuracy).padStart(6)} (${r.pooled.nodes}/${r.pooled.of})`] : []),
     `loss ${formatNum(r.loss)}`,
     `f1 ${formatNum(r.f1)}`,
     `peers ${r.participants}`,

@@ -2,7 +2,7 @@
  * Server-Sent Events for the CLI: an incremental parser (the WHATWG event-stream rules, chunk boundaries anywhere),
  * an async iterator over a fetch body, and the decoder of the training events `meshnode train watch` follows.
  */
-import type { RoundLine } from './train-format.js'
+import type { PooledLine, RoundLine } from './train-format.js'
 
 /** One dispatched event. */
 export interface SseEvent {
@@ -99,6 +99,7 @@ export async function * sseEvents (body: ReadableStream<Uint8Array>): AsyncGener
 /** A training event decoded from the node's event stream. */
 export type TrainingEvent =
   | { kind: 'round', jobId: string, report: RoundLine }
+  | { kind: 'pooled', jobId: string, pooled: PooledLine }
   | { kind: 'finished', jobId: string, reason: string | null }
 
 const numOrNull = (v: unknown): number | null => typeof v === 'number' && Number.isFinite(v) ? v : null
@@ -106,11 +107,12 @@ const numOr0 = (v: unknown): number => numOrNull(v) ?? 0
 
 /**
  * Decode `training.round` (`{ jobId, round, accuracy, loss, f1, participants, bytesSent, bytesReceived, durationMs }`)
- * and `training.finished` (`{ jobId, reason }`), and `training.stopped` as finished with reason `stopped`; undefined for
+ * `training.pooled` (`{ jobId, round, accuracy, nodes, of, here }`, the job's figure, a round later), `training.finished`
+ * (`{ jobId, reason }`), and `training.stopped` as finished with reason `stopped`; undefined for
  * any other event or a malformed payload.
  */
 export function parseTrainingEvent (ev: SseEvent): TrainingEvent | undefined {
-  if (ev.event !== 'training.round' && ev.event !== 'training.finished' && ev.event !== 'training.stopped') return undefined
+  if (ev.event !== 'training.round' && ev.event !== 'training.finished' && ev.event !== 'training.stopped' && ev.event !== 'training.pooled') return undefined
   let d: unknown
   try { d = JSON.parse(ev.data) } catch { return undefined }
   if (d == null || typeof d !== 'object' || Array.isArray(d)) return undefined
@@ -119,6 +121,11 @@ export function parseTrainingEvent (ev: SseEvent): TrainingEvent | undefined {
   if (ev.event === 'training.stopped') return { kind: 'finished', jobId: o.jobId, reason: o.reason === 'target' ? 'target' : 'stopped' }
   if (ev.event === 'training.finished') return { kind: 'finished', jobId: o.jobId, reason: typeof o.reason === 'string' ? o.reason : null }
   if (typeof o.round !== 'number' || !Number.isInteger(o.round) || o.round < 0) return undefined
+  if (ev.event === 'training.pooled') {
+    const accuracy = numOrNull(o.accuracy)
+    if (accuracy == null || !Number.isInteger(o.nodes) || !Number.isInteger(o.of)) return undefined
+    return { kind: 'pooled', jobId: o.jobId, pooled: { round: o.round, accuracy, nodes: o.nodes as number, of: o.of as number, here: numOrNull(o.here) } }
+  }
   return {
     kind: 'round',
     jobId: o.jobId,

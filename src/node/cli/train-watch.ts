@@ -1,10 +1,12 @@
 /**
  * `meshnode train watch`: the rounds a job has done, then one line per round as the node accepts it, live from the
- * event stream, until the job finishes or the watcher is aborted (Ctrl-C).
+ * event stream, until the job finishes or the watcher is aborted (Ctrl-C). The job's figure (the accepted model's
+ * accuracy pooled over the contributors' held-out splits) arrives up to a round later: a `pooled` line per round once
+ * every contributor reported, with this node's own figure beside it (--json: every update).
  */
 import type { JobView } from '../../training/index.js'
 import { ClientError, type ApiClient } from './client.js'
-import { finishedLine, roundLine, shortJobId, type RoundLine } from './train-format.js'
+import { finishedLine, pooledLine, roundLine, shortJobId, type PooledLine, type RoundLine } from './train-format.js'
 import { parseTrainingEvent, sseEvents } from './train-sse.js'
 
 interface WatchOptions {
@@ -14,6 +16,8 @@ interface WatchOptions {
   json?: boolean
   /** Stop watching (Ctrl-C). */
   signal?: AbortSignal
+  /** After the job finished, how long to wait for the last round's pooled figure (default 10 s). */
+  pooledGraceMs?: number
 }
 
 type WatchOutcome = { outcome: 'finished', reason: string | null } | { outcome: 'interrupted' }
@@ -28,6 +32,22 @@ export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId
   const emitRound = (r: RoundLine): void => {
     opts.write(opts.json === true ? JSON.stringify({ type: 'round', jobId, ...r }) : roundLine(r))
   }
+  const complete = new Set<number>()
+  let sawPooled = false
+  const emitPooled = (p: PooledLine): void => {
+    sawPooled = true
+    const done = p.nodes >= p.of
+    if (opts.json === true) {
+      opts.write(JSON.stringify({ type: 'pooled', jobId, ...p }))
+      if (done) complete.add(p.round)
+      return
+    }
+    if (!done || complete.has(p.round)) return
+    complete.add(p.round)
+    opts.write(pooledLine(p))
+  }
+  let pending: { reason: string | null, round: number } | undefined
+  let grace: NodeJS.Timeout | undefined
   const emitFinished = (reason: string | null): WatchOutcome => {
     opts.write(opts.json === true ? JSON.stringify({ type: 'finished', jobId, reason }) : finishedLine(jobId, reason))
     return { outcome: 'finished', reason }
@@ -46,17 +66,32 @@ export async function watchJob (api: Pick<ApiClient, 'fetch' | 'request'>, jobId
     if (job.status === 'stopped') return emitFinished('stopped')
     if (res.body == null) throw new ClientError('ERR_STREAM_CLOSED', 'the daemon sent no event stream')
 
+    for (const r of job.rounds) if (r.pooled != null && r.pooled.nodes === r.pooled.of) { complete.add(r.round); sawPooled = true }
     for await (const ev of sseEvents(res.body)) {
       const t = parseTrainingEvent(ev)
       if (t == null || t.jobId !== job.id) continue
-      if (t.kind === 'finished') return emitFinished(t.reason)
+      if (t.kind === 'finished') {
+        // the last round's pooled figure comes after the finish: wait a little for it, if this node reports them
+        if (!sawPooled || complete.has(last)) return emitFinished(t.reason)
+        pending = { reason: t.reason, round: last }
+        grace = setTimeout(() => { ac.abort() }, opts.pooledGraceMs ?? 10_000)
+        continue
+      }
+      if (t.kind === 'pooled') {
+        emitPooled(t.pooled)
+        if (pending != null && complete.has(pending.round)) return emitFinished(pending.reason)
+        continue
+      }
       if (t.report.round > last) { emitRound(t.report); last = t.report.round }
     }
+    if (pending != null) return emitFinished(pending.reason)
     throw new ClientError('ERR_STREAM_CLOSED', 'the daemon closed the event stream before the job finished (did it stop?)')
   } catch (err) {
     if (interrupted()) return { outcome: 'interrupted' }
+    if (pending != null) return emitFinished(pending.reason)
     throw err
   } finally {
+    clearTimeout(grace)
     opts.signal?.removeEventListener('abort', onAbort)
     // closes the event stream connection so the process can exit
     ac.abort()

@@ -67,6 +67,11 @@ export function checkTrainingMessage (msg: TrainingMessage, signer: string): voi
     case 'eval':
       checkCid(msg.modelCid, 'modelCid')
       return
+    case 'electorate':
+      msg.electorate.forEach((p, i) => {
+        if (i > 0 && compareIds(msg.electorate[i - 1], p) >= 0) reject('ERR_ORDER', 'electorate is not strictly ascending')
+      })
+      return
     case 'promise':
       if (msg.locked !== undefined) {
         if (msg.locked.attempt >= msg.attempt) reject('ERR_BOUNDS', 'locked.attempt is not before attempt')

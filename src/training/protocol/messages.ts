@@ -115,6 +115,22 @@ export const ModelEvalSchema = obj({
   samples: Samples
 })
 
+/**
+ * The job's creator shrinks a stalled round's electorate to the members it still hears from (issue 11: a voter lost
+ * for good must not stall a job). From attempt `fromAttempt` of `round` on, a promise quorum or an acceptance may also
+ * be *every* member of `electorate` (a subset of the round's electorate holding at least half of it), besides a strict
+ * majority of the round's electorate; the aggregator rotation does not change. Every majority of the old electorate
+ * meets the new one, so an aggregate a majority may have accepted is still reported in the promises and re-proposed.
+ * Only the creator's first record for a round counts (round/electorate.ts). Nodes that predate this type ignore it.
+ */
+export const ElectorateChangeSchema = obj({
+  type: Type.Literal('electorate'),
+  jobId: JobId,
+  round: Round,
+  fromAttempt: Type.Integer({ minimum: 1, maximum: L.maxAttempts - 1 }),
+  electorate: Type.Array(PeerIdSchema, { minItems: 1, maxItems: L.maxParticipants })
+})
+
 /** A job announcement. */
 export type JobAnnounce = Static<typeof JobAnnounceSchema>
 /** A join (or heartbeat). */
@@ -135,9 +151,11 @@ export type RoundPromise = Static<typeof RoundPromiseSchema>
 export type JobStop = Static<typeof JobStopSchema>
 /** A node's evaluation of an accepted model. */
 export type ModelEval = Static<typeof ModelEvalSchema>
+/** The creator's reconfiguration of a stalled round's electorate. */
+export type ElectorateChange = Static<typeof ElectorateChangeSchema>
 
 /** Every message on TRAINING_TOPIC. */
-export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote | RoundPromise | JobStop | ModelEval
+export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote | RoundPromise | JobStop | ModelEval | ElectorateChange
 /** The `type` of a training message. */
 export type TrainingMessageType = TrainingMessage['type']
 
@@ -151,5 +169,6 @@ export const TRAINING_MESSAGE_SCHEMAS = {
   vote: SealVoteSchema,
   promise: RoundPromiseSchema,
   stop: JobStopSchema,
-  eval: ModelEvalSchema
+  eval: ModelEvalSchema,
+  electorate: ElectorateChangeSchema
 } as const satisfies Record<TrainingMessageType, TSchema>

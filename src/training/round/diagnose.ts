@@ -4,6 +4,7 @@
  */
 import type { RoundContext } from './context.js'
 import { refOf } from './context.js'
+import { currentRecord, STALL_ATTEMPTS } from './electorate.js'
 import { usableDeltas } from './rules.js'
 import type { RoundStall } from './types.js'
 
@@ -25,8 +26,14 @@ export function diagnose (ctx: RoundContext): RoundStall | null {
     reason = usable < ctx.job.minParticipants
       ? `collecting: ${usable} usable deltas of the ${ctx.job.minParticipants} needed`
       : 'collecting: waiting for the deadline or the remaining participants'
-  } else if (electorate.length - silent.length < majority) {
-    reason = `only ${electorate.length - silent.length} of ${electorate.length} electorate members answer, ${majority} needed: waiting for ${silent.join(', ')} to come back`
+  } else if (electorate.length - silent.length < majority && currentRecord(ctx) == null) {
+    const live = electorate.length - silent.length
+    const what = 2 * live < electorate.length
+      ? 'a majority is gone: waiting for them to come back (an aggregate they accepted may exist)'
+      : ctx.job.creator === ctx.self
+        ? `half is gone: after attempt ${STALL_ATTEMPTS} we (the job's creator) name the live half the electorate`
+        : `half is gone: after attempt ${STALL_ATTEMPTS} the job's creator (${ctx.job.creator}) names the live half the electorate`
+    reason = `only ${live} of ${electorate.length} electorate members answer, ${majority} needed (${silent.join(', ')} silent); ${what}`
   } else if (aggregator === ctx.self) {
     reason = r.attempt > 0 && promised.length < majority
       ? `we seal attempt ${r.attempt} and wait for promises: ${promised.length} of ${majority} needed`
@@ -38,5 +45,7 @@ export function diagnose (ctx: RoundContext): RoundStall | null {
     const outcome = e == null ? 'pending' : ctx.acceptance.outcome(refOf(e.seal), electorate)
     reason = `the seal of attempt ${r.attempt} is ${outcome}: waiting for votes (${majority} of ${electorate.length} approvals needed)`
   }
+  const rec = currentRecord(ctx)
+  if (rec != null) reason += `; the creator reduced the electorate to ${rec.electorate.join(', ')} from attempt ${rec.fromAttempt}`
   return { round: r.round, attempt: r.attempt, electorate, majority, aggregator, promised, promisedAttempts, silent, usableDeltas: usable, lock: ctx.state.lock?.round === r.round ? ctx.state.lock.aggregateCid : null, reason }
 }

@@ -4,6 +4,7 @@
  */
 import { TRAINING_LIMITS, type DeltaAnnounce, type RoundPromise, type RoundSeal, type SealVote, type TrainingMessage } from '../protocol/messages.js'
 import type { RoundContext } from './context.js'
+import { onElectorate } from './electorate.js'
 import { sealDigest, sealMetrics, sealedDeltas, usableDeltas } from './rules.js'
 import { ROUND_LIMITS } from './state.js'
 import type { DeltaEntry, JobEvent } from './types.js'
@@ -31,7 +32,8 @@ export function onMessage (ctx: RoundContext, from: string, seq: number, msg: Tr
       else onSeal(ctx, from, msg, now)
       return
     case 'vote': onVote(ctx, from, msg); return
-    case 'promise': onPromise(ctx, from, seq, msg, now)
+    case 'promise': onPromise(ctx, from, seq, msg, now); return
+    case 'electorate': onElectorate(ctx, from, msg)
   }
 }
 

@@ -32,22 +32,29 @@
  *   and lost votes or crashed voters cannot deadlock the round; each participant re-announces its delta every attempt.
  * - A seal is adopted when the SealAcceptance says accepted, over the round's electorate (a later round's: over our
  *   participants, at least minParticipants), whatever our own verdict.
+ * - A voter lost for good: when half of a round's electorate is gone (two voters, one killed or left), the job's
+ *   creator signs, after STALL_ATTEMPTS attempts, an `electorate` record naming the live half; from its attempt on, all
+ *   of that half is a quorum too (of promises and of approvals). Every majority meets it, so the promise rule still
+ *   keeps an aggregate a quorum may have accepted; the rotation stays over the full electorate. See electorate.ts.
  * - Catch-up: a node past round r re-sends the seals it adopted from r on, with its votes, to a participant that is
  *   stuck there (it promises attempts of r, or repeats a delta of r); the straggler adopts them in order, each against
  *   the exact electorate the previous one names. For r it also keeps promising and approving its adopted aggregate,
  *   so stragglers can still gather a majority after votes were lost for good.
- * - The job finishes after `rounds` sealed rounds, or when an accepted seal's (median) accuracy reaches the target.
+ * - The job finishes after `rounds` sealed rounds. The target is not judged here: the job's creator stops the job (a
+ *   signed stop, reason `target`) once the pooled accuracy of an accepted model reaches it (service/pooled.ts), so
+ *   every node ends on one decision about the one figure users see.
  */
 import { VerifiedMajority, equalReputation } from '../../consensus/index.js'
 import { TRAINING_LIMITS } from '../protocol/messages.js'
 import { RoundContext } from './context.js'
 import { backOldRound, helpStraggler, onAggregate, onInvalid, onJoin, onLeave, onLocalDelta, onMessage, onVerified } from './intake.js'
 import { diagnose } from './diagnose.js'
+import { recordMessages } from './electorate.js'
 import { reconcile } from './progress.js'
 import { roundDeadline, sealedDeltas, usableDeltas } from './rules.js'
 import { checkSnapshot, initialState } from './state.js'
 import type { JobAction, JobEvent, JobMachineOptions, JobMachineSnapshot, JobMachineView, RoundStall } from './types.js'
-import type { JobSpec } from '../protocol/messages.js'
+import type { ElectorateChange, JobSpec } from '../protocol/messages.js'
 
 /** One job's round protocol on one node. See the module comment for the rules. */
 export class JobMachine {
@@ -98,6 +105,16 @@ export class JobMachine {
         ctx.out.push({ kind: 'aggregate', round: r.round, attempt: r.attempt, baseModelCid: r.baseModelCid, deltas: sealedDeltas(usable) })
       }
       for (const e of ctx.state.seals) if (e.status === 'verifying') ctx.out.push({ kind: 'verify', seal: e.seal })
+      // say at once where we are: a node past our round re-sends its seals on a repeated delta or a promise of an
+      // old round (helpStraggler). Waiting for the next scheduled re-announcement (roundTimeoutMs while collecting, the
+      // attempt's slot while sealing) cost a restarted node a round or more of catch-up.
+      if (ctx.state.joined) {
+        ctx.publishOwnDelta()
+        if (r.closedAt != null && r.attempt > 0) {
+          const lock = ctx.state.lock != null && ctx.state.lock.round === r.round ? { attempt: ctx.state.lock.attempt, aggregateCid: ctx.state.lock.aggregateCid } : null
+          ctx.publish({ type: 'promise', jobId: this.job.id, round: r.round, attempt: r.attempt, ...(lock == null ? {} : { locked: lock }) })
+        }
+      }
       reconcile(ctx, now)
     }
     return this.flush()
@@ -173,6 +190,11 @@ export class JobMachine {
   /** What the current round waits for (null when finished or not started): the shell logs it when a round stalls. */
   stall (): RoundStall | null {
     return diagnose(this.ctx)
+  }
+
+  /** The creator's electorate records this machine holds (the creator repeats them for nodes that missed them). */
+  electorateRecords (): ElectorateChange[] {
+    return recordMessages(this.ctx)
   }
 
   /** A summary for status output. */

@@ -5,6 +5,7 @@
 import { compareIds } from '../core/aggregate.js'
 import { TRAINING_LIMITS, type RoundSeal } from '../protocol/messages.js'
 import { refOf, type RoundContext } from './context.js'
+import { acceptedNow, isQuorum, pruneRecords, reconfigure, rejectedByMajority } from './electorate.js'
 import { acceptDelta, admitStrangerVotes } from './intake.js'
 import { checkSeal, closeDue, sealedDeltas, usableDeltas } from './rules.js'
 import { ROUND_LIMITS, newRound } from './state.js'
@@ -17,6 +18,7 @@ export function reconcile (ctx: RoundContext, now: number): void {
     let changed = startRound(ctx, now)
     changed = closeRound(ctx, now) || changed
     changed = advanceAttempt(ctx, now) || changed
+    changed = reconfigure(ctx) || changed
     changed = train(ctx) || changed
     changed = seal(ctx, now) || changed
     changed = vote(ctx) || changed
@@ -34,8 +36,8 @@ function adoptAccepted (ctx: RoundContext, now: number): boolean {
     .sort((a, b) => b.seal.round - a.seal.round || a.seal.attempt - b.seal.attempt)
   // a later round's electorate is unknown here: our participants, at least minParticipants of them
   const accepted = candidates.find(e => {
-    const voters = e.seal.round === r.round ? electorate : participants
-    return voters.length >= ctx.job.minParticipants && ctx.acceptance.outcome(refOf(e.seal), voters) === 'accepted'
+    if (e.seal.round === r.round) return electorate.length >= ctx.job.minParticipants && acceptedNow(ctx, refOf(e.seal))
+    return participants.length >= ctx.job.minParticipants && ctx.acceptance.outcome(refOf(e.seal), participants) === 'accepted'
   })
   if (accepted == null) return false
   adopt(ctx, accepted, now)
@@ -50,9 +52,13 @@ function adopt (ctx: RoundContext, entry: SealEntry, now: number): void {
   state.history.push({ seal, votes, deltas: ctx.current.deltas.map(d => `${d.peerId}|${d.cid}`), aggregator: entry.from })
   if (state.history.length > ROUND_LIMITS.history) state.history.shift()
   const next = seal.round + 1
-  const target = ctx.job.target
-  const reason = target != null && seal.metrics.accuracy >= target.value ? 'target' : next >= ctx.job.rounds ? 'rounds' : null
+  // the machine ends a job only after its rounds. The target is judged on the job's one figure, the accepted model's
+  // accuracy pooled over its contributors' evaluations (service/pooled.ts), by the job's creator, whose signed stop
+  // ends the job on every node (issue 11, defect 2). Evaluations arrive after the seal, at different times on
+  // different nodes: judged here, nodes would end the job at different rounds; the seal's median is another figure.
+  const reason = next >= ctx.job.rounds ? 'rounds' : null
   ctx.acceptance.prune(ctx.job.id, next)
+  pruneRecords(ctx, next)
   state.lock = null
   state.seals = state.seals.filter(e => e.seal.round >= next)
   state.strangerVotes = state.strangerVotes.filter(h => h.vote.round >= next)
@@ -174,10 +180,14 @@ function seal (ctx: RoundContext, now: number): boolean {
   if (r.attempt > 0) {
     const electorate = ctx.electorate()
     const promises = r.promises.filter(p => p.attempt === r.attempt && electorate.includes(p.from))
-    if (2 * new Set(promises.map(p => p.from)).size <= electorate.length) return false
-    // a lock whose seal a majority rejected can never have been accepted: no need to carry it forward
+    // a strict majority of the electorate, or all of the creator's reduced electorate (round/electorate.ts)
+    if (!isQuorum(ctx, promises.map(p => p.from), r.attempt)) return false
+    // a lock whose seal a strict majority rejected can never have been accepted: not by a majority, nor by a reduced
+    // electorate (at least half of the voters: it meets every strict majority), whether or not we hold the creator's
+    // record. Exactly half (the acceptance's 'rejected' for an even electorate) is not enough: the other half may be the
+    // reduced electorate that accepted it.
     const locks = promises.flatMap(p => (p.locked == null ? [] : [p.locked]))
-      .filter(l => ctx.acceptance.outcome({ jobId: ctx.job.id, round: r.round, ...l }, electorate) !== 'rejected')
+      .filter(l => !rejectedByMajority(ctx, { jobId: ctx.job.id, round: r.round, ...l }))
       .sort((a, b) => b.attempt - a.attempt || compareIds(a.aggregateCid, b.aggregateCid))
     if (locks.length > 0) {
       const locked = ctx.state.seals.find(e => e.seal.round === r.round && e.seal.aggregateCid === locks[0].aggregateCid)

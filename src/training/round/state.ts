@@ -62,7 +62,8 @@ export function initialState (job: JobSpec): JobMachineState {
     seals: [],
     futureDeltas: [],
     strangerVotes: [],
-    finished: null
+    finished: null,
+    reconfigs: []
   }
 }
 

@@ -178,7 +178,15 @@ export interface JobMachineState {
    */
   strangerVotes: Array<{ from: string, vote: SealBallot }>
   finished: { reason: 'rounds' | 'target', round: number } | null
+  /** The creator's electorate records (round/electorate.ts), the first per round; absent in older snapshots. */
+  reconfigs?: ElectorateRecord[]
 }
+
+/**
+ * The creator's reconfiguration of a stalled round: from `fromAttempt` on, all of `electorate` (a subset holding at
+ * least half of the round's electorate) is a quorum too.
+ */
+export interface ElectorateRecord { round: number, fromAttempt: number, electorate: string[] }
 
 /** What `snapshot()` returns and `restore()` takes: plain JSON. */
 export interface JobMachineSnapshot {

@@ -19,6 +19,7 @@ import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot } fr
 import type { RoundReport } from './api-types.js'
 import type { TrainingServiceComponents } from './components.js'
 import { localData } from './local-data.js'
+import { targetRound } from './pooled.js'
 import type { RoundReports } from './reports.js'
 import type { JobRuntime } from './runtime.js'
 import type { RoundWork } from './work.js'
@@ -168,7 +169,12 @@ export class JobRunner {
       return
     }
     if (job.stopped != null) return
-    if (msg.type === 'delta' && job.join != null && !job.left) this.c.work.prefetch(job, msg.round, msg.cid, from)
+    if (msg.type === 'delta' && job.join != null && !job.left) {
+      const work = this.c.work
+      // queued after the delta itself (below), so the machine knows the delta it is told is invalid
+      this.background(job, async () => await work.prefetch(job, msg.round, msg.cid, from))
+    }
+    if (msg.type === 'electorate' && from === job.spec.creator && msg.round === job.machine.view().round && !job.machine.electorateRecords().some(x => x.round === msg.round)) this.log.info({ job: job.spec.id, round: msg.round, fromAttempt: msg.fromAttempt, electorate: msg.electorate }, 'the job\'s creator reduced the round\'s electorate to its live half')
     void this.enqueue(job, { kind: 'message', from, seq, msg })
   }
 
@@ -178,7 +184,10 @@ export class JobRunner {
     for (const a of actions) {
       this.log.debug({ job: job.spec.id.slice(0, 12), action: a.kind, ...(a.kind === 'publish' ? { type: a.msg.type, round: (a.msg as { round?: number }).round, attempt: (a.msg as { attempt?: number }).attempt } : {}) }, 'training action')
       switch (a.kind) {
-        case 'publish': await this.publish(a.msg).catch(err => { this.log.debug({ err: (err as Error).message }, 'training publish failed') }); break
+        case 'publish':
+          if (a.msg.type === 'electorate') this.log.info({ job: job.spec.id, round: a.msg.round, fromAttempt: a.msg.fromAttempt, electorate: a.msg.electorate }, 'half of the round\'s electorate is gone: as the job\'s creator, naming the live half the electorate')
+          await this.publish(a.msg).catch(err => { this.log.debug({ err: (err as Error).message }, 'training publish failed') })
+          break
         case 'train': this.background(job, async () => await work.train(job, a.round, a.baseModelCid)); break
         case 'aggregate': this.background(job, async () => await work.aggregate(job, a)); break
         case 'verify': this.background(job, async () => await work.verify(job, a.seal)); break
@@ -252,19 +261,20 @@ export class JobRunner {
       // a stopped job's stop is repeated instead, so a node that missed it (offline, restarting) still stops
       const msg: TrainingMessage | undefined = job.stopped != null ? { type: 'stop', jobId: job.spec.id, round: job.stopped.round, reason: job.stopped.reason } : job.machine.view().phase !== 'finished' ? { type: 'job', job: job.spec } : undefined
       if (msg != null) void this.publish(msg).catch(() => {})
+      // electorate records too: a node that missed one (or was away) cannot accept the rounds sealed under it
+      if (job.stopped == null) for (const rec of job.machine.electorateRecords()) void this.publish(rec).catch(() => {})
     }
   }
 
   /**
    * The creator ends its job at the target on the job's one figure: once every contributor of an accepted round has
    * reported its evaluation and the pooled accuracy reaches the target, it stops the job for the mesh with reason
-   * `target` (every node then shows it finished). The round machine's own check (the seal's median of the same
-   * evaluations) may end it first.
+   * `target` (every node then shows it finished). This is the only target check: the round machine does not judge it.
    */
   private checkTarget (job: JobRuntime): void {
     const target = job.spec.target?.value
     if (target == null || job.spec.creator !== this.c.peerId || job.stopped != null || job.machine.view().phase === 'finished') return
-    const hit = job.reports.find(r => r.pooled != null && r.pooled.nodes === r.pooled.of && r.pooled.accuracy >= target)
+    const hit = targetRound(job.reports, target)
     if (hit == null) return
     this.log.info({ job: job.spec.id, round: hit.round, accuracy: hit.pooled?.accuracy }, 'the pooled accuracy reached the target: stopping the job')
     void this.stopJob(job, 'target').catch(err => { this.log.warn({ job: job.spec.id, err: (err as Error).message }, 'stopping at the target failed') })

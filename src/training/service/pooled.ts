@@ -28,3 +28,18 @@ export function poolEvaluations (evals: NodeEvaluation[], contributors: string[]
 export function withEvaluation (evals: NodeEvaluation[] | undefined, e: NodeEvaluation): NodeEvaluation[] {
   return [...(evals ?? []).filter(x => x.peerId !== e.peerId), e].sort((a, b) => a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0)
 }
+
+/** What the target rule reads of a round's report. */
+export interface PooledRound { round: number, pooled?: PooledEvaluation | null }
+
+/**
+ * The job's target rule, the only one (issue 11, defect 2): the first round whose pooled accuracy reaches `target`,
+ * once every contributor reported its evaluation, or a strict majority did and two later rounds were accepted since
+ * (a contributor that died never reports: its absence must not keep a job from ever reaching its target). The job's
+ * creator stops the job for the whole mesh (reason `target`) when this returns a round.
+ */
+export function targetRound<R extends PooledRound> (reports: readonly R[], target: number): R | undefined {
+  const last = reports.reduce((m, r) => Math.max(m, r.round), -1)
+  return reports.find(r => r.pooled != null && r.pooled.accuracy >= target &&
+    (r.pooled.nodes === r.pooled.of || (2 * r.pooled.nodes > r.pooled.of && last >= r.round + 2)))
+}

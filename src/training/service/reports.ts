@@ -86,7 +86,15 @@ export class RoundReports {
     if (report.modelCid !== msg.modelCid || report.contributors?.includes(from) !== true) return false
     report.evaluations = withEvaluation(report.evaluations, e)
     report.pooled = poolEvaluations(report.evaluations, report.contributors ?? [])
+    this.emitPooled(job, report)
     return true
+  }
+
+  /** Stream the round's pooled figure (`train watch` prints it beside this node's own). */
+  private emitPooled (job: JobRuntime, report: RoundReport): void {
+    const p = report.pooled
+    if (p == null) return
+    this.c.events.emit('training.pooled', { jobId: job.spec.id, round: report.round, accuracy: p.accuracy, loss: p.loss, samples: p.samples, nodes: p.nodes, of: p.of, here: Number.isFinite(report.accuracy) ? report.accuracy : null })
   }
 
   /** Tell metrics, the event stream and the log about a measured round (once it is persisted). */
@@ -95,6 +103,7 @@ export class RoundReports {
     if (Number.isFinite(report.accuracy)) this.c.metrics?.accuracy.set(report.accuracy)
     this.c.metrics?.roundSeconds.set(report.durationMs / 1000)
     this.c.events.emit('training.round', { jobId: job.spec.id, ...report })
+    this.emitPooled(job, report)
     this.c.logger.info({ job: job.spec.id.slice(0, 12), round: report.round, accuracy: report.accuracy.toFixed(4), participants: report.participants, modelHash: report.modelHash.slice(0, 12) }, 'round accepted')
   }
 }

@@ -39,6 +39,8 @@ export interface RoundWorkDeps {
 
 /** Prefetched deltas kept per job at most (two rounds of the largest mesh a job allows is far below). */
 const PREFETCH_LIMIT = 512
+/** Models up to this many parameters have every delta screened on arrival by every node (see `screenEarly`). */
+const SCREEN_MAX_PARAMS = 4_000_000
 
 /** TensorFlow.js and what builds on it, loaded on first use: a node that trains nothing never carries it (~60 MB). */
 let tfParts: Promise<typeof import('../model/build.js') & typeof import('../model/train.js')> | undefined
@@ -232,18 +234,43 @@ export class RoundWork {
    * deltas when it closes (fetching them only then made each round wait for ten transfers, twice). Deltas of rounds
    * already behind us are forgotten; at most a few rounds' worth is kept.
    */
-  prefetch (job: JobRuntime, round: number, cid: string, from: string): void {
+  prefetch (job: JobRuntime, round: number, cid: string, from: string): Promise<JobEvent | undefined> {
     const { round: current, participants } = job.machine.view()
-    if (round < current || round > current + 1 || job.prefetched.has(cid)) return
+    if (round < current || round > current + 1 || job.prefetched.has(cid)) return Promise.resolve(undefined)
     // held in memory until the round is sealed: only participants' deltas, one per peer and round (an equivocating
     // or unknown announcer must not make us buffer more; the real fetch still reads whatever the seal lists)
-    if (!participants.includes(from)) return
+    if (!participants.includes(from)) return Promise.resolve(undefined)
     for (const [k, v] of job.prefetched) if (v.round < current) job.prefetched.delete(k)
-    if (job.prefetched.size >= PREFETCH_LIMIT) return
-    for (const v of job.prefetched.values()) if (v.from === from && v.round === round) return
+    if (job.prefetched.size >= PREFETCH_LIMIT) return Promise.resolve(undefined)
+    for (const v of job.prefetched.values()) if (v.from === from && v.round === round) return Promise.resolve(undefined)
     const bytes = this.fetch(job, cid, this.maxDeltaBytes(job), from)
     bytes.catch(() => { job.prefetched.delete(cid) }) // a failed prefetch is retried by the real fetch
     job.prefetched.set(cid, { round, from, bytes })
+    return this.screenEarly(job, round, cid, from, bytes)
+  }
+
+  /**
+   * Screen a prefetched delta as soon as its bytes are here, so that every node, not only the round's aggregator,
+   * refuses (and penalises) a malformed delta: the sender's gossipsub score drops on every honest node. Only what the
+   * bytes prove counts (undecodable, wrong shape, NaN/Inf, over the size limit: the same bytes under the same CID
+   * everywhere); a fetch that merely failed may be the network's fault and is left to the aggregator. Costs one extra
+   * decode per delta, so only models up to SCREEN_MAX_PARAMS are screened early.
+   */
+  private async screenEarly (job: JobRuntime, round: number, cid: string, from: string, bytes: Promise<Uint8Array>): Promise<JobEvent | undefined> {
+    let got: Uint8Array
+    try {
+      got = await bytes
+    } catch (err) {
+      if (!(err instanceof MeshError) || err.code !== 'ERR_TOO_LARGE') return undefined
+      this.c.metrics?.rejected.inc({ code: err.code })
+      return { kind: 'delta-invalid', round, cid, peerId: from, reason: `${err.code}: ${err.message}` }
+    }
+    if (job.params > SCREEN_MAX_PARAMS) return undefined
+    const { rejected } = screenDeltas([{ cid, peerId: from, samples: 1, bytes: got }], job.params)
+    const r = rejected[0]
+    if (r == null) return undefined
+    this.c.metrics?.rejected.inc({ code: r.code })
+    return { kind: 'delta-invalid', round, cid, peerId: from, reason: `${r.code}: ${r.reason}` }
   }
 
   /** Fetch a round's listed deltas; unreachable ones are refused like undecodable ones. */

@@ -35,13 +35,22 @@ async function views (nodes: NodeHandle[], id: string): Promise<JobView[]> {
   return await Promise.all(nodes.map(async n => await n.api.request<JobView>('GET', `/v1/training/jobs/${id}`)))
 }
 
+/** Join, retrying while the model is not fetchable yet (a busy machine can miss the first provider lookup). */
+async function join (n: NodeHandle, id: string, req: JoinJobRequest): Promise<void> {
+  for (let tries = 1; ; tries++) {
+    try { await n.api.request('POST', `/v1/training/jobs/${id}/join`, { json: req }); return } catch (err) {
+      if (tries >= 3 || !['ERR_TIMEOUT', 'ERR_NOT_FOUND', 'ERR_FETCH'].includes(String((err as { code?: string }).code))) throw err
+    }
+  }
+}
+
 describe('a trained model outside the mesh', () => {
   it('3 nodes train digits to the target; the exported model scores >= 0.95 on the held-out rows in a plain tfjs script', async () => {
     mesh = await Mesh.start(3, { mode: 'inprocess' })
     const nodes = mesh.nodes
     const { id } = await nodes[0].api.request<{ id: string }>('POST', '/v1/training/jobs', { json: REQ })
     await waitFor(async () => (await Promise.all(nodes.map(async n => await n.api.fetch('GET', `/v1/training/jobs/${id}`).then(() => true, () => false)))).every(Boolean), { what: 'the announcement' })
-    await Promise.all(nodes.map(async (n, i) => await n.api.request('POST', `/v1/training/jobs/${id}/join`, { json: joinOf(i) })))
+    await Promise.all(nodes.map(async (n, i) => { await join(n, id, joinOf(i)) }))
     const done = await waitFor(async () => { const v = await views(nodes, id); return v.every(x => x.status === 'finished') ? v : undefined }, { timeoutMs: 240_000, intervalMs: 1000, what: 'the job to finish' })
     expect(done[0].finishedReason).toBe('target')
     // every node evaluated every accepted model itself (no stand-in figure), and the job's figure pools all three
@@ -85,5 +94,23 @@ describe('a trained model outside the mesh', () => {
     expect(p.predictions).toHaveLength(20)
     expect(p.predictions.filter((q, k) => q.class === held[1].y[k]).length).toBeGreaterThanOrEqual(17)
     for (const q of p.predictions) expect(q.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4)
-  }, 300_000)
+
+    // warm start on several nodes: a second job, created on another node from the exported model's CID, continues from
+    // it on two nodes. With a learning rate far too small to get anywhere from scratch in one round, its first model
+    // is already as good as the exported one (every node checks the announced warm-start hash when it joins).
+    const warm = await nodes[1].api.request<{ id: string }>('POST', '/v1/training/jobs', {
+      json: { ...REQ, rounds: 2, minParticipants: 2, localEpochs: 1, learningRate: 0.0005, target: undefined, init: { model: meta.modelCid } }
+    })
+    const pair = [nodes[1], nodes[2]]
+    await waitFor(async () => (await Promise.all(pair.map(async n => await n.api.fetch('GET', `/v1/training/jobs/${warm.id}`).then(() => true, () => false)))).every(Boolean), { what: 'the warm-start announcement' })
+    await Promise.all(pair.map(async (n, i) => { await join(n, warm.id, joinOf(i + 1)) }))
+    const warmed = await waitFor(async () => { const v = await views(pair, warm.id); return v.every(x => x.status === 'finished') ? v : undefined }, { timeoutMs: 120_000, intervalMs: 500, what: 'the warm-started job to finish' })
+    expect(warmed[0].spec).toMatchObject({ initialModelCid: meta.modelCid, warmStart: { modelHash: meta.modelHash } })
+    for (const v of warmed) {
+      expect(v.rounds.map(r => r.round)).toEqual([0, 1])
+      expect(v.rounds[0].contributors?.sort()).toEqual(pair.map(n => n.peerId).sort())
+      expect(v.rounds[0].accuracy, `node ${v.id}`).toBeGreaterThanOrEqual(0.9)
+    }
+    expect(new Set(warmed.map(v => v.rounds[1].modelHash)).size).toBe(1)
+  }, 360_000)
 })

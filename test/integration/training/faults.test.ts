@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { Mesh, waitFor, type NodeHandle } from '../../harness/index.js'
+import { sseEvents } from '../../../src/node/cli/train-sse.js'
 import type { JobView, CreateJobRequest } from '../../../src/training/service/api-types.js'
 
 let mesh: Mesh | undefined
@@ -36,7 +37,7 @@ async function start (nodes: NodeHandle[], req: CreateJobRequest): Promise<strin
         return await n.api.request('POST', `/v1/training/jobs/${id}/join`, { json: { dataset: 'digits', partition: { scheme: 'iid', index: i, of: nodes.length, seed: 5 } } })
       } catch (err) {
         // the model did not arrive in time (a timeout, or no provider yet): anything else is a real failure
-        if (tries >= 4 || !['ERR_TIMEOUT', 'ERR_NOT_FOUND', 'ERR_FETCH'].includes(String((err as { code?: string }).code))) {
+        if (tries >= 8 || !['ERR_TIMEOUT', 'ERR_NOT_FOUND', 'ERR_FETCH'].includes(String((err as { code?: string }).code))) {
           throw new Error(`node ${n.index} (${n.peerId}) could not join after ${tries} tries: ${(err as Error).message}`)
         }
         await new Promise(resolve => setTimeout(resolve, 1000))
@@ -139,12 +140,24 @@ describe('faults during training', () => {
   }, 400_000)
 
   it('rejects and counts every kind of malformed delta, penalises the senders, and keeps training', async () => {
-    mesh = await Mesh.start(3, { mode: 'process', config: { storage: { fetchTimeoutMs: 3000 } } })
+    mesh = await Mesh.start(3, { mode: 'process', config: { storage: { fetchTimeoutMs: 6000 } } })
     const kinds = ['nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable'] as const
     for (const adversary of kinds) {
-      await mesh.add({ mode: 'process', bootstrap: mesh.nodes[0].addresses, config: { storage: { fetchTimeoutMs: 3000 }, training: { adversary } } })
+      await mesh.add({ mode: 'process', bootstrap: mesh.nodes[0].addresses, config: { storage: { fetchTimeoutMs: 6000 }, training: { adversary } } })
     }
     const honest = mesh.nodes.slice(0, 3)
+    // every honest node's penalties, per sender, from its event stream (each feeds the sender's gossipsub score)
+    const seen = honest.map(() => new Set<string>())
+    const streams = new AbortController()
+    const following = honest.map(async (n, i) => {
+      const res = await n.api.fetch('GET', '/v1/events', { signal: streams.signal })
+      if (res.body == null) return
+      for await (const ev of sseEvents(res.body)) {
+        if (ev.event !== 'training.penalty') continue
+        const p = JSON.parse(ev.data) as { peerId: string, reason: string }
+        seen[i].add(`${p.peerId}|${p.reason}`)
+      }
+    }).map(async p => await p.catch(() => {}))
     const id = await start(mesh.nodes, job({ rounds: 2, minParticipants: 3 }))
     const vs = await waitFor(async () => {
       const v = await Promise.all(honest.map(async n => await view(n, id)))
@@ -163,6 +176,19 @@ describe('faults during training', () => {
     expect(rejected.sort()).toEqual(['ERR_CODEC', 'ERR_NONFINITE', 'ERR_NOT_FOUND', 'ERR_SHAPE', 'ERR_TOO_LARGE'])
     const penalties = texts.flatMap(t => [...t.matchAll(/meshnode_training_penalties_total\{reason="invalid-delta"\} (\d+)/g)].map(m => Number(m[1])))
     expect(penalties.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(kinds.length)
+    // per sender, on every honest node: every delta is screened as it arrives (src/training/service/work.ts,
+    // screenEarly), so whatever the aggregator rotation, each honest node penalises each sender of bytes that prove
+    // malformed. A delta nobody can fetch may be the network's fault: only the nodes that needed it penalise it.
+    await waitFor(() => honest.every((_, i) => kinds.slice(0, 4).every((_, k) => seen[i].has(`${mesh?.nodes[3 + k].peerId}|invalid-delta`))) || undefined, { timeoutMs: 20_000, intervalMs: 200, what: 'every honest node\'s penalties of every malformed sender' })
+      .catch(() => undefined)
+    for (const [i, n] of honest.entries()) {
+      for (const [k, kind] of kinds.slice(0, 4).entries()) {
+        expect(seen[i].has(`${mesh.nodes[3 + k].peerId}|invalid-delta`), `node ${n.index} penalised the ${kind} sender`).toBe(true)
+      }
+    }
+    expect(honest.some((_, i) => seen[i].has(`${mesh?.nodes[7].peerId}|invalid-delta`)), 'someone penalised the unfetchable sender').toBe(true)
+    streams.abort()
+    await Promise.all(following)
     for (const n of mesh.nodes) expect(await n.api.request('GET', '/v1/health')).toEqual({ status: 'ok' })
   }, 300_000)
 })

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, parseCidr } from '../../../src/node/colocation.js'
+import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, cidrToMultiaddr, parseCidr } from '../../../src/node/colocation.js'
 
 describe('colocation exempt ranges', () => {
   const exempt = new ColocationExemptSet(DEFAULT_COLOCATION_EXEMPT)
@@ -20,5 +20,19 @@ describe('colocation exempt ranges', () => {
 
   it.each(['127.0.0.0/33', 'fc00::/129', '10.0.0.0/x', 'example.com/8', '1.2.3.4/8/1', ''])('refuses %j', (c) => {
     expect(() => parseCidr(c)).toThrow(/expected an address range/)
+  })
+})
+
+describe('ranges exempt from the per-IP inbound guard', () => {
+  it.each([
+    ['127.0.0.0/8', '/ip4/127.0.0.0/ipcidr/8'],
+    ['::1/128', '/ip6/::1/ipcidr/128'],
+    ['10.1.2.3', '/ip4/10.1.2.3/ipcidr/32']
+  ])('%s is the libp2p allow-list entry %s', (cidr, ma) => {
+    expect(cidrToMultiaddr(cidr)).toBe(ma)
+  })
+
+  it('are loopback only by default', () => {
+    expect(DEFAULT_UNGUARDED_RANGES).toEqual(['127.0.0.0/8', '::1/128'])
   })
 })

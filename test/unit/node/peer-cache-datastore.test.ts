@@ -25,9 +25,13 @@ describe('PeerCacheDatastore (over a real LevelDB)', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('writes peer records through to Level and serves later reads from memory', async () => {
+  it('writes peer records behind: to memory at once, to Level in one batch at flush', async () => {
     const k = new Key('/peers/a')
+    await store.put(k, bytes('v0'))
     await store.put(k, bytes('v1'))
+    expect(await level.has(k)).toBe(false)
+    expect(text(await store.get(k))).toBe('v1')
+    await store.flush()
     expect(text(await level.get(k))).toBe('v1')
     // a change behind the cache's back is not seen for peer keys: reads come from memory
     await level.put(k, bytes('changed'))
@@ -64,15 +68,27 @@ describe('PeerCacheDatastore (over a real LevelDB)', () => {
     await expect(store.get(b)).rejects.toThrow()
   })
 
-  it('keeps at most maxEntries records in memory, dropping the oldest', async () => {
+  it('reaches Level by itself within the flush interval', async () => {
+    const quick = new PeerCacheDatastore(level, 3, 50)
+    const k = new Key('/peers/q')
+    await quick.put(k, bytes('Q'))
+    const deadline = Date.now() + 2000
+    while (!await level.has(k) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+    expect(text(await level.get(k))).toBe('Q')
+  })
+
+  it('keeps at most maxEntries records in memory, dropping the oldest once Level has them', async () => {
     for (const id of ['1', '2', '3', '4']) await store.put(new Key(`/peers/${id}`), bytes(id))
+    // not yet written: none may be dropped
+    expect(text(await store.get(new Key('/peers/1')))).toBe('1')
+    await store.flush()
     await level.put(new Key('/peers/1'), bytes('from-level'))
     await level.put(new Key('/peers/4'), bytes('from-level'))
     expect(text(await store.get(new Key('/peers/1')))).toBe('from-level') // evicted: read again from Level
     expect(text(await store.get(new Key('/peers/4')))).toBe('4') // still cached
   })
 
-  it('queries Level', async () => {
+  it('queries Level, after writing what only memory held', async () => {
     await store.put(new Key('/peers/a'), bytes('A'))
     await store.put(new Key('/other/b'), bytes('B'))
     const keys: string[] = []

@@ -498,6 +498,32 @@ describe('train commands against a real admin server', () => {
     expect(lines.at(-1)).toBe('job b2b2b2b2b2b2 finished: target accuracy reached')
   })
 
+  // issue 11: the job's figure (pooled over the contributors, a round later) streams beside this node's own
+  it('watch prints the pooled figure of each round once every contributor reported, and waits for the last one', async () => {
+    const id = 'b3'.repeat(32)
+    svc.jobs.set(id, makeJob(id, { round: 1, rounds: [report(0)] }))
+    const done = run('train', 'watch', id)
+    await waitFor(() => out.join('').includes('round   0'), 'the round already done')
+    const ev = (round: number): Record<string, unknown> => ({ jobId: id, round, accuracy: 0.9, loss: 0.2, f1: 0.85, participants: 3, bytesSent: 1024, bytesReceived: 2048, durationMs: 1500 })
+    const pooled = (round: number, accuracy: number, nodes: number): Record<string, unknown> => ({ jobId: id, round, accuracy, loss: 0.1, samples: 300, nodes, of: 3, here: 0.9 })
+    events.emit('training.pooled', pooled(0, 0.95, 2)) // not every contributor yet: not printed
+    events.emit('training.round', ev(1))
+    events.emit('training.pooled', pooled(0, 0.931, 3))
+    events.emit('training.finished', { jobId: id, reason: 'rounds' })
+    // the last round's figure arrives after the finish: the watcher waits for it
+    await waitFor(() => out.join('').includes('round   1  acc'), 'round 1')
+    events.emit('training.pooled', pooled(1, 0.962, 3))
+    await done
+    const lines = out.join('').trimEnd().split('\n')
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^round {3}0 {2}acc/),
+      'round   1  acc  90.0%  loss 0.2000  f1 0.8500  peers 3  sent 1.0 KiB  recv 2.0 KiB  1.5 s',
+      'round   0  pooled  93.1%  (3/3 nodes)  here  90.0%',
+      'round   1  pooled  96.2%  (3/3 nodes)  here  90.0%',
+      'job b3b3b3b3b3b3 finished: all rounds done'
+    ])
+  })
+
   it('watch --json prints one JSON object per line', async () => {
     const id = 'd4'.repeat(32)
     svc.jobs.set(id, makeJob(id, { rounds: [report(0)] }))

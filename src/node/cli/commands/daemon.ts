@@ -2,7 +2,10 @@
 import type { Command } from 'commander'
 import { Option } from 'commander'
 import { defaultDataDir, loadNodeOptions, type OptionsLayer } from '../../options.js'
-import { initDataDir, isInitialised } from '../../identity.js'
+import { join } from 'node:path'
+import { initDataDir, isInitialised, readPassphrase } from '../../identity.js'
+import { loadOrCreateChainWallet, WALLET_FILE } from '../../../ledger/index.js'
+import { readGenesisFile, writeGenesisToConfig } from '../../../consensus/index.js'
 import { createLogger } from '../../logger.js'
 import { MeshNode } from '../../node.js'
 import { installProcessGuard } from '../../process-guard.js'
@@ -37,14 +40,22 @@ export function registerDaemonCommands (program: Command): void {
     .option('--data-dir <dir>', 'data directory (default $MESHNODE_DATA_DIR or ~/.meshnode)')
     .addOption(new Option('--profile <profile>', 'resource profile').choices(['default', 'gpu', 'edge']).default('default'))
     .addOption(new Option('--network <network>', 'chain network').choices(['local', 'amoy', 'polygon']).default('local'))
+    .option('--genesis <file>', 'a new mesh\'s consensus genesis (YAML/JSON: params, pretrusted, guardians), written to the config')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { dataDir?: string, profile: string, network: string, json?: boolean }) => {
+    .action(async (opts: { dataDir?: string, profile: string, network: string, json?: boolean, genesis?: string }) => {
       const dataDir = opts.dataDir ?? defaultDataDir()
-      const r = await initDataDir(dataDir, { profile: opts.profile, network: opts.network })
+      // checked before anything is created, so a bad genesis leaves no half-initialised directory
+      const genesis = opts.genesis != null ? await readGenesisFile(opts.genesis) : undefined
+      const init = await initDataDir(dataDir, { profile: opts.profile, network: opts.network })
+      if (genesis != null) await writeGenesisToConfig(join(dataDir, 'config.yaml'), genesis)
+      // the chain wallet: its own key, under the identity's passphrase; kept when it exists
+      const wallet = await loadOrCreateChainWallet(join(dataDir, WALLET_FILE), await readPassphrase(dataDir))
+      const r = { ...init, wallet: wallet.address }
       output(opts.json === true, r, () => keyValues([
         ['status', r.created ? 'initialised' : 'already initialised (keys kept)'],
         ['data dir', r.dataDir],
-        ['peer id', r.peerId]
+        ['peer id', r.peerId],
+        ['wallet', r.wallet]
       ]))
     })
 

@@ -43,6 +43,7 @@ export function messages (signer: string): Record<TrainingMessage['type'], Train
     vote: { type: 'vote', jobId: j.id, round: 3, attempt: 1, aggregateCid: cid('m4'), approve: false, reason: 'mismatch' },
     promise: { type: 'promise', jobId: j.id, round: 3, attempt: 2, locked: { attempt: 1, aggregateCid: cid('m4') } },
     stop: { type: 'stop', jobId: j.id, round: 3, reason: 'enough' },
-    eval: { type: 'eval', jobId: j.id, round: 3, modelCid: cid('m4'), accuracy: 0.9, loss: 0.3, samples: 120 }
+    eval: { type: 'eval', jobId: j.id, round: 3, modelCid: cid('m4'), accuracy: 0.9, loss: 0.3, samples: 120 },
+    electorate: { type: 'electorate', jobId: j.id, round: 3, fromAttempt: 4, electorate: ['peer0', 'peer2'] }
   }
 }

@@ -67,3 +67,51 @@ describe('nodes killed at any phase of a round and restarted (simulation, seeded
     expect(r.verdict, JSON.stringify(c)).toBeNull()
   })
 })
+
+/**
+ * Lost for good (issue 11): the victims never come back (SIGKILL) or leave the job (`train leave`). A slow node keeps
+ * missing the deadline, so every round's electorate is the fast nodes only; losing half of them leaves no majority,
+ * and only the creator's electorate record (round/electorate.ts) lets the job finish on the nodes that remain.
+ */
+export interface LostCase { seed: number, nodes: number, victims: number, kind: 'sigkill' | 'leave', round: number, afterActions: number }
+
+export function lostCase (seed: number, five: boolean): LostCase {
+  const rng = createRng(7000 + seed)
+  return { seed, nodes: five ? 5 : 3, victims: five ? 2 : 1, kind: seed % 2 === 0 ? 'leave' : 'sigkill', round: 1 + rng.int(3), afterActions: rng.int(14) }
+}
+
+export function runLostCase (c: LostCase): { verdict: string | null, victims: string[] } {
+  const rng = createRng(2000 + c.seed)
+  const rounds = 5
+  const slow = c.nodes - 1
+  // the slow node trains for longer than the deadline's cap: it contributes only once a fast voter is gone
+  const sim = new Sim(c.nodes, { job: { rounds, minParticipants: 2 }, behaviour: i => ({ trainMs: i === slow ? 14_000 : 700 + rng.int(800) }) })
+  sim.latency = () => 5 + rng.int(150)
+  sim.joinAll()
+  // never the creator (p0: the record's authority) nor the slow node
+  const victims = rng.shuffle(sim.nodes.filter(n => n.index !== 0 && n.index !== slow)).slice(0, c.victims)
+  sim.run(() => victims.every(v => v.machine.view().round >= c.round) || sim.allFinished(), 600_000)
+  for (const [i, v] of victims.entries()) {
+    v.actions = 0
+    v.kill = { kind: 'sigkill', afterActions: c.afterActions + 3 * i }
+  }
+  if (c.kind === 'leave') {
+    for (const v of victims) { v.kill = null; sim.dispatch(v, { kind: 'leave' }) }
+  } else {
+    sim.run(() => victims.every(v => v.kill?.done != null) || sim.allFinished(), 600_000)
+  }
+  sim.run(() => sim.nodes.filter(n => n.online && !victims.includes(n)).every(n => n.log.finished != null), 1_800_000)
+  return { verdict: verdict(sim, rounds, victims), victims: victims.map(v => v.id) }
+}
+
+describe('voters lost for good (simulation, seeded): the creator names the live half', () => {
+  const seeds = Array.from({ length: 16 }, (_, i) => i + 1)
+  it.each(seeds)('1 of 3 (minParticipants 2, one slow node), seed %i', seed => {
+    const c = lostCase(seed, false)
+    expect(runLostCase(c).verdict, JSON.stringify(c)).toBeNull()
+  })
+  it.each(seeds.slice(0, 8))('2 of 5 (an electorate of four halved), seed %i', seed => {
+    const c = lostCase(seed, true)
+    expect(runLostCase(c).verdict, JSON.stringify(c)).toBeNull()
+  })
+})

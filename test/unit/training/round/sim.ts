@@ -294,8 +294,11 @@ export class Sim {
   }
 }
 
-/** Every round has one model on every node that accepted it, every node finished on the last one, all honest. */
-export function verdict (sim: Sim, rounds: number): string | null {
+/**
+ * Every round has one model on every node that accepted it, every node finished on the last one, all honest. `lost`:
+ * nodes gone for good (killed or left), which need not finish.
+ */
+export function verdict (sim: Sim, rounds: number, lost: SimNode[] = []): string | null {
   const byRound = new Map<number, string>()
   for (const n of sim.nodes) {
     for (const a of n.log.accepted) {
@@ -307,6 +310,6 @@ export function verdict (sim: Sim, rounds: number): string | null {
   const models = new Set(byRound.values())
   if (!sim.nodes.flatMap(n => n.log.seals).filter(s => models.has(s.modelHash)).every(s => sim.honest(s))) return 'a dishonest seal was accepted'
   const last = byRound.get(rounds - 1)
-  const stuck = sim.nodes.filter(n => n.log.finished?.modelHash !== last).map(n => `${n.id} at ${n.machine.view().round}/${n.machine.view().attempt} ${n.machine.view().phase}`)
+  const stuck = sim.nodes.filter(n => !lost.includes(n) && n.log.finished?.modelHash !== last).map(n => `${n.id} at ${n.machine.view().round}/${n.machine.view().attempt} ${n.machine.view().phase}`)
   return stuck.length === 0 ? null : `not finished: ${stuck.join(', ')}`
 }

@@ -16,7 +16,7 @@ describe('JobMachine.stall: why a round does not move', () => {
     d.tick(3000); d.tick(3000); d.tick(3000)
     const s = d.m.stall()
     expect(s).toMatchObject({ round: 0, attempt: 3, electorate: ['p0', 'p1'], majority: 2, silent: ['p0'] })
-    expect(s?.reason).toBe('only 1 of 2 electorate members answer, 2 needed: waiting for p0 to come back')
+    expect(s?.reason).toBe('only 1 of 2 electorate members answer, 2 needed (p0 silent); half is gone: after attempt 3 the job\'s creator (p0) names the live half the electorate')
   })
 
   it('is null before the round starts', () => {

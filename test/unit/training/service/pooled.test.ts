@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { poolEvaluations, withEvaluation, type NodeEvaluation } from '../../../../src/training/service/pooled.js'
+import { poolEvaluations, targetRound, withEvaluation, type NodeEvaluation } from '../../../../src/training/service/pooled.js'
 import { RoundReports } from '../../../../src/training/service/reports.js'
 import { EventBus } from '../../../../src/common/events.js'
 import { silentLogger } from '../../../../src/common/logger.js'
@@ -24,6 +24,23 @@ describe('poolEvaluations', () => {
 
   it('keeps one evaluation per peer, the latest', () => {
     expect(withEvaluation([ev('b', 0.1, 1), ev('a', 0.2, 1)], ev('b', 0.3, 2))).toEqual([ev('a', 0.2, 1), ev('b', 0.3, 2)])
+  })
+})
+
+// issue 11, defect 2: the one target rule (the creator stops the job on it; the round machine no longer judges a median)
+describe('targetRound', () => {
+  const pooled = (round: number, accuracy: number, nodes: number, of: number): { round: number, pooled: { accuracy: number, loss: number, samples: number, nodes: number, of: number } } =>
+    ({ round, pooled: { accuracy, loss: 0.1, samples: 100, nodes, of } })
+  it.each<[string, Array<{ round: number, pooled?: ReturnType<typeof pooled>['pooled'] | null }>, number | undefined]>([
+    ['nobody reported yet', [{ round: 0, pooled: null }, { round: 1 }], undefined],
+    ['below the target', [pooled(0, 0.5, 3, 3), pooled(1, 0.89, 3, 3)], undefined],
+    ['every contributor reported, at the target', [pooled(0, 0.5, 3, 3), pooled(1, 0.9, 3, 3)], 1],
+    ['the first round at the target', [pooled(0, 0.95, 2, 2), pooled(1, 0.97, 2, 2)], 0],
+    ['not all reported, no later round yet: wait', [pooled(0, 0.95, 2, 3), pooled(1, 0.5, 1, 3)], undefined],
+    ['a majority reported and two rounds sealed since: a dead contributor does not block it', [pooled(0, 0.95, 2, 3), pooled(1, 0.5, 3, 3), pooled(2, 0.5, 3, 3)], 0],
+    ['a minority reported: never enough', [pooled(0, 0.95, 1, 3), pooled(1, 0.5, 3, 3), pooled(2, 0.5, 3, 3)], undefined]
+  ])('%s', (_n, reports, want) => {
+    expect(targetRound(reports, 0.9)?.round).toBe(want)
   })
 })
 

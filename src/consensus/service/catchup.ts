@@ -1,0 +1,171 @@
+/**
+ * Catching up: the sync stream's server side (`SyncSource`: finalized epochs with everything needed to check them,
+ * open proposals with their votes) and its client side, which checks every QC itself (under the snapshot each names)
+ * before applying an epoch, so a node that was away reaches the same tables as everyone else.
+ */
+import type { PeerId } from '@libp2p/interface'
+import { ConsensusError } from '../errors.js'
+import { verifyQc, type OpenedVote, type VoteVerifier } from '../core/qc.js'
+import { cidOf } from '../protocol/canonical.js'
+import { proposalId } from '../protocol/records.js'
+import type { Qc } from '../protocol/schemas.js'
+import { CONSENSUS_SYNC_PROTOCOL } from '../protocol/topic.js'
+import { openConsensusRecord, openVote } from '../protocol/verify.js'
+import { qcOf } from './entry.js'
+import { EPOCH_KIND, type EpochPayload } from './epochs.js'
+import { ServiceEvidence, type Ingest } from './ingest.js'
+import type { ConsensusService } from './service.js'
+import { ops } from './store.js'
+import { requestSync, type EpochBundle, type OpenBundle, type SyncSource } from './sync.js'
+
+/** The signature check of a QC's votes on `network`. */
+export function voteVerifier (network: string): VoteVerifier {
+  return async (bytes: Uint8Array): Promise<OpenedVote> => {
+    const r = await openVote(bytes, network)
+    return { voter: r.signer, proposalId: r.payload.proposalId, choice: r.payload.choice }
+  }
+}
+
+/** The distinct voters of a QC's valid yes votes on `id`, sorted. */
+export async function qcVoters (qc: Qc, id: string, network: string): Promise<string[]> {
+  const verify = voteVerifier(network)
+  const voters = new Set<string>()
+  for (const v of qc.votes) {
+    const r = await Promise.resolve(verify(v)).catch(() => undefined)
+    if (r != null && r.proposalId === id && r.choice === 'yes') voters.add(r.voter)
+  }
+  return [...voters].sort()
+}
+
+/** Serving and fetching what a node missed. */
+export class CatchUp implements SyncSource {
+  syncing?: Promise<void>
+  /** The last failed exchange's error (for the logs and tests). */
+  lastFailure?: string
+  private lastRound = 0
+
+  constructor (private readonly s: ConsensusService, private readonly i: Ingest) {}
+
+  epochBundle (epoch: number): EpochBundle | undefined {
+    const entry = this.s.chain.entries[epoch - 1]
+    const ep = entry != null ? this.i.entries.get(entry.proposalId) : undefined
+    if (entry == null || ep?.qc == null) return undefined
+    const p = ep.proposal.payload as EpochPayload
+    const items = p.accepted.flatMap(({ id, voters }) => {
+      const x = this.i.entries.get(id)
+      return x == null ? [] : [{ proposal: x.bytes, qc: qcOf(x, voters) }]
+    })
+    const evidence = p.evidence.flatMap(id => { const ev = this.i.evidence.get(id); return ev == null ? [] : [ev.pair] })
+    return { t: 'epoch', proposal: ep.bytes, qc: ep.qc, items, evidence }
+  }
+
+  openBundles (): OpenBundle[] {
+    return [...this.i.entries.values()].filter(e => e.epoch == null && (e.status === 'pending' || e.status === 'accepted')).map(e => ({
+      t: 'open',
+      proposal: e.bytes,
+      votes: [...e.votes.values()].flat().map(v => v.bytes),
+      vetoes: [...e.vetoes.values()].map(v => v.bytes)
+    }))
+  }
+
+  readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(CONSENSUS_SYNC_PROTOCOL)) void this.syncFrom(evt.detail.peerId)
+  }
+
+  /** Sync from every connected peer in turn (one sync at a time; a call while one runs joins it). */
+  async syncAll (): Promise<void> {
+    this.lastRound = this.s.c.clock.now()
+    this.syncing ??= (async () => {
+      try {
+        for (const peer of this.s.c.libp2p.getPeers()) await this.syncFrom(peer)
+      } finally { this.syncing = undefined }
+    })()
+    await this.syncing
+  }
+
+  /**
+   * Sync again when the chain has not moved for three beats (a sync that failed, an epoch this node missed while its
+   * peers moved on), at most once per beat.
+   */
+  async syncIfStalled (): Promise<void> {
+    const now = this.s.c.clock.now()
+    const beat = this.s.init.epochIntervalMs
+    if (now - this.s.chain.lastAt < 3 * beat || now - this.lastRound < beat) return
+    await this.syncAll()
+  }
+
+  /** Fetch finalized epochs (checking every QC) and then open proposals from one peer. */
+  async syncFrom (peer: PeerId): Promise<void> {
+    const { syncTimeoutMs } = this.s.init
+    try {
+      for (;;) {
+        const from = this.s.chain.epoch + 1
+        const frames = await requestSync(this.s.c.libp2p, peer, CONSENSUS_SYNC_PROTOCOL, { op: 'epochs', from }, syncTimeoutMs)
+        for (const f of frames) if (f.t === 'epoch') await this.adoptEpoch(f)
+        if (frames.length === 0 || this.s.chain.epoch < from) break
+      }
+      const open = await requestSync(this.s.c.libp2p, peer, CONSENSUS_SYNC_PROTOCOL, { op: 'open' }, syncTimeoutMs)
+      for (const f of open) {
+        if (f.t !== 'open') continue
+        for (const bytes of [f.proposal, ...f.votes, ...f.vetoes]) await this.i.ingestBytes(bytes).catch(() => {})
+      }
+      this.s.c.metrics?.syncs.inc({ result: 'ok' })
+    } catch (err) {
+      this.s.c.metrics?.syncs.inc({ result: 'failed' })
+      this.lastFailure = (err as Error).message
+      this.s.c.logger.debug({ err: (err as Error).message, peer: peer.toString() }, 'consensus sync failed')
+    }
+  }
+
+  /** Check one synced epoch bundle (its QC and every listed proposal's QC, under their snapshots) and apply it. */
+  private async adoptEpoch (b: EpochBundle): Promise<void> {
+    const opened = await openConsensusRecord(b.proposal, this.s.network)
+    if (opened.type !== 'proposal' || opened.record.payload.kind !== EPOCH_KIND) throw new ConsensusError('ERR_RECORDS', 'sync sent a non-epoch proposal as an epoch')
+    const p = opened.record.payload.payload as EpochPayload
+    if (p.epoch !== this.s.chain.epoch + 1 || opened.record.payload.snapshot !== this.s.chain.epoch) return
+    await this.assertQc(proposalId(opened.record.payload), b.qc)
+    for (const item of b.items) {
+      const o = await openConsensusRecord(item.proposal, this.s.network)
+      if (o.type !== 'proposal') throw new ConsensusError('ERR_RECORDS', 'sync sent a non-proposal item')
+      const id = proposalId(o.record.payload)
+      if (!p.accepted.some(a => a.id === id)) continue
+      if (o.record.payload.snapshot > this.s.chain.epoch) throw new ConsensusError('ERR_RECORDS', `proposal ${id} names a future snapshot`)
+      await this.assertQc(id, item.qc, o.record.payload.snapshot)
+      if (!this.i.entries.has(id)) await this.i.ingestBytes(item.proposal)
+      for (const v of item.qc.votes) await this.i.ingestBytes(v).catch(() => {})
+      await this.adoptQc(id, item.qc)
+    }
+    for (const pair of b.evidence) {
+      const id = cidOf(ServiceEvidence.of(pair))
+      if (!this.i.evidence.has(id)) { await this.i.keepEvidence(id, ServiceEvidence.of(pair)); await this.s.write([ops.evidence(id, ServiceEvidence.of(pair))]) }
+    }
+    await this.i.ingestBytes(b.proposal)
+    for (const v of b.qc.votes) await this.i.ingestBytes(v).catch(() => {})
+    const e = this.i.entries.get(proposalId(opened.record.payload))
+    if (e != null) {
+      await this.adoptQc(e.id, b.qc)
+      await this.i.applyEpoch(e)
+    }
+  }
+
+  /**
+   * A verified QC settles its proposal here too: a proposal first seen after its window closed (this node was away)
+   * was tallied as expired before its votes arrived, but 2/3 of its snapshot's weight signed it in time.
+   */
+  private async adoptQc (id: string, qc: Qc): Promise<void> {
+    const e = this.i.entries.get(id)
+    if (e == null || e.qc != null) return
+    e.qc = qc
+    e.qcVoters = await qcVoters(qc, id, this.s.network)
+    e.status = 'accepted'
+    await this.s.write([ops.qc(qc), ops.proposal(id, { b: e.bytes, s: e.status, x: e.executed, e: e.epoch })])
+  }
+
+  /** Verify a QC this node did not assemble, under the snapshot it names (ERR_QC when it falls short). */
+  private async assertQc (id: string, qc: Qc, snapshot = this.s.chain.epoch): Promise<void> {
+    if (qc.proposalId !== id || qc.epoch !== snapshot) throw new ConsensusError('ERR_QC', `QC does not belong to ${id} at epoch ${snapshot}`)
+    const electorate = this.s.chain.electorate(snapshot)
+    const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), { verify: voteVerifier(this.s.network), electorate: electorate.weights.keys() })
+    if (!verdict.ok) throw new ConsensusError('ERR_QC', `QC for ${id} counts ${verdict.yes} of the ${verdict.quorum} needed`)
+  }
+}

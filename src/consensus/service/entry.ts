@@ -1,0 +1,111 @@
+/**
+ * A proposal as the service tracks it: the signed proposal, the signed votes and vetoes seen on it, its status, QC
+ * and execution; and the pure steps over it (tally input, QC assembly, the API view).
+ */
+import type { CastVeto, CastVote, GuardianSet, ProposalStatus, TallyResult } from '../core/tally.js'
+import { tallyProposal } from '../core/tally.js'
+import type { ElectorateWeights } from '../core/weights.js'
+import type { Proposal, Qc, VoteChoice } from '../protocol/schemas.js'
+import type { ProposalView } from './api-schemas.js'
+
+/** A verified vote envelope. */
+export interface VoteRec {
+  voter: string
+  choice: VoteChoice
+  seq: number
+  bytes: Uint8Array
+}
+
+/** A verified veto envelope. */
+export interface VetoRec {
+  guardian: string
+  reason: string
+  at: number
+  bytes: Uint8Array
+}
+
+/** One proposal's state. */
+export interface Entry {
+  id: string
+  bytes: Uint8Array
+  proposal: Proposal
+  /** Every distinct vote envelope per voter (two with different choices are equivocation). */
+  votes: Map<string, VoteRec[]>
+  vetoes: Map<string, VetoRec>
+  status: ProposalStatus
+  qc?: Qc
+  executed: boolean
+  /** The epoch that listed it (epoch proposals: the epoch they finalized). */
+  epoch: number | null
+  /** Voters whose equivocation this node already turned into evidence. */
+  evidenced: Set<string>
+  /** The voters the chain (or, before an epoch lists it, this node's QC) counts as its agreeing yes votes. */
+  qcVoters?: string[]
+  /** The latest tally (for the view). */
+  tally?: TallyResult<VoteRec>
+}
+
+/** A fresh entry. */
+export function newEntry (id: string, bytes: Uint8Array, proposal: Proposal): Entry {
+  return { id, bytes, proposal, votes: new Map(), vetoes: new Map(), status: 'pending', executed: false, epoch: null, evidenced: new Set() }
+}
+
+/** Keep a vote envelope unless the same one is already there; returns whether it was new. */
+export function addVoteRec (e: Entry, v: VoteRec): boolean {
+  const list = e.votes.get(v.voter) ?? []
+  if (list.some(x => x.choice === v.choice && x.seq === v.seq)) return false
+  // the same voter's same choice again (a re-sign) adds nothing to the tally: keep the first only
+  if (list.some(x => x.choice === v.choice)) return false
+  list.push(v)
+  e.votes.set(v.voter, list)
+  return true
+}
+
+/**
+ * Tally an entry under its electorate's weights. Votes signed after the proposal expired do not count (so once a
+ * proposal expired everywhere, no QC can form for it later). Vetoes count only when the kind is vetoable.
+ */
+export function tallyEntry (e: Entry, weights: ElectorateWeights, guardians: GuardianSet | undefined, now: number): TallyResult<VoteRec> {
+  const votes: Array<CastVote<VoteRec>> = []
+  for (const list of e.votes.values()) {
+    for (const v of list) if (v.seq <= e.proposal.expiresAt) votes.push({ voter: v.voter, proposalId: e.id, choice: v.choice, record: v })
+  }
+  const vetoes: CastVeto[] = [...e.vetoes.values()].map(v => ({ guardian: v.guardian, proposalId: e.id, at: v.at }))
+  return tallyProposal({ proposalId: e.id, expiresAt: e.proposal.expiresAt, weights, votes, vetoes, guardians, now })
+}
+
+/** The QC over `voters` (sorted): each one's counted yes vote, in voter order. */
+export function qcOf (e: Entry, voters: readonly string[]): Qc {
+  const votes: Uint8Array[] = []
+  for (const voter of voters) {
+    const v = e.votes.get(voter)?.find(x => x.choice === 'yes' && x.seq <= e.proposal.expiresAt)
+    if (v != null) votes.push(v.bytes)
+  }
+  return { proposalId: e.id, epoch: e.proposal.snapshot, votes }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** The API view of an entry. */
+export function entryView (e: Entry): ProposalView {
+  const t = e.tally
+  const view: ProposalView = {
+    id: e.id,
+    kind: e.proposal.kind,
+    payload: e.proposal.payload,
+    proposer: e.proposal.proposer,
+    createdAt: iso(e.proposal.createdAt),
+    expiresAt: iso(e.proposal.expiresAt),
+    snapshot: e.proposal.snapshot,
+    status: e.status,
+    executed: e.executed,
+    epoch: e.epoch,
+    tally: {
+      yes: String(t?.yes ?? 0n), no: String(t?.no ?? 0n), abstain: String(t?.abstain ?? 0n), quorum: String(t?.quorum ?? 0n), weightTotal: String(t?.weightTotal ?? 0n)
+    },
+    votes: [...e.votes.values()].flat().sort((a, b) => a.seq - b.seq).map(v => ({ voter: v.voter, choice: v.choice, at: iso(v.seq) })),
+    vetoes: [...e.vetoes.values()].map(v => ({ guardian: v.guardian, reason: v.reason }))
+  }
+  if (e.qc != null) view.certificate = { epoch: e.qc.epoch, voters: e.qcVoters ?? [], votes: e.qc.votes.length }
+  return view
+}

@@ -1,0 +1,94 @@
+/**
+ * The `epoch` kind: the chain itself. An epoch proposal for epoch e+1 names the hash of table e and lists, sorted, the
+ * proposals finalized (accepted, past their veto window, executed) and the equivocation evidence not yet listed by an
+ * earlier epoch. A member votes yes only when it holds every listed record itself, finalized; its QC under epoch e's
+ * weights finalizes the epoch, and `weights(e+1) = nextWeights(weights(e), records(e))`.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+import type { EpochRecords, OutcomeRecord, EquivocationRecord } from '../core/epoch.js'
+import type { PolicyVerdict } from '../core/policy.js'
+import { CidStringSchema, PeerIdSchema } from '../protocol/schemas.js'
+import { reachesQuorum } from '../core/weights.js'
+import type { EpochChain } from './chain.js'
+import type { Entry } from './entry.js'
+
+/** The kind name of the chain's own proposals. */
+export const EPOCH_KIND = 'epoch'
+
+/** An epoch proposal's payload. */
+export const EpochPayloadSchema = Type.Object({
+  epoch: Type.Integer({ minimum: 1, maximum: 2 ** 32 }),
+  prev: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'reputation hash of the previous epoch\'s table' }),
+  /** Each finalized proposal with the voters of its QC (sorted): the chain's agreed record of who voted with it. */
+  accepted: Type.Array(Type.Object({ id: CidStringSchema, voters: Type.Array(PeerIdSchema, { minItems: 1, maxItems: 4096 }) }, { additionalProperties: false }), { maxItems: 4096 }),
+  evidence: Type.Array(CidStringSchema, { maxItems: 4096 })
+}, { additionalProperties: false })
+export type EpochPayload = Static<typeof EpochPayloadSchema>
+
+/** What the epoch logic reads of the service's records. */
+export interface EpochView {
+  entries: ReadonlyMap<string, Entry>
+  /** Evidence id -> the voter and proposal it proves, for evidence verified here. */
+  evidence: ReadonlyMap<string, EquivocationRecord & { epoch: number | null }>
+}
+
+const sorted = (xs: Iterable<string>): string[] => [...xs].sort()
+const isSorted = (xs: readonly string[]): boolean => xs.every((x, i) => i === 0 || xs[i - 1] < x)
+
+/** Whether an entry is final and awaits an epoch (accepted, executed, not yet listed, not itself an epoch). */
+export function awaitsEpoch (e: Entry): boolean {
+  return e.status === 'accepted' && e.executed && e.epoch == null && e.proposal.kind !== EPOCH_KIND
+}
+
+/** The payload this node would propose for the next epoch. */
+export function buildEpochPayload (chain: EpochChain, view: EpochView): EpochPayload {
+  return {
+    epoch: chain.epoch + 1,
+    prev: chain.hash(),
+    accepted: [...view.entries.values()].filter(awaitsEpoch).sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map(e => ({ id: e.id, voters: [...(e.qcVoters ?? [])] })),
+    evidence: sorted([...view.evidence].filter(([, ev]) => ev.epoch == null).map(([id]) => id))
+  }
+}
+
+/**
+ * This node's verdict on an epoch proposal: `no` when it contradicts the chain here (wrong epoch or previous hash,
+ * unsorted or repeated lists, records already listed), `wait` while it lists records this node does not hold
+ * finalized yet (re-checked on every tick), `yes` otherwise.
+ */
+export function judgeEpoch (p: EpochPayload, snapshot: number, chain: EpochChain, view: EpochView): PolicyVerdict {
+  if (p.epoch < chain.epoch + 1 || snapshot < chain.epoch) return 'no'
+  if (p.epoch > chain.epoch + 1 || snapshot > chain.epoch) return 'wait'
+  if (p.epoch !== snapshot + 1 || p.prev !== chain.hash() || !isSorted(p.accepted.map(a => a.id)) || !isSorted(p.evidence)) return 'no'
+  for (const { id, voters } of p.accepted) {
+    const e = view.entries.get(id)
+    if (e != null && (e.epoch != null || e.proposal.kind === EPOCH_KIND || e.status === 'vetoed' || e.status === 'rejected' || e.status === 'expired')) return 'no'
+    if (e == null || !awaitsEpoch(e)) return 'wait'
+    if (!isSorted(voters)) return 'no'
+    // every listed voter's yes vote must be held here, and together they must reach 2/3 of the proposal's snapshot
+    const weights = chain.electorate(e.proposal.snapshot)
+    let yes = 0n
+    for (const voter of voters) {
+      if (!(e.votes.get(voter) ?? []).some(v => v.choice === 'yes' && v.seq <= e.proposal.expiresAt)) return 'wait'
+      yes += weights.weights.get(voter) ?? 0n
+    }
+    if (!reachesQuorum(yes, weights.total)) return 'no'
+  }
+  for (const id of p.evidence) {
+    const ev = view.evidence.get(id)
+    if (ev == null) return 'wait'
+    if (ev.epoch != null) return 'no'
+  }
+  return 'yes'
+}
+
+/** The transition's input from the listed records (the listed QC voters count as agreeing yes votes). */
+export function epochRecords (p: EpochPayload, view: EpochView): EpochRecords {
+  const outcomes: OutcomeRecord[] = p.accepted.map(({ id, voters }) => ({ proposalId: id, outcome: 'accepted' as const, votes: voters.map(voter => ({ voter, choice: 'yes' as const })) }))
+  const evidence: EquivocationRecord[] = []
+  for (const id of p.evidence) {
+    const ev = view.evidence.get(id)
+    if (ev != null) evidence.push({ voter: ev.voter, proposalId: ev.proposalId })
+  }
+  return { seals: [], outcomes, evidence }
+}

@@ -1,0 +1,78 @@
+/**
+ * The kind registry: each proposal kind registers its payload schema, validator, automatic verdict, executor and
+ * (where it makes sense) rollback. Consensus imports none of the registering subsystems: training, the ledger and the
+ * node register their kinds through this interface at start.
+ */
+import type { TSchema, Static } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { ConsensusError } from '../errors.js'
+import type { Assessment, OperatorPolicy } from '../core/policy.js'
+import type { Proposal } from '../protocol/schemas.js'
+
+/** What a kind's hooks learn about the proposal they act on. */
+export interface KindContext {
+  id: string
+  proposal: Proposal
+}
+
+/**
+ * One proposal kind. The hooks are method signatures on purpose: the registry holds kinds of many payload types and
+ * calls a hook only with a payload that passed that kind's schema.
+ */
+export interface ProposalKind<S extends TSchema = TSchema> {
+  kind: string
+  /** The payload's schema (checked before anything else; also in the OpenAPI description). */
+  schema: S
+  /** Cross-field rules of the payload; throw ConsensusError ERR_PAYLOAD. Pure: every node must agree. */
+  validate?(payload: Static<S>, ctx: KindContext): void
+  /** This node's own verification (a recomputation, a measurement): its automatic verdict under the kind's policy. */
+  assess?(payload: Static<S>, ctx: KindContext): Promise<Assessment> | Assessment
+  /** Carry out an accepted proposal (once its veto window closed), on every node. Must be idempotent. */
+  execute(payload: Static<S>, ctx: KindContext): Promise<void> | void
+  /** Undo an executed proposal (a kind's rollback proposal calls it); absent where nothing can be undone. */
+  rollback?(payload: Static<S>, ctx: KindContext): Promise<void> | void
+  /** The policy when the operator configured none; default `manual`. */
+  defaultPolicy?: OperatorPolicy
+  /** Whether guardians may veto it (default true; the epoch chain itself is not vetoable). */
+  vetoable?: boolean
+}
+
+interface Registered {
+  spec: ProposalKind
+  check: TypeCheck<TSchema>
+}
+
+/** The registered kinds of one node. */
+export class KindRegistry {
+  private readonly kinds = new Map<string, Registered>()
+
+  /** Register a kind (ERR_KIND_EXISTS when its name is taken); returns a function that unregisters it. */
+  register<S extends TSchema> (spec: ProposalKind<S>): () => void {
+    if (this.kinds.has(spec.kind)) throw new ConsensusError('ERR_KIND_EXISTS', `proposal kind ${spec.kind} is already registered`)
+    this.kinds.set(spec.kind, { spec, check: TypeCompiler.Compile(spec.schema) })
+    return () => { this.kinds.delete(spec.kind) }
+  }
+
+  has (kind: string): boolean { return this.kinds.has(kind) }
+
+  /** The names of the registered kinds, sorted. */
+  names (): string[] { return [...this.kinds.keys()].sort() }
+
+  /** The kind's spec (ERR_KIND when none). */
+  get (kind: string): ProposalKind {
+    const k = this.kinds.get(kind)
+    if (k == null) throw new ConsensusError('ERR_KIND', `no proposal kind ${JSON.stringify(kind).slice(0, 40)} is registered here`)
+    return k.spec
+  }
+
+  /** Check a payload against its kind's schema and validator; throws ERR_KIND or ERR_PAYLOAD. */
+  check (ctx: KindContext): void {
+    const k = this.kinds.get(ctx.proposal.kind)
+    if (k == null) throw new ConsensusError('ERR_KIND', `no proposal kind ${JSON.stringify(ctx.proposal.kind).slice(0, 40)} is registered here`)
+    if (!k.check.Check(ctx.proposal.payload)) {
+      const first = k.check.Errors(ctx.proposal.payload).First()
+      throw new ConsensusError('ERR_PAYLOAD', `${ctx.proposal.kind} payload: ${first?.path ?? ''} ${first?.message ?? 'does not match its schema'}`)
+    }
+    k.spec.validate?.(ctx.proposal.payload, ctx)
+  }
+}

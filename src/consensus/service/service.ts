@@ -1,0 +1,298 @@
+/**
+ * The consensus service: proposals, votes, vetoes and evidence gossiped on `meshnode/consensus/1`, tallied under the
+ * weights of the epoch each proposal names, QCs assembled, accepted proposals executed by their kind once the veto
+ * window closed, and the epoch chain driven by `epoch` proposals (see epochs.ts). Records persist in the state store
+ * (store.ts); a node that was away catches up over `/meshnode/consensus-sync/1.0.0` (sync.ts, ingest.ts).
+ */
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import type { Clock } from '../../common/clock.js'
+import type { EventSink } from '../../common/events.js'
+import type { Logger } from '../../common/logger.js'
+import type { GossipProcessor } from '../../protocols/gossip.js'
+import type { PenaltyBook } from '../../protocols/penalties.js'
+import { ReplayGuard, SeqSource } from '../../protocols/replay.js'
+import { ConsensusError } from '../errors.js'
+import type { ConsensusEvents } from '../events.js'
+import type { ConsensusMetrics } from '../metrics.js'
+import type { ConsensusOptions } from '../options.js'
+import { policyVerdict, type OperatorPolicy } from '../core/policy.js'
+import type { GuardianSet } from '../core/tally.js'
+import { proposalId, signConsensusRecord, type ConsensusRecordSpecs } from '../protocol/records.js'
+import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC } from '../protocol/topic.js'
+import type { Proposal, Qc, VoteChoice } from '../protocol/schemas.js'
+import type { RecordSpec } from '../../protocols/record.js'
+import type { EpochsView, ProposalCreate, ProposalListQuery, ProposalView, ReputationTableView } from './api-schemas.js'
+import { EpochChain } from './chain.js'
+import { entryView, type Entry } from './entry.js'
+import { EPOCH_KIND, buildEpochPayload, judgeEpoch, type EpochPayload } from './epochs.js'
+import { Ingest } from './ingest.js'
+import { KindRegistry, type ProposalKind } from './kinds.js'
+import { builtinKinds } from './builtin-kinds.js'
+import { ops, type ConsensusState } from './store.js'
+import { serveSync } from './sync.js'
+import { epochsView, reputationPeerView, reputationView } from './views.js'
+
+/** The service's options (the node's `consensus` options plus what it shares with other subsystems). */
+export interface ConsensusInit extends ConsensusOptions {
+  network: string
+  recordMaxAgeMs: number
+  recordMaxSkewMs: number
+}
+
+/** What the service uses. */
+export interface ConsensusComponents {
+  peerId: string
+  privateKey: PrivateKey
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getPeers' | 'addEventListener' | 'removeEventListener' | 'hangUp'>
+  gossip: Pick<GossipProcessor, 'register' | 'publish'>
+  state: ConsensusState
+  events: EventSink<ConsensusEvents>
+  logger: Logger
+  clock: Clock
+  penalties?: Pick<PenaltyBook, 'penalise'>
+  metrics?: ConsensusMetrics
+}
+
+type Payload<K extends keyof ConsensusRecordSpecs> = ConsensusRecordSpecs[K] extends RecordSpec<infer T> ? T : never
+
+/** The consensus service (see the module comment). Its public methods are the API's. */
+export class ConsensusService {
+  readonly kinds = new KindRegistry()
+  readonly chain: EpochChain
+  readonly guard: ReplayGuard
+  private readonly seq: SeqSource
+  private readonly ingest: Ingest
+  private timer?: NodeJS.Timeout
+  private started = false
+  /** The epoch proposal this node voted yes on, per epoch (an honest member backs one per epoch at a time). */
+  private readonly epochYes = new Map<number, Entry>()
+
+  constructor (readonly c: ConsensusComponents, readonly init: ConsensusInit) {
+    this.chain = new EpochChain(init.genesis)
+    this.guard = new ReplayGuard(c.clock, { maxAgeMs: init.recordMaxAgeMs, maxSkewMs: init.recordMaxSkewMs })
+    this.seq = new SeqSource(c.clock)
+    this.ingest = new Ingest(this)
+    for (const k of builtinKinds(this.ingest)) this.kinds.register(k)
+  }
+
+  get peerId (): string { return this.c.peerId }
+  get network (): string { return this.init.network }
+  /** The guardians (none for kinds that are not vetoable). */
+  guardiansOf (kind: string): GuardianSet | undefined {
+    return this.kinds.has(kind) && this.kinds.get(kind).vetoable === false ? undefined : this.chain.guardians
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.ingest.load()
+    this.c.gossip.register({
+      topic: CONSENSUS_TOPIC,
+      validate: async (data, ctx) => await this.ingest.validateGossip(data, ctx),
+      deliver: async (opened) => { await this.ingest.ingest(opened) }
+    })
+    await this.c.libp2p.handle(CONSENSUS_SYNC_PROTOCOL, (stream: Stream) => { void serveSync(stream, this.ingest.catchUp, this.init.syncTimeoutMs, err => { this.c.logger.debug({ err: err.message }, 'consensus sync request failed') }) }, { maxInboundStreams: 8 })
+    this.c.libp2p.addEventListener('peer:identify', this.ingest.catchUp.onIdentify)
+    const tickMs = Math.max(50, Math.min(500, Math.floor(this.init.epochIntervalMs / 4)))
+    this.timer = setInterval(() => { void this.tick() }, tickMs)
+    this.timer.unref()
+    void this.ingest.catchUp.syncAll()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.timer)
+    this.c.libp2p.removeEventListener('peer:identify', this.ingest.catchUp.onIdentify)
+    await this.c.libp2p.unhandle(CONSENSUS_SYNC_PROTOCOL).catch(() => {})
+    await this.ingest.idle()
+  }
+
+  /** Register a proposal kind (another subsystem's); returns its unregister function. */
+  registerKind (kind: ProposalKind): () => void {
+    return this.kinds.register(kind)
+  }
+
+  // ---- the API ----
+
+  /** Proposals known here, newest first, filtered by kind and status. */
+  list (q: ProposalListQuery = {}): ProposalView[] {
+    return [...this.ingest.entries.values()]
+      .filter(e => (q.kind == null || e.proposal.kind === q.kind) && (q.status == null || e.status === q.status))
+      .sort((a, b) => b.proposal.createdAt - a.proposal.createdAt || (a.id < b.id ? -1 : 1))
+      .map(entryView)
+  }
+
+  /** One proposal (ERR_NOT_FOUND). */
+  get (id: string): ProposalView {
+    return entryView(this.entry(id))
+  }
+
+  /** Create, sign and gossip a proposal; the operator who creates it votes yes with it. */
+  async create (req: ProposalCreate): Promise<{ id: string }> {
+    if (req.kind === EPOCH_KIND) throw new ConsensusError('ERR_KIND', 'epoch proposals are raised by the chain itself')
+    if (this.chain.electorate().total === 0n) throw new ConsensusError('ERR_UNAVAILABLE', 'no electorate: the genesis names no pre-trusted peer (see meshnode init --genesis)')
+    const now = this.c.clock.now()
+    const ttlMs = req.ttlSeconds != null ? req.ttlSeconds * 1000 : this.init.defaultTtlMs
+    return await this.propose({ kind: req.kind, payload: req.payload, proposer: this.peerId, createdAt: now, expiresAt: now + ttlMs, snapshot: this.chain.epoch }, 'yes')
+  }
+
+  /** Vote as this node's operator (ERR_CLOSED when it is no longer open or this node voted otherwise). */
+  async vote (id: string, choice: VoteChoice): Promise<ProposalView> {
+    const e = this.entry(id)
+    if (e.status !== 'pending') throw new ConsensusError('ERR_CLOSED', `proposal ${id} is ${e.status}`)
+    if (this.c.clock.now() >= e.proposal.expiresAt) throw new ConsensusError('ERR_CLOSED', `proposal ${id} has expired`)
+    if (!this.isMember(e)) throw new ConsensusError('ERR_NOT_MEMBER', `this node has no weight in epoch ${e.proposal.snapshot}'s electorate`)
+    const mine = e.votes.get(this.peerId) ?? []
+    if (mine.some(v => v.choice !== choice)) throw new ConsensusError('ERR_CLOSED', `this node already voted ${mine[0].choice} on ${id}`)
+    if (mine.length === 0) await this.castVote(e, choice)
+    return this.get(id)
+  }
+
+  /** Veto as a guardian (ERR_NOT_GUARDIAN on other nodes; ERR_CLOSED past the window or for the chain's own kind). */
+  async veto (id: string, reason = 'vetoed by a guardian'): Promise<ProposalView> {
+    const e = this.entry(id)
+    const guardians = this.guardiansOf(e.proposal.kind)
+    if (!this.chain.guardians.keys.includes(this.peerId)) throw new ConsensusError('ERR_NOT_GUARDIAN', 'this node is not a configured guardian')
+    if (guardians == null) throw new ConsensusError('ERR_CLOSED', `${e.proposal.kind} proposals cannot be vetoed`)
+    if (e.executed || this.c.clock.now() > e.proposal.expiresAt) throw new ConsensusError('ERR_CLOSED', `proposal ${id}'s veto window has closed`)
+    if (!e.vetoes.has(this.peerId)) {
+      const bytes = await this.sign('veto', { proposalId: id, guardian: this.peerId, reason })
+      await this.ingest.ingestBytes(bytes)
+      await this.publish(bytes)
+    }
+    return this.get(id)
+  }
+
+  reputation (): ReputationTableView { return reputationView(this.chain) }
+  reputationOf (peerId: string): ReturnType<typeof reputationPeerView> { return reputationPeerView(this.chain, peerId) }
+  epochs (): EpochsView { return epochsView(this.chain, this.ingest.params, this.kinds.names()) }
+  /** A network parameter set by an executed `network-param` proposal. */
+  param (name: string): unknown { return this.ingest.params.get(name) }
+  /** A small positive bonus for gossipsub's application score from reputation: at most `max`, by share of weight. */
+  reputationBonus (peerId: string, max = 10): number {
+    const w = this.chain.electorate()
+    const mine = w.weights.get(peerId) ?? 0n
+    if (mine === 0n || w.total === 0n) return 0
+    return Math.min(max, max * Number(mine * 10_000n / w.total) / 10_000 * w.weights.size)
+  }
+
+  /** Run the topic validator on bytes as if they arrived by gossip from `origin` (what the gossip handler runs). */
+  async validateGossip (bytes: Uint8Array, origin: string): Promise<void> {
+    await this.ingest.validateGossip(bytes, { origin, propagationSource: origin })
+  }
+
+  /** Take in a signed record from outside gossip (a file, a relay): signature and records checked, no freshness window. */
+  async ingestRecord (bytes: Uint8Array): Promise<void> {
+    await this.ingest.ingestBytes(bytes)
+  }
+
+  // ---- internals shared with ingest.ts ----
+
+  entry (id: string): Entry {
+    const e = this.ingest.entries.get(id)
+    if (e == null) throw new ConsensusError('ERR_NOT_FOUND', `no proposal ${id} is known here`)
+    return e
+  }
+
+  isMember (e: Entry): boolean {
+    if (e.proposal.snapshot > this.chain.epoch) return false
+    return this.chain.electorate(e.proposal.snapshot).weights.has(this.peerId)
+  }
+
+  async sign<K extends keyof ConsensusRecordSpecs> (type: K, payload: Payload<K>): Promise<Uint8Array> {
+    return await signConsensusRecord(this.c.privateKey, this.network, type, this.seq.next(), payload)
+  }
+
+  async publish (bytes: Uint8Array): Promise<void> {
+    try {
+      await this.c.gossip.publish(CONSENSUS_TOPIC, bytes)
+    } catch (err) {
+      this.c.logger.debug({ err: (err as Error).message }, 'consensus publish failed')
+    }
+  }
+
+  /** Sign and gossip a proposal (checked by its kind first); `myVote` is cast at once. */
+  async propose (p: Proposal, myVote?: VoteChoice): Promise<{ id: string }> {
+    const id = proposalId(p)
+    this.kinds.check({ id, proposal: p })
+    const bytes = await this.sign('proposal', p)
+    await this.ingest.ingestBytes(bytes)
+    await this.publish(bytes)
+    const e = this.entry(id)
+    if (myVote != null && this.isMember(e) && !e.votes.has(this.peerId)) await this.castVote(e, myVote)
+    return { id }
+  }
+
+  async castVote (e: Entry, choice: VoteChoice): Promise<void> {
+    if (e.proposal.kind === EPOCH_KIND && choice === 'yes') this.epochYes.set(e.proposal.snapshot, e)
+    const bytes = await this.sign('vote', { proposalId: e.id, choice, voter: this.peerId, network: this.network })
+    await this.publish(bytes)
+    await this.ingest.ingestBytes(bytes)
+  }
+
+  /** This node's automatic vote on a proposal it can vote on, by the kind's policy (epochs: `judgeEpoch`). */
+  async decide (e: Entry): Promise<void> {
+    if (!this.started || e.status !== 'pending' || e.votes.has(this.peerId) || !this.isMember(e)) return
+    if (this.c.clock.now() >= e.proposal.expiresAt) return
+    let verdict: 'yes' | 'no' | 'wait'
+    if (e.proposal.kind === EPOCH_KIND) {
+      verdict = judgeEpoch(e.proposal.payload as EpochPayload, e.proposal.snapshot, this.chain, this.ingest)
+      const backed = this.epochYes.get(e.proposal.snapshot)
+      if (verdict === 'yes' && backed != null && backed !== e && backed.status !== 'rejected' &&
+          this.c.clock.now() <= backed.proposal.expiresAt + this.init.recordMaxSkewMs) verdict = 'wait'
+    } else {
+      const kind = this.kinds.get(e.proposal.kind)
+      const policy: OperatorPolicy = this.init.policies[e.proposal.kind] ?? kind.defaultPolicy ?? { mode: 'manual' }
+      let assessment = { valid: true } as { valid: boolean, improvement?: number }
+      try {
+        assessment = kind.assess != null ? await kind.assess(e.proposal.payload, { id: e.id, proposal: e.proposal }) : assessment
+      } catch (err) {
+        this.c.logger.warn({ err: (err as Error).message, id: e.id }, 'proposal assessment failed')
+        assessment = { valid: false }
+      }
+      verdict = policyVerdict(policy, assessment)
+    }
+    if (verdict !== 'wait' && !e.votes.has(this.peerId)) await this.castVote(e, verdict)
+  }
+
+  /** The chain's beat: re-tally, execute what became final, vote where waiting, raise the next epoch proposal. */
+  async tick (): Promise<void> {
+    if (!this.started) return
+    try {
+      await this.ingest.retallyOpen()
+      const now = this.c.clock.now()
+      const open = [...this.ingest.entries.values()].filter(e => e.status === 'pending')
+      for (const e of open) await this.decide(e)
+      await this.maybeProposeEpoch(now, open)
+      void this.ingest.catchUp.syncIfStalled()
+    } catch (err) {
+      this.c.logger.warn({ err: (err as Error).message }, 'consensus tick failed')
+    }
+  }
+
+  private async maybeProposeEpoch (now: number, open: Entry[]): Promise<void> {
+    const { epochIntervalMs, epochTtlMs, genesis } = this.init
+    if (now < this.chain.lastAt + epochIntervalMs) return
+    if (open.some(e => e.proposal.kind === EPOCH_KIND && e.proposal.snapshot === this.chain.epoch && now < e.proposal.expiresAt + this.init.recordMaxSkewMs)) return
+    const slot = Math.floor((now - genesis.startedAt) / epochIntervalMs)
+    if (this.chain.leader(slot) !== this.peerId) return
+    const payload = buildEpochPayload(this.chain, this.ingest)
+    await this.propose({ kind: EPOCH_KIND, payload, proposer: this.peerId, createdAt: now, expiresAt: now + epochTtlMs, snapshot: this.chain.epoch })
+    const e = [...this.ingest.entries.values()].find(x => x.proposal.kind === EPOCH_KIND && x.proposal.createdAt === now && x.proposal.proposer === this.peerId)
+    if (e != null) await this.decide(e)
+  }
+
+  /** Persist a batch (the ingest's writes go through here). */
+  async write (batch: ReturnType<typeof ops.proposal>[]): Promise<void> {
+    await this.c.state.atomic(batch)
+  }
+
+  /** The QC this node holds for a proposal, if any. */
+  qc (id: string): Qc | undefined { return this.ingest.entries.get(id)?.qc }
+}
+
+/** The consensus service factory: `consensus(init)(components)`. */
+export function consensus (init: ConsensusInit): (components: ConsensusComponents) => ConsensusService {
+  return components => new ConsensusService(components, init)
+}

@@ -1,0 +1,172 @@
+/**
+ * Seven in-process nodes, all pre-trusted (four of weight 2, three of weight 1), node 6 a guardian: a network-param
+ * proposal passes with a QC and executes identically everywhere; one that misses quorum expires everywhere; a
+ * guardian's veto stops one that had a QC; replayed votes are refused; equivocation is penalised identically; and
+ * after every scenario all reputation tables hash the same.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { decode, encode } from 'cborg'
+import { loadIdentity } from '../../../src/node/identity.js'
+import { signConsensusRecord, type ProposalView } from '../../../src/consensus/index.js'
+import { waitFor } from '../../harness/index.js'
+import { commonHashes, startConsensusMesh, waitEpoch, type ConsensusMesh } from './helpers.js'
+
+const T = 1_000_000_000_000n
+const ALL = [0, 1, 2, 3, 4, 5, 6]
+
+async function statusEverywhere (cm: ConsensusMesh, id: string, status: ProposalView['status'], executed?: boolean): Promise<void> {
+  await waitFor(() => ALL.every(i => {
+    try {
+      const v = cm.service(i).get(id)
+      return v.status === status && (executed === undefined || v.executed === executed)
+    } catch { return false }
+  }), { timeoutMs: 45_000, what: `${id} ${status} on every node` })
+}
+
+function expectSameHashes (cm: ConsensusMesh, nodes = ALL): void {
+  const { hashes } = commonHashes(cm, nodes)
+  expect(new Set(hashes).size).toBe(1)
+}
+
+describe('consensus on 7 nodes', () => {
+  let cm: ConsensusMesh
+  beforeAll(async () => {
+    cm = await startConsensusMesh([2n * T, 2n * T, 2n * T, 2n * T, T, T, T], {
+      guardians: [6],
+      consensus: { policies: { 'network-param': { mode: 'auto' } } }
+    })
+    await waitEpoch(cm, ALL, 1)
+  }, 180_000)
+  afterAll(async () => { await cm?.mesh.close() })
+
+  it('a network-param proposal passes with a QC and executes identically on every node', async () => {
+    const { id } = await cm.handle(0).api.request<{ id: string }>('POST', '/v1/proposals', { json: { kind: 'network-param', payload: { name: 'test.answer', value: 42 }, ttlSeconds: 8 } })
+    await statusEverywhere(cm, id, 'accepted', true)
+    for (const i of ALL) {
+      expect(cm.service(i).param('test.answer')).toBe(42)
+      const v = cm.service(i).get(id)
+      expect(v.certificate?.voters.length).toBeGreaterThanOrEqual(4)
+      expect(BigInt(v.tally.yes) * 3n).toBeGreaterThanOrEqual(BigInt(v.tally.weightTotal) * 2n)
+    }
+    // the next epoch lists it on every node, with one QC voter set
+    await waitFor(() => ALL.every(i => cm.service(i).get(id).epoch != null), { timeoutMs: 45_000, what: 'an epoch listing the proposal' })
+    expect(new Set(ALL.map(i => cm.service(i).get(id).epoch)).size).toBe(1)
+    await waitEpoch(cm, ALL, (cm.service(0).get(id).epoch ?? 0))
+    expectSameHashes(cm)
+    const epochs = await cm.handle(3).api.request<{ params: Record<string, unknown> }>('GET', '/v1/consensus/epochs')
+    expect(epochs.params['test.answer']).toBe(42)
+  })
+
+  it('a proposal that misses quorum expires on every node', async () => {
+    // ban-peer is `manual` by default: only the proposer's operator votes, 2 of 11 weight units
+    const { id } = await cm.service(1).create({ kind: 'ban-peer', payload: { peerId: cm.ids[5], reason: 'test' }, ttlSeconds: 2 })
+    await statusEverywhere(cm, id, 'expired')
+    for (const i of ALL) expect(cm.service(i).get(id).executed).toBe(false)
+    expectSameHashes(cm)
+  })
+
+  it('a guardian\'s veto stops a proposal that had a QC; other nodes may not veto', async () => {
+    const { id } = await cm.service(2).create({ kind: 'network-param', payload: { name: 'test.vetoed', value: 'x' }, ttlSeconds: 8 })
+    await statusEverywhere(cm, id, 'accepted', false)
+    const refused = await cm.handle(1).api.fetch('POST', `/v1/proposals/${id}/veto`, { json: { reason: 'not a guardian' } }).catch((err: { status?: number }) => err)
+    expect((refused as { status?: number }).status).toBe(403)
+    await cm.handle(6).api.request('POST', `/v1/proposals/${id}/veto`, { json: { reason: 'guardian says no' } })
+    await statusEverywhere(cm, id, 'vetoed', false)
+    for (const i of ALL) expect(cm.service(i).param('test.vetoed')).toBeUndefined()
+    expectSameHashes(cm)
+  })
+
+  it('replayed votes are refused: again, after a restart, moved onto another proposal, signed for another network', async () => {
+    const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.replay', value: true }, ttlSeconds: 8 })
+    await statusEverywhere(cm, id, 'accepted')
+    const voter = cm.ids[1]
+    const vote = (cm.service(0).entry(id).votes.get(voter) ?? [])[0]
+    expect(vote).toBeDefined()
+    await expect(cm.service(2).validateGossip(vote.bytes, voter)).rejects.toMatchObject({ code: 'ERR_REPLAY' })
+    await cm.handle(2).restart()
+    await expect(cm.service(2).validateGossip(vote.bytes, voter)).rejects.toMatchObject({ code: 'ERR_REPLAY' })
+    // moved onto another proposal: the signature covers the payload
+    const env = decode(vote.bytes) as Record<string, unknown>
+    const payload = decode(env.p as Uint8Array) as Record<string, unknown>
+    const other = cm.service(0).list({ kind: 'ban-peer' })[0].id
+    const moved = encode({ ...env, p: encode({ ...payload, proposalId: other }) })
+    await expect(cm.service(3).validateGossip(moved, voter)).rejects.toMatchObject({ code: 'ERR_RECORD_SIGNATURE' })
+    // signed by the same key for another network: its domain is not one of ours
+    const key = await loadIdentity(cm.dirs[1])
+    const foreign = await signConsensusRecord(key, 'amoy', 'vote', Date.now(), { proposalId: id, choice: 'yes', voter, network: 'amoy' })
+    await expect(cm.service(3).validateGossip(foreign, voter)).rejects.toMatchObject({ code: 'ERR_DOMAIN' })
+    await waitFor(() => cm.service(2).chain.epoch >= cm.service(0).chain.epoch, { timeoutMs: 45_000, what: 'the restarted node to catch up' })
+    expectSameHashes(cm)
+  })
+
+  it('equivocation is detected, gossiped and penalised identically on every node at the next epoch', async () => {
+    const { id } = await cm.service(0).create({ kind: 'ban-peer', payload: { peerId: cm.ids[4], reason: 'equivocation test' }, ttlSeconds: 30 })
+    await waitFor(() => ALL.every(i => { try { cm.service(i).get(id); return true } catch { return false } }), { timeoutMs: 45_000, what: 'the proposal everywhere' })
+    const key = await loadIdentity(cm.dirs[5])
+    const voter = cm.ids[5]
+    const yes = await signConsensusRecord(key, 'local', 'vote', Date.now(), { proposalId: id, choice: 'yes', voter, network: 'local' })
+    const no = await signConsensusRecord(key, 'local', 'vote', Date.now() + 1, { proposalId: id, choice: 'no', voter, network: 'local' })
+    await cm.service(0).ingestRecord(yes)
+    await cm.service(0).ingestRecord(no)
+    // node 0 turns the pair into evidence and gossips it; the next epoch lists it and every node slashes node 5
+    await waitFor(() => ALL.every(i => (cm.service(i).reputation().peers.find(p => p.peerId === voter)?.parts?.evidence ?? 0) > 0 ||
+      cm.service(i).epochs().epochs.some(e => e.evidence.length > 0)), { timeoutMs: 45_000, what: 'an epoch listing the evidence on every node' })
+    const listed = cm.service(0).epochs().epochs.find(e => e.evidence.length > 0)
+    expect(listed).toBeDefined()
+    await waitEpoch(cm, ALL, listed?.epoch ?? 0)
+    for (const i of ALL) {
+      const table = cm.service(i).chain.table(listed?.epoch ?? 0)
+      const before = cm.service(i).chain.table((listed?.epoch ?? 1) - 1)
+      const peer5 = table.peers.get(voter)?.score ?? 0n
+      const peer4 = table.peers.get(cm.ids[4])?.score ?? 0n
+      // equal scores before; node 5 was slashed, node 4 (same weight, honest) was not
+      expect(before.peers.get(voter)?.score).toBe(before.peers.get(cm.ids[4])?.score)
+      expect(peer5 < peer4).toBe(true)
+    }
+    expectSameHashes(cm)
+  })
+})
+
+describe('consensus across an absence and a partition', () => {
+  let cm: ConsensusMesh
+  const HEAVY = [0, 1, 2, 3]
+  const LIGHT = [4, 5, 6]
+  beforeAll(async () => {
+    cm = await startConsensusMesh([2n * T, 2n * T, 2n * T, 2n * T, T, T, T], { consensus: { policies: { 'network-param': { mode: 'auto' } } } })
+    await waitEpoch(cm, ALL, 1)
+  }, 180_000)
+  afterAll(async () => { await cm?.mesh.close() })
+
+  it('a node offline for several epochs syncs, verifies every QC itself and reaches the same reputation hash', async () => {
+    await cm.handle(5).stop()
+    const others = ALL.filter(i => i !== 5)
+    const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.offline', value: 7 }, ttlSeconds: 8 })
+    const target = cm.service(0).chain.epoch + 3
+    await waitEpoch(cm, others, target, 60_000)
+    await cm.revive(5, [0, 1])
+    await waitFor(() => {
+      const s = cm.service(5)
+      if (s.chain.epoch >= target) return true
+      throw new Error(`node 5 at epoch ${s.chain.epoch} of ${target}; its last sync failure: ${s['ingest'].catchUp.lastFailure ?? 'none'}`)
+    }, { timeoutMs: 60_000, what: 'the returning node to sync' })
+    // it executed what it missed, from the synced epochs (each QC checked under its own snapshot)
+    await waitFor(() => cm.service(5).param('test.offline') === 7, { timeoutMs: 30_000, what: 'the missed proposal executed' })
+    expect(cm.service(5).get(id).status).toBe('accepted')
+    expectSameHashes(cm)
+  })
+
+  it('partition 4/3: the side below quorum never finalizes; after healing all nodes agree', async () => {
+    // the light side holds 3 of 11 weight units: stop the heavy side and watch the light one stand still
+    for (const i of HEAVY) await cm.handle(i).stop()
+    const before = LIGHT.map(i => cm.service(i).chain.epoch)
+    const { id } = await cm.service(4).create({ kind: 'network-param', payload: { name: 'test.partition', value: 1 }, ttlSeconds: 6 })
+    await new Promise(resolve => setTimeout(resolve, 10_000)) // four epoch beats: enough for any epoch to finalize if it could
+    expect(LIGHT.map(i => cm.service(i).chain.epoch)).toEqual(before)
+    expect(cm.service(4).get(id).status).not.toBe('accepted')
+    for (const i of HEAVY) await cm.revive(i, LIGHT)
+    const top = Math.max(...before) + 2
+    await waitEpoch(cm, ALL, top, 60_000)
+    expectSameHashes(cm)
+    expect(LIGHT.every(i => cm.service(i).param('test.partition') === undefined)).toBe(true)
+  })
+})
