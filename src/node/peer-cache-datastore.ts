@@ -7,7 +7,7 @@
  * one (it stamps `updated`), and kad-dht merges every peer named in every DHT answer, so an idle 20-node mesh wrote to
  * Level hundreds of times a minute. Writes land in memory and reach Level in one batch at most every
  * `flushIntervalMs` (and before a query, and at `flush()`, which the node calls after libp2p stops), so known peers
- * still survive restarts; a crash loses at most that interval of peer-store updates. Everything else (DHT records,
+ * still survive restarts; a crash loses at most that interval (2 s) of peer-store updates. Everything else (DHT records,
  * providers) passes straight through.
  */
 import { BaseDatastore } from 'datastore-core'
@@ -17,8 +17,12 @@ import type { AbortOptions } from '@libp2p/interface'
 const PEERS_PREFIX = '/peers/'
 /** Peer records kept in memory at most (a record is a few hundred bytes); the oldest are dropped first. */
 const DEFAULT_MAX_ENTRIES = 10_000
-/** Longest a peer record written to the cache waits before it reaches Level. */
-const DEFAULT_FLUSH_INTERVAL_MS = 30_000
+/**
+ * Longest a peer record written to the cache waits before it reaches Level. Short: a node SIGKILLed soon after it
+ * met its peers must still find them on restart (a first node has no bootstrap list to fall back on, and comes back
+ * on a new port nobody knows); one batch every 2 s still replaces hundreds of single writes a minute.
+ */
+const DEFAULT_FLUSH_INTERVAL_MS = 2_000
 
 /** The datastore libp2p persists its peer store and DHT records in (see the module comment). */
 export class PeerCacheDatastore extends BaseDatastore {

@@ -10,13 +10,26 @@
  * peer) so requests reach the services, not only the validators.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import { Mesh, waitFor } from '../../harness/index.js'
+import { initDataDir } from '../../../src/node/identity.js'
+import type { PartialNodeOptions } from '../../../src/node/options.js'
+
+/** A free TCP port on 127.0.0.1 (node a's own anvil: never 8545, where a developer's chain may run). */
+async function freePort (): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
+  const { port } = srv.address() as { port: number }
+  await new Promise(resolve => srv.close(resolve))
+  return port
+}
 
 type Schema = Record<string, any>
 interface Operation { method: string, path: string, op: Schema }
@@ -196,8 +209,20 @@ describe('admin API under an OpenAPI fuzzer', () => {
   const stats = new Map<string, Map<number, number>>()
 
   beforeAll(async () => {
-    mesh = await Mesh.start(2, { mode: 'inprocess', config: { storage: { fetchTimeoutMs: 300 } } })
-    const [a, b] = mesh.nodes
+    // every subsystem live, so the fuzzer reaches their success paths: a consensus genesis trusting both nodes, and
+    // the ledger on node a's own anvil
+    const dirs = await Promise.all([0, 1].map(async () => await mkdtemp(join(tmpdir(), 'meshnode-fuzz-'))))
+    const ids = await Promise.all(dirs.map(async d => (await initDataDir(d)).peerId))
+    const config: PartialNodeOptions = {
+      storage: { fetchTimeoutMs: 300 },
+      consensus: { genesis: { params: {}, pretrusted: ids.map(peerId => ({ peerId, score: '1000000000000' })), guardians: { keys: [], threshold: 0 }, startedAt: 0 } }
+    }
+    mesh = new Mesh()
+    for (const d of dirs) mesh.defer(async () => { await rm(d, { recursive: true, force: true }) })
+    const a = await mesh.add({ mode: 'inprocess', dataDir: dirs[0], config: { ...config, ledger: { enabled: true, anvil: { port: await freePort() } } } })
+    const b = await mesh.add({ mode: 'inprocess', dataDir: dirs[1], config, bootstrap: a.addresses })
+    // the ledger starts in the background (anvil, deploy, faucet)
+    await waitFor(async () => await a.api.request('GET', '/v1/wallet').then(() => true, () => false), { timeoutMs: 60_000, what: 'node a\'s ledger' })
     base = new URL(a.api.baseUrl).origin
     token = (await readFile(join(a.dataDir, 'admin.token'), 'utf8')).trim()
     doc = await SwaggerParser.dereference(structuredClone(await a.api.request<any>('GET', '/v1/openapi.json'))) as Schema
