@@ -41,6 +41,13 @@ export const MESH_TOPICS: readonly string[] = [HARDWARE_TOPIC, ARTIFACT_TOPIC, T
 /** `GET /v1/node`: its one schema is NodeInfo in api/schemas.ts. */
 export type NodeInfo = Static<typeof NodeInfoSchema>
 
+/** gossipsub's score of a peer: the class has `getScore`, its exported interface does not (checked, not cast). */
+function gossipScoreOf (pubsub: MeshLibp2p['services']['pubsub']): ((peerId: string) => number) | undefined {
+  if (!('getScore' in pubsub) || typeof pubsub.getScore !== 'function') return undefined
+  const getScore = pubsub.getScore
+  return (peerId) => Number(getScore.call(pubsub, peerId))
+}
+
 /** A running meshnode: every subsystem, started; `close()` stops them in reverse order. */
 export class MeshNode {
   readonly startedAt = Date.now()
@@ -129,7 +136,7 @@ export class MeshNode {
 
     // peers are tracked and discovered from the moment libp2p runs, so no connection or discovered peer goes unseen
     this.peerTracker = await services.start('peer-tracker', peerTracker()({
-      libp2p, ping: libp2p.services.ping, hardware: hw, events, logger: log, clock, metrics: this.metrics
+      libp2p, ping: libp2p.services.ping, hardware: hw, events, logger: log, clock, metrics: this.metrics, gossipScore: gossipScoreOf(libp2p.services.pubsub)
     }))
     await services.start('discovery', new MeshDiscovery(libp2p, {
       targetPeers: o.connections.targetPeers, dialTimeoutMs: o.connections.dialTimeoutMs, bootstrap: o.bootstrap, log: log.child({ module: 'discovery' })

@@ -33,6 +33,8 @@ export interface PeerTrackerComponents {
   logger: Logger
   clock: Clock
   metrics?: { peers: { set: (value: number) => void } }
+  /** This node's gossipsub score of a peer (penalties, reputation, topic behaviour): shown so an operator sees who is muted. */
+  gossipScore?: (peerId: string) => number
 }
 
 /** One connected peer as `/v1/peers` shows it. */
@@ -42,6 +44,7 @@ export interface PeerSummary {
   latencyMs: number | null
   lastSeen: string
   hardware: string | null
+  gossipScore: number | null
 }
 
 interface PeerSeen { latencyMs: number | null, lastSeen: number }
@@ -106,9 +109,15 @@ export class PeerTracker implements Service {
         addresses: conns.map(c => c.remoteAddr.toString()),
         latencyMs: monitored ? Math.round(Math.min(...rtts)) : seen?.latencyMs ?? null,
         lastSeen: new Date(monitored ? this.c.clock.now() : seen?.lastSeen ?? this.c.clock.now()).toISOString(),
-        hardware: hw != null ? hardwareSummary(hw.record) : null
+        hardware: hw != null ? hardwareSummary(hw.record) : null,
+        gossipScore: this.score(id)
       }
     }).sort((a, b) => a.peerId.localeCompare(b.peerId))
+  }
+
+  private score (id: string): number | null {
+    const s = this.c.gossipScore?.(id)
+    return s != null && Number.isFinite(s) ? Math.round(s * 1000) / 1000 : null
   }
 
   private touch (id: string, latencyMs?: number): void {

@@ -40,7 +40,8 @@ export const PeerView = Type.Object({
   addresses: Type.Array(Type.String()),
   latencyMs: Type.Union([Type.Number(), Type.Null()]),
   lastSeen: Type.String({ format: 'date-time' }),
-  hardware: Type.Union([Type.String(), Type.Null()], { description: 'one-line hardware summary, null until a record arrived' })
+  hardware: Type.Union([Type.String(), Type.Null()], { description: 'one-line hardware summary, null until a record arrived' }),
+  gossipScore: Type.Union([Type.Number(), Type.Null()], { description: 'this node\'s gossipsub score of the peer (penalties, reputation, topic behaviour); below 0 the peer is being muted' })
 })
 
 /** `/v1/hardware`: the hardware record itself (one schema for the wire and the API). */

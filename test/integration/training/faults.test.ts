@@ -187,6 +187,17 @@ describe('faults during training', () => {
       }
     }
     expect(honest.some((_, i) => seen[i].has(`${mesh?.nodes[7].peerId}|invalid-delta`)), 'someone penalised the unfetchable sender').toBe(true)
+    // and the penalties reach gossipsub: on every honest node, each malformed sender's score is below zero (it is
+    // being muted), while the honest peers' scores are not (scores are recomputed at gossipsub's heartbeat)
+    const bad = kinds.slice(0, 4).map((_, k) => mesh!.nodes[3 + k].peerId)
+    for (const n of honest) {
+      const scores = await waitFor(async () => {
+        const { peers } = await n.api.request<{ peers: Array<{ peerId: string, gossipScore: number | null }> }>('GET', '/v1/peers')
+        const by = new Map(peers.map(p => [p.peerId, p.gossipScore]))
+        return bad.every(id => (by.get(id) ?? 0) < 0) ? by : undefined
+      }, { timeoutMs: 10_000, intervalMs: 500, what: `node ${n.index}'s gossipsub scores of the malformed senders below zero` })
+      for (const h of honest) if (h !== n && scores.has(h.peerId)) expect(scores.get(h.peerId), `node ${n.index}'s score of honest node ${h.index}`).toBeGreaterThanOrEqual(0)
+    }
     streams.abort()
     await Promise.all(following)
     for (const n of mesh.nodes) expect(await n.api.request('GET', '/v1/health')).toEqual({ status: 'ok' })

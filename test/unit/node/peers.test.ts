@@ -42,8 +42,8 @@ describe('peer tracker', () => {
     await new Promise(resolve => setImmediate(resolve))
     clock.advance(5000)
     expect(tracker.peers()).toEqual([
-      { peerId: a.toString(), addresses: [], latencyMs: 12, lastSeen: new Date(NOW).toISOString(), hardware: null },
-      { peerId: b.toString(), addresses: [], latencyMs: null, lastSeen: new Date(NOW).toISOString(), hardware: '8x x64 · 32 GB · RTX 4090 · 1234 samples/s' }
+      { peerId: a.toString(), addresses: [], latencyMs: 12, lastSeen: new Date(NOW).toISOString(), hardware: null, gossipScore: null },
+      { peerId: b.toString(), addresses: [], latencyMs: null, lastSeen: new Date(NOW).toISOString(), hardware: '8x x64 · 32 GB · RTX 4090 · 1234 samples/s', gossipScore: null }
     ])
     connected.splice(0, 1)
     target.dispatchEvent(new CustomEvent('peer:disconnect', { detail: b }))
