@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { Mesh, waitFor } from '../test/harness/index.js'
 import { loadDashboardAssets } from '../src/node/api/routes/dashboard.js'
+import { sseEvents } from '../src/node/cli/train-sse.js'
 
 const USAGE = `usage: tsx bench/dashboard.ts [--quick] [--help]
   Drives the dashboard in headless Chromium (Debian package chromium) against a 2-node in-process mesh and prints
@@ -55,23 +56,15 @@ const OBSERVER = `(() => {
 async function tapEvents (base: string, token: string, signal: AbortSignal): Promise<Map<string, { at: number, here: number }>> {
   const seen = new Map<string, { at: number, here: number }>()
   const res = await fetch(`${base}/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal })
+  const body = res.body
+  if (body == null) return seen
   void (async () => {
-    const dec = new TextDecoder()
-    let buf = ''
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += dec.decode(chunk, { stream: true })
-        let i: number
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i)
-          buf = buf.slice(i + 2)
-          if (!frame.includes('event: artifact.added')) continue
-          const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}') as { cid: string, at: string }
-          seen.set(data.cid, { at: Date.parse(data.at), here: Date.now() })
-        }
-      }
-    } catch { /* closed */ }
-  })()
+    for await (const ev of sseEvents(body)) {
+      if (ev.event !== 'artifact.added') continue
+      const data = JSON.parse(ev.data) as { cid: string, at: string }
+      seen.set(data.cid, { at: Date.parse(data.at), here: Date.now() })
+    }
+  })().catch(() => { /* closed */ })
   return seen
 }
 

@@ -6,6 +6,7 @@
 import '../../src/node/polyfills.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
+import { createServer } from 'node:net'
 import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
@@ -23,6 +24,18 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const BIN = join(REPO_ROOT, 'bin/meshnode.js')
 /** Node arguments that run the CLI. */
 export const CLI = [BIN]
+
+/** A free TCP port on 127.0.0.1 (e.g. a test's own anvil: never 8545, where a developer's chain may run). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      s.close(() => { resolve(typeof a === 'object' && a !== null ? a.port : 0) })
+    })
+  })
+}
 
 /** Poll `check` until it returns a truthy value or the deadline passes; never a bare sleep. */
 export async function waitFor<T> (check: () => Promise<T> | T, opts: { timeoutMs?: number, intervalMs?: number, what?: string } = {}): Promise<NonNullable<T>> {

@@ -10,18 +10,18 @@
  */
 import { execFile, execSync } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { Mesh, waitFor, BIN, REPO_ROOT, type NodeHandle } from '../../harness/index.js'
+import { Mesh, waitFor, BIN, REPO_ROOT, type NodeHandle, freePort } from '../../harness/index.js'
 import { initDataDir } from '../../../src/node/identity.js'
 import type { PartialNodeOptions } from '../../../src/node/options.js'
 import { LOGIN_CODE_TTL_MS, SessionStore } from '../../../src/node/api/session.js'
 import { loadDashboardAssets } from '../../../src/node/api/routes/dashboard.js'
 import { formatPct } from '../../../src/node/cli/train-format.js'
+import { sseEvents } from '../../../src/node/cli/train-sse.js'
 import type { JobView } from '../../../src/training/service/api-types.js'
 
 const SHOTS = join(REPO_ROOT, 'test-artifacts', 'dashboard')
@@ -45,23 +45,12 @@ class EventTap {
     const tap = new EventTap()
     const res = await fetch(`${base}/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: tap.ctrl.signal })
     expect(res.status).toBe(200)
-    void (async () => {
-      const dec = new TextDecoder()
-      let buf = ''
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += dec.decode(chunk, { stream: true })
-          let i: number
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const frame = buf.slice(0, i)
-            buf = buf.slice(i + 2)
-            const type = /^event: (.*)$/m.exec(frame)?.[1]
-            const data = /^data: (.*)$/m.exec(frame)?.[1]
-            if (type != null && data != null) tap.seen.push({ type, data: JSON.parse(data), at: Date.now() })
-          }
-        }
-      } catch { /* closed */ }
-    })()
+    const body = res.body
+    if (body != null) {
+      void (async () => {
+        for await (const ev of sseEvents(body)) tap.seen.push({ type: ev.event, data: JSON.parse(ev.data), at: Date.now() })
+      })().catch(() => { /* closed */ })
+    }
     return tap
   }
 
@@ -92,15 +81,6 @@ beforeAll(async () => {
   tap = await EventTap.open(base, token)
   await waitFor(async () => (await nodes[0].api.request<{ peers: unknown[] }>('GET', '/v1/peers')).peers.length === 2, { what: 'node 0 to see both peers' })
 })
-
-/** A free TCP port on 127.0.0.1 (for node 0's own anvil: never 8545, where a developer's chain may run). */
-async function freePort (): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const { port } = srv.address() as { port: number }
-  await new Promise(resolve => srv.close(resolve))
-  return port
-}
 
 /**
  * Three in-process nodes whose genesis pre-trusts all of them with equal weight (so a proposal has an electorate and

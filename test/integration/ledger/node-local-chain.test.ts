@@ -5,14 +5,13 @@
  */
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { JsonRpcProvider, Wallet } from 'ethers'
 import { silentLogger } from '../../../src/common/logger.js'
-import { waitFor } from '../../harness/index.js'
+import { waitFor, freePort } from '../../harness/index.js'
 import { anvilBinary, ensureAnvil, probeChainId, withLocalChainLock } from '../../../src/ledger/local/anvil.js'
 import { ensureLocalContracts, localContractAddresses } from '../../../src/ledger/local/deploy.js'
 import { fundFromFaucet } from '../../../src/ledger/local/faucet.js'
@@ -25,17 +24,6 @@ async function tempDir (): Promise<string> {
   return d
 }
 afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => { resolve(typeof a === 'object' && a !== null ? a.port : 0) })
-    })
-  })
-}
 
 const provider = (port: number): JsonRpcProvider => new JsonRpcProvider(`http://127.0.0.1:${port}`, 31337, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 })
 

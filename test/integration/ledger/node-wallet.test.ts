@@ -8,13 +8,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { promisify } from 'node:util'
-import { createServer } from 'node:net'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HDNodeWallet, JsonRpcProvider, MaxUint256, Mnemonic, Wallet } from 'ethers'
-import { CLI, REPO_ROOT, waitFor } from '../../harness/index.js'
+import { CLI, REPO_ROOT, waitFor, freePort } from '../../harness/index.js'
 import { ApiClient, ClientError } from '../../../src/node/cli/client.js'
 import { attachCreditVault, attachFTNSToken, localContractAddresses, parseFtns, probeChainId, type WalletView, type LedgerInfoView } from '../../../src/ledger/index.js'
 import { startAnvil } from '../../../contracts/test/harness/anvil.js'
@@ -27,18 +26,6 @@ async function tempDir (): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'meshnode-ledger-'))
   dirs.push(d)
   return d
-}
-
-/** A free TCP port on 127.0.0.1 for this test's anvil (never 8545: a developer's chain may run there). */
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => { resolve(typeof a === 'object' && a !== null ? a.port : 0) })
-    })
-  })
 }
 
 async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {

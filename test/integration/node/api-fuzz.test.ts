@@ -11,25 +11,15 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
-import { Mesh, waitFor } from '../../harness/index.js'
+import { Mesh, waitFor, freePort } from '../../harness/index.js'
 import { initDataDir } from '../../../src/node/identity.js'
 import type { PartialNodeOptions } from '../../../src/node/options.js'
-
-/** A free TCP port on 127.0.0.1 (node a's own anvil: never 8545, where a developer's chain may run). */
-async function freePort (): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const { port } = srv.address() as { port: number }
-  await new Promise(resolve => srv.close(resolve))
-  return port
-}
 
 type Schema = Record<string, any>
 interface Operation { method: string, path: string, op: Schema }
