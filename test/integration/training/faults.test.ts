@@ -158,7 +158,10 @@ describe('faults during training', () => {
         seen[i].add(`${p.peerId}|${p.reason}`)
       }
     }).map(async p => await p.catch(() => {}))
-    const id = await start(mesh.nodes, job({ rounds: 2, minParticipants: 3 }))
+    // the unfetchable sender is the slowest node (it verifies every seal, and so adopts each round, after the others):
+    // rounds wait long enough for its delta to be in each of them, and an aggregator's failed fetch of it (one
+    // fetchTimeoutMs) fits in one attempt
+    const id = await start(mesh.nodes, job({ rounds: 2, minParticipants: 3, timing: { ...FAST, minWaitMs: 6000, capMs: 10_000, sealTimeoutMs: 9000 } }))
     const vs = await waitFor(async () => {
       const v = await Promise.all(honest.map(async n => await view(n, id)))
       return v.every(x => x.status === 'finished') ? v : undefined
