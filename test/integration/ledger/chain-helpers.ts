@@ -3,13 +3,49 @@
  * deployed, settlement intents of every proof kind, a TCP proxy that can drop traffic, and waiting helpers.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 import { Level } from 'level'
 import { MaxUint256, parseEther, Wallet } from 'ethers'
-import type { Deployment } from '../../../contracts/test/harness/deploy.js'
-import { fundInVault } from '../../../contracts/test/harness/deploy.js'
+import { startAnvil, type Anvil } from '../../../contracts/test/harness/anvil.js'
+import { deployAll, fundInVault, type Deployment } from '../../../contracts/test/harness/deploy.js'
 import { freshSalt } from '../../../contracts/test/harness/tx.js'
 import { lockIdOf, signVoucher } from '../../../src/ledger/contracts/index.js'
 import { levelKv, type ChainClient, type ChainKv, type IntentInput, type IntentRecord } from '../../../src/ledger/chain/index.js'
+
+/** One test file's chain: an anvil with the contracts deployed, a scratch directory, and cleanups run at the end. */
+export interface ChainFixture {
+  anvil: Anvil
+  d: Deployment
+  dir: string
+  /** Run at the end of the file, last registered first. */
+  cleanups: Array<() => Promise<void>>
+  /** A client store in its own Level database under `dir` (closed at the end). */
+  store: (name: string) => Promise<ChainKv>
+}
+
+/** Registers the file's beforeAll/afterAll; the fields are set once beforeAll ran. */
+export function chainFixture (prefix: string): ChainFixture {
+  const fx = { cleanups: [] } as unknown as ChainFixture
+  fx.store = async name => {
+    const s = await openStore(join(fx.dir, name))
+    fx.cleanups.push(s.close)
+    return s.kv
+  }
+  beforeAll(async () => {
+    fx.anvil = await startAnvil()
+    fx.d = await deployAll(fx.anvil)
+    fx.dir = await mkdtemp(join(tmpdir(), prefix))
+  })
+  afterAll(async () => {
+    for (const c of fx.cleanups.reverse()) await c().catch(() => {})
+    await fx.anvil?.stop()
+    if (fx.dir != null) await rm(fx.dir, { recursive: true, force: true })
+  })
+  return fx
+}
 
 /** Opens a Level database at `dir` and its `chain` sublevel as the client's store; `close()` it last. */
 export async function openStore (dir: string): Promise<{ kv: ChainKv, close: () => Promise<void> }> {
