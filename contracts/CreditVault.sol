@@ -4,7 +4,6 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
@@ -63,6 +62,9 @@ contract CreditVault is EIP712, ReentrancyGuardTransient {
 
     /// @notice The EIP-712 type hash of a voucher.
     bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(bytes32 lockId,uint256 cumulativeAmount)");
+
+    /// @dev The largest `s` a signature may have (EIP-2 low-s, as OpenZeppelin's ECDSA): the secp256k1 order / 2.
+    uint256 private constant MAX_S = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     /// @notice The token held (FTNS).
     IERC20 public immutable token;
@@ -322,7 +324,16 @@ contract CreditVault is EIP712, ReentrancyGuardTransient {
     /// @param salt The salt.
     /// @return The lock id.
     function lockIdOf(address payer, address provider, uint96 salt) public pure returns (bytes32) {
-        return keccak256(abi.encode(payer, provider, salt));
+        bytes32 lockId;
+        // keccak256(abi.encode(payer, provider, salt)), in memory past the free pointer (not allocated)
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, and(payer, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 0x20), and(provider, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 0x40), and(salt, 0xffffffffffffffffffffffff))
+            lockId := keccak256(m, 0x60)
+        }
+        return lockId;
     }
 
     /// @notice The stored part of a lock (all zero if it does not exist).
@@ -337,7 +348,17 @@ contract CreditVault is EIP712, ReentrancyGuardTransient {
     /// @param cumulativeAmount The cumulative amount.
     /// @return The digest.
     function voucherDigest(bytes32 lockId, uint256 cumulativeAmount) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, lockId, cumulativeAmount)));
+        bytes32 typeHash = VOUCHER_TYPEHASH;
+        bytes32 structHash;
+        // keccak256(abi.encode(VOUCHER_TYPEHASH, lockId, cumulativeAmount)) without allocating
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), lockId)
+            mstore(add(m, 0x40), cumulativeAmount)
+            structHash := keccak256(m, 0x60)
+        }
+        return _hashTypedDataV4(structHash);
     }
 
     /// @notice The EIP-712 domain separator (binds the chain id and this vault's address).
@@ -389,12 +410,35 @@ contract CreditVault is EIP712, ReentrancyGuardTransient {
         if (block.timestamp > l.expiry) revert LockExpired(lockId);
         uint256 capped = cumulativeAmount < l.amount ? cumulativeAmount : l.amount;
         if (capped <= l.redeemed) revert VoucherAlreadyRedeemed(lockId, l.redeemed);
-        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(voucherDigest(lockId, cumulativeAmount), r, vs);
-        if (err != ECDSA.RecoverError.NoError || signer != payer) revert InvalidVoucherSignature(lockId);
+        address signer = _recover(voucherDigest(lockId, cumulativeAmount), r, vs);
+        if (signer == address(0) || signer != payer) revert InvalidVoucherSignature(lockId);
         unchecked {
             paid = capped - l.redeemed;
         }
-        slot.redeemed = uint96(capped);
+        // write the one slot back whole (redeemed = capped, the rest as read) instead of a read-modify-write
+        uint256 word = uint256(l.amount) | (capped << 96) | (uint256(l.expiry) << 192);
+        assembly ("memory-safe") {
+            sstore(slot.slot, word)
+        }
         emit Redeemed(lockId, msg.sender, capped, paid);
+    }
+
+    /// @dev The signer of `digest` by an EIP-2098 compact signature, or zero when it is invalid or has a high `s`
+    /// (OpenZeppelin's `ECDSA.tryRecover(digest, r, vs)` without its memory allocations).
+    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
+        assembly ("memory-safe") {
+            let s := shr(1, shl(1, vs))
+            if iszero(gt(s, MAX_S)) {
+                let m := mload(0x40)
+                mstore(m, digest)
+                mstore(add(m, 0x20), add(shr(255, vs), 27))
+                mstore(add(m, 0x40), r)
+                mstore(add(m, 0x60), s)
+                mstore(0x00, 0)
+                // the precompile writes nothing for a signature it cannot recover: the zero above stays
+                pop(staticcall(gas(), 1, m, 0x80, 0x00, 0x20))
+                signer := mload(0x00)
+            }
+        }
     }
 }

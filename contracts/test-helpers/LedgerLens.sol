@@ -65,9 +65,16 @@ contract LedgerLens {
     /// @param market The market.
     /// @param quote The quote token.
     /// @param accounts The accounts.
-    /// @param orderHashes The orders.
+    /// @param makers The orders' makers.
+    /// @param salts The orders' salts (the market keeps fill records per maker and salt).
     /// @return s The state.
-    function readMarket(ComputeMarket market, IERC20 quote, address[] calldata accounts, bytes32[] calldata orderHashes)
+    function readMarket(
+        ComputeMarket market,
+        IERC20 quote,
+        address[] calldata accounts,
+        address[] calldata makers,
+        uint256[] calldata salts
+    )
         external
         view
         returns (MarketState memory s)
@@ -84,10 +91,10 @@ contract LedgerLens {
             s.quote[i] = quote.balanceOf(accounts[i]);
             s.free[i] = vault.freeBalanceOf(accounts[i]);
         }
-        s.filled = new uint256[](orderHashes.length);
-        s.cancelled = new bool[](orderHashes.length);
-        for (uint256 i; i < orderHashes.length; ++i) {
-            (uint128 filled, bool cancelled) = market.orderStatus(orderHashes[i]);
+        s.filled = new uint256[](salts.length);
+        s.cancelled = new bool[](salts.length);
+        for (uint256 i; i < salts.length; ++i) {
+            (uint256 filled, bool cancelled) = market.orderStatus(makers[i], salts[i]);
             s.filled[i] = filled;
             s.cancelled[i] = cancelled;
         }

@@ -43,7 +43,7 @@ describe('ComputeMarket invariants (fast-check against anvil)', () => {
   async function run (ops: MarketOp[]): Promise<MarketLog> {
     const snap = await anvil.snapshot()
     try {
-      const s = await lens.readMarket(d.addresses.market, d.addresses.quote, actors.map(a => a.address), [])
+      const s = await lens.readMarket(d.addresses.market, d.addresses.quote, actors.map(a => a.address), [], [])
       const model = new MarketModel(d, lens, actors, PARAMS.settlementGrace, {
         t: (await anvil.now()) + 1n, ftns: [...s.ftns], quote: [...s.quote], free: [...s.free], vaultBalance: s.vaultBalance
       })

@@ -69,7 +69,7 @@ describe('ComputeMarket', () => {
         expiry: t + 30n * PARAMS.unitSeconds + PARAMS.settlementGrace, salt: computeFillSalt(o.hash, 0n), opener: d.addresses.market
       }])
       expect(await d.vault.freeBalanceOf(buyer.address)).toBe(E('99.7'))
-      expect((await d.market.orderStatus(o.hash)).filled).toBe(30n)
+      expect((await d.market.orderStatus(o.order.maker, o.order.salt)).filled).toBe(30n)
       // the rest, by another buyer: a second lock with its own id
       const r2 = await mined(as(buyer2).fillCompute(o.order, o.r, o.vs, 70n))
       const [fill2] = eventsOf(d.market, r2, 'ComputeFilled')
@@ -118,7 +118,67 @@ describe('ComputeMarket', () => {
       const big = await computeOrder(provider, d.marketDomain, now, { pricePerUnit: E('2') })
       await mined(d.vault.connect(buyer2).approveLocker(d.addresses.market, MaxUint256))
       await expectRevert(as(buyer2).fillCompute(big.order, big.r, big.vs, 51n), d.vault, 'InsufficientFreeBalance')
-      expect((await d.market.orderStatus(big.hash)).filled).toBe(0n)
+      expect((await d.market.orderStatus(big.order.maker, big.order.salt)).filled).toBe(0n)
+    })
+
+    it('refuses a malleated (high-s) signature, and an unrecoverable one even for an order naming the zero address', async () => {
+      // the contract recovers signers itself (no OpenZeppelin ECDSA): these are the cases that code must refuse
+      const t = await tradeOrder(provider, d.marketDomain, d.addresses.quote, now)
+      const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+      const vs = BigInt(t.vs)
+      const s = vs & ((1n << 255n) - 1n)
+      const highVs = '0x' + ((((vs >> 255n) ^ 1n) << 255n) | (n - s)).toString(16).padStart(64, '0')
+      await expectRevert(as(buyer).fillTrade(t.order, t.r, highVs, 1n), d.market, 'InvalidSignature', [t.hash])
+      await mined(as(buyer).fillTrade(t.order, t.r, t.vs, 1n)) // the canonical form of the same signature fills
+      const zero = '0x0000000000000000000000000000000000000000'
+      const noSig = '0x' + '00'.repeat(32)
+      const o = await computeOrder(provider, d.marketDomain, now, { maker: zero, side: BID })
+      await expectRevert(as(provider).fillCompute(o.order, noSig, noSig, 1n), d.market, 'InvalidSignature', [o.hash])
+      await expectRevert(as(provider).fillCompute(o.order, t.r, t.vs, 1n), d.market, 'InvalidSignature', [o.hash])
+    })
+  })
+
+  describe('fill records (per maker and salt, four to a storage slot)', () => {
+    it('keeps the four orders of one slot apart, per maker: fills and a cancellation touch only their own field', async () => {
+      const sizes = [10n, 20n, 30n, 40n]
+      const orders = await Promise.all(sizes.map(async (size, i) =>
+        await tradeOrder(provider, d.marketDomain, d.addresses.quote, now, { salt: (5n << 2n) + BigInt(i), amount: size })))
+      const theirs = await tradeOrder(buyer2, d.marketDomain, d.addresses.quote, now, { salt: 5n << 2n, amount: 10n })
+      for (const [i, o] of orders.entries()) await mined(as(buyer).fillTrade(o.order, o.r, o.vs, BigInt(i + 1)))
+      await mined(as(provider).cancelTrade(orders[1].order))
+      await mined(as(buyer).fillTrade(theirs.order, theirs.r, theirs.vs, 10n)) // another maker's record of that salt
+      const status = async (o: typeof theirs): Promise<[bigint, boolean]> => {
+        const s = await d.market.orderStatus(o.order.maker, o.order.salt)
+        return [s.filled, s.cancelled]
+      }
+      expect(await Promise.all(orders.map(status))).toEqual([[1n, false], [2n, true], [3n, false], [4n, false]])
+      expect(await status(theirs)).toEqual([10n, false])
+      await expectRevert(as(buyer).fillTrade(orders[1].order, orders[1].r, orders[1].vs, 1n), d.market, 'OrderCancelledAlready', [orders[1].hash])
+      // each order still fills exactly to its own size, no further
+      for (const [i, o] of orders.entries()) {
+        if (i === 1) continue
+        await mined(as(buyer).fillTrade(o.order, o.r, o.vs, sizes[i] - BigInt(i + 1)))
+        await expectRevert(as(buyer).fillTrade(o.order, o.r, o.vs, 1n), d.market, 'Overfill', [o.hash, 0n])
+      }
+      expect(await Promise.all(orders.map(status))).toEqual([[10n, false], [2n, true], [30n, false], [40n, false]])
+    })
+
+    it('counts two orders of one maker with the same salt as one: never past either size, cancelled together', async () => {
+      const a = await computeOrder(provider, d.marketDomain, now, { salt: 99n, maxUnits: 100n })
+      const b = await computeOrder(provider, d.marketDomain, now, { salt: 99n, maxUnits: 50n, pricePerUnit: E('0.02') })
+      await mined(as(buyer).fillCompute(a.order, a.r, a.vs, 40n))
+      await expectRevert(as(buyer).fillCompute(b.order, b.r, b.vs, 11n), d.market, 'Overfill', [b.hash, 10n])
+      await mined(as(buyer).fillCompute(b.order, b.r, b.vs, 10n))
+      await mined(as(provider).cancelCompute(b.order))
+      await expectRevert(as(buyer).fillCompute(a.order, a.r, a.vs, 1n), d.market, 'OrderCancelledAlready', [a.hash])
+    })
+
+    it('refuses a fill past 2^63 - 1 units in one record', async () => {
+      const huge = (1n << 63n) - 1n
+      const o = await tradeOrder(provider, d.marketDomain, d.addresses.quote, now, { amount: 1n << 64n, unitSize: 0n, price: 0n })
+      await mined(as(buyer).fillTrade(o.order, o.r, o.vs, huge))
+      await expectRevert(as(buyer).fillTrade(o.order, o.r, o.vs, 1n), d.market, 'Overfill', [o.hash, (1n << 64n) - huge])
+      expect((await d.market.orderStatus(provider.address, o.order.salt)).cancelled).toBe(false)
     })
   })
 
@@ -185,7 +245,7 @@ describe('ComputeMarket', () => {
       const before = await balances()
       await expectRevert(as(buyer).fillTrade(o.order, o.r, o.vs, 8n), d.quote, 'ERC20InsufficientAllowance')
       expect(await balances()).toEqual(before)
-      expect((await d.market.orderStatus(o.hash)).filled).toBe(0n)
+      expect((await d.market.orderStatus(o.order.maker, o.order.salt)).filled).toBe(0n)
       // and a maker that no longer holds the FTNS it offered
       await mined(d.token.connect(provider).transfer(buyer2.address, E('100')))
       const before2 = await balances()
@@ -218,7 +278,7 @@ describe('ComputeMarket', () => {
       expect(await host.attempts()).toBe(1n)
       expect(await host.successes()).toBe(0n)
       expect(await host.lastError()).toBe(d.market.interface.getError('ReentrancyGuardReentrantCall')?.selector)
-      expect((await d.market.orderStatus(o.hash)).filled).toBe(2n)
+      expect((await d.market.orderStatus(o.order.maker, o.order.salt)).filled).toBe(2n)
       expect(await host.balanceOf(provider.address)).toBe(2n * o.order.price)
     })
   })
@@ -250,8 +310,8 @@ describe('ComputeMarket', () => {
       const ftnsQuoted = await tradeOrder(buyer2, d.marketDomain, d.addresses.token, now)
       await expectRevert(as(buyer).fillMany([], [{ order: ftnsQuoted.order, r: ftnsQuoted.r, vs: ftnsQuoted.vs, units: 1n }]), d.market, 'InvalidQuote')
       expect(await balances()).toEqual(before)
-      expect((await d.market.orderStatus(c1.hash)).filled).toBe(0n)
-      expect((await d.market.orderStatus(t1.hash)).filled).toBe(0n)
+      expect((await d.market.orderStatus(c1.order.maker, c1.order.salt)).filled).toBe(0n)
+      expect((await d.market.orderStatus(t1.order.maker, t1.order.salt)).filled).toBe(0n)
     })
   })
 
@@ -276,7 +336,7 @@ describe('ComputeMarket', () => {
       const after = [await d.vault.freeBalanceOf(buyer.address), await d.vault.freeBalanceOf(buyer2.address)]
       expect(before[winner] - after[winner]).toBe(E('0.5'))
       expect(after[1 - winner]).toBe(before[1 - winner])
-      expect((await d.market.orderStatus(o.hash)).filled).toBe(50n)
+      expect((await d.market.orderStatus(o.order.maker, o.order.salt)).filled).toBe(50n)
     } finally {
       await anvil.rpc('evm_setAutomine', [true])
     }

@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox'
 import { defineEvents, type EventsOf } from '../common/events.js'
 import { chainEvents } from './chain/index.js'
+import { marketEvents } from './market/service/events.js'
 
 const Ftns = Type.String({ description: 'FTNS, decimal' })
 const TxHash = Type.String({ description: 'transaction hash' })
@@ -9,6 +10,7 @@ const TxHash = Type.String({ description: 'transaction hash' })
 /** The ledger events and their payload schemas (the chain client's included: intents, replacements, finality, reorgs). */
 export const ledgerEvents = defineEvents({
   ...chainEvents,
+  ...marketEvents,
   /** The ledger is up: chain reached, contracts found (or deployed on `local`), wallet open. */
   'ledger.ready': Type.Object({ network: Type.String(), chainId: Type.Integer(), address: Type.String(), deployed: Type.Boolean() }),
   /** The `local` faucet funded this node's wallet. */

@@ -6,7 +6,7 @@
  */
 export * from './contracts/index.js'
 export * from './chain/index.js'
-export { ledger, Ledger, WALLET_FILE, type LedgerApi, type LedgerInit, type LedgerComponents, type LedgerState, type LedgerNetwork } from './service.js'
+export { ledger, Ledger, WALLET_FILE, type LedgerApi, type LedgerInit, type LedgerComponents, type LedgerState, type LedgerNetwork, type LedgerChain } from './service.js'
 export { LedgerOptionsSchema, defaultLedgerOptions, DEFAULT_ANVIL_PORT, type LedgerOptions } from './options.js'
 export { LedgerError, LEDGER_ERRORS, type LedgerErrorCode } from './errors.js'
 export { ledgerEvents, type LedgerEvents } from './events.js'
@@ -19,3 +19,5 @@ export {
   LOCAL_DEPLOY_PARAMS, PUBLIC_DEPLOY_PARAMS, type ContractAddresses, type DeployParams
 } from './local/deploy.js'
 export { deployForOperator, type OperatorDeployInit, type OperatorDeployResult } from './operator-deploy.js'
+export * from './market/index.js'
+export { LedgerRewards, rewardSalt, type RewardsPolicy, type RewardVoucherData } from './rewards.js'

@@ -66,6 +66,20 @@ export interface LedgerComponents {
 /** Where the ledger is: off, coming up, serving, or failed to come up (with why). */
 export type LedgerState = 'disabled' | 'starting' | 'ready' | 'failed'
 
+/** What other parts of the ledger (the market) use once the ledger is ready: the chain handles it brought up. */
+export interface LedgerChain {
+  chainId: number
+  network: LedgerNetwork
+  wallet: Wallet
+  provider: FailoverProvider
+  contracts: ContractAddresses
+  /** The settlement client (exactly-once intents); absent when the node gave the ledger no store. */
+  client?: ChainClient
+  /** Where the local chain's lock lives (local network only), for serialised dev-chain setup. */
+  anvilPort?: number
+  runDir?: string
+}
+
 /** The ledger's API (what the routes use). */
 export interface LedgerApi {
   readonly state: LedgerState
@@ -100,6 +114,7 @@ export class Ledger implements LedgerApi {
   private polling = false
   private startOnce?: Promise<void>
   private stopping = false
+  private handles?: LedgerChain
 
   constructor (private readonly components: LedgerComponents, private readonly init: LedgerInit) {
     this.current = init.enabled ? 'starting' : 'disabled'
@@ -125,6 +140,9 @@ export class Ledger implements LedgerApi {
       if (this.stopping) await this.cleanup()
     })
   }
+
+  /** The chain handles while ready (the market service's way in), else undefined. */
+  chain (): LedgerChain | undefined { return this.handles }
 
   /** Resolves once the ledger is ready or failed (tests, tools). */
   async whenStarted (): Promise<LedgerState> {
@@ -186,6 +204,7 @@ export class Ledger implements LedgerApi {
     }
     this.checkpoint()
     this.ops = ops
+    this.handles = { chainId: init.chainId, network: init.network, wallet, provider, contracts, client: this.client, anvilPort: onLocal ? init.anvil.port : undefined, runDir: init.runDir }
     this.current = 'ready'
     this.timer = setInterval(() => { void this.poll() }, init.withdrawalPollMs)
     this.timer.unref()
@@ -235,6 +254,7 @@ export class Ledger implements LedgerApi {
     this.provider = undefined
     this.local = undefined
     this.ops = undefined
+    this.handles = undefined
     if (this.current === 'ready') this.current = 'starting'
     await indexer?.stop()
     await client?.stop()

@@ -13,7 +13,7 @@ import { PenaltyBook } from '../protocols/penalties.js'
 import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TRAINING_TOPIC, training, createTrainingMetrics, type TrainingService } from '../training/index.js'
 import { CONSENSUS_TOPIC, consensus, createConsensusMetrics, type ConsensusService } from '../consensus/index.js'
-import { ledger, createLedgerMetrics, levelKv, type Ledger } from '../ledger/index.js'
+import { ledger, createLedgerMetrics, levelKv, LedgerRewards, market, type Ledger, type Market } from '../ledger/index.js'
 import type { NodeOptions } from './options.js'
 import type { NodeEvents } from './events.js'
 import { loadIdentity, readPassphrase } from './identity.js'
@@ -66,6 +66,7 @@ export class MeshNode {
   training!: TrainingService
   consensus!: ConsensusService
   ledger!: Ledger
+  market!: Market
   api!: AdminApi
 
   private constructor (readonly options: Readonly<NodeOptions>, readonly log: Logger, private readonly privateKey: PrivateKey, private readonly env?: NodeJS.ProcessEnv) {
@@ -181,7 +182,11 @@ export class MeshNode {
       clock,
       penalties: this.penalties,
       metrics: createTrainingMetrics(this.metrics.registry),
-      trainingSpeed: () => hw.local()?.bench?.samplesPerSec
+      trainingSpeed: () => hw.local()?.bench?.samplesPerSec,
+      // training registers the `hyperparams` proposal kind with consensus (started before it)
+      proposals: this.consensus,
+      // rewarded jobs lock, pay and redeem through the ledger (started after training: looked up when used)
+      rewards: new LedgerRewards({ ledger: () => this.ledger, store: levelKv(storage.state.sublevel('rewards')), logger: log.child({ module: 'rewards' }) })
     }))
 
     // the chain: on `local` the embedded anvil, deployed and funded; never fatal (the API reports an unreachable chain)
@@ -193,6 +198,23 @@ export class MeshNode {
       metrics: createLedgerMetrics(this.metrics.registry),
       passphrase: async () => await readPassphrase(o.dataDir, this.env),
       store: levelKv(storage.state.sublevel('chain'))
+    }))
+    // the FTNS market: books from gossip and sync, fills and cancels through the ledger's chain client
+    this.market = await services.start('market', market({ ...o.market, enabled: o.market.enabled && o.ledger.enabled, network: o.network })({
+      peerId: libp2p.peerId.toString(),
+      libp2p,
+      gossip,
+      penalties: this.penalties,
+      ledger: this.ledger,
+      store: levelKv(storage.state.sublevel('market')),
+      events,
+      logger: log.child({ module: 'market' }),
+      providerFacts: (peerId) => {
+        const record = peerId === libp2p.peerId.toString() ? hw.local() : hw.get(peerId)?.record
+        let reputation: string | undefined
+        try { reputation = this.consensus.reputationOf(peerId).peer.score } catch { reputation = undefined }
+        return { hardware: record, samplesPerSec: record?.bench?.samplesPerSec, reputation }
+      }
     }))
 
     this.api = await services.start('api', adminApi({ ...o.api, dataDir: o.dataDir, version: VERSION })({

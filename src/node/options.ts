@@ -17,7 +17,7 @@ import { PACKAGE_ROOT } from '../common/paths.js'
 import { StorageOptionsSchema, defaultStorageOptions } from '../storage/index.js'
 import { TrainingOptionsSchema, defaultTrainingOptions } from '../training/index.js'
 import { ConsensusOptionsSchema, defaultConsensusOptions } from '../consensus/index.js'
-import { LedgerOptionsSchema, defaultLedgerOptions } from '../ledger/index.js'
+import { LedgerOptionsSchema, defaultLedgerOptions, MarketOptionsSchema, defaultMarketOptions } from '../ledger/index.js'
 import { ApiOptionsSchema, defaultApiOptions } from './api/options.js'
 import { DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, parseCidr } from './colocation.js'
 import { defaultDataDir } from './data-dir.js'
@@ -70,6 +70,7 @@ export const NodeOptionsSchema = Type.Object({
   training: TrainingOptionsSchema,
   consensus: ConsensusOptionsSchema,
   ledger: LedgerOptionsSchema,
+  market: MarketOptionsSchema,
   chain: Type.Object({
     chainId: Type.Integer({ minimum: 1 }),
     rpcUrls: Type.Array(Type.String()),
@@ -109,6 +110,7 @@ export function defaultNodeOptions (dataDir: string): NodeOptions {
     training: { ...defaultTrainingOptions },
     consensus: structuredClone(defaultConsensusOptions),
     ledger: { ...defaultLedgerOptions, anvil: { ...defaultLedgerOptions.anvil }, faucet: { ...defaultLedgerOptions.faucet } },
+    market: defaultMarketOptions(),
     chain: { chainId: 31337, rpcUrls: [], confirmations: 1, contracts: {}, fromBlock: 0 }
   }
 }

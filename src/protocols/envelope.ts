@@ -6,6 +6,7 @@
  * (itself CBOR bytes) and the Ed25519 signature over a domain-separated CBOR array of everything else.
  * The domain tag keeps a signature made for one topic from ever verifying on another.
  */
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
 import { encode, decode } from 'cborg'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
@@ -33,6 +34,35 @@ export interface OpenOptions {
   /** The domain tag this caller expects; any other is refused. */
   domain: string
   maxBytes?: number
+}
+
+/**
+ * Signers seen recently: the imported key and the peer id string, by the protobuf key bytes. @libp2p/crypto imports
+ * the key (a JWK parse) on every verify, and a peer id is a multihash + base58 encoding: together about half of a
+ * verify, and gossip brings the same few signers' records over and over. Each signature is still verified.
+ */
+const signers = new Map<string, { key: KeyObject, peerId: string }>()
+const MAX_CACHED_SIGNERS = 4096
+
+/** The cached signer of protobuf key `k` (throws RecordError when it is not an Ed25519 public key). */
+function signerOf (k: Uint8Array): { key: KeyObject, peerId: string } {
+  const id = Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('base64')
+  const hit = signers.get(id)
+  if (hit != null) return hit
+  let publicKey
+  try {
+    publicKey = publicKeyFromProtobuf(k)
+  } catch (err) {
+    throw new RecordError('ERR_RECORD_KEY', 'record public key is invalid', { cause: err })
+  }
+  if (publicKey.type !== 'Ed25519') throw new RecordError('ERR_RECORD_KEY', 'only Ed25519 signers are accepted')
+  const signer = {
+    key: createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.raw).toString('base64url') } }),
+    peerId: peerIdFromPublicKey(publicKey).toString()
+  }
+  if (signers.size >= MAX_CACHED_SIGNERS) signers.delete(signers.keys().next().value as string)
+  signers.set(id, signer)
+  return signer
 }
 
 function signingBytes (domain: string, version: number, key: Uint8Array, seq: number, payload: Uint8Array): Uint8Array {
@@ -68,16 +98,10 @@ export async function openRecord<T = unknown> (bytes: Uint8Array, opts: OpenOpti
     throw new RecordError('ERR_RECORD_DECODE', 'record fields are missing or of the wrong type')
   }
   if (d !== opts.domain) throw new RecordError('ERR_RECORD_DOMAIN', `record domain ${JSON.stringify(d).slice(0, 64)} is not ${opts.domain}`)
-  let publicKey
-  try {
-    publicKey = publicKeyFromProtobuf(k)
-  } catch (err) {
-    throw new RecordError('ERR_RECORD_KEY', 'record public key is invalid', { cause: err })
-  }
-  if (publicKey.type !== 'Ed25519') throw new RecordError('ERR_RECORD_KEY', 'only Ed25519 signers are accepted')
+  const signer = signerOf(k)
   let ok = false
   try {
-    ok = await publicKey.verify(signingBytes(d, v, k, s, p), g)
+    ok = g.byteLength === 64 && verifySignature(null, signingBytes(d, v, k, s, p), signer.key, g)
   } catch { ok = false }
   if (!ok) throw new RecordError('ERR_RECORD_SIGNATURE', 'record signature does not verify')
   let payload: T
@@ -86,5 +110,5 @@ export async function openRecord<T = unknown> (bytes: Uint8Array, opts: OpenOpti
   } catch (err) {
     throw new RecordError('ERR_RECORD_DECODE', 'record payload is not valid CBOR', { cause: err })
   }
-  return { version: v, domain: d, signer: peerIdFromPublicKey(publicKey).toString(), seq: s, payload, bytes }
+  return { version: v, domain: d, signer: signer.peerId, seq: s, payload, bytes }
 }

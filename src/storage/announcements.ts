@@ -39,7 +39,7 @@ export function artifactAnnounceHandler (init: AnnounceHandlerInit): GossipTopic
 /** What the announcements use. */
 export interface AnnouncementsComponents {
   privateKey: PrivateKey
-  registry: Pick<ArtifactRegistry, 'get' | 'putEntry' | 'commit'>
+  registry: Pick<ArtifactRegistry, 'putEntry' | 'commit'>
   tally: ArtifactTally
   clock: Clock
   log: Logger
@@ -60,6 +60,8 @@ export class Announcements {
   readonly self: string
   private readonly seq: SeqSource
   private readonly guard: ReplayGuard
+  /** Per CID, the tail of its announcements being remembered: one at a time, so two never both count as new. */
+  private readonly remembering = new Map<string, Promise<void>>()
 
   constructor (private readonly c: AnnouncementsComponents, private readonly init: AnnouncementsInit) {
     this.self = peerIdFromPrivateKey(c.privateKey).toString()
@@ -91,9 +93,22 @@ export class Announcements {
   /** Remember a verified announcement from a peer as a known remote artifact. */
   async remember (rec: SignedRecord<ArtifactMeta>): Promise<void> {
     if (rec.signer === this.self) return
+    const cid = rec.payload.cid
+    const run = (this.remembering.get(cid) ?? Promise.resolve()).then(async () => { await this.rememberNow(rec) })
+    const tail = run.catch(() => {})
+    this.remembering.set(cid, tail)
+    try {
+      await run
+    } finally {
+      if (this.remembering.get(cid) === tail) this.remembering.delete(cid)
+    }
+  }
+
+  private async rememberNow (rec: SignedRecord<ArtifactMeta>): Promise<void> {
     const { registry, tally, metrics } = this.c
     const meta = rec.payload
-    const existing = await registry.get(meta.cid)
+    // the tally mirrors the registry's entries (loaded at start, updated at every commit): no Level read per receipt
+    const existing = tally.entry(meta.cid)
     // a local copy keeps its entry; among remote ones the newest record wins
     if (existing?.local === true || (existing != null && existing.seq >= rec.seq)) {
       metrics?.announcements.inc({ result: 'duplicate' })

@@ -13,6 +13,7 @@ import type { CID } from 'multiformats/cid'
 import { systemClock, type Clock } from '../common/clock.js'
 import { silentLogger, type Logger } from '../common/logger.js'
 import { Announcements } from './announcements.js'
+import { asBatchDht, batchProvider } from './batch-provide.js'
 import { BlockTracker } from './block-tracking.js'
 import { DEFAULT_ARTIFACT_STORE_INIT, DEFAULT_MEDIA_TYPE, STOP_DRAIN_MS } from './constants.js'
 import { StorageError } from './errors.js'
@@ -20,7 +21,7 @@ import { collectGarbage } from './gc.js'
 import { SharedLock } from './lock.js'
 import { hasPin, pinBlocks, releasePin } from './pins.js'
 import type { ArtifactMeta } from './protocol/artifact-record.js'
-import { ProvideQueue, lookUpProviders, type ProviderLookupOptions } from './providers.js'
+import { ProvideQueue, lookUpProviders, type ProvideQueueStats, type ProviderLookupOptions } from './providers.js'
 import { openArtifact, readAll, readWholeDag, resolveFileSize } from './read.js'
 import { Recovery, operationId } from './recovery.js'
 import { ArtifactRegistry, entryInfo as info, type RegistryEntry } from './registry.js'
@@ -65,7 +66,9 @@ export class ArtifactStore {
   async start (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.started) return
     this.background = new AbortController()
-    this.provides = new ProvideQueue(this.c.helia.libp2p, this.background.signal, this.log)
+    const libp2p = this.c.helia.libp2p
+    const dht = asBatchDht(libp2p.services.dht)
+    this.provides = new ProvideQueue(libp2p, this.background.signal, this.log, { batch: dht != null ? batchProvider(libp2p, dht) : undefined })
     const repaired = await this.recovery.recoverAll(options)
     if (repaired > 0 && this.init.gcOnRecovery) {
       const { freedBytes } = await this.gc(options)
@@ -273,6 +276,11 @@ export class ArtifactStore {
   async usage (): Promise<StorageUsage> {
     const bs = this.c.storage.blockstore
     return { usedBytes: bs.usedBytes, quotaBytes: bs.quotaBytes, freeBytes: bs.freeBytes, blocks: bs.blockCount, artifacts: this.tally.snapshot() }
+  }
+
+  /** The DHT provide queue's counters (undefined before start): roots waiting, in flight, provided, failed, dropped. */
+  provideStats (): ProvideQueueStats | undefined {
+    return this.provides?.stats()
   }
 
   // ---- internals ----

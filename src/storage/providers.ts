@@ -1,11 +1,12 @@
 /**
  * Finding who has an artifact: the root (only the root, never each block) is provided on the mesh DHT after an add
- * (through a bounded queue: ProvideQueue), and looked up when connected peers do not deliver it to a read or pin. Found providers are dialled; bitswap sends its
+ * (through a bounded queue of batches: ProvideQueue, batch-provide.ts), and looked up when connected peers do not deliver it to a read or pin. Found providers are dialled; bitswap sends its
  * wantlist to every newly connected peer, so blocks start flowing from them without any per-block lookup.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../common/logger.js'
+import type { ProvideBatch } from './batch-provide.js'
 import { HINTED_PROVIDER_LOOKUP_DELAY_MS, PROVIDER_LOOKUP_DELAY_MS, PROVIDE_TIMEOUT_MS } from './constants.js'
 import type { ArtifactBlockstore, ArtifactNetwork } from './types.js'
 
@@ -49,8 +50,17 @@ export interface ProvideQueueInit {
   concurrency?: number
   /** Roots waiting at most; beyond it the oldest waiting one is dropped (default 1024). */
   maxQueued?: number
-  /** One provide gives up after this long (default PROVIDE_TIMEOUT_MS). */
+  /** One provide (or batch) gives up after this long (default PROVIDE_TIMEOUT_MS). */
   timeoutMs?: number
+  /**
+   * Provide roots in batches with this (batch-provide.ts: one DHT walk and one stream per closest peer per batch)
+   * instead of one kad `provide` per root; batches run one at a time.
+   */
+  batch?: ProvideBatch
+  /** A batch starts this long after its first root was queued, or at once when `maxBatch` roots wait (default 5 s). */
+  batchDelayMs?: number
+  /** Roots per batch at most (default 256). */
+  maxBatch?: number
 }
 
 /** Counters of the provide queue, for logs, metrics and tests. */
@@ -73,11 +83,19 @@ export class ProvideQueue {
   private readonly concurrency: number
   private readonly maxQueued: number
   private readonly timeoutMs: number
+  private readonly batch?: ProvideBatch
+  private readonly batchDelayMs: number
+  private readonly maxBatch: number
+  private timer?: ReturnType<typeof setTimeout>
 
-  constructor (private readonly libp2p: ArtifactNetwork, private readonly signal: AbortSignal, private readonly log: Logger, init: ProvideQueueInit = {}) {
+  constructor (private readonly libp2p: Pick<ArtifactNetwork, 'contentRouting'>, private readonly signal: AbortSignal, private readonly log: Logger, init: ProvideQueueInit = {}) {
     this.concurrency = init.concurrency ?? 2
     this.maxQueued = init.maxQueued ?? 1024
     this.timeoutMs = init.timeoutMs ?? PROVIDE_TIMEOUT_MS
+    this.batch = init.batch
+    this.batchDelayMs = init.batchDelayMs ?? 5000
+    this.maxBatch = init.maxBatch ?? 256
+    signal.addEventListener('abort', () => { clearTimeout(this.timer) }, { once: true })
   }
 
   /** Queue a root; returns at once. */
@@ -103,6 +121,7 @@ export class ProvideQueue {
   }
 
   private pump (): void {
+    if (this.batch != null) { this.pumpBatch(this.batch); return }
     while (this.inFlight < this.concurrency && this.waiting.size > 0 && !this.signal.aborted) {
       const [key, root] = this.waiting.entries().next().value as [string, CID]
       this.waiting.delete(key)
@@ -117,6 +136,32 @@ export class ProvideQueue {
         this.pump()
       })
     }
+  }
+
+  /** Start a batch when `maxBatch` roots wait or the delay since the first of them is over; one batch at a time. */
+  private pumpBatch (batch: ProvideBatch, due = false): void {
+    if (this.inFlight > 0 || this.waiting.size === 0 || this.signal.aborted) return
+    if (!due && this.waiting.size < this.maxBatch) {
+      if (this.timer == null) {
+        this.timer = setTimeout(() => { this.timer = undefined; this.pumpBatch(batch, true) }, this.batchDelayMs)
+        this.timer.unref?.()
+      }
+      return
+    }
+    clearTimeout(this.timer)
+    this.timer = undefined
+    const roots = [...this.waiting.values()].slice(0, this.maxBatch)
+    for (const root of roots) this.waiting.delete(root.toString())
+    this.inFlight = roots.length
+    batch(roots, AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)])).then(() => {
+      this.provided += roots.length
+    }, err => {
+      this.failed += roots.length
+      if (!this.signal.aborted) this.log.debug({ roots: roots.length, err: (err as Error).message }, 'batched DHT provide failed')
+    }).finally(() => {
+      this.inFlight = 0
+      this.pumpBatch(batch)
+    })
   }
 }
 

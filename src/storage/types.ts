@@ -75,8 +75,11 @@ export interface ArtifactStoreInit {
   gcOnRecovery?: boolean
 }
 
-/** The libp2p calls the store makes: dial holders of an artifact, look up and provide roots on the DHT. */
-export type ArtifactNetwork = Pick<Libp2p, 'peerId' | 'dial' | 'getConnections' | 'contentRouting'>
+/**
+ * The libp2p calls the store makes: dial holders of an artifact, look up and provide roots on the DHT (batched
+ * through kad-dht's service, `services.dht`, when the node has one: batch-provide.ts).
+ */
+export type ArtifactNetwork = Pick<Libp2p, 'peerId' | 'dial' | 'getConnections' | 'contentRouting' | 'dialProtocol' | 'getMultiaddrs' | 'services'>
 
 /** The Helia slice the store uses: its networked blockstore (bitswap), its pin index and the libp2p under it. */
 export interface ArtifactHelia {

@@ -32,6 +32,17 @@ export const trainingEvents = defineEvents({
     of: Type.Integer({ description: 'contributors of the round' }),
     here: Metric
   }),
+  /**
+   * A rewarded job's voucher: `sent` by the creator's node to contributor `peerId`, or `received` by the contributor's
+   * node (checked: signed by the job's payer). `amount` is FTNS (decimal string) for `round`.
+   */
+  'training.reward': Type.Object({
+    jobId: JobId,
+    round: Type.Integer(),
+    peerId: Type.String(),
+    amount: Type.String({ description: 'FTNS, decimal' }),
+    direction: Type.Union([Type.Literal('sent'), Type.Literal('received')])
+  }),
   /** A round was sealed and accepted; the report as this node measured it. */
   'training.round': Type.Object({
     jobId: JobId,

@@ -10,7 +10,12 @@ export const TrainingOptionsSchema = Type.Object({
    * src/training/service/adversary.ts), e.g. 'sign-flip' = -adversaryScale x its honest delta.
    */
   adversary: Type.Union([Type.Literal('none'), ...ADVERSARY_KINDS.map(k => Type.Literal(k))]),
-  adversaryScale: Type.Number({ minimum: 0 })
+  adversaryScale: Type.Number({ minimum: 0 }),
+  /**
+   * A job's creator proposes to roll back an accepted hyperparameter change when the first round trained with it
+   * lost more than this much accuracy (absolute, 0..1) against the round before.
+   */
+  hyperparamsRollbackMargin: Type.Number({ minimum: 0, maximum: 1 })
 }, { additionalProperties: false })
 
 export type TrainingOptions = Static<typeof TrainingOptionsSchema>
@@ -18,5 +23,6 @@ export type TrainingOptions = Static<typeof TrainingOptionsSchema>
 export const defaultTrainingOptions: TrainingOptions = {
   announceIntervalMs: 10_000,
   adversary: 'none',
-  adversaryScale: 10
+  adversaryScale: 10,
+  hyperparamsRollbackMargin: 0.05
 }

@@ -319,7 +319,7 @@ export class MarketModel {
 
   /** Compares the chain with the model, and records the invariants' inputs. */
   async check (): Promise<void> {
-    const s = await this.lens.readMarket(this.d.addresses.market, this.d.addresses.quote, this.actors.map(a => a.address), this.orders.map(o => o.hash))
+    const s = await this.lens.readMarket(this.d.addresses.market, this.d.addresses.quote, this.actors.map(a => a.address), this.orders.map(o => o.order.maker), this.orders.map(o => o.order.salt))
     const chain = { ftns: [...s.ftns], quote: [...s.quote], free: [...s.free], filled: [...s.filled], cancelled: [...s.cancelled] }
     const model = { ftns: this.ftns, quote: this.quote, free: this.free, filled: this.orders.map(o => o.filled), cancelled: this.orders.map(o => o.cancelled) }
     const show = (x: unknown): string => JSON.stringify(x, (_, v: unknown) => typeof v === 'bigint' ? v.toString() : v)

@@ -93,10 +93,15 @@ export class EpochChain {
 
   /**
    * The leader of a slot: the electorate's members sorted by peer id, taken in turn (slot modulo their number).
-   * Everyone computes the same leader for the same slot; a leader that is away is skipped by the next slot.
+   * Everyone computes the same leader for the same slot; a leader that is away is skipped by the next slot. Members
+   * on probation lead only while nobody is established: otherwise 14 fresh identities in the pool would hold most
+   * slots and, by staying silent, slow the chain down to the honest share of the slots.
    */
   leader (slot: number): string | undefined {
-    const members = [...this.electorate().weights.keys()].sort()
+    const probation = this.snapshot().probation
+    const all = [...this.electorate().weights.keys()].sort()
+    const established = all.filter(p => !probation.has(p))
+    const members = established.length > 0 ? established : all
     return members.length === 0 ? undefined : members[slot % members.length]
   }
 

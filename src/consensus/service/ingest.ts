@@ -263,6 +263,9 @@ export class Ingest implements BuiltinHost {
 
   private async execute (e: Entry): Promise<void> {
     if (e.executed) return
+    // a kind another subsystem registers at its own start (training's hyperparams, after consensus started and began
+    // catching up): left accepted-not-executed, so the next beat executes it once the kind is there
+    if (!this.s.kinds.has(e.proposal.kind)) return
     try {
       await this.s.kinds.get(e.proposal.kind).execute(e.proposal.payload, { id: e.id, proposal: e.proposal })
     } catch (err) {

@@ -41,7 +41,11 @@ export const REFUSALS = {
   'not-found': { kind: 'not-found', gossip: 'ignore', meaning: 'no order with that hash in the book' },
   'price-limit': { kind: 'conflict', gossip: 'ignore', meaning: 'no order within the limit price' },
   'no-liquidity': { kind: 'conflict', gossip: 'ignore', meaning: 'the book holds too few fillable units' },
-  'too-many-orders': { kind: 'conflict', gossip: 'ignore', meaning: 'the fill would need more orders than one transaction carries' }
+  'too-many-orders': { kind: 'conflict', gossip: 'ignore', meaning: 'the fill would need more orders than one transaction carries' },
+  'taker-unfunded': { kind: 'conflict', gossip: 'ignore', meaning: "this node's wallet or vault lacks what the fill costs" },
+  'not-maker': { kind: 'forbidden', gossip: 'ignore', meaning: 'only the maker can cancel an order' },
+  'tx-failed': { kind: 'conflict', gossip: 'ignore', meaning: 'the transaction failed on chain for another reason' },
+  'not-ready': { kind: 'unavailable', gossip: 'ignore', meaning: 'the market is not running yet (ledger starting, off, or its chain unavailable)' }
 } as const satisfies Record<string, RefusalRow>
 
 /** A machine-readable refusal reason (`bad-signature`, `expired`, `unfunded`, ...). */

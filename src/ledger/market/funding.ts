@@ -91,9 +91,10 @@ export class FundingChecker {
     for (const key of [...this.cache.keys()]) if (needles.some(n => key.includes(n))) this.cache.delete(key)
   }
 
-  private status (hash: string): Promise<{ filled: bigint, cancelled: boolean }> {
-    return this.cached(`status:${hash.toLowerCase()}`, async () => {
-      const s = await this.market.orderStatus(hash)
+  /** The fill record of an order: the contract keeps it per (maker, salt), so it is keyed by both and the hash. */
+  private status (hash: string, maker: string, salt: bigint): Promise<{ filled: bigint, cancelled: boolean }> {
+    return this.cached(`status:${hash.toLowerCase()}:${maker.toLowerCase()}:${salt}`, async () => {
+      const s = await this.market.orderStatus(maker, salt)
       return { filled: s.filled, cancelled: s.cancelled }
     })
   }
@@ -124,7 +125,7 @@ export class FundingChecker {
    */
   async check (v: ValidOrder): Promise<Checked<FundingVerdict>> {
     const o = v.order
-    const [status, lane] = await Promise.all([this.status(v.hash), this.laneNonce(o.maker, o.nonceLane)])
+    const [status, lane] = await Promise.all([this.status(v.hash, o.maker, o.salt), this.laneNonce(o.maker, o.nonceLane)])
     if (status.cancelled) return refuse('cancelled', `order ${v.hash} was cancelled on chain`)
     if (o.laneNonce !== lane) return refuse('lane-stale', `order ${v.hash} was signed with lane nonce ${o.laneNonce}; the lane is at ${lane}`)
     const size = v.kind === 'compute' ? v.order.maxUnits : v.order.amount

@@ -5,7 +5,7 @@ import type { EventSource } from '../../common/events.js'
 import type { ArtifactStore } from '../../storage/index.js'
 import type { TrainingApi } from '../../training/index.js'
 import type { ConsensusService } from '../../consensus/index.js'
-import type { LedgerApi } from '../../ledger/index.js'
+import type { LedgerApi, MarketApi } from '../../ledger/index.js'
 import { nodeEvents, type NodeEvents } from '../events.js'
 import type { HardwareService } from '../hardware/index.js'
 import type { NodeOptions } from '../options.js'
@@ -21,6 +21,7 @@ import { proposalRoutes } from './routes/proposals.js'
 import { reputationRoutes } from './routes/reputation.js'
 import { walletRoutes } from './routes/wallet.js'
 import { ledgerRoutes } from './routes/ledger.js'
+import { marketRoutes } from './routes/market.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { cachedView } from './view-cache.js'
 
@@ -37,6 +38,7 @@ export interface ApiNode {
   training: TrainingApi
   consensus: ConsensusService
   ledger: LedgerApi
+  market: MarketApi
   metrics: { registry: Registry }
   events: EventSource<NodeEvents>
 }
@@ -61,6 +63,7 @@ export function apiPlugins (node: ApiNode): ApiPlugin[] {
     reputationRoutes({ consensus: node.consensus }),
     walletRoutes({ ledger: node.ledger }),
     ledgerRoutes({ ledger: node.ledger }),
+    marketRoutes({ market: node.market }),
     observabilityRoutes({ registry: node.metrics.registry, events: node.events, eventSchemas: nodeEvents, maxEventStreams: node.options.api.maxEventStreams }),
     // the web dashboard (`/`, `/login`, `/web/*`) and its cookie sessions, a second way in besides the token
     dashboardRoutes()

@@ -22,6 +22,7 @@ const info: Group = async (program) => { (await import('./commands/info.js')).re
 const artifacts: Group = async (program) => { (await import('./commands/artifacts.js')).registerArtifactCommands(program, connect) }
 const dashboard: Group = async (program) => { (await import('./commands/dashboard.js')).registerDashboardCommand(program, connect) }
 const wallet: Group = async (program) => { (await import('./commands/wallet.js')).registerWalletCommands(program, connect) }
+const market: Group = async (program) => { (await import('./commands/market.js')).registerMarketCommands(program, connect) }
 const proposals: Group = async (program) => { (await import('./commands/proposals.js')).registerProposalCommands(program, connect) }
 const reputation: Group = async (program) => { (await import('./commands/reputation.js')).registerReputationCommands(program, connect) }
 // `contracts deploy` is an operator tool, not a client command: it loads the options and the ledger
@@ -45,6 +46,7 @@ const GROUPS: ReadonlyArray<[readonly string[], Group]> = [
   [['reputation'], reputation],
   [['dashboard'], dashboard],
   [['wallet'], wallet],
+  [['market'], market],
   [['contracts'], contracts]
 ]
 

@@ -44,6 +44,8 @@ export function checkTrainingMessage (msg: TrainingMessage, signer: string): voi
     case 'join':
     case 'leave':
     case 'stop':
+    case 'payee': // the signer names its own address
+    case 'voucher': // its EIP-712 signature is checked by the receiver's ledger
       return
     case 'delta':
       checkCid(msg.baseModelCid, 'baseModelCid')

@@ -10,6 +10,7 @@ import { krumMinUpdates } from '../core/krum.js'
 import { modelRuleIssue } from '../model/spec.js'
 import { AggregationSpecSchema, CompressionSpecSchema, JOB_DEFAULTS, JobSpecSchema, paramsOf, type JobSpec } from './job-schema.js'
 import type { CreateJobRequest, JoinJobRequest } from './requests.js'
+import { hyperparamBoundsIssue } from './hyperparams.js'
 
 /** One broken rule: the field it is about (a dotted path in the job spec's terms) and what is wrong. */
 export interface Issue { path: string, message: string }
@@ -51,7 +52,7 @@ export function jobRuleIssue (job: JobParts, name: FieldNamer = specNames): Issu
 export function jobSpecIssue (job: JobSpec): Issue | undefined {
   const model = modelRuleIssue(job.model)
   if (model !== undefined) return { path: 'model', message: `model: ${model}` }
-  return jobRuleIssue(job)
+  return hyperparamBoundsIssue(job.hyperparamBounds) ?? jobRuleIssue(job)
 }
 
 const checkJobSpec = TypeCompiler.Compile(JobSpecSchema)
@@ -111,7 +112,7 @@ export function createRequestIssue (req: CreateJobRequest, name: FieldNamer = p 
   if (stray !== undefined) return stray
   const parts = jobPartsOf(req)
   if (parts === undefined) return { path: 'aggregation', message: `${name('aggregation')} or ${name('compression')} does not fit its parameters` }
-  return jobRuleIssue(parts, name)
+  return hyperparamBoundsIssue(req.hyperparamBounds) ?? jobRuleIssue(parts, name)
 }
 
 /** The rules of a schema-valid join request. */

@@ -161,6 +161,39 @@ export const LocalEpochsSchema = Type.Integer({ minimum: 1, maximum: L.maxLocalE
 /** Local SGD learning rate. */
 export const LearningRateSchema = Type.Number({ exclusiveMinimum: 0, maximum: L.maxLearningRate })
 
+/** Local minibatch size. */
+export const BatchSizeSchema = Type.Integer({ minimum: 1, maximum: L.maxBatchSize })
+
+const RANGE = 'inclusive bounds a hyperparams proposal must stay within'
+/**
+ * Bounds a job declares for its hyperparameters; a name left out takes `defaultHyperparamBounds`
+ * (src/training/protocol/hyperparams.ts). A `hyperparams` proposal outside them is voted down and never applied.
+ */
+export const HyperparamBoundsSchema = closed({
+  learningRate: Type.Optional(closed({ min: LearningRateSchema, max: LearningRateSchema }, { description: `learningRate: ${RANGE}` })),
+  localEpochs: Type.Optional(closed({ min: LocalEpochsSchema, max: LocalEpochsSchema }, { description: `localEpochs: ${RANGE}` })),
+  batchSize: Type.Optional(closed({ min: BatchSizeSchema, max: BatchSizeSchema }, { description: `batchSize: ${RANGE}` }))
+}, { description: 'bounds hyperparams proposals must respect (defaults: 1/10x to 10x the learning rate, 1 to 4x the local epochs, 1/8x to 8x the batch size)' })
+/** A job's declared hyperparameter bounds. */
+export type HyperparamBounds = Static<typeof HyperparamBoundsSchema>
+
+/** A chain address (EIP-55 or lowercase hex). */
+export const ChainAddressSchema = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$', description: 'a chain address' })
+/** An amount in wei (a decimal integer string; JSON numbers lose precision). */
+export const WeiSchema = Type.String({ pattern: '^(0|[1-9][0-9]{0,39})$', description: 'an amount in wei (decimal integer string)' })
+
+/**
+ * A rewarded job: `totalWei` FTNS (in wei) locked in the CreditVault by `payer` (the creator's chain wallet) when the
+ * job was created, paid to contributors by cumulative vouchers after each accepted round, pro rata to their samples in
+ * the seal (src/training/core/payouts.ts). Jobs without it are unchanged (their id does not move).
+ */
+export const RewardSpecSchema = closed({
+  totalWei: { ...WeiSchema, pattern: '^[1-9][0-9]{0,39}$', description: 'the job\'s total reward in FTNS wei' },
+  payer: { ...ChainAddressSchema, description: 'the creator\'s chain wallet, which signs the vouchers' }
+}, { description: 'the job pays its contributors in FTNS' })
+/** A job's reward. */
+export type RewardSpec = Static<typeof RewardSpecSchema>
+
 /** A training job as announced. `id` = hex SHA-256 of the canonical CBOR of every other field (see `jobIdOf`). */
 export const JobSpecSchema = closed({
   id: JobIdSchema,
@@ -170,7 +203,7 @@ export const JobSpecSchema = closed({
   rounds: RoundsSchema,
   minParticipants: MinParticipantsSchema,
   localEpochs: LocalEpochsSchema,
-  batchSize: Type.Integer({ minimum: 1, maximum: L.maxBatchSize }),
+  batchSize: BatchSizeSchema,
   learningRate: LearningRateSchema,
   aggregation: AggregationSpecSchema,
   compression: CompressionSpecSchema,
@@ -182,6 +215,9 @@ export const JobSpecSchema = closed({
    * it do not accept such a job (their schema is closed); jobs without it are unchanged.
    */
   warmStart: Type.Optional(closed({ modelHash: ModelHashSchema }, { description: 'the job starts from a trained model' })),
+  /** Bounds of `hyperparams` proposals (absent: the defaults). Optional for the same reason as `warmStart`. */
+  hyperparamBounds: Type.Optional(HyperparamBoundsSchema),
+  reward: Type.Optional(RewardSpecSchema),
   manifestHash: Type.Optional(ModelHashSchema),
   createdAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'ms since the epoch' }),
   timing: JobTimingSchema

@@ -6,7 +6,7 @@
  * validator (record.ts) still tells a malformed message (ERR_SCHEMA) from one out of bounds (ERR_BOUNDS).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { CidSchema, JobSpecSchema, ModelHashSchema, PeerIdSchema, closed as obj, type JobSpec, type JobTiming } from './job-schema.js'
+import { ChainAddressSchema, CidSchema, JobSpecSchema, ModelHashSchema, PeerIdSchema, WeiSchema, closed as obj, type JobSpec, type JobTiming } from './job-schema.js'
 import { TRAINING_LIMITS as L } from './limits.js'
 
 export { TRAINING_LIMITS } from './limits.js'
@@ -131,6 +131,35 @@ export const ElectorateChangeSchema = obj({
   electorate: Type.Array(PeerIdSchema, { minItems: 1, maxItems: L.maxParticipants })
 })
 
+/**
+ * A contributor to a rewarded job names the chain address its vouchers pay (signed by the contributor's peer key, so
+ * only it can name its own). Sent when it joins and repeated with its rounds; the creator keeps the first per peer.
+ * Older nodes ignore this type.
+ */
+export const PayeeSchema = obj({ type: Type.Literal('payee'), jobId: JobId, address: ChainAddressSchema })
+
+const Bytes32 = Type.String({ pattern: '^0x[0-9a-fA-F]{64}$' })
+/**
+ * The creator's cumulative voucher to a contributor for `round` of a rewarded job: the EIP-712 voucher
+ * {lockId = lockIdOf(payer, provider, salt), cumulativeAmount} signed by `payer` (the job's reward payer) in compact
+ * form (r, vs), redeemable by `provider` in the CreditVault. The receiver verifies the EIP-712 signature itself; the
+ * envelope only says who relayed it. `settle`: the payer asks for redemption now (the job's last round). Older nodes
+ * ignore this type.
+ */
+export const RewardVoucherSchema = obj({
+  type: Type.Literal('voucher'),
+  jobId: JobId,
+  round: Round,
+  peerId: PeerIdSchema,
+  payer: ChainAddressSchema,
+  provider: ChainAddressSchema,
+  salt: { ...WeiSchema, description: 'the lock\'s salt (uint96, decimal)' },
+  cumulativeAmount: WeiSchema,
+  r: Bytes32,
+  vs: Bytes32,
+  settle: Type.Optional(Type.Boolean())
+})
+
 /** A job announcement. */
 export type JobAnnounce = Static<typeof JobAnnounceSchema>
 /** A join (or heartbeat). */
@@ -154,8 +183,13 @@ export type ModelEval = Static<typeof ModelEvalSchema>
 /** The creator's reconfiguration of a stalled round's electorate. */
 export type ElectorateChange = Static<typeof ElectorateChangeSchema>
 
+/** A contributor's payee address. */
+export type PayeeMessage = Static<typeof PayeeSchema>
+/** A reward voucher. */
+export type RewardVoucher = Static<typeof RewardVoucherSchema>
+
 /** Every message on TRAINING_TOPIC. */
-export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote | RoundPromise | JobStop | ModelEval | ElectorateChange
+export type TrainingMessage = JobAnnounce | JoinMessage | LeaveMessage | DeltaAnnounce | RoundSeal | SealVote | RoundPromise | JobStop | ModelEval | ElectorateChange | PayeeMessage | RewardVoucher
 /** The `type` of a training message. */
 export type TrainingMessageType = TrainingMessage['type']
 
@@ -170,5 +204,7 @@ export const TRAINING_MESSAGE_SCHEMAS = {
   promise: RoundPromiseSchema,
   stop: JobStopSchema,
   eval: ModelEvalSchema,
-  electorate: ElectorateChangeSchema
+  electorate: ElectorateChangeSchema,
+  payee: PayeeSchema,
+  voucher: RewardVoucherSchema
 } as const satisfies Record<TrainingMessageType, TSchema>

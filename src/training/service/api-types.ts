@@ -10,6 +10,8 @@ export type { CreateJobRequest, JoinJobRequest }
 export { MAX_DATASET_UPLOAD_BYTES } from '../protocol/limits.js'
 import type { Evaluation, ModelExport, Prediction } from './model-use.js'
 import type { NodeEvaluation, PooledEvaluation } from './pooled.js'
+import type { HyperparamsView } from './hyperparams-kind.js'
+export type { HyperparamsView } from './hyperparams-kind.js'
 export type { NodeEvaluation, PooledEvaluation } from './pooled.js'
 export type { Evaluation, ModelExport, Prediction, ExportMeta } from './model-use.js'
 
@@ -40,6 +42,15 @@ export interface RoundReport {
   pooled?: PooledEvaluation | null
   /** Each contributor's evaluation of the accepted model, as it arrived. */
   evaluations?: NodeEvaluation[]
+  /** A rewarded job: what each contributor earned in this round (core/payouts.ts), in wei and FTNS. */
+  payouts?: Array<{ peerId: string, wei: string, amount: string }>
+}
+
+/** A rewarded job's reward as this node sees it: the spec's total, and the vouchers this node sent or received. */
+export interface RewardView {
+  total: string
+  payer: string
+  vouchers: Array<{ round: number, peerId: string, amount: string, wei: string, direction: 'sent' | 'received' }>
 }
 
 /** Where this node stands with a job. */
@@ -62,6 +73,10 @@ export interface JobView {
   finishedReason: 'rounds' | 'target' | null
   spec: JobSpec
   rounds: RoundReport[]
+  /** The hyperparameters in force and the accepted `hyperparams` changes (absent where consensus is not wired). */
+  hyperparams?: HyperparamsView
+  /** Only on rewarded jobs: the total and the vouchers this node sent or received. */
+  reward?: RewardView
 }
 
 /**

@@ -13,6 +13,8 @@ import type { AddArtifactOptions, ArtifactInfo, FetchOptions } from '../../stora
 import type { TrainingEvents } from '../events.js'
 import type { TrainingMetrics } from '../metrics.js'
 import type { TrainingOptions } from '../options.js'
+import type { TrainingProposals } from './hyperparams-kind.js'
+import type { RewardsPort } from './rewards.js'
 
 /** The service's options: training's own (`TrainingOptions`) and the node-wide ones it reads. */
 export interface TrainingServiceInit extends TrainingOptions {
@@ -62,4 +64,8 @@ export interface TrainingServiceComponents {
   metrics?: TrainingMetrics
   /** The node's measured training speed (samples/s), for the work budget. */
   trainingSpeed?: () => number | undefined
+  /** Consensus, where the node runs it: training registers the `hyperparams` kind and proposes rollbacks. */
+  proposals?: TrainingProposals
+  /** The ledger, where the node runs one: rewarded jobs lock, pay and redeem through it (service/rewards.ts). */
+  rewards?: RewardsPort
 }

@@ -23,6 +23,7 @@ import { targetRound } from './pooled.js'
 import type { RoundReports } from './reports.js'
 import type { JobRuntime } from './runtime.js'
 import type { RoundWork } from './work.js'
+import type { RewardsBridge } from './rewards.js'
 
 const SUB = 'training'
 
@@ -30,8 +31,10 @@ const SUB = 'training'
 interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, stopped?: JobRuntime['stopped'], reports: RoundReport[], snapshot: JobMachineSnapshot }
 
 /** What the runner uses: the service's own components (less the artifact store) and its work, reports and data. */
-export interface JobRunnerComponents extends Omit<TrainingServiceComponents, 'artifacts' | 'trainingSpeed'> {
+export interface JobRunnerComponents extends Omit<TrainingServiceComponents, 'artifacts' | 'trainingSpeed' | 'rewards'> {
   work: RoundWork
+  /** Rewarded jobs: told of payee and voucher messages and of each accepted round. */
+  rewards?: RewardsBridge
   reports: RoundReports
   datasets: DatasetStore
 }
@@ -168,6 +171,7 @@ export class JobRunner {
       }
       return
     }
+    if (msg.type === 'payee' || msg.type === 'voucher') { this.c.rewards?.onMessage(job, from, msg); return }
     if (job.stopped != null) return
     if (msg.type === 'delta' && job.join != null && !job.left) {
       const work = this.c.work
@@ -196,6 +200,7 @@ export class JobRunner {
           await this.persist(job)
           this.c.reports.announce(job, report)
           this.checkTarget(job)
+          this.c.rewards?.onRound(job)
           break
         }
         case 'penalise':
@@ -208,6 +213,7 @@ export class JobRunner {
           this.c.events.emit('training.finished', { jobId: job.spec.id, reason: a.reason, round: a.round, modelCid: a.modelCid })
           this.log.info({ job: job.spec.id, reason: a.reason, round: a.round }, 'training job finished')
           this.release(job) // after the model-accepted before it, which evaluated the last model
+          this.c.rewards?.onRound(job)
       }
     }
     this.logStall(job)

@@ -9,10 +9,11 @@ import type { TrainingEvents } from '../events.js'
 import type { TrainingMetrics } from '../metrics.js'
 import type { EvalResult } from '../model/train.js'
 import type { ModelEval, RoundSeal } from '../protocol/messages.js'
-import type { JobView, RoundReport } from './api-types.js'
+import type { JobView, RewardView, RoundReport } from './api-types.js'
 import type { LocalData } from './local-data.js'
 import type { JobRuntime } from './runtime.js'
 import { poolEvaluations, withEvaluation, type NodeEvaluation } from './pooled.js'
+import { formatWei18, roundPayouts } from '../core/payouts.js'
 
 /** What reporting a round needs. */
 export interface RoundReportsComponents {
@@ -42,7 +43,8 @@ export class RoundReports {
       round, accuracy: NaN, loss: NaN, f1: NaN, precision: NaN, recall: NaN,
       participants: seal.deltas.length, bytesSent: job.bytes.sent, bytesReceived: job.bytes.received,
       durationMs: now - job.roundStartedAt, modelCid, modelHash,
-      attempt: seal.attempt, aggregator, contributors: seal.deltas.map(d => d.peerId).sort()
+      attempt: seal.attempt, aggregator, contributors: seal.deltas.map(d => d.peerId).sort(),
+      ...(job.spec.reward != null ? { payouts: roundPayouts(BigInt(job.spec.reward.totalWei), job.spec.rounds, round, seal.deltas).map(p => ({ peerId: p.peerId, wei: p.wei.toString(), amount: formatWei18(p.wei) })) } : {})
     }
     job.bytes = { sent: 0, received: 0 }
     job.roundStartedAt = now
@@ -130,6 +132,17 @@ export function jobView (job: JobRuntime): JobView {
     joined: v.joined,
     finishedReason: atTarget ? 'target' : finished ? job.machine.snapshot().state.finished?.reason ?? null : null,
     spec: job.spec,
-    rounds: job.reports
+    rounds: job.reports,
+    ...(job.spec.reward != null ? { reward: rewardView(job) } : {})
+  }
+}
+
+/** A rewarded job's reward view: its total and the vouchers this node sent (creator) or received (contributor). */
+function rewardView (job: JobRuntime): RewardView {
+  const r = job.spec.reward as NonNullable<JobRuntime['spec']['reward']>
+  return {
+    total: formatWei18(BigInt(r.totalWei)),
+    payer: r.payer,
+    vouchers: (job.rewards?.vouchers ?? []).map(v => ({ round: v.round, peerId: v.peerId, amount: formatWei18(BigInt(v.amountWei)), wei: v.amountWei, direction: v.direction }))
   }
 }

@@ -7,6 +7,14 @@ import type { RoundReport } from './api-types.js'
 import type { NodeEvaluation } from './pooled.js'
 import type { LocalData } from './local-data.js'
 
+/** A rewarded job's book on this node: contributors' chain addresses (creator) and the vouchers sent or received. */
+export interface RewardBook {
+  payees: Record<string, string>
+  vouchers: Array<{ round: number, peerId: string, amountWei: string, direction: 'sent' | 'received', voucher: { payer: string, provider: string, salt: string, cumulativeAmount: string, r: string, vs: string } }>
+  /** The creator returned the reserve's rest to its free balance. */
+  closed?: boolean
+}
+
 /** A job's run-time state on this node. */
 export interface JobRuntime {
   spec: JobSpec
@@ -29,6 +37,8 @@ export interface JobRuntime {
   queue: Promise<void>
   timer?: NodeJS.Timeout
   topk?: TopKCompressor
+  /** A rewarded job's vouchers and payees on this node (service/rewards.ts; persisted in its own sublevel). */
+  rewards?: RewardBook
   /** Deltas fetched as soon as they were announced, by CID (see RoundWork.prefetch). */
   prefetched: Map<string, { round: number, from: string, bytes: Promise<Uint8Array> }>
 }

@@ -21,19 +21,28 @@ import { loadDataset, localData } from './local-data.js'
 import { RoundReports, jobView } from './reports.js'
 import type { JobRuntime } from './runtime.js'
 import { RoundWork } from './work.js'
+import { RewardsBridge } from './rewards.js'
+import { HyperparamTable, hyperparamsKind, raiseRollbacks } from './hyperparams-kind.js'
 
 /** The training subsystem's service (built by `training(init)(components)`). */
 export class TrainingService implements TrainingApi {
   private readonly runner: JobRunner
+  /** Training rewards (rewarded jobs pay contributors through the ledger port). */
+  private readonly rewards: RewardsBridge
   private readonly work: RoundWork
   private readonly datasets: DatasetStore
   /** Large initial models built at once (each holds up to ~200 MB and a core for seconds). */
   private readonly heavy = new HeavyGate(1)
   private readonly fetchTimeoutMs: number
+  /** Executed `hyperparams` changes per job (the seam local training reads each round). */
+  private readonly hyperparams: HyperparamTable
+  private unregisterKind?: () => void
+  private rollbackTimer?: NodeJS.Timeout
 
-  constructor (private readonly c: TrainingServiceComponents, init: TrainingServiceInit) {
+  constructor (private readonly c: TrainingServiceComponents, private readonly init: TrainingServiceInit) {
     this.datasets = new DatasetStore(init.dataDir)
     this.fetchTimeoutMs = init.fetchTimeoutMs
+    this.hyperparams = new HyperparamTable(c.state)
     this.work = new RoundWork({
       artifacts: c.artifacts,
       logger: c.logger,
@@ -41,7 +50,8 @@ export class TrainingService implements TrainingApi {
       resources: init.resources,
       adversary: init.adversary === 'none' ? undefined : { kind: init.adversary, scale: init.adversaryScale },
       trainingSpeed: c.trainingSpeed,
-      metrics: c.metrics
+      metrics: c.metrics,
+      hyperparams: (job, round) => this.hyperparams.effective(job.spec, round)
     })
     const reports = new RoundReports({
       evaluate: async (job, cid, data) => await this.work.evaluate(job, cid, data),
@@ -51,6 +61,16 @@ export class TrainingService implements TrainingApi {
       logger: c.logger,
       clock: c.clock,
       metrics: c.metrics
+    })
+    this.rewards = new RewardsBridge({
+      self: c.peerId,
+      port: c.rewards,
+      state: c.state,
+      jobs: () => this.runner.all(),
+      job: id => this.runner.get(id),
+      publish: async msg => await this.runner.send(msg),
+      events: c.events,
+      logger: c.logger
     })
     this.runner = new JobRunner({
       peerId: c.peerId,
@@ -64,17 +84,52 @@ export class TrainingService implements TrainingApi {
       metrics: c.metrics,
       work: this.work,
       reports,
-      datasets: this.datasets
+      datasets: this.datasets,
+      rewards: this.rewards
     }, init)
   }
 
   async start (): Promise<void> {
+    await this.hyperparams.load()
     await this.runner.start()
+    await this.rewards.start()
+    const proposals = this.c.proposals
+    if (proposals != null && this.unregisterKind == null) {
+      this.unregisterKind = proposals.registerKind(hyperparamsKind({
+        table: this.hyperparams,
+        logger: this.c.logger,
+        job: id => {
+          const job = this.runner.get(id)
+          if (job == null) return undefined
+          const v = job.machine.view()
+          return { spec: job.spec, round: v.round, active: job.stopped == null && v.phase !== 'finished' }
+        }
+      }))
+      let busy = false
+      this.rollbackTimer = setInterval(() => {
+        if (busy) return
+        busy = true
+        void raiseRollbacks({ table: this.hyperparams, jobs: this.runner.all(), self: this.c.peerId, margin: this.init.hyperparamsRollbackMargin, proposals, logger: this.c.logger })
+          .catch(err => { this.c.logger.warn({ err: (err as Error).message }, 'hyperparameter rollback check failed') })
+          .finally(() => { busy = false })
+      }, 2000)
+      this.rollbackTimer.unref()
+    }
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.rollbackTimer)
+    this.unregisterKind?.()
+    this.unregisterKind = undefined
+    await this.rewards.stop()
     await this.runner.stop()
     this.work.dispose()
+  }
+
+  /** The job's view with its hyperparameters. */
+  private view (job: JobRuntime): JobView {
+    const v = jobView(job)
+    return { ...v, hyperparams: this.hyperparams.view(job.spec, v.round) }
   }
 
   /**
@@ -85,6 +140,8 @@ export class TrainingService implements TrainingApi {
     const issue = createRequestIssue(req)
     const parts = jobPartsOf(req)
     if (issue !== undefined || parts === undefined) throw new TrainingError('ERR_BOUNDS', issue?.message ?? 'the request does not fit its schema')
+    // a reward is refused (bad amount, no ledger) before anything is built; its funds are locked before the announcement
+    const reward = this.rewards.rewardOf(req)
     const model = validateModelSpec(req.model)
     const ds = await loadDataset(req.dataset, this.datasets)
     checkDatasetFits(model, model.inputShape, ds)
@@ -108,10 +165,13 @@ export class TrainingService implements TrainingApi {
       ...(req.target != null ? { target: req.target } : {}),
       initialModelCid: info.cid,
       ...(warm != null ? { warmStart: { modelHash: warm.modelHash } } : {}),
+      ...(req.hyperparamBounds != null ? { hyperparamBounds: req.hyperparamBounds } : {}),
+      ...(reward != null ? { reward } : {}),
       createdAt: this.c.clock.now()
     })
     const refused = announcedJobIssue(spec)
     if (refused !== undefined) throw new TrainingError('ERR_BOUNDS', refused.message)
+    await this.rewards.reserve(spec)
     await this.runner.announce(spec)
     this.c.events.emit('training.job', { jobId: spec.id, dataset: spec.dataset, rounds: spec.rounds })
     return { id: spec.id }
@@ -128,7 +188,8 @@ export class TrainingService implements TrainingApi {
     job.data = data
     job.left = false
     await this.runner.enqueue(job, { kind: 'join', samples: data.train.y.length })
-    return jobView(job)
+    this.rewards.onJoin(job)
+    return this.view(job)
   }
 
   async leaveJob (id: string): Promise<JobView> {
@@ -136,14 +197,14 @@ export class TrainingService implements TrainingApi {
     if (job.join == null || job.left) throw new TrainingError('ERR_JOB', 'this node has not joined the job')
     job.left = true
     await this.runner.enqueue(job, { kind: 'leave' })
-    return jobView(job)
+    return this.view(job)
   }
 
   async stopJob (id: string): Promise<JobView> {
     const job = this.require(id)
     if (job.spec.creator !== this.c.peerId) throw new TrainingError('ERR_NOT_CREATOR', `only the job's creator (${job.spec.creator}) may stop job ${id}; leave it instead`)
     if (job.stopped == null) await this.runner.stopJob(job)
-    return jobView(job)
+    return this.view(job)
   }
 
   async forgetJob (id: string): Promise<void> {
@@ -168,12 +229,12 @@ export class TrainingService implements TrainingApi {
   }
 
   listJobs (): JobView[] {
-    return this.runner.all().map(jobView).sort((a, b) => b.spec.createdAt - a.spec.createdAt)
+    return this.runner.all().map(j => this.view(j)).sort((a, b) => b.spec.createdAt - a.spec.createdAt)
   }
 
   getJob (id: string): JobView | undefined {
     const job = this.runner.get(id)
-    return job == null ? undefined : jobView(job)
+    return job == null ? undefined : this.view(job)
   }
 
   async importDataset (name: string, text: string, format: 'csv' | 'jsonl', opts: ImportOptions = {}): Promise<DatasetInfo> {

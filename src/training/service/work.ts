@@ -16,6 +16,7 @@ import type { Model } from '../model/build.js'
 import { buildInitialModel } from '../model/init-build.js'
 import type { EvalResult } from '../model/train.js'
 import type { RoundSeal } from '../protocol/messages.js'
+import { specHyperparams, type Hyperparams } from '../protocol/hyperparams.js'
 import type { JobAction, JobEvent } from '../round/index.js'
 import type { TrainingArtifacts } from './components.js'
 import type { LocalData } from './local-data.js'
@@ -35,6 +36,8 @@ export interface RoundWorkDeps {
   /** The node's measured training speed (samples/s), for the work budget. */
   trainingSpeed?: () => number | undefined
   metrics?: Pick<TrainingMetrics, 'rejected' | 'bytes'>
+  /** The hyperparameters a round trains with (the spec's, changed by accepted `hyperparams` proposals). */
+  hyperparams?: (job: JobRuntime, round: number) => Hyperparams
 }
 
 /** Prefetched deltas kept per job at most (two rounds of the largest mesh a job allows is far below). */
@@ -182,14 +185,16 @@ export class RoundWork {
   }
 
   /** Samples per round this node can afford (see `sampleBudget`). */
-  private workBudget (job: JobRuntime): number | undefined {
-    return sampleBudget({ samplesPerSec: this.c.trainingSpeed?.(), capMs: job.spec.timing.capMs, dutyCycle: this.c.resources.dutyCycle, localEpochs: job.spec.localEpochs, batchSize: job.spec.batchSize })
+  private workBudget (job: JobRuntime, hp: Hyperparams): number | undefined {
+    return sampleBudget({ samplesPerSec: this.c.trainingSpeed?.(), capMs: job.spec.timing.capMs, dutyCycle: this.c.resources.dutyCycle, localEpochs: hp.localEpochs, batchSize: hp.batchSize })
   }
 
   async train (job: JobRuntime, round: number, baseModelCid: string): Promise<JobEvent | undefined> {
     const data = job.data
     if (data == null) return undefined
     const base = await this.loadModelWeights(job, baseModelCid)
+    // read per round: an accepted hyperparams proposal changes them from its first round on
+    const hp = this.c.hyperparams?.(job, round) ?? specHyperparams(job.spec)
     const { getFlatWeights, modelWeightsManifest, setFlatWeights, trainLocal, evaluate } = await tfjs()
     const result = await this.tf.run(async () => {
       const model = await this.model(job)
@@ -199,11 +204,11 @@ export class RoundWork {
       // each node's locally trained one (issue 11, defect 2)
       const baseEval = evaluate(model, data.test)
       const r = await trainLocal(model, data.train, {
-        epochs: job.spec.localEpochs,
-        batchSize: job.spec.batchSize,
-        learningRate: job.spec.learningRate,
+        epochs: hp.localEpochs,
+        batchSize: hp.batchSize,
+        learningRate: hp.learningRate,
         seed: job.spec.model.seed * 100_003 + round,
-        maxSamples: this.workBudget(job)
+        maxSamples: this.workBudget(job, hp)
       })
       // a non-finite evaluation loss (a diverged model) is not announced: peers would refuse the delta for it
       return { ...r, local: getFlatWeights(model).flat, accuracy: baseEval.accuracy, loss: Number.isFinite(baseEval.loss) ? baseEval.loss : r.loss }

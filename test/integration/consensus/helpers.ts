@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { initDataDir } from '../../../src/node/identity.js'
 import type { PartialNodeOptions } from '../../../src/node/options.js'
 import type { ConsensusService } from '../../../src/consensus/index.js'
+import type { MeshNode } from '../../../src/node/node.js'
 import { Mesh, waitFor, type NodeHandle } from '../../harness/index.js'
 
 /** One node's genesis line. */
@@ -15,6 +16,8 @@ export interface ConsensusMesh {
   ids: string[]
   dirs: string[]
   service: (i: number) => ConsensusService
+  /** The running node i (its gossip, libp2p, metrics, training). */
+  node: (i: number) => MeshNode
   /** The harness handle of node i (its API client, stop, restart). */
   handle: (i: number) => NodeHandle
   /** Start stopped node i again on its data directory, bootstrapping from the running nodes `from`. */
@@ -25,7 +28,14 @@ export interface ConsensusMesh {
  * Start `scores.length` in-process nodes; node i is pre-trusted with `scores[i]`; `guardians` are node indices
  * (threshold 1 when any). Node 0 starts first, the rest together, bootstrapping from node 0.
  */
-export async function startConsensusMesh (scores: bigint[], opts: { guardians?: number[], consensus?: PartialNodeOptions['consensus'] } = {}): Promise<ConsensusMesh> {
+export async function startConsensusMesh (scores: bigint[], opts: {
+  guardians?: number[]
+  consensus?: PartialNodeOptions['consensus']
+  /** Genesis members that are not nodes of the mesh (the sybil scenario's lightweight peers). */
+  extraPretrusted?: Array<{ peerId: string, score: bigint }>
+  /** Genesis reputation parameters (decimal strings, as in a genesis file). */
+  genesisParams?: Record<string, string | number>
+} = {}): Promise<ConsensusMesh> {
   const dirs = await Promise.all(scores.map(async () => await mkdtemp(join(tmpdir(), 'meshnode-consensus-'))))
   const ids = await Promise.all(dirs.map(async d => (await initDataDir(d)).peerId))
   const config: PartialNodeOptions = {
@@ -40,8 +50,11 @@ export async function startConsensusMesh (scores: bigint[], opts: { guardians?: 
       syncTimeoutMs: 8000,
       ...opts.consensus,
       genesis: {
-        params: {},
-        pretrusted: scores.map((score, i) => ({ peerId: ids[i], score: String(score) })),
+        params: opts.genesisParams ?? {},
+        pretrusted: [
+          ...scores.map((score, i) => ({ peerId: ids[i], score: String(score) })),
+          ...(opts.extraPretrusted ?? []).map(p => ({ peerId: p.peerId, score: String(p.score) }))
+        ],
         guardians: { keys: (opts.guardians ?? []).map(i => ids[i]), threshold: (opts.guardians ?? []).length > 0 ? 1 : 0 },
         startedAt: 0
       }
@@ -65,7 +78,7 @@ export async function startConsensusMesh (scores: bigint[], opts: { guardians?: 
     await mesh.add({ mode: 'inprocess', dataDir: dirs[i], config, bootstrap: from.flatMap(j => handle(j).addresses) })
     at[i] = mesh.nodes.length - 1
   }
-  return { mesh, ids, dirs, service: (i: number) => mesh.meshNode(at[i]).consensus, handle, revive }
+  return { mesh, ids, dirs, service: (i: number) => mesh.meshNode(at[i]).consensus, node: (i: number) => mesh.meshNode(at[i]), handle, revive }
 }
 
 /** Wait until every listed node's chain holds epoch >= `epoch`. */

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { encode, decode } from 'cborg'
 import { CID } from 'multiformats/cid'
 import { Registry } from 'prom-client'
@@ -167,6 +167,8 @@ describe('artifacts across three real nodes', () => {
     const provided: string[] = []
     const provide = a.libp2p.contentRouting.provide.bind(a.libp2p.contentRouting)
     a.libp2p.contentRouting.provide = async (cid, options) => { provided.push(cid.toString()); await provide(cid, options) }
+    // provides go through the store's batched queue (batch-provide.ts): nothing may enter it
+    const queuedBefore = a.store.provideStats()
     const published: string[] = []
     const publish = a.libp2p.services.pubsub.publish.bind(a.libp2p.services.pubsub)
     a.libp2p.services.pubsub.publish = async (topic, data) => { published.push(topic); return await publish(topic, data) }
@@ -178,6 +180,7 @@ describe('artifacts across three real nodes', () => {
       a.libp2p.services.pubsub.publish = publish
     }
     expect(provided).toEqual([]) // not provided on the DHT
+    expect(a.store.provideStats()).toEqual(queuedBefore)
     expect(published).not.toContain(ARTIFACT_TOPIC) // nor announced
     const asked: string[] = []
     const find = c.libp2p.contentRouting.findProviders.bind(c.libp2p.contentRouting)
@@ -203,6 +206,9 @@ describe('artifacts across three real nodes', () => {
       }
       return false
     }, 'A to be a DHT provider of the root', 20_000)
+    // and B holds the record itself: A's batched ADD_PROVIDER reached B's kad server (not just A answering for itself)
+    const stored: PeerId[] = await (b.libp2p.services.dht as any).providers.getProviders(root)
+    expect(stored.map(String)).toContain(a.peerId)
     // a fresh node reading it asks the DHT about the root only, never about each of its blocks
     const d = await startStorageNode(join(root_, 'n3'))
     extra.push(async () => { await d.close() })

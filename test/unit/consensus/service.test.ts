@@ -63,6 +63,12 @@ describe('EpochChain', () => {
     expect([0, 1, 2, 3].map(s => c.leader(s))).toEqual(['p0', 'p1', 'p2', 'p0'])
     expect(new EpochChain(genesis([])).leader(0)).toBeUndefined()
   })
+  it('leaves members on probation out of the rotation while anyone is established', () => {
+    // p2 and p3 sit below the probation threshold: they vote (from the capped pool) but never lead
+    const c = new EpochChain(genesis([2e12, 1e12, 5e6, 5e6]))
+    expect(c.electorate().weights.has('p2')).toBe(true)
+    expect([0, 1, 2, 3].map(s => c.leader(s))).toEqual(['p0', 'p1', 'p0', 'p1'])
+  })
   it('counts by head among the genesis peers while nobody is established', () => {
     const g = genesis([1, 1])
     g.params = { probationThreshold: 10 }

@@ -42,6 +42,25 @@ describe('signed envelope', () => {
     await expect(openRecord(encode(m), { domain: 'd/1' })).rejects.toMatchObject({ code: 'ERR_RECORD_SIGNATURE' })
   })
 
+  it('verifies every record of a known signer (the signer cache keeps the key, never a verdict)', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const good = await signRecord(key, 'd/1', 1, 7, 'x')
+    for (let i = 0; i < 2; i++) expect((await openRecord(good, { domain: 'd/1' })).signer).toBe(peerIdFromPrivateKey(key).toString())
+    const m = decode(good)
+    m.p = encode('y')
+    await expect(openRecord(encode(m), { domain: 'd/1' })).rejects.toMatchObject({ code: 'ERR_RECORD_SIGNATURE' })
+    m.p = decode(good).p
+    m.g = m.g.slice(0, 63)
+    await expect(openRecord(encode(m), { domain: 'd/1' })).rejects.toMatchObject({ code: 'ERR_RECORD_SIGNATURE' })
+    expect((await openRecord(good, { domain: 'd/1' })).payload).toBe('x')
+  })
+
+  it('refuses a secp256k1 signer, every time', async () => {
+    const key = await generateKeyPair('secp256k1')
+    const bytes = await signRecord(key, 'd/1', 1, 7, 'x')
+    for (let i = 0; i < 2; i++) await expect(openRecord(bytes, { domain: 'd/1' })).rejects.toMatchObject({ code: 'ERR_RECORD_KEY' })
+  })
+
   it('enforces the size cap', async () => {
     const key = await generateKeyPair('Ed25519')
     const bytes = await signRecord(key, 'd/1', 1, 1, new Uint8Array(2000))

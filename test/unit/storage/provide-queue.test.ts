@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import * as raw from 'multiformats/codecs/raw'
@@ -60,5 +60,43 @@ describe('ProvideQueue', () => {
     r.finish(); await tick()
     q.add(await cid(9))
     expect(r.started).toHaveLength(2)
+  })
+
+  it('in batch mode waits batchDelayMs after the first root (or until maxBatch wait), runs one batch at a time, and never provides a cancelled root', async () => {
+    vi.useFakeTimers()
+    try {
+      const batches: string[][] = []
+      const pending: Array<() => void> = []
+      const batch = async (roots: CID[]): Promise<void> => { batches.push(roots.map(String)); await new Promise<void>(resolve => pending.push(resolve)) }
+      const r = router()
+      const q = new ProvideQueue(r.net, new AbortController().signal, silentLogger, { batch, batchDelayMs: 1000, maxBatch: 3 })
+      const roots = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(cid))
+      q.add(roots[6]); q.cancel(roots[6]); q.add(roots[0]); q.add(roots[1]); q.add(roots[1])
+      await vi.advanceTimersByTimeAsync(999)
+      expect(batches).toEqual([])
+      await vi.advanceTimersByTimeAsync(1)
+      expect(batches).toEqual([roots.slice(0, 2).map(String)])
+      // while a batch runs, a full batch's worth waits for it
+      for (const root of roots.slice(2, 6)) q.add(root)
+      expect(q.stats()).toMatchObject({ queued: 4, inFlight: 2 })
+      pending.shift()?.(); await vi.advanceTimersByTimeAsync(0)
+      expect(batches[1]).toEqual(roots.slice(2, 5).map(String)) // maxBatch reached: no delay
+      pending.shift()?.(); await vi.advanceTimersByTimeAsync(0)
+      expect(batches).toHaveLength(2)
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(batches[2]).toEqual([roots[5].toString()])
+      pending.shift()?.(); await vi.advanceTimersByTimeAsync(0)
+      expect(q.stats()).toEqual({ queued: 0, inFlight: 0, provided: 6, failed: 0, dropped: 0 })
+      expect(r.started).toEqual([]) // nothing went through contentRouting.provide one by one
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('in batch mode counts a failed batch as failed roots', async () => {
+    const q = new ProvideQueue(router().net, new AbortController().signal, silentLogger, { batch: async () => { throw new Error('no peers') }, batchDelayMs: 0 })
+    q.add(await cid(1)); q.add(await cid(2))
+    await new Promise(resolve => setTimeout(resolve, 20))
+    expect(q.stats()).toEqual({ queued: 0, inFlight: 0, provided: 0, failed: 2, dropped: 0 })
   })
 })

@@ -12,7 +12,8 @@ import type { ComputeOrderMessage, ComputeOrderRecord, OrderMessage, TradeOrderM
 import { COMPUTE_MARKET, type MarketSpec } from './topic.js'
 
 const UINT64_MAX = (1n << 64n) - 1n
-const UINT128_MAX = (1n << 128n) - 1n
+/** The most units the contract records for one order (63 bits of a packed fill record). */
+const FILL_MAX = (1n << 63n) - 1n
 const UINT256_MAX = (1n << 256n) - 1n
 
 function ok<T> (value: T): Checked<T> {
@@ -34,8 +35,8 @@ function over (v: bigint, max: bigint): boolean {
 }
 
 /**
- * A compute order's own rules: addresses, uint64 times and lanes, uint256 amounts, 0 < maxUnits < 2^128 (the
- * contract tracks fills in 128 bits), minFill <= maxUnits, a positive price whose total fits uint256, and a window
+ * A compute order's own rules: addresses, uint64 times and lanes, uint256 amounts, 0 < maxUnits < 2^63 (the
+ * contract tracks fills in 63 bits), minFill <= maxUnits, a positive price whose total fits uint256, and a window
  * that opens before it closes.
  */
 export function checkComputeOrder (r: ComputeOrderRecord): Checked<ComputeOrder> {
@@ -45,7 +46,7 @@ export function checkComputeOrder (r: ComputeOrderRecord): Checked<ComputeOrder>
     if (over(v, UINT64_MAX)) return refuse('malformed', `${name} does not fit uint64`)
   }
   if (over(o.salt, UINT256_MAX) || over(o.pricePerUnit, UINT256_MAX) || over(o.minFill, UINT256_MAX)) return refuse('malformed', 'an amount does not fit uint256')
-  if (o.maxUnits === 0n || over(o.maxUnits, UINT128_MAX)) return refuse('malformed', 'maxUnits must be between 1 and 2^128 - 1')
+  if (o.maxUnits === 0n || over(o.maxUnits, FILL_MAX)) return refuse('malformed', 'maxUnits must be between 1 and 2^63 - 1')
   if (o.minFill > o.maxUnits) return refuse('malformed', 'minFill exceeds maxUnits')
   if (o.pricePerUnit === 0n) return refuse('malformed', 'pricePerUnit must be positive')
   if (over(o.pricePerUnit * o.maxUnits, UINT256_MAX)) return refuse('malformed', 'pricePerUnit * maxUnits does not fit uint256')
@@ -55,7 +56,7 @@ export function checkComputeOrder (r: ComputeOrderRecord): Checked<ComputeOrder>
 
 /**
  * A trade order's own rules: addresses (the quote not zero), positive lot size, price and amount, minFill <= amount,
- * totals that fit uint256, amount < 2^128.
+ * totals that fit uint256, amount < 2^63.
  */
 export function checkTradeOrder (r: TradeOrderRecord): Checked<TradeOrder> {
   if (!isAddress(r.maker)) return refuse('malformed', 'maker is not a valid address')
@@ -68,7 +69,7 @@ export function checkTradeOrder (r: TradeOrderRecord): Checked<TradeOrder> {
     return refuse('malformed', 'an amount does not fit uint256')
   }
   if (o.unitSize === 0n || o.price === 0n) return refuse('malformed', 'unitSize and price must be positive')
-  if (o.amount === 0n || over(o.amount, UINT128_MAX)) return refuse('malformed', 'amount must be between 1 and 2^128 - 1')
+  if (o.amount === 0n || over(o.amount, FILL_MAX)) return refuse('malformed', 'amount must be between 1 and 2^63 - 1')
   if (o.minFill > o.amount) return refuse('malformed', 'minFill exceeds amount')
   if (over(o.amount * o.unitSize, UINT256_MAX) || over(o.amount * o.price, UINT256_MAX)) return refuse('malformed', 'amount * unitSize or amount * price does not fit uint256')
   return ok(o)

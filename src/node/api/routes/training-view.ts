@@ -33,8 +33,37 @@ export const RoundReportView = Type.Object({
     nodes: Type.Integer({ description: 'contributors whose evaluation arrived' }),
     of: Type.Integer({ description: 'contributors of the seal' })
   }), Type.Null()], { description: 'the job\'s accuracy figure: the accepted model on the contributors\' held-out splits, weighted by rows' })),
-  evaluations: Type.Optional(Type.Array(Type.Object({ peerId: Type.String(), accuracy: Type.Number(), loss: Type.Number(), samples: Type.Integer() }), { description: 'each contributor\'s evaluation of the accepted model' }))
+  evaluations: Type.Optional(Type.Array(Type.Object({ peerId: Type.String(), accuracy: Type.Number(), loss: Type.Number(), samples: Type.Integer() }), { description: 'each contributor\'s evaluation of the accepted model' })),
+  payouts: Type.Optional(Type.Array(Type.Object({ peerId: Type.String(), wei: Type.String(), amount: Type.String({ description: 'FTNS' }) }), { description: 'a rewarded job: what each contributor earned in this round (pro rata to its samples in the seal)' }))
 }, { description: 'One sealed and accepted round as this node measured it' })
+
+/** A rewarded job's reward as this node sees it. */
+export const RewardView = Type.Object({
+  total: Type.String({ description: 'FTNS locked by the creator for the whole job' }),
+  payer: Type.String({ description: 'the creator\'s chain wallet' }),
+  vouchers: Type.Array(Type.Object({
+    round: Type.Integer({ minimum: 0 }),
+    peerId: Type.String(),
+    amount: Type.String({ description: 'FTNS' }),
+    wei: Type.String(),
+    direction: Type.Union([Type.Literal('sent'), Type.Literal('received')])
+  }), { description: 'vouchers this node sent (creator) or received (contributor)' })
+}, { description: 'the job pays its contributors in FTNS' })
+
+const HyperparamsSchema = Type.Object({ learningRate: Type.Number(), localEpochs: Type.Integer(), batchSize: Type.Integer() })
+const RangeSchema = Type.Object({ min: Type.Number(), max: Type.Number() })
+/** A job's hyperparameters: in force now, after every accepted change, their bounds, and the accepted changes. */
+const HyperparamsViewSchema = Type.Object({
+  current: HyperparamsSchema,
+  latest: HyperparamsSchema,
+  bounds: Type.Object({ learningRate: RangeSchema, localEpochs: RangeSchema, batchSize: RangeSchema }),
+  changes: Type.Array(Type.Object({
+    proposalId: Type.String(),
+    fromRound: Type.Integer({ minimum: 0 }),
+    changes: Type.Object({ learningRate: Type.Optional(Type.Number()), localEpochs: Type.Optional(Type.Integer()), batchSize: Type.Optional(Type.Integer()) }),
+    rollbackOf: Type.Optional(Type.String())
+  }), { description: 'accepted hyperparams proposals, in the order they apply' })
+}, { description: 'hyperparameters, changed by accepted `hyperparams` proposals from a round on' })
 
 /** `GET /v1/training/jobs/{id}`. */
 export const JobViewSchema = Type.Object({
@@ -50,7 +79,9 @@ export const JobViewSchema = Type.Object({
   joined: Type.Boolean({ description: 'this node takes part' }),
   finishedReason: Type.Union([Type.Literal('rounds'), Type.Literal('target'), Type.Null()]),
   spec: JobSpecSchema,
-  rounds: Type.Array(RoundReportView)
+  rounds: Type.Array(RoundReportView),
+  hyperparams: Type.Optional(HyperparamsViewSchema),
+  reward: Type.Optional(RewardView)
 }, { description: 'A training job as this node sees it' })
 
 /** A dataset this node can train on. */

@@ -75,7 +75,8 @@ describe('checkComputeOrder / checkTradeOrder', () => {
     ['a valid order', {}, undefined],
     ['minFill above maxUnits', { minFill: '101' }, 'minFill exceeds'],
     ['zero maxUnits', { maxUnits: '0', minFill: '0' }, 'maxUnits'],
-    ['2^128 maxUnits', { maxUnits: (1n << 128n).toString() }, 'maxUnits'],
+    ['2^63 maxUnits (the contract records 63 bits of fills)', { maxUnits: (1n << 63n).toString() }, 'maxUnits'],
+    ['the largest maxUnits the contract records', { maxUnits: ((1n << 63n) - 1n).toString() }, undefined],
     ['zero price', { pricePerUnit: '0' }, 'positive'],
     ['price times units past uint256', { pricePerUnit: (1n << 250n).toString() }, 'does not fit uint256'],
     ['window that ends before it starts', { windowStart: computeFields.windowEnd, windowEnd: computeFields.windowStart }, 'windowStart'],
@@ -269,5 +270,16 @@ describe('validated orders into books', () => {
     if (!v.ok) throw new Error('not valid')
     expect(bookKeyOf(v.value)).toBe('ftns-tusd')
     expect(bookOrderOf(v.value)).toMatchObject({ side: 'bid', price: 250000n, units: 40n, nonceLane: 3n, laneNonce: 1n })
+  })
+})
+
+describe('bindingSalt', () => {
+  it('puts four consecutive nonces of one peer in one contract fill slot (salt / 4), with distinct salts', () => {
+    const salts = [4n, 5n, 6n, 7n].map(n => bindingSalt(PEER, n))
+    expect(new Set(salts.map(s => s >> 2n)).size).toBe(1)
+    expect(salts.map(s => s & 3n)).toEqual([0n, 1n, 2n, 3n])
+    expect(bindingSalt(PEER, 8n) >> 2n).not.toBe(salts[0] >> 2n)
+    expect(bindingSalt(PEER, 3n) >> 2n).not.toBe(salts[0] >> 2n)
+    expect(bindingSalt(`${PEER.slice(0, -1)}a`, 4n)).not.toBe(salts[0]) // the peer stays bound
   })
 })

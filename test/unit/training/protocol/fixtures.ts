@@ -44,6 +44,8 @@ export function messages (signer: string): Record<TrainingMessage['type'], Train
     promise: { type: 'promise', jobId: j.id, round: 3, attempt: 2, locked: { attempt: 1, aggregateCid: cid('m4') } },
     stop: { type: 'stop', jobId: j.id, round: 3, reason: 'enough' },
     eval: { type: 'eval', jobId: j.id, round: 3, modelCid: cid('m4'), accuracy: 0.9, loss: 0.3, samples: 120 },
-    electorate: { type: 'electorate', jobId: j.id, round: 3, fromAttempt: 4, electorate: ['peer0', 'peer2'] }
+    electorate: { type: 'electorate', jobId: j.id, round: 3, fromAttempt: 4, electorate: ['peer0', 'peer2'] },
+    payee: { type: 'payee', jobId: j.id, address: '0x' + '12'.repeat(20) },
+    voucher: { type: 'voucher', jobId: j.id, round: 3, peerId: 'peer1', payer: '0x' + '34'.repeat(20), provider: '0x' + '12'.repeat(20), salt: '7', cumulativeAmount: '1000', r: '0x' + '56'.repeat(32), vs: '0x' + '78'.repeat(32) }
   }
 }

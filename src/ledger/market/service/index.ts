@@ -1,0 +1,10 @@
+/** The market service: books kept from gossip and sync, admission, settlement, the API it serves. */
+export { market, Market, type MarketApi } from './api.js'
+export { MarketCore, type MarketComponents, type MarketInit, type MarketRuntime, type ServedMarket } from './service.js'
+export { MarketOptionsSchema, QuoteMarketSchema, defaultMarketOptions, type MarketOptions, type QuoteMarket } from './options.js'
+export { marketEvents, type MarketEvents } from './events.js'
+export { localQuoteAddress, ensureLocalQuote, quoteFaucet, LOCAL_QUOTE } from './quote.js'
+export { serveSnapshot, requestSnapshot, MAX_SNAPSHOT_ORDERS } from './sync.js'
+export { Settlement, type FillItem } from './settle.js'
+export { orderViewOf, bookViewOf, type ProviderFacts } from './view-of.js'
+export * from './views.js'

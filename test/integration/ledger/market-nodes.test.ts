@@ -1,0 +1,198 @@
+/**
+ * The FTNS market across three real in-process nodes on one anvil (the ledger on, its embedded local chain with the
+ * test quote token): an order posted on one node reaches the others' books; unfunded, forged, replayed and
+ * cross-chain orders are refused at gossip validation with their reasons; a cancelled order cannot be filled; two
+ * takers race for one order and exactly one wins, with every balance exact; expired orders vanish everywhere.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { JsonRpcProvider, Wallet } from 'ethers'
+import { CLI, Mesh, REPO_ROOT, freePort, waitFor, type NodeHandle } from '../../harness/index.js'
+import { ClientError } from '../../../src/node/cli/client.js'
+import {
+  attachCreditVault, attachFTNSToken, attachTestQuoteToken, encodeOrderMessage, localContractAddresses, localQuoteAddress, marketTopic, signTradeMessage,
+  MarketError, type BookView, type FillView, type FillsView, type PostOrderResult, type TradeOrderFields, type WalletView
+} from '../../../src/ledger/index.js'
+import type { NodeEvent } from '../../../src/common/events.js'
+
+const MARKET = 'ftns-tusd'
+const LOT = 10n ** 18n
+const PRICE = 2_000_000n // 2 TUSD per lot
+const exec = promisify(execFile)
+
+describe('market across nodes (anvil)', () => {
+  let mesh: Mesh
+  let nodes: NodeHandle[]
+  let provider: JsonRpcProvider
+  let wallets: string[]
+  const events: Array<Array<NodeEvent<any>>> = [[], [], []]
+  let config0: object = {}
+
+  beforeAll(async () => {
+    const port = await freePort()
+    const config = config0 = { ledger: { enabled: true, anvil: { port } }, market: { revalidateMs: 1000, fundingTtlMs: 300 } }
+    mesh = new Mesh()
+    const a = await mesh.add({ mode: 'inprocess', config })
+    await Promise.all([1, 2].map(async () => await mesh.add({ mode: 'inprocess', config, bootstrap: a.addresses })))
+    // in the mesh's order (meshNode(i) is nodes[i]): the two later nodes are pushed as their data dirs are ready
+    nodes = [...mesh.nodes]
+    nodes.forEach((_, i) => { mesh.meshNode(i).events.subscribe(e => { if (e.type.startsWith('market.')) events[i].push(e) }) })
+    for (const n of nodes) await waitFor(async () => await n.api.request('GET', '/v1/market/books').then(() => true, () => false), { timeoutMs: 90_000, what: `node ${n.index}'s market` })
+    wallets = await Promise.all(nodes.map(async n => (await n.api.request<WalletView>('GET', '/v1/wallet')).address))
+    provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, 31337, { staticNetwork: true })
+  }, 120_000)
+
+  afterAll(async () => {
+    provider?.destroy()
+    await mesh?.close()
+  })
+
+  const post = async (n: NodeHandle, over: Record<string, unknown> = {}): Promise<PostOrderResult> =>
+    await n.api.request<PostOrderResult>('POST', '/v1/market/orders', { json: { market: MARKET, side: 'ask', price: PRICE.toString(), units: '2', ...over } })
+  const book = async (n: NodeHandle): Promise<BookView> => await n.api.request<BookView>('GET', `/v1/market/books/${MARKET}`)
+  const has = async (n: NodeHandle, hash: string): Promise<boolean> => (await book(n)).asks.concat((await book(n)).bids).some(o => o.hash === hash)
+  const balances = async (): Promise<Array<{ ftns: bigint, quote: bigint }>> => {
+    const ftns = attachFTNSToken(localContractAddresses().FTNSToken, provider)
+    const quote = attachTestQuoteToken(localQuoteAddress(), provider)
+    return await Promise.all(wallets.map(async w => ({ ftns: await ftns.balanceOf(w), quote: await quote.balanceOf(w) })))
+  }
+  const refused = (i: number, reason: string): boolean => events[i].some(e => e.type === 'market.order-refused' && e.data.reason === reason && e.data.via === 'gossip')
+
+  it('an order posted on one node appears in the others\' books; two takers race for it: one fills, one gets a reason, balances exact', async () => {
+    const [a, b, c] = nodes
+    const posted = await post(a, { units: '3', minFill: '3' })
+    expect(posted.order).toMatchObject({ side: 'ask', units: '3', price: PRICE.toString(), maker: wallets[0] })
+    for (const n of [b, c]) await waitFor(async () => await has(n, posted.hash), { timeoutMs: 30_000, what: `the order in node ${n.index}'s book` })
+    const view = await book(b)
+    expect(view.bestAsk).toBe(PRICE.toString())
+    expect(view.depth.asks[0]).toMatchObject({ price: PRICE.toString(), units: '3', orders: 1 })
+
+    const before = await balances()
+    const race = await Promise.allSettled([b, c].map(async n => await n.api.request<FillView>('POST', '/v1/market/fills', { json: { orderHash: posted.hash, units: '3' } })))
+    const won = race.flatMap((r, i) => r.status === 'fulfilled' ? [{ i: i + 1, fill: r.value }] : [])
+    const lost = race.flatMap((r, i) => r.status === 'rejected' ? [{ i: i + 1, err: r.reason as ClientError }] : [])
+    expect(won).toHaveLength(1)
+    expect(lost).toHaveLength(1)
+    expect(won[0].fill).toMatchObject({ state: 'done', units: '3', cost: (3n * PRICE).toString() })
+    expect(won[0].fill.tx).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(lost[0].err).toBeInstanceOf(ClientError)
+    expect(['ERR_FILLED', 'ERR_OVERFILL']).toContain(lost[0].err.code)
+    expect(lost[0].err.status).toBe(409)
+
+    // atomic: FTNS and TUSD changed hands exactly between the maker and the winner; the loser lost nothing
+    const after = await balances()
+    const w = won[0].i
+    const l = lost[0].i
+    expect(after[0].ftns).toBe(before[0].ftns - 3n * LOT)
+    expect(after[0].quote).toBe(before[0].quote + 3n * PRICE)
+    expect(after[w].ftns).toBe(before[w].ftns + 3n * LOT)
+    expect(after[w].quote).toBe(before[w].quote - 3n * PRICE)
+    expect(after[l]).toEqual(before[l])
+
+    // the failed fill is listed with its reason; the maker sees its fill from the chain; every book drops the order
+    const loserFills = await nodes[l].api.request<FillsView>('GET', '/v1/market/fills')
+    expect(loserFills.fills[0]).toMatchObject({ state: 'failed', reason: lost[0].err.code === 'ERR_FILLED' ? 'filled' : 'overfill' })
+    await waitFor(async () => (await a.api.request<FillsView>('GET', '/v1/market/fills')).fills.some(f => f.role === 'maker' && f.tx === won[0].fill.tx), { timeoutMs: 20_000, what: 'the maker\'s fill' })
+    for (const n of nodes) await waitFor(async () => !await has(n, posted.hash), { timeoutMs: 20_000, what: `the filled order gone from node ${n.index}` })
+    expect(events[l].filter(e => e.type === 'market.fill').map(e => [e.data.state, e.data.reason])).toContainEqual(['failed', lost[0].err.code === 'ERR_FILLED' ? 'filled' : 'overfill'])
+  }, 90_000)
+
+  it('a taker fills two compute asks in one transaction: the FTNS move into vault locks, the book shows the rest', async () => {
+    const [a, b] = nodes
+    const E = (n: bigint): bigint => n * 10n ** 16n // hundredths of FTNS
+    const cheap = await post(a, { market: 'compute', price: E(1n).toString(), units: '3' })
+    const dear = await post(a, { market: 'compute', price: E(2n).toString(), units: '5' })
+    const rc = cheap.order.resourceClass as string
+    expect(dear.order.resourceClass).toBe(rc)
+    await waitFor(async () => (await b.api.request<BookView>('GET', '/v1/market/books/compute')).asks.length === 2, { timeoutMs: 30_000, what: 'both asks at node 1' })
+    await b.api.request('POST', '/v1/wallet/deposit', { json: { amount: '1' } })
+    const vault = attachCreditVault(localContractAddresses().CreditVault, provider)
+    const free = await vault.freeBalanceOf(wallets[1])
+    const fill = await b.api.request<FillView>('POST', '/v1/market/fills', { json: { market: 'compute', side: 'buy', units: '6', limitPrice: E(2n).toString(), resourceClass: rc } })
+    expect(fill).toMatchObject({ state: 'done', units: '6', cost: E(3n + 6n).toString() })
+    expect(fill.orders.map(o => [o.hash, o.units])).toEqual([[cheap.hash, '3'], [dear.hash, '3']])
+    // one transaction, two locks from the buyer to the provider, the buyer's free balance down by exactly the cost
+    const receipt = await provider.getTransactionReceipt(fill.tx as string)
+    expect(receipt?.logs.filter(l => l.address.toLowerCase() === localContractAddresses().ComputeMarket.toLowerCase()).length).toBe(2)
+    expect(await vault.freeBalanceOf(wallets[1])).toBe(free - E(9n))
+    for (const n of [a, b]) {
+      await waitFor(async () => {
+        const asks = (await n.api.request<BookView>('GET', '/v1/market/books/compute', { query: { resourceClass: rc } })).asks
+        return asks.length === 1 && asks[0].hash === dear.hash && asks[0].units === '2'
+      }, { timeoutMs: 20_000, what: `node ${n.index}'s compute book after the fill` })
+    }
+    await a.api.request('POST', '/v1/market/lanes/0/cancel')
+    for (const n of [a, b]) await waitFor(async () => (await n.api.request<BookView>('GET', '/v1/market/books/compute')).asks.length === 0, { timeoutMs: 20_000, what: `node ${n.index} drops the cancelled lane` })
+  }, 90_000)
+
+  it('refuses unfunded, forged, replayed and cross-chain orders at gossip validation, each with its reason', async () => {
+    const [a] = nodes
+    const contract = localContractAddresses().ComputeMarket
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const fields: TradeOrderFields = {
+      side: 'ask', quote: localQuoteAddress(), unitSize: LOT.toString(), price: PRICE.toString(), amount: '5', minFill: '1', expiry: (now + 600n).toString(), nonceLane: '0', laneNonce: '0'
+    }
+    const broke = Wallet.createRandom()
+    const ctx = { market: MARKET, chainId: 31337n, contract, peer: a.peerId } as const
+    const unfunded = await signTradeMessage(broke, ctx, fields, 1n)
+    // the same maker's signature over another price: forged
+    const forged = { ...unfunded, order: { ...unfunded.order, price: (PRICE / 2n).toString() } }
+    // signed for chain 1: announced as such it is another chain's; replayed under our chain id the signature fails
+    const chain1 = await signTradeMessage(broke, { ...ctx, chainId: 1n }, fields, 2n)
+    const replayed = { ...chain1, chainId: '31337' }
+    const gossip = mesh.meshNode(0).gossip
+    for (const m of [unfunded, forged, chain1, replayed]) await gossip.publish(marketTopic(MARKET), encodeOrderMessage(m))
+    for (const i of [1, 2]) {
+      await waitFor(() => refused(i, 'unfunded') && refused(i, 'bad-signature') && refused(i, 'wrong-chain'), { timeoutMs: 30_000, what: `node ${i}'s refusals` })
+    }
+    const b = events[1].filter(e => e.type === 'market.order-refused' && e.data.via === 'gossip')
+    expect(b.find(e => e.data.reason === 'unfunded')?.data).toMatchObject({ market: MARKET, from: a.peerId })
+    expect(b.filter(e => e.data.reason === 'bad-signature').length).toBeGreaterThanOrEqual(2)
+    // rejects (forged signatures) lower the sender's score; nothing entered a book
+    expect(mesh.meshNode(1).penalties.current(a.peerId)).toBeGreaterThan(0)
+    expect((await book(nodes[1])).asks.some(o => o.maker.toLowerCase() === broke.address.toLowerCase())).toBe(false)
+  }, 60_000)
+
+  it('a cancelled order leaves every book and cannot be filled', async () => {
+    const [a, b, c] = nodes
+    const posted = await post(a)
+    for (const n of [b, c]) await waitFor(async () => await has(n, posted.hash), { timeoutMs: 30_000, what: `the order in node ${n.index}'s book` })
+    const v = mesh.meshNode(1).market.find(posted.hash)
+    expect(v).toBeDefined()
+    await a.api.request('DELETE', `/v1/market/orders/${posted.hash}`)
+    for (const i of [1, 2]) {
+      await waitFor(() => events[i].some(e => e.type === 'market.order-removed' && e.data.hash === posted.hash && e.data.reason === 'cancelled'), { timeoutMs: 20_000, what: `node ${i} drops the cancelled order` })
+    }
+    await expect(b.api.request('POST', '/v1/market/fills', { json: { orderHash: posted.hash, units: '2' } })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' })
+    // straight to the chain with the signed order: refused, and the reason says why
+    const settlement = mesh.meshNode(1).market.rt?.settlement
+    const err = await settlement?.fill([{ v: v as NonNullable<typeof v>, units: 2n }]).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(MarketError)
+    expect((err as MarketError).reason).toBe('cancelled')
+  }, 60_000)
+
+  it('expired orders vanish from every node\'s book', async () => {
+    const [a, b, c] = nodes
+    const posted = await post(a, { ttlSec: 7 })
+    for (const n of [b, c]) await waitFor(async () => await has(n, posted.hash), { timeoutMs: 30_000, what: `the order in node ${n.index}'s book` })
+    for (const n of nodes) await waitFor(async () => !await has(n, posted.hash), { timeoutMs: 30_000, what: `the expired order gone from node ${n.index}` })
+    for (const i of [0, 1, 2]) expect(events[i].some(e => e.type === 'market.order-removed' && e.data.hash === posted.hash && e.data.reason === 'expired')).toBe(true)
+  }, 60_000)
+
+  it('the CLI posts and shows a depth table; a node that joins later gets the books by snapshot', async () => {
+    const [a] = nodes
+    const cli = async (...args: string[]): Promise<string> => (await exec(process.execPath, [...CLI, 'market', ...args, '--data-dir', a.dataDir], { cwd: REPO_ROOT, timeout: 60_000 })).stdout
+    expect(await cli('sell', MARKET, '2', '--price', '2.5', '--ttl', '600')).toMatch(/^posted ask 2 at 2\.5 on ftns-tusd: 0x[0-9a-f]{64}/)
+    expect(await cli('book', MARKET)).toMatch(/best ask 2\.5[\s\S]*ask\s+2\.5\s+2\s+1\s+2/)
+    const mine = JSON.parse(await cli('orders', '--json')) as { orders: Array<{ hash: string, price: string }> }
+    const resting = mine.orders.find(o => o.price === '2500000')
+    expect(resting).toBeDefined()
+    // a newcomer: gossip does not replay old messages, so the order can only come by the sync snapshot
+    const d = await mesh.add({ mode: 'inprocess', config: config0, bootstrap: a.addresses })
+    const seen: Array<NodeEvent<any>> = []
+    mesh.meshNode(d.index).events.subscribe(e => { if (e.type === 'market.order-accepted') seen.push(e) })
+    await waitFor(async () => await d.api.request('GET', '/v1/market/books').then(async () => await has(d, resting?.hash as string), () => false), { timeoutMs: 60_000, what: 'the newcomer\'s book' })
+    expect(seen.find(e => e.data.hash === resting?.hash)?.data.via).toBe('sync')
+  }, 90_000)
+})
