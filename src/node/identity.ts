@@ -15,8 +15,10 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { stringify as toYaml } from 'yaml'
-import { processEnv } from './options.js'
 import { FILES, IdentityError, readSecretFile, writeFileAtomic, readAdminToken } from './data-dir.js'
+
+/** The process environment (not options.js's: that module loads every subsystem's options; `start` derives the key while they load). */
+const processEnv = (): NodeJS.ProcessEnv => process.env
 
 export { FILES, IdentityError, writeFileAtomic, readAdminToken }
 

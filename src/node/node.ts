@@ -13,7 +13,7 @@ import { PenaltyBook } from '../protocols/penalties.js'
 import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TRAINING_TOPIC, training, createTrainingMetrics, type TrainingService } from '../training/index.js'
 import { CONSENSUS_TOPIC, consensus, createConsensusMetrics, type ConsensusService } from '../consensus/index.js'
-import { ledger, createLedgerMetrics, levelKv, LedgerRewards, market, type Ledger, type Market } from '../ledger/index.js'
+import { ledger, createLedgerMetrics, levelKv, LedgerRewards, market, createMarketMetrics, type Ledger, type Market } from '../ledger/index.js'
 import type { NodeOptions } from './options.js'
 import type { NodeEvents } from './events.js'
 import { loadIdentity, readPassphrase } from './identity.js'
@@ -33,6 +33,8 @@ export interface NodeCreateInit {
   options: Readonly<NodeOptions>
   logger: Logger
   env?: NodeJS.ProcessEnv
+  /** The identity, when the caller started loading it already (the CLI derives the key while modules load). */
+  privateKey?: Promise<PrivateKey>
 }
 
 /** Every gossip topic the node's services use: each gets gossipsub's topic score parameters. */
@@ -75,7 +77,7 @@ export class MeshNode {
 
   /** Start a node from validated options. On failure, whatever was started is closed again. */
   static async create (init: NodeCreateInit): Promise<MeshNode> {
-    const privateKey = await loadIdentity(init.options.dataDir, init.env)
+    const privateKey = await (init.privateKey ?? loadIdentity(init.options.dataDir, init.env))
     const node = new MeshNode(init.options, init.logger, privateKey, init.env)
     try {
       await node.start()
@@ -209,6 +211,7 @@ export class MeshNode {
       store: levelKv(storage.state.sublevel('market')),
       events,
       logger: log.child({ module: 'market' }),
+      metrics: createMarketMetrics(this.metrics.registry),
       providerFacts: (peerId) => {
         const record = peerId === libp2p.peerId.toString() ? hw.local() : hw.get(peerId)?.record
         let reputation: string | undefined

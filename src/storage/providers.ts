@@ -72,7 +72,8 @@ export interface ProvideQueueStats { queued: number, inFlight: number, provided:
  * its time answering provides (an add took 7 s, gossip arrived after 16 s). Here at most `concurrency` provides run
  * at once, a root queued twice is provided once, the waiting line is bounded (the oldest waiting root is dropped
  * when it overflows: gossip announcements, not the DHT, tell connected peers about new artifacts; the DHT is for peers
- * that are not connected), and nothing waits for it: `add` only enqueues.
+ * that are not connected), and nothing waits for it: `add` only enqueues. With `batch` (the node's default, when
+ * its DHT is kad-dht) roots leave in batches, one batch at a time (batch-provide.ts), instead of one provide each.
  */
 export class ProvideQueue {
   private readonly waiting = new Map<string, CID>()

@@ -22,6 +22,11 @@ export interface Assessment {
   valid: boolean
   /** A measured improvement, when the kind measures one. */
   improvement?: number
+  /**
+   * This node cannot judge yet: it lacks what the proposal refers to (a job whose announcement has not arrived). It
+   * waits rather than votes no, and judges again at the next beat.
+   */
+  pending?: boolean
 }
 
 /** The node's automatic verdict, or `wait` for the operator. */
@@ -29,6 +34,7 @@ export type PolicyVerdict = 'yes' | 'no' | 'wait'
 
 /** Decide this node's vote on a proposal under `policy`. */
 export function policyVerdict (policy: OperatorPolicy, assessment: Assessment): PolicyVerdict {
+  if (assessment.pending === true) return 'wait'
   if (!assessment.valid) return 'no'
   switch (policy.mode) {
     case 'manual': return 'wait'

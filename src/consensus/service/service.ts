@@ -15,7 +15,7 @@ import { ConsensusError } from '../errors.js'
 import type { ConsensusEvents } from '../events.js'
 import type { ConsensusMetrics } from '../metrics.js'
 import type { ConsensusOptions } from '../options.js'
-import { policyVerdict, type OperatorPolicy } from '../core/policy.js'
+import { policyVerdict, type Assessment, type OperatorPolicy } from '../core/policy.js'
 import type { GuardianSet } from '../core/tally.js'
 import { proposalId, signConsensusRecord, type ConsensusRecordSpecs } from '../protocol/records.js'
 import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC } from '../protocol/topic.js'
@@ -244,7 +244,7 @@ export class ConsensusService {
     } else {
       const kind = this.kinds.get(e.proposal.kind)
       const policy: OperatorPolicy = this.init.policies[e.proposal.kind] ?? kind.defaultPolicy ?? { mode: 'manual' }
-      let assessment = { valid: true } as { valid: boolean, improvement?: number }
+      let assessment: Assessment = { valid: true }
       try {
         assessment = kind.assess != null ? await kind.assess(e.proposal.payload, { id: e.id, proposal: e.proposal }) : assessment
       } catch (err) {

@@ -9,8 +9,9 @@
  * path parameters, which are text by nature, are coerced to their schema's types.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import AjvCompiler from '@fastify/ajv-compiler'
 import { ApiError, renderError } from './errors.js'
@@ -92,12 +93,69 @@ function requestGate (init: ApiServerInit, others: RequestAuthenticator[] = []):
   }
 }
 
-/** Validators: bodies without type coercion, query strings and path parameters with it. */
-const buildValidator: AjvCompiler.BuildCompilerFromPool = (externalSchemas, options) => {
-  const coercing = AjvCompiler()(externalSchemas, options)
-  const strict = AjvCompiler()(externalSchemas, { plugins: options?.plugins, onCreate: options?.onCreate, customOptions: { ...AJV_OPTIONS, coerceTypes: false } })
-  // fastify hands the compiler its route definition ({ schema, httpPart, ... }), which the typings call a schema
-  return route => typeof route === 'object' && route.httpPart === 'body' ? strict(route) : coercing(route)
+/**
+ * Schemas compile on their route's first request, not at start-up: compiling every route's validators (ajv) and
+ * response serializers (fast-json-stringify, GET and HEAD each) was most of the API's start-up CPU, and it delayed the
+ * "listening" line of a node joining a busy mesh; most routes of a node are never called. Each app keeps the compile
+ * steps it has not run, so `compileAllSchemas(app)` (tests) still fails on a schema ajv or fast-json-stringify rejects.
+ */
+type Pending = Array<() => unknown>
+const pendingOf = new WeakMap<FastifyInstance, Pending>()
+
+/** A validate function as fastify uses it: called with the data, failures read from its `errors` afterwards. */
+type LazyValidate = ((data: unknown) => boolean | Promise<unknown>) & { errors?: ReturnType<ReturnType<AjvCompiler.BuildCompilerFromPool>>['errors'] }
+type LazyValidatorFactory = (...args: Parameters<AjvCompiler.BuildCompilerFromPool>) => (route: Parameters<ReturnType<AjvCompiler.BuildCompilerFromPool>>[0]) => LazyValidate
+
+/** Validators: bodies without type coercion, query strings and path parameters with it; compiled on first use. */
+const lazyValidators = (pending: Pending): LazyValidatorFactory => {
+  // one pool per app, as fastify's default: an ajv instance per (external schemas, options), not one per plugin scope
+  const coercingPool = AjvCompiler()
+  const strictPool = AjvCompiler()
+  return (externalSchemas, options) => {
+    const coercing = (): ReturnType<AjvCompiler.BuildCompilerFromPool> => coercingPool(externalSchemas, options)
+    const strict = (): ReturnType<AjvCompiler.BuildCompilerFromPool> => strictPool(externalSchemas, { plugins: options?.plugins, onCreate: options?.onCreate, customOptions: { ...AJV_OPTIONS, coerceTypes: false } })
+    // fastify hands the compiler its route definition ({ schema, httpPart, ... }), which the typings call a schema
+    return route => {
+      const compiler = typeof route === 'object' && route.httpPart === 'body' ? strict : coercing
+      let fn: ReturnType<ReturnType<typeof compiler>> | undefined
+      const get = (): ReturnType<ReturnType<typeof compiler>> => (fn ??= compiler()(route))
+      pending.push(get)
+      const validate: LazyValidate = (data) => {
+        const v = get()
+        const r = v(data)
+        validate.errors = v.errors
+        return r
+      }
+      return validate
+    }
+  }
+}
+
+type SerializerFactory = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer']>
+/** fastify's own default serializer factory (its dependency, loaded from where fastify resolves it). */
+function defaultSerializers (): SerializerFactory {
+  const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'))
+  const mod = fromFastify('@fastify/fast-json-stringify-compiler') as { SerializerSelector: () => SerializerFactory }
+  return mod.SerializerSelector()
+}
+
+/** Response serializers (fast-json-stringify), compiled on first use. */
+const lazySerializers = (pending: Pending): SerializerFactory => (externalSchemas, options) => {
+  let compiler: ReturnType<SerializerFactory> | undefined
+  return route => {
+    let fn: ReturnType<ReturnType<SerializerFactory>> | undefined
+    const get = (): ReturnType<ReturnType<SerializerFactory>> => (fn ??= (compiler ??= defaultSerializers()(externalSchemas, options))(route))
+    pending.push(get)
+    return (data: unknown) => get()(data)
+  }
+}
+
+/** Compile every route schema of `app` not compiled yet; returns how many. A schema that cannot compile throws here. */
+export function compileAllSchemas (app: FastifyInstance): number {
+  const pending = pendingOf.get(app) ?? []
+  const all = pending.splice(0)
+  for (const get of all) get()
+  return all.length
 }
 
 /** The methods declared for each route pattern, to answer 405 with `Allow` for a known path and an undeclared method. */
@@ -149,13 +207,15 @@ export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): P
     if (internal) init.logger.error({ err }, 'admin API request failed')
     void reply.status(status).type('application/json').send({ error: { code, message } })
   }
+  const pending: Pending = []
   const app = Fastify({
     logger: false,
     bodyLimit: init.bodyLimitBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // reject unknown and surplus query/body fields instead of silently dropping them
     ajv: { customOptions: AJV_OPTIONS },
-    schemaController: { compilersFactory: { buildValidator } },
+    // fastify only calls a validator and reads its `errors`: the lazy one is not a full ajv ValidateFunction
+    schemaController: { compilersFactory: { buildValidator: lazyValidators(pending) as AjvCompiler.BuildCompilerFromPool, buildSerializer: lazySerializers(pending) } },
     // checked every second, so a slow-header connection is closed within a second of the timeout
     http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     // what the router refuses before any hook still passes the Host and token checks first, and gets our error body
@@ -170,6 +230,7 @@ export async function buildApiApp (init: ApiServerInit, plugins: ApiPlugin[]): P
     return503OnClosing: false,
     forceCloseConnections: true
   })
+  pendingOf.set(app, pending)
   // JSON only, unless a route module registers its own parser (artifacts take raw octet streams)
   app.removeContentTypeParser('text/plain')
   const methods = new MethodTable()

@@ -86,6 +86,8 @@ export interface CreateFlags {
   target?: string
   /** Warm start: the CID of a trained model to continue from. */
   initModel?: string
+  /** FTNS (decimal string) to lock and pay contributors by vouchers; the node checks the amount. */
+  reward?: string
   roundTimeoutMs?: string
   deadlineK?: string
   minWaitMs?: string
@@ -147,6 +149,7 @@ export function buildCreateRequest (flags: CreateFlags): CreateJobRequest {
     req.target = { metric: 'accuracy', value: numFlag('--target', pct ? f.target.trim().slice(0, -1) : f.target, TargetSchema.properties.value, pct ? 100 : 1) }
   }
   if (f.initModel !== undefined) req.init = { model: f.initModel.trim() }
+  if (f.reward !== undefined) req.reward = { total: f.reward.trim() }
   const T = JobTimingSchema.properties
   const ms = (path: keyof typeof T, v: string | undefined): number | undefined => optional(v, s => intFlag(flagOf(`timing.${path}`), s, T[path]))
   const timing = defined({

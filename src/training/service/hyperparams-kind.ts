@@ -98,10 +98,11 @@ export function hyperparamsKind (host: HyperparamsHost): ProposalKind<typeof Hyp
     kind: HYPERPARAMS_KIND,
     schema: HyperparamsPayloadSchema,
     // every node votes by what it verifies: the job is known and still trains, the values within its bounds, and the
-    // first round not already under way
+    // first round not already under way; a job not announced here yet is judged again at the next beat
     assess (p) {
       const job = host.job(p.jobId)
-      if (job == null || !job.active) return { valid: false }
+      if (job == null) return { valid: false, pending: true }
+      if (!job.active) return { valid: false }
       if (hyperparamsIssue(job.spec, p.changes) !== undefined) return { valid: false }
       if (p.fromRound != null && p.fromRound <= job.round) return { valid: false }
       return { valid: true }

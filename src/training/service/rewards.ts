@@ -54,6 +54,8 @@ const TICK_MS = 3000
 /** The training side of rewards. */
 export class RewardsBridge {
   private readonly chains = new Map<string, Promise<void>>()
+  /** Books read at start, attached to their jobs on first use. */
+  private readonly loaded = new Map<string, RewardBook>()
   /** Steps queued or running per job (the retry tick adds none while one is pending). */
   private readonly inflight = new Map<string, number>()
   private timer?: NodeJS.Timeout
@@ -69,12 +71,14 @@ export class RewardsBridge {
     logger: Logger
   }) {}
 
+  /** Read the persisted books (before the runner resumes jobs, whose replayed rounds may pay). */
+  async load (): Promise<void> {
+    for await (const [id, book] of this.c.state.sublevel<RewardBook>(SUB).iterator()) this.loaded.set(id, book)
+  }
+
   /** Attach the persisted books to their jobs and start retrying what is pending. */
   async start (): Promise<void> {
-    for await (const [id, book] of this.c.state.sublevel<RewardBook>(SUB).iterator()) {
-      const job = this.c.job(id)
-      if (job != null) job.rewards = book
-    }
+    for (const job of this.c.jobs()) if (job.spec.reward != null) this.book(job)
     if (this.c.port == null) return
     this.timer = setInterval(() => { this.tick() }, TICK_MS)
     this.timer.unref()
@@ -215,17 +219,25 @@ export class RewardsBridge {
 
   /** Retry what is pending: payments (creator), payee requests and redemptions (contributors). */
   private tick (): void {
-    let contributor = false
+    let active = false
     for (const job of this.c.jobs()) {
-      if (job.spec.reward == null) continue
+      if (job.spec.reward == null || job.rewards?.closed === true || (this.inflight.get(job.spec.id) ?? 0) > 0) continue
       if (job.spec.creator === this.c.self) {
-        if (job.rewards?.closed !== true && (this.inflight.get(job.spec.id) ?? 0) === 0 && job.reports.some(r => r.payouts != null)) this.serial(job, async () => await this.payPending(job))
+        if (job.reports.some(r => r.payouts != null)) this.serial(job, async () => await this.payPending(job))
         continue
       }
-      if (this.owedAndMissing(job) > 0n && (job.join != null || job.reports.length > 0)) void this.announcePayee(job)
-      if (job.rewards?.vouchers.some(v => v.direction === 'received') === true) contributor = true
+      const missing = this.owedAndMissing(job)
+      if (missing > 0n && (job.join != null || job.reports.length > 0)) void this.announcePayee(job)
+      if (job.rewards?.vouchers.some(v => v.direction === 'received') !== true) continue
+      if (!this.over(job)) { active = true; continue }
+      // the job is over: redeem now; once nothing is missing either, this job needs no more ticks
+      this.serial(job, async () => {
+        await (this.c.port as RewardsPort).redeem({ force: true })
+        if (missing === 0n) { this.book(job).closed = true; await this.save(job) }
+      })
     }
-    if (contributor) void this.c.port?.redeem({ force: this.c.jobs().some(j => j.spec.reward != null && this.over(j)) }).catch(() => {})
+    // running jobs: redeem when worthwhile or near a lock's expiry (the port decides)
+    if (active) void this.c.port?.redeem().catch(() => {})
   }
 
   /** The job is over and its last accepted round is reported (the machine finishes before the reports catch up). */
@@ -236,7 +248,7 @@ export class RewardsBridge {
   }
 
   private book (job: JobRuntime): RewardBook {
-    job.rewards ??= { payees: {}, vouchers: [] }
+    job.rewards ??= this.loaded.get(job.spec.id) ?? { payees: {}, vouchers: [] }
     return job.rewards
   }
 

@@ -11,7 +11,7 @@ import type { LocalData } from './local-data.js'
 export interface RewardBook {
   payees: Record<string, string>
   vouchers: Array<{ round: number, peerId: string, amountWei: string, direction: 'sent' | 'received', voucher: { payer: string, provider: string, salt: string, cumulativeAmount: string, r: string, vs: string } }>
-  /** The creator returned the reserve's rest to its free balance. */
+  /** Done here: the creator returned the reserve's rest to its free balance; a contributor redeemed all after the job ended. */
   closed?: boolean
 }
 

@@ -91,6 +91,7 @@ export class TrainingService implements TrainingApi {
 
   async start (): Promise<void> {
     await this.hyperparams.load()
+    await this.rewards.load()
     await this.runner.start()
     await this.rewards.start()
     const proposals = this.c.proposals

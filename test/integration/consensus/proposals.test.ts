@@ -110,7 +110,7 @@ describe('consensus on 7 nodes', () => {
   })
 
   it('a guardian\'s veto stops a proposal that had a QC; other nodes may not veto', async () => {
-    const { id } = await cm.service(2).create({ kind: 'network-param', payload: { name: 'test.vetoed', value: 'x' }, ttlSeconds: 8 })
+    const { id } = await cm.service(2).create({ kind: 'network-param', payload: { name: 'test.vetoed', value: 'x' }, ttlSeconds: 20 })
     await statusEverywhere(cm, id, 'accepted', false)
     const refused = await cm.handle(1).api.fetch('POST', `/v1/proposals/${id}/veto`, { json: { reason: 'not a guardian' } }).catch((err: { status?: number }) => err)
     expect((refused as { status?: number }).status).toBe(403)

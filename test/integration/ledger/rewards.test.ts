@@ -7,20 +7,40 @@
  * seals, and the creator's vault accounts for the rest. Bad reward inputs are refused with a 4xx and lock nothing.
  */
 import { describe, it, expect, afterAll } from 'vitest'
+import { readdir, readFile } from 'node:fs/promises'
 import { JsonRpcProvider } from 'ethers'
 import { Mesh, waitFor, freePort, type NodeHandle } from '../../harness/index.js'
-import { attachCreditVault, localContractAddresses, parseFtns, type WalletView } from '../../../src/ledger/index.js'
+import { attachCreditVault, localContractAddresses, parseFtns, probeChainId, type WalletView } from '../../../src/ledger/index.js'
 import type { CreateJobRequest, JobView } from '../../../src/training/index.js'
 import { sseEvents } from '../../../src/node/cli/train-sse.js'
 
 let mesh: Mesh | undefined
 let provider: JsonRpcProvider | undefined
+let anvilPort: number | undefined
 const streams = new AbortController()
 afterAll(async () => {
   streams.abort()
   provider?.destroy()
   await mesh?.close()
+  if (anvilPort !== undefined) await stopLeftoverAnvil(anvilPort)
 })
+
+/**
+ * The last node out stops the anvil it shares; if that was cut short (a slow shutdown on a loaded machine), stop the
+ * one anvil this test's nodes started (found by its own port) rather than leave it running.
+ */
+async function stopLeftoverAnvil (port: number): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (Date.now() < deadline) {
+    if (await probeChainId(`http://127.0.0.1:${port}`, 300).catch(() => undefined) === undefined) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
+    if (args[0]?.endsWith('anvil') === true && args[args.indexOf('--port') + 1] === String(port)) process.kill(Number(pid), 'SIGTERM')
+  }
+}
 
 const FAST = { roundTimeoutMs: 20_000, deadlineK: 3, minWaitMs: 1000, capMs: 4000, sealTimeoutMs: 3000 }
 const REQ: CreateJobRequest = {
@@ -38,7 +58,7 @@ async function views (nodes: NodeHandle[], id: string): Promise<JobView[]> {
 
 describe('training rewards paid by vouchers', () => {
   it('3 nodes, 100 FTNS over 3 rounds: each contributor\'s vault balance rises by exactly its vouchers; bad rewards lock nothing', async () => {
-    const port = await freePort()
+    const port = anvilPort = await freePort()
     mesh = await Mesh.start(3, { mode: 'inprocess', config: { ledger: { enabled: true, anvil: { port } } } })
     const nodes = mesh.nodes
     const wallets = await waitFor(async () => {

@@ -207,8 +207,10 @@ describe('artifacts across three real nodes', () => {
       return false
     }, 'A to be a DHT provider of the root', 20_000)
     // and B holds the record itself: A's batched ADD_PROVIDER reached B's kad server (not just A answering for itself)
-    const stored: PeerId[] = await (b.libp2p.services.dht as any).providers.getProviders(root)
-    expect(stored.map(String)).toContain(a.peerId)
+    await waitFor(async () => {
+      const stored: PeerId[] = await (b.libp2p.services.dht as any).providers.getProviders(root)
+      return stored.map(String).includes(a.peerId)
+    }, "B to store A's provider record", 20_000)
     // a fresh node reading it asks the DHT about the root only, never about each of its blocks
     const d = await startStorageNode(join(root_, 'n3'))
     extra.push(async () => { await d.close() })

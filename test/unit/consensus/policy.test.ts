@@ -13,7 +13,9 @@ describe('policyVerdict', () => {
     ['auto-threshold refuses one that falls short', at, { valid: true, improvement: 0.005 }, 'no'],
     ['auto-threshold waits when nothing was measured', at, { valid: true }, 'wait'],
     ['auto-threshold waits on a non-finite measure', at, { valid: true, improvement: Number.NaN }, 'wait'],
-    ['auto-threshold refuses what fails verification', at, { valid: false, improvement: 1 }, 'no']
+    ['auto-threshold refuses what fails verification', at, { valid: false, improvement: 1 }, 'no'],
+    ['auto waits while it cannot judge yet', { mode: 'auto' }, { valid: false, pending: true }, 'wait'],
+    ['manual waits too while it cannot judge yet', { mode: 'manual' }, { valid: false, pending: true }, 'wait']
   ])('%s', (_name, policy, assessment, want) => {
     expect(policyVerdict(policy, assessment)).toBe(want)
   })

@@ -416,6 +416,13 @@ describe('train commands against a real admin server', () => {
     expect(svc.created.at(-1)?.init).toEqual({ model: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' })
   })
 
+  it('create --reward asks for a rewarded job (the amount travels as the decimal string typed)', async () => {
+    await run('train', 'create', '--dataset', 'digits', '--reward', '12.5')
+    expect(svc.created.at(-1)?.reward).toEqual({ total: '12.5' })
+    await run('train', 'create', '--dataset', 'digits')
+    expect(svc.created.at(-1)?.reward).toBeUndefined()
+  })
+
   it('create prints the job id and sends the flags as a request', async () => {
     const text = await run('train', 'create', '--dataset', 'digits', '--rounds', '5', '--aggregation', 'trimmed-mean', '--beta', '0.2', '--target', '95%')
     const id = String(svc.created.length).padStart(64, 'e')

@@ -28,7 +28,8 @@ function report (round: number, over: Partial<RoundReport> = {}): RoundReport {
     bytesSent: 1000 * (round + 1), bytesReceived: 3000, durationMs: 1200, modelCid: `bafy${round}`, modelHash: 'ab'.repeat(32),
     attempt: 0, aggregator: '12D3KooWagg', contributors: ['12D3KooWa', '12D3KooWb'],
     pooled: { accuracy: 0.6, loss: 0.4, samples: 240, nodes: 2, of: 2 },
-    evaluations: [{ peerId: '12D3KooWa', accuracy: 0.55, loss: 0.4, samples: 120 }, { peerId: '12D3KooWb', accuracy: 0.65, loss: 0.4, samples: 120 }], ...over
+    evaluations: [{ peerId: '12D3KooWa', accuracy: 0.55, loss: 0.4, samples: 120 }, { peerId: '12D3KooWb', accuracy: 0.65, loss: 0.4, samples: 120 }],
+    payouts: [{ peerId: '12D3KooWa', wei: '1500000000000000000', amount: '1.5' }, { peerId: '12D3KooWb', wei: '1500000000000000000', amount: '1.5' }], ...over
   }
 }
 

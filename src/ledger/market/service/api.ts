@@ -145,7 +145,7 @@ export class Market extends MarketCore implements MarketApi {
       for (const r of this.bookSet.book(key).cancelLane(maker, BigInt(lane), newNonce)) {
         removed++
         this.where.delete(r.entry.hash)
-        this.c.events.emit('market.order-removed', { market: r.entry.payload.message.market, hash: r.entry.hash, reason: 'lane-stale' })
+        this.removedEvent(r.entry.payload.message.market, r.entry.hash, 'lane-stale')
       }
     }
     return { hash: null, lane, tx, removed }
@@ -211,6 +211,7 @@ export class Market extends MarketCore implements MarketApi {
       view.tx = await rt.settlement.fill(planned.map(p => ({ v: p.payload, units: p.units })))
       view.state = 'done'
       for (const p of planned) rt.funding.forget({ hash: p.hash, maker: p.payload.order.maker })
+      this.c.metrics?.fills.inc({ result: 'done' })
       this.c.events.emit('market.fill', { id: view.id, state: 'done', tx: view.tx, reason: null, message: null })
       return view
     } catch (err) {
@@ -219,6 +220,7 @@ export class Market extends MarketCore implements MarketApi {
         view.reason = err.reason
         view.message = err.message
       }
+      this.c.metrics?.fills.inc({ result: view.reason ?? 'error' })
       this.c.events.emit('market.fill', { id: view.id, state: 'failed', tx: null, reason: view.reason, message: view.message ?? (err as Error).message })
       throw err
     }

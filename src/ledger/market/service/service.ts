@@ -25,6 +25,7 @@ import { checkAskHardware } from '../protocol/resource-class.js'
 import { COMPUTE_MARKET, MARKET_SYNC_PROTOCOL, marketTopic, tradeMarketName, type MarketName, type MarketSpec } from '../protocol/topic.js'
 import { OrderVerifier } from '../protocol/verify.js'
 import type { MarketEvents } from './events.js'
+import type { MarketMetrics } from './metrics.js'
 import type { MarketOptions } from './options.js'
 import { LOCAL_QUOTE, ensureLocalQuote, quoteFaucet } from './quote.js'
 import { Settlement } from './settle.js'
@@ -45,6 +46,7 @@ export interface MarketComponents {
   store: ChainKv
   events: EventSink<MarketEvents>
   logger: Logger
+  metrics?: MarketMetrics
   /** What the node knows of a peer (hardware record, measured speed, reputation); cheap, synchronous. */
   providerFacts?: (peerId: string) => ProviderFacts | undefined
 }
@@ -165,6 +167,7 @@ export class MarketCore {
 
   refused (market: string, hash: string | null, r: Refusal, via: Via, from: string | null): void {
     if (r.reason === 'duplicate') return
+    this.c.metrics?.refusals.inc({ reason: r.reason, via })
     this.c.events.emit('market.order-refused', { market, hash, reason: r.reason, message: r.message, via, from })
   }
 
@@ -223,7 +226,13 @@ export class MarketCore {
     if (key === undefined) return
     const removed = this.bookSet.book(key).cancel(hash)
     this.where.delete(hash)
-    if (removed !== undefined) this.c.events.emit('market.order-removed', { market: removed.entry.payload.message.market, hash, reason })
+    if (removed !== undefined) this.removedEvent(removed.entry.payload.message.market, hash, reason)
+  }
+
+  /** Reports an order taken out of a book (event and metric). */
+  removedEvent (market: string, hash: string, reason: Refusal['reason']): void {
+    this.c.metrics?.removed.inc({ reason })
+    this.c.events.emit('market.order-removed', { market, hash, reason })
   }
 
   /** The live order with `hash`, if any book holds it. */
@@ -270,7 +279,7 @@ export class MarketCore {
         const book = this.bookSet.book(key)
         for (const r of book.expire(now)) {
           this.where.delete(r.entry.hash)
-          this.c.events.emit('market.order-removed', { market: r.entry.payload.message.market, hash: r.entry.hash, reason: 'expired' })
+          this.removedEvent(r.entry.payload.message.market, r.entry.hash, 'expired')
         }
         const entries = [...book.orders('ask'), ...book.orders('bid')]
         for (const e of entries) {
@@ -280,6 +289,12 @@ export class MarketCore {
           else if (c.value.remaining < e.units) book.applyFill(e.hash, e.units - c.value.remaining)
         }
       }
+      const counts = new Map<string, number>([...rt.markets.keys()].map(m => [m, 0]))
+      for (const key of this.bookSet.keys()) {
+        const m = key.split('/')[0]
+        counts.set(m, (counts.get(m) ?? 0) + this.bookSet.book(key).size)
+      }
+      for (const [m, n] of counts) this.c.metrics?.orders.set({ market: m }, n)
     } finally {
       this.revalidating = false
     }
@@ -299,7 +314,7 @@ export class MarketCore {
       for (const key of this.bookSet.keys()) {
         for (const r of this.bookSet.book(key).cancelLane(maker, BigInt(String(e.args.lane)), BigInt(String(e.args.newNonce)))) {
           this.where.delete(r.entry.hash)
-          this.c.events.emit('market.order-removed', { market: r.entry.payload.message.market, hash: r.entry.hash, reason: 'lane-stale' })
+          this.removedEvent(r.entry.payload.message.market, r.entry.hash, 'lane-stale')
         }
       }
     } else if ((e.name === 'ComputeFilled' || e.name === 'TradeFilled') && hash !== undefined) {

@@ -1,14 +1,17 @@
-/** `meshnode init` and `meshnode start`: create a data directory, run the daemon in the foreground. */
+/**
+ * `meshnode init` and `meshnode start`: create a data directory, run the daemon in the foreground.
+ *
+ * The node's modules (every subsystem, ethers, helia, fastify: seconds of CPU on a loaded machine) are imported inside
+ * the actions, so `start` can begin the key derivation (PBKDF2, on libuv's thread pool) before they load: a node
+ * joining a busy mesh prints "listening" that much sooner.
+ */
 import type { Command } from 'commander'
 import { Option } from 'commander'
-import { defaultDataDir, loadNodeOptions, type OptionsLayer } from '../../options.js'
 import { join } from 'node:path'
-import { initDataDir, isInitialised, readPassphrase } from '../../identity.js'
-import { loadOrCreateChainWallet, WALLET_FILE } from '../../../ledger/index.js'
-import { readGenesisFile, writeGenesisToConfig } from '../../../consensus/index.js'
-import { createLogger } from '../../logger.js'
-import { MeshNode } from '../../node.js'
-import { installProcessGuard } from '../../process-guard.js'
+import type { OptionsLayer } from '../../options.js'
+import type { MeshNode } from '../../node.js'
+import { defaultDataDir } from '../../data-dir.js'
+import { initDataDir, isInitialised, loadIdentity, readPassphrase } from '../../identity.js'
 import { output, keyValues } from '../format.js'
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -44,6 +47,7 @@ export function registerDaemonCommands (program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { dataDir?: string, profile: string, network: string, json?: boolean, genesis?: string }) => {
       const dataDir = opts.dataDir ?? defaultDataDir()
+      const [{ readGenesisFile, writeGenesisToConfig }, { loadOrCreateChainWallet, WALLET_FILE }] = await Promise.all([import('../../../consensus/index.js'), import('../../../ledger/index.js')])
       // checked before anything is created, so a bad genesis leaves no half-initialised directory
       const genesis = opts.genesis != null ? await readGenesisFile(opts.genesis) : undefined
       const init = await initDataDir(dataDir, { profile: opts.profile, network: opts.network })
@@ -77,6 +81,12 @@ export function registerDaemonCommands (program: Command): void {
     .action(async (opts: StartFlags) => {
       const dataDir = opts.dataDir ?? defaultDataDir()
       if (opts.initIfNeeded === true && !isInitialised(dataDir)) await initDataDir(dataDir, { profile: opts.profile })
+      // derived while the modules below load; awaited (and its errors thrown) by MeshNode.create, after the options check
+      const privateKey = loadIdentity(dataDir)
+      privateKey.catch(() => {})
+      const [{ loadNodeOptions }, { createLogger }, { MeshNode }, { installProcessGuard }] = await Promise.all([
+        import('../../options.js'), import('../../logger.js'), import('../../node.js'), import('../../process-guard.js')
+      ])
       const flags: OptionsLayer = {
         listen: opts.listen,
         announce: opts.announce,
@@ -91,7 +101,7 @@ export function registerDaemonCommands (program: Command): void {
       const options = loadNodeOptions({ dataDir, configFile: opts.config, flags })
       const logger = createLogger({ level: options.log.level, format: options.log.format })
       installProcessGuard(logger)
-      const node = await MeshNode.create({ options, logger })
+      const node = await MeshNode.create({ options, logger, privateKey })
       process.stdout.write(`meshnode ${node.peerId} listening on ${node.addresses().join(' ')}; admin API ${node.api.url}\n`)
       await waitForShutdown(node)
     })

@@ -38,6 +38,7 @@ function registerCreate (train: Command, connect: Connect): void {
     .option('--block-size <n>', helpOf(C.blockSize))
     .option('--init-model <cid>', 'warm start: continue from this trained model (an exported job\'s model CID, of the same architecture)')
     .option('--target <accuracy>', `finish early at this accuracy: 0.95 or 95%; ${helpOf(TargetSchema.properties.value, '')}`)
+    .option('--reward <ftns>', 'pay contributors this many FTNS (locked now from the free vault balance; paid by vouchers after each accepted round, pro rata to samples)')
     .option('--round-timeout-ms <ms>', `timing: ${helpOf(T.roundTimeoutMs)}`)
     .option('--min-wait-ms <ms>', `timing: ${helpOf(T.minWaitMs)}`)
     .option('--cap-ms <ms>', `timing: ${helpOf(T.capMs)}`)

@@ -138,12 +138,18 @@ describe('the hyperparams kind on a node', () => {
   it.each([
     ['within bounds', { jobId: SPEC.id, changes: { learningRate: 0.2 } }, true],
     ['outside bounds', { jobId: SPEC.id, changes: { learningRate: 2 } }, false],
-    ['unknown job', { jobId: 'f'.repeat(64), changes: { learningRate: 0.2 } }, false],
+    ['unknown job (judged again later)', { jobId: 'f'.repeat(64), changes: { learningRate: 0.2 } }, false],
     ['first round already under way', { jobId: SPEC.id, changes: { learningRate: 0.2 }, fromRound: 2 }, false],
     ['first round ahead', { jobId: SPEC.id, changes: { learningRate: 0.2 }, fromRound: 3 }, true]
   ])('assess: %s', async (_name, payload, valid) => {
     const { kind } = await setup()
     expect((await kind.assess?.(payload, ctx('x')))?.valid).toBe(valid)
+  })
+  it('assess: a job not announced here yet is pending (the node waits), a finished one is refused', async () => {
+    const { kind } = await setup()
+    expect(await kind.assess?.({ jobId: 'f'.repeat(64), changes: { learningRate: 0.2 } }, ctx('x'))).toEqual({ valid: false, pending: true })
+    jobs.set('e'.repeat(64), { spec: SPEC, round: 9, active: false })
+    expect(await kind.assess?.({ jobId: 'e'.repeat(64), changes: { learningRate: 0.2 } }, ctx('x'))).toEqual({ valid: false })
   })
 
   it('execute records the change once, from the next round, and persists it', async () => {

@@ -7,7 +7,7 @@ import { useLive } from '../live.js'
 import { shortId } from '../format.js'
 import { Generic, NotAvailable, Problem, Table } from '../ui.js'
 
-const EVENTS = ['ledger.ready', 'ledger.funded', 'wallet.deposited', 'wallet.withdrawal-requested', 'wallet.withdrawn', 'wallet.sent']
+const EVENTS = ['ledger.ready', 'ledger.funded', 'wallet.deposited', 'wallet.withdrawal-requested', 'wallet.withdrawn', 'wallet.sent', 'market.order-accepted', 'market.order-removed', 'market.fill']
 const BLOCKS = [
   ['Wallet', '/v1/wallet', Wallet],
   ['Chain', '/v1/ledger', Generic],
