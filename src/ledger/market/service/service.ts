@@ -67,6 +67,8 @@ export interface MarketRuntime {
 type Via = 'gossip' | 'sync' | 'api'
 
 const nowSec = (): bigint => BigInt(Math.floor(Date.now() / 1000))
+/** Pause between bring-up attempts. */
+const RETRY_MS = 5000
 
 /** The market service core: admission, books, re-validation, sync, chain events (the API is in api.ts). */
 export class MarketCore {
@@ -76,6 +78,7 @@ export class MarketCore {
   rt?: MarketRuntime
   failure?: string
   private timer?: NodeJS.Timeout
+  private retryTimer?: NodeJS.Timeout
   private bringing?: Promise<void>
   private stopped = false
   private revalidating = false
@@ -108,10 +111,25 @@ export class MarketCore {
     }
     await this.c.libp2p.handle(MARKET_SYNC_PROTOCOL, (stream) => { void serveSnapshot(stream, markets => this.snapshot(markets), this.init.syncTimeoutMs) }, { maxInboundStreams: 8 })
     this.c.libp2p.addEventListener('peer:identify', this.onIdentify)
-    this.bringing = this.bringUp().catch(err => {
-      this.failure = (err as Error).message.split('\n')[0].slice(0, 300)
-      this.c.logger.warn({ err: this.failure }, 'market unavailable')
-    })
+    this.bringing = this.bringUpUntilReady()
+  }
+
+  /** Bring-up, retried every few seconds while it fails (a busy local-chain lock, an RPC down); `failure` says why. */
+  private async bringUpUntilReady (): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.bringUp()
+        this.failure = undefined
+        return
+      } catch (err) {
+        this.unsubscribe?.()
+        this.unsubscribe = undefined
+        this.failure = (err as Error).message.split('\n')[0].slice(0, 300)
+        if (attempt === 0) this.c.logger.warn({ err: this.failure }, 'market unavailable; retrying')
+        else this.c.logger.debug({ err: this.failure, attempt }, 'market bring-up failed again')
+      }
+      await new Promise<void>(resolve => { this.retryTimer = setTimeout(resolve, RETRY_MS) })
+    }
   }
 
   private async bringUp (): Promise<void> {
@@ -135,7 +153,7 @@ export class MarketCore {
     const head = await chain.provider.getBlockNumber()
     const indexer = chainIndexer({ contracts: [{ name: 'ComputeMarket', address: contract, abi: computeMarketAbi }], fromBlock: head, pollMs: 500 })({ provider: chain.provider, store: this.c.store, logger: this.c.logger })
     this.unsubscribe = indexer.subscribe((e, removed) => { if (!removed) void this.onChainEvent(e) })
-    await indexer.start()
+    try { await indexer.start() } catch (err) { await indexer.stop().catch(() => {}); throw err }
     if (this.stopped) { this.unsubscribe?.(); await indexer.stop(); return }
     this.rt = { chain, markets, verifier: new OrderVerifier(BigInt(chain.chainId), contract), funding, settlement: new Settlement(chain, funding), indexer }
     this.timer = setInterval(() => { void this.revalidate() }, this.init.revalidateMs)
@@ -147,6 +165,7 @@ export class MarketCore {
   async stop (): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
+    clearTimeout(this.retryTimer)
     this.c.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await this.c.libp2p.unhandle(MARKET_SYNC_PROTOCOL).catch(() => {})
     // a bring-up waiting on a stuck ledger must not hold the node's shutdown (it checks `stopped` when it resumes)
