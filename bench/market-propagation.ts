@@ -7,7 +7,7 @@
  * validator. Prints one JSON object with p50/p99 in ms. `--quick`: 4 nodes, 5 orders.
  */
 import '../src/node/polyfills.js'
-import { Mesh, freePort, waitFor } from '../test/harness/index.js'
+import { Mesh, freePort, waitFor, type NodeHandle } from '../test/harness/index.js'
 import type { PostOrderResult } from '../src/ledger/index.js'
 
 if (process.argv.includes('--help')) {
@@ -29,9 +29,14 @@ async function main (): Promise<void> {
   const config = { ledger: { enabled: true, anvil: { port } }, market: { revalidateMs: 60_000 } }
   const mesh = new Mesh()
   try {
+    const ready = async (n: NodeHandle): Promise<void> => { await waitFor(async () => await n.api.request('GET', '/v1/market/books').then(() => true, () => false), { timeoutMs: 180_000, what: `node ${n.index}'s market` }) }
     const first = await mesh.add({ mode: 'inprocess', config })
-    await Promise.all(Array.from({ length: NODES - 1 }, async () => await mesh.add({ mode: 'inprocess', config, bootstrap: first.addresses })))
-    for (const n of mesh.nodes) await waitFor(async () => await n.api.request('GET', '/v1/market/books').then(() => true, () => false), { timeoutMs: 180_000, what: `node ${n.index}'s market` })
+    await ready(first)
+    // in batches: every node's ledger takes the local chain's lock for its faucet (a whole mesh at once may time out)
+    for (let i = 1; i < NODES; i += 3) {
+      const batch = await Promise.all(Array.from({ length: Math.min(3, NODES - i) }, async () => await mesh.add({ mode: 'inprocess', config, bootstrap: first.addresses })))
+      for (const n of batch) await ready(n)
+    }
     const accepted = new Map<string, number[]>()
     const raw = new Map<string, number[]>()
     mesh.nodes.forEach((_, i) => {

@@ -11,7 +11,7 @@ import { JsonRpcProvider, Wallet } from 'ethers'
 import { CLI, Mesh, REPO_ROOT, freePort, waitFor, type NodeHandle } from '../../harness/index.js'
 import { ClientError } from '../../../src/node/cli/client.js'
 import {
-  attachCreditVault, attachFTNSToken, attachTestQuoteToken, encodeOrderMessage, localContractAddresses, localQuoteAddress, marketTopic, signTradeMessage,
+  attachCreditVault, attachFTNSToken, attachTestQuoteToken, encodeOrderMessage, localContractAddresses, localQuoteAddress, marketTopic, signComputeMessage, signTradeMessage,
   MarketError, type BookView, type FillView, type FillsView, type PostOrderResult, type TradeOrderFields, type WalletView
 } from '../../../src/ledger/index.js'
 import type { NodeEvent } from '../../../src/common/events.js'
@@ -126,7 +126,7 @@ describe('market across nodes (anvil)', () => {
     for (const n of [a, b]) await waitFor(async () => (await n.api.request<BookView>('GET', '/v1/market/books/compute')).asks.length === 0, { timeoutMs: 20_000, what: `node ${n.index} drops the cancelled lane` })
   }, 90_000)
 
-  it('refuses unfunded, forged, replayed and cross-chain orders at gossip validation, each with its reason', async () => {
+  it('refuses unfunded, forged, replayed, cross-chain and wrong-hardware orders at gossip validation, each with its reason', async () => {
     const [a] = nodes
     const contract = localContractAddresses().ComputeMarket
     const now = BigInt(Math.floor(Date.now() / 1000))
@@ -141,10 +141,16 @@ describe('market across nodes (anvil)', () => {
     // signed for chain 1: announced as such it is another chain's; replayed under our chain id the signature fails
     const chain1 = await signTradeMessage(broke, { ...ctx, chainId: 1n }, fields, 2n)
     const replayed = { ...chain1, chainId: '31337' }
+    // a compute ask announced by node 0 for hardware that is not node 0's (its signed record says otherwise)
+    const wrongHardware = await signComputeMessage(broke, { ...ctx, market: 'compute' }, {
+      side: 'ask', resourceClass: '0x' + '42'.repeat(32), pricePerUnit: '1000', maxUnits: '10', minFill: '1', windowStart: (now - 60n).toString(), windowEnd: (now + 86_400n).toString(), expiry: (now + 600n).toString(), nonceLane: '0', laneNonce: '0'
+    }, 3n)
+    for (const i of [1, 2]) await waitFor(() => mesh.meshNode(i).hardware.get(a.peerId), { timeoutMs: 30_000, what: `node ${i} has node 0's hardware record` })
     const gossip = mesh.meshNode(0).gossip
     for (const m of [unfunded, forged, chain1, replayed]) await gossip.publish(marketTopic(MARKET), encodeOrderMessage(m))
+    await gossip.publish(marketTopic('compute'), encodeOrderMessage(wrongHardware))
     for (const i of [1, 2]) {
-      await waitFor(() => refused(i, 'unfunded') && refused(i, 'bad-signature') && refused(i, 'wrong-chain'), { timeoutMs: 30_000, what: `node ${i}'s refusals` })
+      await waitFor(() => refused(i, 'unfunded') && refused(i, 'bad-signature') && refused(i, 'wrong-chain') && refused(i, 'hardware-mismatch'), { timeoutMs: 30_000, what: `node ${i}'s refusals` })
     }
     const b = events[1].filter(e => e.type === 'market.order-refused' && e.data.via === 'gossip')
     expect(b.find(e => e.data.reason === 'unfunded')?.data).toMatchObject({ market: MARKET, from: a.peerId })

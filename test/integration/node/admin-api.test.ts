@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value'
 import { Mesh, waitFor } from '../../harness/index.js'
 import { NodeInfo, PeerView, HardwareRecordView } from '../../../src/node/api/schemas.js'
 import { Type } from '@sinclair/typebox'
+import type { MeshNode } from '../../../src/node/node.js'
 
 interface Raw { status: number, body: string, headers: Record<string, string | string[] | undefined> }
 
@@ -128,5 +129,13 @@ describe('admin API', () => {
       return text.includes('event: peer.connected') && text.includes(third.peerId)
     }, { what: 'a peer.connected event for the new node' })
     ctrl.abort()
+  })
+
+  it('compiles every route schema of the real node (they compile on first use, not at start-up)', () => {
+    // in-process nodes expose their MeshNode; a schema ajv or fast-json-stringify cannot compile throws here
+    const node = (mesh.nodes[0] as { node?: MeshNode }).node
+    expect(node).toBeDefined()
+    expect(node?.api.compileSchemas()).toBeGreaterThan(20)
+    expect(node?.api.compileSchemas()).toBe(0)
   })
 })

@@ -153,7 +153,7 @@ export class MarketCore {
     const head = await chain.provider.getBlockNumber()
     const indexer = chainIndexer({ contracts: [{ name: 'ComputeMarket', address: contract, abi: computeMarketAbi }], fromBlock: head, pollMs: 500 })({ provider: chain.provider, store: this.c.store, logger: this.c.logger })
     this.unsubscribe = indexer.subscribe((e, removed) => { if (!removed) void this.onChainEvent(e) })
-    try { await indexer.start() } catch (err) { await indexer.stop().catch(() => {}); throw err }
+    try { await indexer.start() } catch (err) { await Promise.resolve(indexer.stop()).catch(() => {}); throw err }
     if (this.stopped) { this.unsubscribe?.(); await indexer.stop(); return }
     this.rt = { chain, markets, verifier: new OrderVerifier(BigInt(chain.chainId), contract), funding, settlement: new Settlement(chain, funding), indexer }
     this.timer = setInterval(() => { void this.revalidate() }, this.init.revalidateMs)

@@ -6,6 +6,7 @@
  * client and its formatting, nothing else.
  */
 import type { Command } from 'commander'
+import { MeshError } from '../../../common/errors.js'
 import { output, table } from '../format.js'
 // types only: a client command loads neither the ledger nor TypeBox
 import type { BookView, BooksView, CancelResult, FillView, FillsView, OrderView, OrdersView, PostOrderResult } from '../../../ledger/market/service/views.js'
@@ -23,7 +24,7 @@ function common (cmd: Command): Command {
 /** `12.5` with 6 decimals -> `12500000`; refuses what is not a plain non-negative decimal with at most `decimals` places. */
 export function toUnits (value: string, decimals: number): string {
   const m = /^(\d+)(?:\.(\d+))?$/.exec(value.trim())
-  if (m === null || (m[2] ?? '').length > decimals) throw new Error(`"${value}" is not a decimal with at most ${decimals} places`)
+  if (m === null || (m[2] ?? '').length > decimals) throw new MeshError('ERR_ARGUMENT', `"${value}" is not a decimal with at most ${decimals} places`, { kind: 'invalid' })
   return (BigInt(m[1]) * 10n ** BigInt(decimals) + BigInt((m[2] ?? '').padEnd(decimals, '0') || '0')).toString()
 }
 
@@ -103,7 +104,7 @@ export function registerMarketCommands (program: Command, connect: Connect): voi
           output(opts.json === true, r, () => `filled ${r.units} units from ${r.orders.length} order(s) for ${fromUnits(r.cost, dec)} (tx ${r.tx ?? '-'})`)
           return
         }
-        if (price === undefined) throw new Error('a posted order needs --price (or use --take)')
+        if (price === undefined) throw new MeshError('ERR_ARGUMENT', 'a posted order needs --price (or use --take)', { kind: 'invalid' })
         const r = await api.request<PostOrderResult>('POST', '/v1/market/orders', {
           json: {
             market, side: side === 'buy' ? 'bid' : 'ask', price, units,
@@ -121,7 +122,7 @@ export function registerMarketCommands (program: Command, connect: Connect): voi
     .option('--lane <n>', 'cancel a whole nonce lane')
     .action(async (hash: string | undefined, opts: OrderOpts) => {
       const api = await connect(opts)
-      if (hash === undefined && opts.lane === undefined) throw new Error('give an order hash or --lane <n>')
+      if (hash === undefined && opts.lane === undefined) throw new MeshError('ERR_ARGUMENT', 'give an order hash or --lane <n>', { kind: 'invalid' })
       const r = hash !== undefined
         ? await api.request<CancelResult>('DELETE', `/v1/market/orders/${encodeURIComponent(hash)}`)
         : await api.request<CancelResult>('POST', `/v1/market/lanes/${Number(opts.lane)}/cancel`)
