@@ -93,6 +93,10 @@ export interface LedgerApi {
 
 /** How long stop() waits for a bring-up in progress before releasing what it has taken. */
 const STOP_WAIT_MS = 2000
+/** Failures worth another bring-up (the chain may come back); the others need the operator. */
+const TRANSIENT = new Set(['ERR_CHAIN_UNAVAILABLE', 'ERR_ANVIL', 'ERR_TX_FAILED'])
+const RETRY_FIRST_MS = 5000
+const RETRY_MAX_MS = 60_000
 
 const CONTRACT_NAMES = ['FTNSToken', 'CreditVault', 'ComputeMarket'] as const
 
@@ -113,6 +117,7 @@ export class Ledger implements LedgerApi {
   private timer?: NodeJS.Timeout
   private polling = false
   private startOnce?: Promise<void>
+  private retry?: NodeJS.Timeout
   private stopping = false
   private handles?: LedgerChain
 
@@ -130,11 +135,22 @@ export class Ledger implements LedgerApi {
   async start (): Promise<void> {
     if (!this.init.enabled || this.startOnce !== undefined) return
     this.stopping = false
+    this.attempt()
+  }
+
+  /**
+   * One bring-up; a transient failure (the chain or the local chain's lock busy, an RPC down) is retried with a
+   * growing delay, so a node started with many others, or before its RPC, still gets its ledger.
+   */
+  private attempt (tries = 1): void {
     this.startOnce = this.bringUp().catch(async (err: unknown) => {
       if (this.stopping) return
       this.current = 'failed'
       this.failure = err instanceof MeshError ? err : new LedgerError('ERR_CHAIN_UNAVAILABLE', `the ledger could not start: ${(err as Error).message.split('\n')[0].slice(0, 300)}`, { cause: err })
-      this.components.logger.error({ err: this.failure.message, code: this.failure.code }, 'ledger unavailable')
+      const retryMs = TRANSIENT.has(this.failure.code) ? Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (tries - 1)) : undefined
+      this.components.logger.error({ err: this.failure.message, code: this.failure.code, retryMs }, 'ledger unavailable')
+      await this.cleanup()
+      if (retryMs !== undefined && !this.stopping) this.retry = setTimeout(() => { if (!this.stopping) this.attempt(tries + 1) }, retryMs)
     }).finally(async () => {
       // stopped while coming up: give back what was taken after stop() ran
       if (this.stopping) await this.cleanup()
@@ -205,6 +221,7 @@ export class Ledger implements LedgerApi {
     this.checkpoint()
     this.ops = ops
     this.handles = { chainId: init.chainId, network: init.network, wallet, provider, contracts, client: this.client, anvilPort: onLocal ? init.anvil.port : undefined, runDir: init.runDir }
+    this.failure = undefined
     this.current = 'ready'
     this.timer = setInterval(() => { void this.poll() }, init.withdrawalPollMs)
     this.timer.unref()
@@ -234,6 +251,7 @@ export class Ledger implements LedgerApi {
   async stop (): Promise<void> {
     if (this.startOnce === undefined) return
     this.stopping = true
+    clearTimeout(this.retry)
     clearInterval(this.timer)
     this.timer = undefined
     // a bring-up stuck on the chain must not hold the node's shutdown: wait a little, then release what exists

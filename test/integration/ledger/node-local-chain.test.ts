@@ -5,6 +5,7 @@
  */
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,6 +17,8 @@ import { anvilBinary, ensureAnvil, probeChainId, withLocalChainLock } from '../.
 import { ensureLocalContracts, localContractAddresses } from '../../../src/ledger/local/deploy.js'
 import { fundFromFaucet } from '../../../src/ledger/local/faucet.js'
 import { attachFTNSToken } from '../../../src/ledger/contracts/index.js'
+import { EventBus } from '../../../src/common/events.js'
+import { ledger, defaultLedgerOptions, type LedgerEvents } from '../../../src/ledger/index.js'
 
 const dirs: string[] = []
 async function tempDir (): Promise<string> {
@@ -91,5 +94,28 @@ describe('the embedded local chain', () => {
     } finally {
       foreign.kill('SIGKILL')
     }
+  })
+
+  it('a node whose local chain cannot start retries, and its ledger comes up once the port is free', async () => {
+    const port = await freePort()
+    // something that is not an Ethereum node holds the chain's port at start
+    const squatter = createServer((_req, res) => { res.end('not a chain') })
+    await new Promise<void>(resolve => squatter.listen(port, '127.0.0.1', resolve))
+    const events = new EventBus<LedgerEvents>()
+    const l = ledger({ ...defaultLedgerOptions, anvil: { port, startTimeoutMs: 20_000 }, dataDir: await tempDir(), runDir: await tempDir(), network: 'local', chainId: 31337, rpcUrls: [], contracts: {} })(
+      { logger: silentLogger, events, passphrase: async () => 'a passphrase for the test wallet' })
+    try {
+      await l.start()
+      expect(await l.whenStarted()).toBe('failed')
+      await expect(l.wallet()).rejects.toMatchObject({ code: 'ERR_ANVIL', message: expect.stringContaining('the port is taken') })
+      await new Promise<void>(resolve => squatter.close(() => { resolve() }))
+      // the next try (5 s later) starts anvil on the freed port, deploys and funds the wallet
+      await waitFor(() => l.state === 'ready' || undefined, { timeoutMs: 60_000, intervalMs: 200, what: 'the ledger to come up on retry' })
+      expect((await l.wallet()).ftns).toBe('1000')
+    } finally {
+      squatter.close()
+      await l.stop()
+    }
+    await waitFor(async () => await probeChainId(`http://127.0.0.1:${port}`, 300) === undefined, { timeoutMs: 10_000, what: 'the node\'s anvil to stop with it' })
   })
 })
