@@ -105,6 +105,10 @@ describe('market across nodes (anvil)', () => {
     const dear = await post(a, { market: 'compute', price: E(2n).toString(), units: '5' })
     const rc = cheap.order.resourceClass as string
     expect(dear.order.resourceClass).toBe(rc)
+    // a maker numbers its orders: consecutive salts share one on-chain fill-record slot (four to a slot) unless the
+    // first closed a group
+    const [s1, s2] = [BigInt(cheap.message.order.salt), BigInt(dear.message.order.salt)]
+    expect((s1 & 3n) === 3n || s2 === s1 + 1n, `salts ${s1} then ${s2}`).toBe(true)
     await waitFor(async () => (await b.api.request<BookView>('GET', '/v1/market/books/compute')).asks.length === 2, { timeoutMs: 30_000, what: 'both asks at node 1' })
     await b.api.request('POST', '/v1/wallet/deposit', { json: { amount: '1' } })
     const vault = attachCreditVault(localContractAddresses().CreditVault, provider)

@@ -15,6 +15,7 @@ import { encodeOrderMessage, signComputeMessage, signTradeMessage, type ValidOrd
 import { requirementOf, resourceClassOf } from '../protocol/resource-class.js'
 import { isMarketName, marketTopic, type MarketName } from '../protocol/topic.js'
 import { MarketCore, type MarketComponents, type MarketInit } from './service.js'
+import { ComputeJobs } from './compute.js'
 import { bookViewOf, orderViewOf } from './view-of.js'
 import type { BookView, BooksView, CancelResult, FillRequest, FillView, FillsView, OrdersView, PostOrderRequest, PostOrderResult } from './views.js'
 
@@ -33,14 +34,49 @@ export interface MarketApi {
   fills: () => FillsView
 }
 
+/** Where the maker's next binding nonce is kept in the market's store (beside the indexer's keys). */
+const BINDING_KEY = 'binding-nonce:'
+
 /** The market service. */
 export class Market extends MarketCore implements MarketApi {
   private readonly fillLog: FillView[] = []
   private readonly mine = new Map<string, ValidOrder>()
 
+  readonly compute: ComputeJobs
+
   constructor (c: MarketComponents, init: MarketInit) {
     super(c, init)
     this.onFill = (e, v) => { this.makerFill(e, v) }
+    this.compute = new ComputeJobs({ libp2p: c.libp2p, chain: () => this.rt?.chain, vouchers: c.vouchers, runner: c.computeRunner, events: c.events, logger: c.logger }, init.computeUnitMs)
+  }
+
+  override async start (): Promise<void> {
+    await super.start()
+    if (this.init.enabled) await this.compute.start()
+  }
+
+  override async stop (): Promise<void> {
+    await this.compute.stop()
+    await super.stop()
+  }
+
+  private bindings = Promise.resolve(0n)
+
+  /**
+   * The next binding nonce of this maker, persisted before the order is signed. Nonces count up from 0 because
+   * ComputeMarket keeps fill records per (maker, salt) four to a storage slot (bindingSalt puts four consecutive nonces
+   * in one slot): three fills in four then write a slot already in use, ~17k gas less. A nonce is never reused (a
+   * reused salt would share its fill record with the older order).
+   */
+  private async nextBinding (maker: string): Promise<bigint> {
+    const key = `${BINDING_KEY}${maker.toLowerCase()}`
+    const next = this.bindings.then(async () => {
+      const n = BigInt(String(await this.c.store.get(key) ?? '0'))
+      await this.c.store.batch([{ type: 'put', key, value: (n + 1n).toString() }])
+      return n
+    })
+    this.bindings = next.catch(() => 0n)
+    return await next
   }
 
   private spec (market: string): { name: string, kind: 'compute' | 'trade', symbol: string | null, decimals: number } {
@@ -91,7 +127,7 @@ export class Market extends MarketCore implements MarketApi {
     if (minFill > units) throw new MarketError('malformed', `minFill ${minFill} exceeds units ${units}`)
     const ctx = { market: s.name as MarketName, chainId: BigInt(rt.chain.chainId), contract: rt.chain.contracts.ComputeMarket, peer: this.c.peerId }
     const common = { side: req.side, nonceLane: lane.toString(), laneNonce: (await rt.settlement.laneNonce(lane)).toString(), expiry: String(expiry), minFill: minFill.toString() }
-    const binding = BigInt('0x' + randomBytes(16).toString('hex'))
+    const binding = await this.nextBinding(rt.chain.wallet.address)
     let message
     if (s.kind === 'compute') {
       let resourceClass = req.resourceClass
@@ -213,6 +249,9 @@ export class Market extends MarketCore implements MarketApi {
       for (const p of planned) rt.funding.forget({ hash: p.hash, maker: p.payload.order.maker })
       this.c.metrics?.fills.inc({ result: 'done' })
       this.c.events.emit('market.fill', { id: view.id, state: 'done', tx: view.tx, reason: null, message: null })
+      // a compute fill with a job: the providers start it, this node pays it by the unit
+      const asks = new Map(planned.filter(p => p.payload.kind === 'compute' && p.payload.order.side === 0).map(p => [p.hash, { peer: p.payload.message.peer, price: p.price }]))
+      if (req.job !== undefined && asks.size > 0) await this.compute.buy(view.tx, req.job, asks).catch((err: Error) => { this.c.logger.warn({ tx: view.tx, err: err.message }, 'compute job not started') })
       return view
     } catch (err) {
       view.state = 'failed'
@@ -228,7 +267,7 @@ export class Market extends MarketCore implements MarketApi {
 
   fills (): FillsView {
     this.ready()
-    return { fills: [...this.fillLog].reverse() }
+    return { fills: [...this.fillLog].reverse().map(f => { const jobs = this.compute.viewsOf(f.tx); return jobs.length > 0 ? { ...f, compute: jobs } : f }) }
   }
 
   private log (view: FillView): void {
