@@ -182,6 +182,18 @@ export class LedgerRewards {
     })
   }
 
+  /**
+   * A cumulative voucher of this node (the payer) for its lock to `provider` with `salt`: the one signing path, shared
+   * by the market's metered compute jobs (the buyer signs one per unit of work).
+   */
+  async voucherFor (provider: string, salt: bigint, cumulativeAmount: bigint): Promise<RewardVoucherData> {
+    const h = this.chain()
+    const { me, domain } = this.handles(h)
+    const to = getAddress(provider)
+    const sig = await signVoucher(h.wallet, domain, { lockId: lockIdOf(me, to, salt), cumulativeAmount })
+    return { payer: me, provider: to, salt: salt.toString(), cumulativeAmount: cumulativeAmount.toString(), r: sig.r, vs: sig.vs }
+  }
+
   /** Release job `jobId`'s reserve: what no payout drew goes back to the free balance (idempotent). */
   async closeJob (jobId: string): Promise<void> {
     await this.mutex.run(async () => {

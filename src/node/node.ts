@@ -167,6 +167,8 @@ export class MeshNode {
       metrics: createConsensusMetrics(this.metrics.registry)
     }))
 
+    // one voucher book for training rewards and the market's metered compute jobs
+    const rewards = new LedgerRewards({ ledger: () => this.ledger, store: levelKv(storage.state.sublevel('rewards')), logger: log.child({ module: 'rewards' }) })
     this.training = await services.start('training', training({
       ...o.training,
       dataDir: o.dataDir,
@@ -188,7 +190,7 @@ export class MeshNode {
       // training registers the `hyperparams` proposal kind with consensus (started before it)
       proposals: this.consensus,
       // rewarded jobs lock, pay and redeem through the ledger (started after training: looked up when used)
-      rewards: new LedgerRewards({ ledger: () => this.ledger, store: levelKv(storage.state.sublevel('rewards')), logger: log.child({ module: 'rewards' }) })
+      rewards
     }))
 
     // the chain: on `local` the embedded anvil, deployed and funded; never fatal (the API reports an unreachable chain)
@@ -217,6 +219,16 @@ export class MeshNode {
         let reputation: string | undefined
         try { reputation = this.consensus.reputationOf(peerId).peer.score } catch { reputation = undefined }
         return { hardware: record, samplesPerSec: record?.bench?.samplesPerSec, reputation }
+      },
+      // a compute fill's job runs here as a training job of this node, joined with the job's own dataset
+      vouchers: rewards,
+      computeRunner: {
+        start: async (job) => {
+          const { id } = await this.training.createJob(job as Parameters<TrainingService['createJob']>[0])
+          await this.training.joinJob(id, { dataset: String(job.dataset) })
+          return id
+        },
+        stop: async (id) => { await this.training.stopJob(id) }
       }
     }))
 

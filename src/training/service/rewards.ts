@@ -11,6 +11,10 @@
  * job, round and provider) and publishes the signed voucher; a contributor's node checks it (`RewardsPort.receive`:
  * the EIP-712 signature of the job's payer, higher than what it holds) and redeems in batches when worthwhile. When
  * the job is over and every contributor is paid, the creator returns the rest of the reserve to its free balance.
+ *
+ * With a live consensus (`proposals`, and an electorate to accept proposals) the creator first proposes each round's
+ * payouts as a `reward-payout` proposal and signs that round's vouchers only once it is accepted (`release`, called
+ * by the kind's executor); where consensus answers ERR_UNAVAILABLE it pays right after the round, as without it.
  */
 import type { EventSink } from '../../common/events.js'
 import type { Logger } from '../../common/logger.js'
@@ -22,6 +26,9 @@ import type { CreateJobRequest } from '../protocol/requests.js'
 import type { JobSpec, RewardSpec } from '../protocol/job-schema.js'
 import type { TrainingState } from './components.js'
 import type { JobRuntime, RewardBook } from './runtime.js'
+import type { TrainingProposals } from './hyperparams-kind.js'
+import { REWARD_PAYOUT_KIND, rewardPayoutPayload, samePayouts, type RewardPayoutPayload } from '../protocol/reward-payout.js'
+import type { RoundReport } from './api-types.js'
 
 /** A voucher as the chain needs it (amounts in wei, decimal strings). */
 export interface SignedVoucher { payer: string, provider: string, salt: string, cumulativeAmount: string, r: string, vs: string }
@@ -50,6 +57,8 @@ export interface RewardsPort {
 const SUB = 'rewards'
 /** How often the bridge retries what is pending (payments, payee requests, redemptions). */
 const TICK_MS = 3000
+/** A `reward-payout` proposal stays open this long; one not accepted by then is proposed again. */
+export const PAYOUT_PROPOSAL_TTL_S = 300
 
 /** The training side of rewards. */
 export class RewardsBridge {
@@ -59,10 +68,16 @@ export class RewardsBridge {
   /** Steps queued or running per job (the retry tick adds none while one is pending). */
   private readonly inflight = new Map<string, number>()
   private timer?: NodeJS.Timeout
+  /** When this node last proposed a round's payouts, by `job/round` (re-proposed once that proposal expired). */
+  private readonly proposed = new Map<string, number>()
+  /** Jobs paid without proposals: consensus answered that it cannot accept any (no electorate). */
+  private readonly direct = new Set<string>()
 
   constructor (private readonly c: {
     self: string
     port?: RewardsPort
+    /** Consensus, where the node runs it: round payouts go through `reward-payout` proposals when it is live. */
+    proposals?: Pick<TrainingProposals, 'create'>
     state: TrainingState
     jobs: () => JobRuntime[]
     job: (id: string) => JobRuntime | undefined
@@ -163,9 +178,12 @@ export class RewardsBridge {
       unpaid = 0
       for (const report of seen) {
         const due: Array<{ peerId: string, provider: string, wei: string }> = []
-        for (const p of report.payouts ?? []) {
-          if (p.peerId === this.c.self || BigInt(p.wei) === 0n) continue
-          if (book.vouchers.some(v => v.direction === 'sent' && v.round === report.round && v.peerId === p.peerId)) continue
+        const outstanding = (report.payouts ?? []).filter(p => p.peerId !== this.c.self && BigInt(p.wei) !== 0n &&
+          !book.vouchers.some(v => v.direction === 'sent' && v.round === report.round && v.peerId === p.peerId))
+        if (outstanding.length === 0) continue
+        // with a live consensus, a round's vouchers wait for its accepted `reward-payout` proposal
+        if (!await this.released(job, report)) { unpaid += outstanding.length; continue }
+        for (const p of outstanding) {
           const provider = book.payees[p.peerId]
           if (provider == null) unpaid++
           else due.push({ peerId: p.peerId, provider, wei: p.wei })
@@ -179,6 +197,65 @@ export class RewardsBridge {
       await this.save(job)
       this.c.logger.info({ job: job.spec.id }, 'every contributor paid: the rest of the reward reserve is free again')
     }
+  }
+
+  /**
+   * Whether the creator may sign this round's vouchers: always without a live consensus; with one, once an accepted
+   * proposal released exactly these payouts (proposed here when none is open).
+   */
+  private async released (job: JobRuntime, report: RoundReport): Promise<boolean> {
+    const proposals = this.c.proposals
+    if (proposals == null || this.direct.has(job.spec.id)) return true
+    const approved = this.book(job).approved?.[String(report.round)]
+    if (approved != null) {
+      if (samePayouts(approved, report.payouts ?? [])) return true
+      this.c.logger.warn({ job: job.spec.id, round: report.round }, 'the accepted reward payouts differ from this node\'s: the round is not paid')
+      return false
+    }
+    const key = `${job.spec.id}/${report.round}`
+    const last = this.proposed.get(key)
+    if (last != null && Date.now() < last + PAYOUT_PROPOSAL_TTL_S * 1000 + TICK_MS) return false
+    const payload = rewardPayoutPayload(job.spec.id, report)
+    if (payload == null) return false
+    try {
+      const { id } = await proposals.create({ kind: REWARD_PAYOUT_KIND, payload, ttlSeconds: PAYOUT_PROPOSAL_TTL_S })
+      this.proposed.set(key, Date.now())
+      this.c.logger.info({ job: job.spec.id, round: report.round, proposal: id }, 'proposed the round\'s reward payouts')
+      return false
+    } catch (err) {
+      // no electorate (the genesis names no pre-trusted peer): consensus cannot accept proposals, so pay directly
+      if ((err as { code?: string }).code === 'ERR_UNAVAILABLE') {
+        this.direct.add(job.spec.id)
+        this.c.logger.info({ job: job.spec.id, err: (err as Error).message }, 'consensus cannot accept proposals: reward payouts are paid without them')
+        return true
+      }
+      this.c.logger.warn({ job: job.spec.id, round: report.round, err: (err as Error).message }, 'proposing the round\'s reward payouts failed; retrying')
+      return false
+    }
+  }
+
+  /**
+   * An accepted `reward-payout` proposal (the kind's executor, on every node): the job's creator records the round
+   * as released and pays it. Idempotent; other nodes have nothing to do.
+   */
+  async release (payload: RewardPayoutPayload, proposalId: string): Promise<void> {
+    const job = this.c.job(payload.jobId)
+    if (job == null || job.spec.creator !== this.c.self || job.spec.reward == null) return
+    const book = this.book(job)
+    const key = String(payload.round)
+    // only payouts equal to this node's own release a round (a proposal accepted with others, or before this node
+    // adopted the round's seal, releases nothing: its own proposal, re-raised after expiry, will)
+    const own = job.reports.find(r => r.round === payload.round)?.payouts
+    if (own == null || !samePayouts(payload.payouts, own)) {
+      this.c.logger.warn({ job: job.spec.id, round: payload.round, proposal: proposalId }, 'accepted reward payouts differ from this node\'s own: not released')
+      return
+    }
+    if (book.approved?.[key] == null) {
+      book.approved = { ...book.approved, [key]: payload.payouts.map(p => ({ peerId: p.peerId, wei: p.wei })) }
+      await this.save(job)
+      this.c.logger.info({ job: job.spec.id, round: payload.round, proposal: proposalId }, 'reward payouts accepted by consensus')
+    }
+    if (this.c.port != null) this.serial(job, async () => await this.payPending(job))
   }
 
   private async payRound (job: JobRuntime, round: number, due: Array<{ peerId: string, provider: string, wei: string }>): Promise<void> {

@@ -13,6 +13,11 @@ export interface RewardBook {
   vouchers: Array<{ round: number, peerId: string, amountWei: string, direction: 'sent' | 'received', voucher: { payer: string, provider: string, salt: string, cumulativeAmount: string, r: string, vs: string } }>
   /** Done here: the creator returned the reserve's rest to its free balance; a contributor redeemed all after the job ended. */
   closed?: boolean
+  /**
+   * The creator's rounds released by an accepted `reward-payout` proposal (when consensus is live): the accepted
+   * payouts by round; a round's vouchers are signed only once it is here and equals the payouts computed here.
+   */
+  approved?: Record<string, Array<{ peerId: string, wei: string }>>
 }
 
 /** A job's run-time state on this node. */

@@ -23,6 +23,7 @@ import type { JobRuntime } from './runtime.js'
 import { RoundWork } from './work.js'
 import { RewardsBridge } from './rewards.js'
 import { HyperparamTable, hyperparamsKind, raiseRollbacks } from './hyperparams-kind.js'
+import { rewardPayoutKind } from './payout-kind.js'
 
 /** The training subsystem's service (built by `training(init)(components)`). */
 export class TrainingService implements TrainingApi {
@@ -37,6 +38,7 @@ export class TrainingService implements TrainingApi {
   /** Executed `hyperparams` changes per job (the seam local training reads each round). */
   private readonly hyperparams: HyperparamTable
   private unregisterKind?: () => void
+  private unregisterPayoutKind?: () => void
   private rollbackTimer?: NodeJS.Timeout
 
   constructor (private readonly c: TrainingServiceComponents, private readonly init: TrainingServiceInit) {
@@ -65,6 +67,7 @@ export class TrainingService implements TrainingApi {
     this.rewards = new RewardsBridge({
       self: c.peerId,
       port: c.rewards,
+      proposals: c.proposals,
       state: c.state,
       jobs: () => this.runner.all(),
       job: id => this.runner.get(id),
@@ -106,6 +109,11 @@ export class TrainingService implements TrainingApi {
           return { spec: job.spec, round: v.round, active: job.stopped == null && v.phase !== 'finished' }
         }
       }))
+      // round payouts of rewarded jobs go through consensus where it is live (service/payout-kind.ts)
+      this.unregisterPayoutKind = proposals.registerKind(rewardPayoutKind({
+        job: id => this.runner.get(id),
+        release: async (payload, proposalId) => { await this.rewards.release(payload, proposalId) }
+      }))
       let busy = false
       this.rollbackTimer = setInterval(() => {
         if (busy) return
@@ -122,6 +130,8 @@ export class TrainingService implements TrainingApi {
     clearInterval(this.rollbackTimer)
     this.unregisterKind?.()
     this.unregisterKind = undefined
+    this.unregisterPayoutKind?.()
+    this.unregisterPayoutKind = undefined
     await this.rewards.stop()
     await this.runner.stop()
     this.work.dispose()

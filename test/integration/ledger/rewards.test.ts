@@ -7,12 +7,16 @@
  * seals, and the creator's vault accounts for the rest. Bad reward inputs are refused with a 4xx and lock nothing.
  */
 import { describe, it, expect, afterAll } from 'vitest'
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { JsonRpcProvider } from 'ethers'
 import { Mesh, waitFor, freePort, type NodeHandle } from '../../harness/index.js'
 import { attachCreditVault, localContractAddresses, parseFtns, probeChainId, type WalletView } from '../../../src/ledger/index.js'
 import type { CreateJobRequest, JobView } from '../../../src/training/index.js'
 import { sseEvents } from '../../../src/node/cli/train-sse.js'
+import { initDataDir } from '../../../src/node/identity.js'
+import type { PartialNodeOptions } from '../../../src/node/options.js'
 
 let mesh: Mesh | undefined
 let provider: JsonRpcProvider | undefined
@@ -141,6 +145,82 @@ describe('training rewards paid by vouchers', () => {
     const creator = await nodes[0].api.request<JobView>('GET', `/v1/training/jobs/${id}`)
     expect((creator.reward?.vouchers ?? []).filter(v => v.direction === 'sent').reduce((s, v) => s + BigInt(v.wei), 0n)).toBe(paid)
     expect((await nodes[0].api.request<WalletView>('GET', '/v1/wallet')).vault.locked).toBe('0')
+    expect(await free(0) + await free(1) + await free(2)).toBe(deposited)
+  }, 240_000)
+})
+
+/**
+ * The same job on nodes whose consensus genesis names all three (consensus live): every round's payouts go through a
+ * `reward-payout` proposal that every node accepts by its own computation from the seal (a QC), and the creator signs
+ * the round's vouchers only once it is accepted. Balances still add up to the wei.
+ */
+describe('training rewards through reward-payout proposals', () => {
+  let cmesh: Mesh | undefined
+  let cprovider: JsonRpcProvider | undefined
+  let cport: number | undefined
+  afterAll(async () => {
+    cprovider?.destroy()
+    await cmesh?.close()
+    if (cport !== undefined) await stopLeftoverAnvil(cport)
+  })
+
+  it('3 nodes with a genesis naming them: each round is paid after its accepted reward-payout proposal, exact to the wei', async () => {
+    const port = cport = await freePort()
+    const dirs = await Promise.all([0, 1, 2].map(async () => await mkdtemp(join(tmpdir(), 'meshnode-payout-'))))
+    const ids = await Promise.all(dirs.map(async d => (await initDataDir(d)).peerId))
+    const config: PartialNodeOptions = {
+      ledger: { enabled: true, anvil: { port } },
+      consensus: { genesis: { params: {}, pretrusted: ids.map(peerId => ({ peerId, score: '1000000000000' })), guardians: { keys: [], threshold: 0 }, startedAt: 0 } }
+    }
+    cmesh = new Mesh()
+    for (const d of dirs) cmesh.defer(async () => { await rm(d, { recursive: true, force: true }) })
+    const first = await cmesh.add({ mode: 'inprocess', dataDir: dirs[0], config })
+    await Promise.all(dirs.slice(1).map(async d => await cmesh?.add({ mode: 'inprocess', dataDir: d, config, bootstrap: first.addresses })))
+    // node i is the one on dirs[i] (the last two start together)
+    const nodes = dirs.map(d => (cmesh as Mesh).nodes.find(n => n.dataDir === d) as NodeHandle)
+    const wallets = await waitFor(async () => {
+      const w = await Promise.all(nodes.map(async n => await n.api.request<WalletView>('GET', '/v1/wallet').catch(() => undefined)))
+      return w.every(x => x !== undefined) ? w as WalletView[] : undefined
+    }, { timeoutMs: 90_000, intervalMs: 500, what: 'every node\'s ledger' })
+    cprovider = new JsonRpcProvider(`http://127.0.0.1:${port}`, undefined, { staticNetwork: true, cacheTimeout: -1 })
+    const vault = attachCreditVault(localContractAddresses().CreditVault, cprovider)
+    const free = async (i: number): Promise<bigint> => await vault.freeBalanceOf(wallets[i].address)
+
+    await nodes[0].api.request('POST', '/v1/wallet/deposit', { json: { amount: '150' } })
+    const deposited = parseFtns('150')
+    const { id } = await nodes[0].api.request<{ id: string }>('POST', '/v1/training/jobs', { json: { ...REQ, reward: { total: '100' } } })
+    await waitFor(async () => (await Promise.all(nodes.map(async n => await n.api.fetch('GET', `/v1/training/jobs/${id}`).then(() => true, () => false)))).every(Boolean), { what: 'the announcement' })
+    await Promise.all(nodes.map(async (n, i) => await n.api.request('POST', `/v1/training/jobs/${id}/join`, { json: { dataset: 'digits', partition: { scheme: 'iid', index: i, of: 3, seed: 7 } } })))
+    const done = await waitFor(async () => { const v = await views(nodes, id); return v.every(x => x.status === 'finished') ? v : undefined }, { timeoutMs: 120_000, intervalMs: 500, what: 'the job to finish' })
+    const rounds = done[0].rounds
+    expect(rounds).toHaveLength(3)
+    for (const v of done) expect(v.rounds.map(r => r.payouts)).toEqual(rounds.map(r => r.payouts))
+
+    // every node holds, for every round, one accepted reward-payout proposal with a QC, whose payouts are the round's
+    interface PayoutProposal { status: string, executed: boolean, proposer: string, payload: { jobId: string, round: number, payouts: Array<{ peerId: string, wei: string }> }, certificate?: { voters: string[] } }
+    for (const n of nodes) {
+      const accepted = await waitFor(async () => {
+        const { proposals } = await n.api.request<{ proposals: PayoutProposal[] }>('GET', '/v1/proposals', { query: { kind: 'reward-payout', status: 'accepted' } })
+        const mine = proposals.filter(p => p.payload.jobId === id)
+        return mine.length >= 3 ? mine : undefined
+      }, { timeoutMs: 30_000, intervalMs: 500, what: `node ${n.index}'s accepted reward-payout proposals` })
+      expect(accepted.map(p => p.payload.round).sort()).toEqual([0, 1, 2])
+      for (const p of accepted) {
+        expect(p.proposer).toBe(nodes[0].peerId)
+        expect(p.certificate?.voters.length).toBeGreaterThanOrEqual(2)
+        expect(p.payload.payouts).toEqual((rounds[p.payload.round].payouts ?? []).map(x => ({ peerId: x.peerId, wei: x.wei })))
+      }
+    }
+
+    // settlement as without consensus: each contributor's vault rose by exactly its vouchers, the creator paid exactly that
+    const earned = (peerId: string): bigint => rounds.reduce((s, r) => s + BigInt(r.payouts?.find(p => p.peerId === peerId)?.wei ?? '0'), 0n)
+    for (const i of [1, 2]) {
+      const expected = earned(nodes[i].peerId)
+      expect(expected).toBeGreaterThan(0n)
+      await waitFor(async () => await free(i) === expected ? true : undefined, { timeoutMs: 30_000, intervalMs: 500, what: `node ${i}'s redemption` })
+    }
+    const paid = earned(nodes[1].peerId) + earned(nodes[2].peerId)
+    await waitFor(async () => await free(0) === deposited - paid ? true : undefined, { timeoutMs: 30_000, intervalMs: 500, what: 'the creator\'s reserve to be released' })
     expect(await free(0) + await free(1) + await free(2)).toBe(deposited)
   }, 240_000)
 })

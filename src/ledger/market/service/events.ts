@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox'
 import { defineEvents, type EventsOf } from '../../../common/events.js'
 import { REFUSAL_REASONS } from '../errors.js'
+import { ComputeJobView } from './views.js'
 
 const Reason = Type.Union(REFUSAL_REASONS.map(r => Type.Literal(r)), { description: 'a refusal reason (REFUSALS)' })
 const Hash = Type.String({ description: 'order hash' })
@@ -17,7 +18,9 @@ export const marketEvents = defineEvents({
   /** A fill of an order was seen on chain (anyone's). */
   'market.filled': Type.Object({ market: Type.String(), hash: Hash, units: Type.String(), taker: Type.String(), tx: Type.String() }),
   /** A fill this node made settled, or failed with its reason. */
-  'market.fill': Type.Object({ id: Type.String(), state: Type.String(), tx: Type.Union([Type.String(), Type.Null()]), reason: Type.Union([Reason, Type.Null()]), message: Type.Union([Type.String(), Type.Null()]) })
+  'market.fill': Type.Object({ id: Type.String(), state: Type.String(), tx: Type.Union([Type.String(), Type.Null()]), reason: Type.Union([Reason, Type.Null()]), message: Type.Union([Type.String(), Type.Null()]) }),
+  /** A compute job of a fill changed: started, a voucher, over (done / stopped), refunded. */
+  'market.compute': ComputeJobView
 })
 
 /** The market events' payload types. */

@@ -28,6 +28,8 @@ export const MarketOptionsSchema = Type.Object({
   fundingTtlMs: Type.Integer({ minimum: 0 }),
   /** The most orders one book holds. */
   maxOrdersPerBook: Type.Integer({ minimum: 1 }),
+  /** One metered unit of a compute job (a voucher per unit; a minute by default: the contract's unit). */
+  computeUnitMs: Type.Integer({ minimum: 100 }),
   /** Trade markets beyond `local`'s test token. */
   quotes: Type.Array(QuoteMarketSchema, { maxItems: 16 }),
   /** `local` only: the test quote token deployed beside FTNS, its lot size, and what the faucet tops the wallet up to. */
@@ -47,6 +49,7 @@ export function defaultMarketOptions (): MarketOptions {
     syncTimeoutMs: 5000,
     fundingTtlMs: 2000,
     maxOrdersPerBook: 100_000,
+    computeUnitMs: 60_000,
     quotes: [],
     // 1 FTNS lots; 1,000 TUSD (6 decimals)
     localQuote: { symbol: 'TUSD', unitSize: (10n ** 18n).toString(), faucet: (1000n * 10n ** 6n).toString() }

@@ -24,6 +24,7 @@ import { decodeOrderMessage, encodeOrderMessage, validateOrderMessage, type Vali
 import { checkAskHardware } from '../protocol/resource-class.js'
 import { COMPUTE_MARKET, MARKET_SYNC_PROTOCOL, marketTopic, tradeMarketName, type MarketName, type MarketSpec } from '../protocol/topic.js'
 import { OrderVerifier } from '../protocol/verify.js'
+import type { ComputeRunner, VoucherBook } from './compute.js'
 import type { MarketEvents } from './events.js'
 import type { MarketMetrics } from './metrics.js'
 import type { MarketOptions } from './options.js'
@@ -49,6 +50,9 @@ export interface MarketComponents {
   metrics?: MarketMetrics
   /** What the node knows of a peer (hardware record, measured speed, reputation); cheap, synchronous. */
   providerFacts?: (peerId: string) => ProviderFacts | undefined
+  /** Compute jobs: signing, checking and redeeming vouchers (the ledger's rewards), and running jobs (training's port). */
+  vouchers?: VoucherBook
+  computeRunner?: ComputeRunner
 }
 
 /** A market this node serves: its spec plus the quote token's symbol and decimals. */

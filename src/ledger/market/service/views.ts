@@ -115,9 +115,44 @@ export const FillRequest = Type.Object({
   side: Type.Optional(Type.Union([Type.Literal('buy'), Type.Literal('sell')])),
   /** With `market`: the worst price per unit to take (default: any). */
   limitPrice: Type.Optional(PosUint),
-  resourceClass: Type.Optional(Hash)
+  resourceClass: Type.Optional(Hash),
+  /**
+   * Compute asks only: the job the provider runs for the units bought (a training job request: `model`, `dataset`
+   * such as `digits`, `rounds`, ...). The buyer's node then pays it by a voucher per metered unit.
+   */
+  job: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
 }, { additionalProperties: false })
 export type FillRequest = Static<typeof FillRequest>
+
+/** A compute job of a fill, as its buyer or its provider sees it (amounts in FTNS wei). */
+export const ComputeJobView = Type.Object({
+  role: Type.Union([Type.Literal('buyer'), Type.Literal('provider')]),
+  lockId: Type.String(),
+  fillTx: Nullable(Type.String()),
+  /** The other side's peer id. */
+  peer: Type.String(),
+  payer: Type.String(),
+  provider: Type.String(),
+  units: Uint,
+  price: Uint,
+  /** The metered unit's length. */
+  unitMs: Type.Integer(),
+  state: Type.Union([Type.Literal('starting'), Type.Literal('running'), Type.Literal('done'), Type.Literal('stopped'), Type.Literal('failed')]),
+  /** `complete`, `missed-vouchers`, or why it failed. */
+  reason: Nullable(Type.String()),
+  /** The training job on the provider. */
+  jobId: Nullable(Type.String()),
+  unitsRun: Type.Integer(),
+  /** Vouchers signed (buyer) or accepted (provider). */
+  vouchers: Type.Integer(),
+  /** The highest voucher's cumulative amount. */
+  covered: Uint,
+  /** Paid out of the lock on chain (provider's view). */
+  redeemed: Uint,
+  /** Returned to the buyer at the lock's expiry (provider's view), once released. */
+  refunded: Nullable(Uint)
+})
+export type ComputeJobView = Static<typeof ComputeJobView>
 
 /** A fill this node made (taker) or saw on its own orders (maker). */
 export const FillView = Type.Object({
@@ -131,7 +166,9 @@ export const FillView = Type.Object({
   cost: Uint,
   reason: Type.Union([Reason, Type.Null()]),
   message: Nullable(Type.String()),
-  at: Type.String()
+  at: Type.String(),
+  /** The compute jobs this fill started (compute fills with a job). */
+  compute: Type.Optional(Type.Array(ComputeJobView))
 })
 export type FillView = Static<typeof FillView>
 
