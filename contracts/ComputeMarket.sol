@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {CreditVault} from "./CreditVault.sol";
+import {recoverCompact} from "./CompactSignature.sol";
 
 /// @title ComputeMarket: on-chain settlement of signed compute and FTNS trade orders
 /// @notice Makers sign EIP-712 orders off chain (gossiped between nodes); a taker fills them here in integer units,
@@ -113,8 +114,6 @@ contract ComputeMarket is EIP712, ReentrancyGuardTransient {
         "uint256 minFill,uint64 expiry,uint256 salt,uint64 nonceLane,uint64 laneNonce)"
     );
 
-    /// @dev The largest `s` a signature may have (EIP-2 low-s, as OpenZeppelin's ECDSA): the secp256k1 order / 2.
-    uint256 private constant MAX_S = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     /// @dev One order's 64-bit field in a fill slot, and its filled-units part (the top bit is the cancellation).
     uint256 private constant FIELD_MASK = 0xffffffffffffffff;
     uint256 private constant FILLED_MASK = 0x7fffffffffffffff;
@@ -369,27 +368,8 @@ contract ComputeMarket is EIP712, ReentrancyGuardTransient {
         if (block.timestamp > expiry) revert OrderExpired(orderHash);
         uint64 current = laneNonceOf[maker][lane];
         if (laneNonce != current) revert LaneNonceStale(orderHash, current);
-        address signer = _recover(orderHash, r, vs);
+        address signer = recoverCompact(orderHash, r, vs);
         if (signer == address(0) || signer != maker) revert InvalidSignature(orderHash);
-    }
-
-    /// @dev The signer of `digest` by an EIP-2098 compact signature, or zero when it is invalid or has a high `s`
-    /// (OpenZeppelin's `ECDSA.tryRecover(digest, r, vs)` without its memory allocations).
-    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
-        assembly ("memory-safe") {
-            let s := shr(1, shl(1, vs))
-            if iszero(gt(s, MAX_S)) {
-                let m := mload(0x40)
-                mstore(m, digest)
-                mstore(add(m, 0x20), add(shr(255, vs), 27))
-                mstore(add(m, 0x40), r)
-                mstore(add(m, 0x60), s)
-                mstore(0x00, 0)
-                // the precompile writes nothing for a signature it cannot recover: the zero above stays
-                pop(staticcall(gas(), 1, m, 0x80, 0x00, 0x20))
-                signer := mload(0x00)
-            }
-        }
     }
 
     /// @dev Records a fill of `units` against an order of `size` units; returns the units filled before it.

@@ -6,6 +6,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {recoverCompact} from "./CompactSignature.sol";
 
 /// @title CreditVault: FTNS escrow paid out by cumulative vouchers
 /// @notice Accounts deposit FTNS into a free balance. A payer locks part of it for one provider until an expiry; the
@@ -62,9 +63,6 @@ contract CreditVault is EIP712, ReentrancyGuardTransient {
 
     /// @notice The EIP-712 type hash of a voucher.
     bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(bytes32 lockId,uint256 cumulativeAmount)");
-
-    /// @dev The largest `s` a signature may have (EIP-2 low-s, as OpenZeppelin's ECDSA): the secp256k1 order / 2.
-    uint256 private constant MAX_S = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     /// @notice The token held (FTNS).
     IERC20 public immutable token;
@@ -410,7 +408,7 @@ contract CreditVault is EIP712, ReentrancyGuardTransient {
         if (block.timestamp > l.expiry) revert LockExpired(lockId);
         uint256 capped = cumulativeAmount < l.amount ? cumulativeAmount : l.amount;
         if (capped <= l.redeemed) revert VoucherAlreadyRedeemed(lockId, l.redeemed);
-        address signer = _recover(voucherDigest(lockId, cumulativeAmount), r, vs);
+        address signer = recoverCompact(voucherDigest(lockId, cumulativeAmount), r, vs);
         if (signer == address(0) || signer != payer) revert InvalidVoucherSignature(lockId);
         unchecked {
             paid = capped - l.redeemed;
@@ -421,24 +419,5 @@ contract CreditVault is EIP712, ReentrancyGuardTransient {
             sstore(slot.slot, word)
         }
         emit Redeemed(lockId, msg.sender, capped, paid);
-    }
-
-    /// @dev The signer of `digest` by an EIP-2098 compact signature, or zero when it is invalid or has a high `s`
-    /// (OpenZeppelin's `ECDSA.tryRecover(digest, r, vs)` without its memory allocations).
-    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
-        assembly ("memory-safe") {
-            let s := shr(1, shl(1, vs))
-            if iszero(gt(s, MAX_S)) {
-                let m := mload(0x40)
-                mstore(m, digest)
-                mstore(add(m, 0x20), add(shr(255, vs), 27))
-                mstore(add(m, 0x40), r)
-                mstore(add(m, 0x60), s)
-                mstore(0x00, 0)
-                // the precompile writes nothing for a signature it cannot recover: the zero above stays
-                pop(staticcall(gas(), 1, m, 0x80, 0x00, 0x20))
-                signer := mload(0x00)
-            }
-        }
     }
 }
