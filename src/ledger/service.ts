@@ -203,7 +203,9 @@ export class Ledger implements LedgerApi {
     if (store !== undefined) {
       const network = networkProfile(init.network, { chainId: BigInt(init.chainId) })
       const metrics = this.components.metrics?.chain
-      const client = this.client = chainClient({ network })({ wallet, provider, store, events, metrics, logger })
+      // the embedded chain mines each transaction at once: look for its receipt soon, and idle slowly
+      const polls = embedded ? { pollMs: 100, idlePollMs: 5000 } : {}
+      const client = this.client = chainClient({ network, ...polls })({ wallet, provider, store, events, metrics, logger })
       await client.start()
       sender = intentSender(client, this.components.metrics)
       this.indexer = chainIndexer({ contracts: [{ name: 'CreditVault', address: contracts.CreditVault, abi: creditVaultAbi }], fromBlock: init.fromBlock ?? 0 })({ provider, store, events, metrics, logger })

@@ -15,8 +15,11 @@ export interface ChainClientInit {
   network: NetworkProfile
   /** Replace a transaction pending this long (ms). Default `CHAIN_DEFAULTS.stallMs`. */
   stallMs?: number
-  /** Pause between passes (ms). Default `CHAIN_DEFAULTS.pollMs`. */
+  /** Pause between passes while an intent is on its way (ms). Default `CHAIN_DEFAULTS.pollMs`. */
   pollMs?: number
+  /** Pause between passes when nothing is on its way (completed intents are still watched for reorgs, the finality
+   * alarm still runs). Default 5 x pollMs. */
+  idlePollMs?: number
   /** Keep checking completed intents for this many blocks (a reorg may undo them). Default 64. */
   reorgWatchBlocks?: number
   /** Never bid a maxFeePerGas above this (wei). Default `CHAIN_DEFAULTS.maxFeeCapWei`. */

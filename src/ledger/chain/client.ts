@@ -40,6 +40,7 @@ class Client implements ChainClient {
   private readonly clock: Clock
   private readonly stallMs: number
   private readonly pollMs: number
+  private readonly idlePollMs: number
   private readonly watchBlocks: number
   private readonly feeCap: bigint
   private readonly active = new Map<string, IntentRecord>()
@@ -63,6 +64,7 @@ class Client implements ChainClient {
     this.clock = c.clock ?? systemClock
     this.stallMs = init.stallMs ?? CHAIN_DEFAULTS.stallMs
     this.pollMs = init.pollMs ?? CHAIN_DEFAULTS.pollMs
+    this.idlePollMs = init.idlePollMs ?? this.pollMs * 5
     this.watchBlocks = init.reorgWatchBlocks ?? 64
     this.feeCap = init.maxFeeCapWei ?? CHAIN_DEFAULTS.maxFeeCapWei
   }
@@ -162,8 +164,14 @@ class Client implements ChainClient {
     clearTimeout(this.timer)
     if (!this.running) return
     this.timer = setTimeout(() => {
-      this.tick().catch(err => { this.log.warn({ err: String(err) }, 'chain client pass failed') }).finally(() => { this.schedule(this.pollMs) })
+      this.tick().catch(err => { this.log.warn({ err: String(err) }, 'chain client pass failed') }).finally(() => { this.schedule(this.busy() ? this.pollMs : this.idlePollMs) })
     }, delay)
+  }
+
+  /** Whether an intent is on its way (not yet done or failed): passes then come every pollMs, else every idlePollMs. */
+  private busy (): boolean {
+    for (const r of this.active.values()) if (r.state !== 'done' && r.state !== 'failed') return true
+    return false
   }
 
   private kick (): void {
