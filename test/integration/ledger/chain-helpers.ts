@@ -3,7 +3,7 @@
  * deployed, settlement intents of every proof kind, a TCP proxy that can drop traffic, and waiting helpers.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
@@ -13,6 +13,7 @@ import { startAnvil, type Anvil } from '../../../contracts/test/harness/anvil.js
 import { deployAll, fundInVault, type Deployment } from '../../../contracts/test/harness/deploy.js'
 import { freshSalt } from '../../../contracts/test/harness/tx.js'
 import { lockIdOf, signVoucher } from '../../../src/ledger/contracts/index.js'
+import { probeChainId } from '../../../src/ledger/local/anvil.js'
 import { levelKv, type ChainClient, type ChainKv, type IntentInput, type IntentRecord } from '../../../src/ledger/chain/index.js'
 
 /** One test file's chain: an anvil with the contracts deployed, a scratch directory, and cleanups run at the end. */
@@ -195,5 +196,22 @@ export async function startProxy (targetUrl: string): Promise<DroppingProxy> {
       for (const s of sockets) s.destroy()
       await new Promise<void>(resolve => server.close(() => { resolve() }))
     }
+  }
+}
+
+/**
+ * After a test's nodes closed: the last node out stops the anvil they shared; if that was cut short (a slow shutdown
+ * on a loaded machine), stop the anvil on `port` rather than leave it running.
+ */
+export async function stopLeftoverAnvil (port: number): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (Date.now() < deadline) {
+    if (await probeChainId(`http://127.0.0.1:${port}`, 300).catch(() => undefined) === undefined) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
+    if (args[0]?.endsWith('anvil') === true && args[args.indexOf('--port') + 1] === String(port)) process.kill(Number(pid), 'SIGTERM')
   }
 }

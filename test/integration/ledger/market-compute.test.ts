@@ -8,31 +8,17 @@
  * returns to the buyer: refund + redeemed = the lock, exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readdir, readFile } from 'node:fs/promises'
 import { JsonRpcProvider } from 'ethers'
 import { Mesh, freePort, waitFor, type NodeHandle } from '../../harness/index.js'
-import { attachCreditVault, attachFTNSToken, localContractAddresses, probeChainId, type BookView, type ComputeJobView, type FillView, type FillsView, type PostOrderResult, type WalletView } from '../../../src/ledger/index.js'
+import { attachCreditVault, attachFTNSToken, localContractAddresses, type BookView, type ComputeJobView, type FillView, type FillsView, type PostOrderResult, type WalletView } from '../../../src/ledger/index.js'
 import type { JobView } from '../../../src/training/index.js'
+import { stopLeftoverAnvil } from './chain-helpers.js'
 
 const UNIT_MS = 2000
 const PRICE = 10n ** 16n // 0.01 FTNS per unit
 const JOB = {
   model: { arch: 'mlp', layers: [16, 10], seed: 5 }, dataset: 'digits', rounds: 50, minParticipants: 1, localEpochs: 1,
   batchSize: 32, learningRate: 0.1, aggregation: 'fedavg', compression: 'fp32'
-}
-
-/** The anvil this test's nodes share, stopped by its port if the last node's shutdown was cut short. */
-async function stopLeftoverAnvil (port: number): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (Date.now() < deadline) {
-    if (await probeChainId(`http://127.0.0.1:${port}`, 300).catch(() => undefined) === undefined) return
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(pid)) continue
-    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
-    if (args[0]?.endsWith('anvil') === true && args[args.indexOf('--port') + 1] === String(port)) process.kill(Number(pid), 'SIGTERM')
-  }
 }
 
 describe('compute fills run jobs, paid by vouchers (anvil)', () => {

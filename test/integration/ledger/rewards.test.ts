@@ -7,16 +7,17 @@
  * seals, and the creator's vault accounts for the rest. Bad reward inputs are refused with a 4xx and lock nothing.
  */
 import { describe, it, expect, afterAll } from 'vitest'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { JsonRpcProvider } from 'ethers'
 import { Mesh, waitFor, freePort, type NodeHandle } from '../../harness/index.js'
-import { attachCreditVault, localContractAddresses, parseFtns, probeChainId, type WalletView } from '../../../src/ledger/index.js'
+import { attachCreditVault, localContractAddresses, parseFtns, type WalletView } from '../../../src/ledger/index.js'
 import type { CreateJobRequest, JobView } from '../../../src/training/index.js'
 import { sseEvents } from '../../../src/node/cli/train-sse.js'
 import { initDataDir } from '../../../src/node/identity.js'
 import type { PartialNodeOptions } from '../../../src/node/options.js'
+import { stopLeftoverAnvil } from './chain-helpers.js'
 
 let mesh: Mesh | undefined
 let provider: JsonRpcProvider | undefined
@@ -28,23 +29,6 @@ afterAll(async () => {
   await mesh?.close()
   if (anvilPort !== undefined) await stopLeftoverAnvil(anvilPort)
 })
-
-/**
- * The last node out stops the anvil it shares; if that was cut short (a slow shutdown on a loaded machine), stop the
- * one anvil this test's nodes started (found by its own port) rather than leave it running.
- */
-async function stopLeftoverAnvil (port: number): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (Date.now() < deadline) {
-    if (await probeChainId(`http://127.0.0.1:${port}`, 300).catch(() => undefined) === undefined) return
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(pid)) continue
-    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
-    if (args[0]?.endsWith('anvil') === true && args[args.indexOf('--port') + 1] === String(port)) process.kill(Number(pid), 'SIGTERM')
-  }
-}
 
 const FAST = { roundTimeoutMs: 20_000, deadlineK: 3, minWaitMs: 1000, capMs: 4000, sealTimeoutMs: 3000 }
 const REQ: CreateJobRequest = {
@@ -60,15 +44,20 @@ async function views (nodes: NodeHandle[], id: string): Promise<JobView[]> {
   return await Promise.all(nodes.map(async n => await n.api.request<JobView>('GET', `/v1/training/jobs/${id}`)))
 }
 
+/** Every node's wallet, once every node's ledger is up (anvil, contracts, faucet). */
+async function walletsOf (nodes: NodeHandle[]): Promise<WalletView[]> {
+  return await waitFor(async () => {
+    const w = await Promise.all(nodes.map(async n => await n.api.request<WalletView>('GET', '/v1/wallet').catch(() => undefined)))
+    return w.every(x => x !== undefined) ? w as WalletView[] : undefined
+  }, { timeoutMs: 90_000, intervalMs: 500, what: 'every node\'s ledger' })
+}
+
 describe('training rewards paid by vouchers', () => {
   it('3 nodes, 100 FTNS over 3 rounds: each contributor\'s vault balance rises by exactly its vouchers; bad rewards lock nothing', async () => {
     const port = anvilPort = await freePort()
     mesh = await Mesh.start(3, { mode: 'inprocess', config: { ledger: { enabled: true, anvil: { port } } } })
     const nodes = mesh.nodes
-    const wallets = await waitFor(async () => {
-      const w = await Promise.all(nodes.map(async n => await n.api.request<WalletView>('GET', '/v1/wallet').catch(() => undefined)))
-      return w.every(x => x !== undefined) ? w as WalletView[] : undefined
-    }, { timeoutMs: 90_000, intervalMs: 500, what: 'every node\'s ledger' })
+    const wallets = await walletsOf(nodes)
     provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, undefined, { staticNetwork: true, cacheTimeout: -1 })
     const vault = attachCreditVault(localContractAddresses().CreditVault, provider)
     const free = async (i: number): Promise<bigint> => await vault.freeBalanceOf(wallets[i].address)
@@ -178,10 +167,7 @@ describe('training rewards through reward-payout proposals', () => {
     await Promise.all(dirs.slice(1).map(async d => await cmesh?.add({ mode: 'inprocess', dataDir: d, config, bootstrap: first.addresses })))
     // node i is the one on dirs[i] (the last two start together)
     const nodes = dirs.map(d => (cmesh as Mesh).nodes.find(n => n.dataDir === d) as NodeHandle)
-    const wallets = await waitFor(async () => {
-      const w = await Promise.all(nodes.map(async n => await n.api.request<WalletView>('GET', '/v1/wallet').catch(() => undefined)))
-      return w.every(x => x !== undefined) ? w as WalletView[] : undefined
-    }, { timeoutMs: 90_000, intervalMs: 500, what: 'every node\'s ledger' })
+    const wallets = await walletsOf(nodes)
     cprovider = new JsonRpcProvider(`http://127.0.0.1:${port}`, undefined, { staticNetwork: true, cacheTimeout: -1 })
     const vault = attachCreditVault(localContractAddresses().CreditVault, cprovider)
     const free = async (i: number): Promise<bigint> => await vault.freeBalanceOf(wallets[i].address)

@@ -28,7 +28,7 @@ interface Req { path: string, query: Record<string, string>, body?: { type: stri
 /** Runs per operation: enough to hit every branch of the generators, small enough for ~60 s on 2 cores. */
 const RUNS = Number(process.env.MESHNODE_FUZZ_RUNS ?? 30)
 /** Operations whose success path is slow or heavy: fewer runs (still valid and invalid inputs). */
-const HEAVY_RUNS: Record<string, number> = { 'post /v1/training/jobs': 12, 'post /v1/training/jobs/{id}/join': 8, 'post /v1/hardware/bandwidth': 10, 'post /v1/storage/gc': 5 }
+const HEAVY_RUNS: Record<string, number> = { 'post /v1/training/jobs': 12, 'post /v1/training/jobs/{id}/join': 8, 'post /v1/hardware/bandwidth': 10, 'post /v1/storage/gc': 5, 'post /v1/market/lanes/{lane}/cancel': 8 }
 
 /** Values the node knows, mixed into generated strings by field or parameter name (filled in beforeAll). */
 const hints: Record<string, string[]> = {}
