@@ -8,47 +8,19 @@
 import { describe, it, expect } from 'vitest'
 import { silentLogger } from '../../../../src/common/logger.js'
 import { ConsensusError, KindRegistry, policyVerdict, type Proposal } from '../../../../src/consensus/index.js'
-import { RewardsBridge, type RewardsPort } from '../../../../src/training/service/rewards.js'
+import { RewardsBridge } from '../../../../src/training/service/rewards.js'
+import { ADDR, JOB, fakeJob, noState, recordingPort, report } from './rewards-fixtures.js'
 import { rewardPayoutKind } from '../../../../src/training/service/payout-kind.js'
 import { REWARD_PAYOUT_KIND, type RewardPayoutPayload } from '../../../../src/training/protocol/reward-payout.js'
 import type { JobRuntime } from '../../../../src/training/service/runtime.js'
 import type { RoundReport } from '../../../../src/training/service/api-types.js'
 
-const PAYER = '0x' + 'aa'.repeat(20)
-const ADDR: Record<string, string> = { A: '0x' + 'a1'.repeat(20), B: '0x' + 'b2'.repeat(20) }
-const JOB = 'f'.repeat(64)
-
-function fakeJob (creator: string): { job: JobRuntime, finish: () => void } {
-  const phase = { value: 'collecting', round: 0 }
-  const job = {
-    spec: { id: JOB, creator, rounds: 3, reward: { totalWei: '300', payer: PAYER } },
-    reports: [] as RoundReport[],
-    join: { dataset: 'digits' },
-    machine: { view: () => ({ phase: phase.value, round: phase.round }) }
-  } as unknown as JobRuntime
-  return { job, finish: () => { phase.value = 'finished'; phase.round = 3 } }
-}
-
-function report (round: number, payouts: Array<[string, string]>): RoundReport {
-  return { round, payouts: payouts.map(([peerId, wei]) => ({ peerId, wei, amount: wei })) } as unknown as RoundReport
-}
 const payload = (round: number, payouts: Array<[string, string]>): RewardPayoutPayload => ({ jobId: JOB, round, payouts: payouts.map(([peerId, wei]) => ({ peerId, wei })) })
 
 function setup (self: string, job: JobRuntime, consensus: 'live' | 'unavailable' | 'none'): { bridge: RewardsBridge, calls: string[], created: RewardPayoutPayload[] } {
   const calls: string[] = []
   const created: RewardPayoutPayload[] = []
-  const port: RewardsPort = {
-    address: () => self === 'C' ? PAYER : ADDR[self],
-    parseAmount: () => 0n,
-    reserve: async () => {},
-    payRound: async ({ round, items }) => {
-      calls.push(`pay ${round} ${items.map(i => `${i.provider.slice(0, 4)}=${i.wei}`).join(',')}`)
-      return items.map(i => ({ payer: PAYER, provider: i.provider, salt: String(round), cumulativeAmount: i.wei.toString(), r: '0x' + '11'.repeat(32), vs: '0x' + '22'.repeat(32) }))
-    },
-    closeJob: async () => { calls.push('close') },
-    receive: async () => true,
-    redeem: async () => {}
-  }
+  const port = recordingPort(self, calls)
   const proposals = {
     create: async (req: { kind: string, payload: unknown, ttlSeconds?: number }): Promise<{ id: string }> => {
       calls.push(`propose ${req.kind}`)
@@ -61,7 +33,7 @@ function setup (self: string, job: JobRuntime, consensus: 'live' | 'unavailable'
     self,
     port,
     ...(consensus !== 'none' ? { proposals } : {}),
-    state: { sublevel: () => ({ iterator: async function * () {}, put: async () => {}, del: async () => {} }) },
+    state: noState,
     jobs: () => [job],
     job: id => id === JOB ? job : undefined,
     publish: async () => {},

@@ -6,46 +6,17 @@
 import { describe, it, expect } from 'vitest'
 import type { EventSink } from '../../../../src/common/events.js'
 import { silentLogger } from '../../../../src/common/logger.js'
-import { RewardsBridge, type RewardsPort, type SignedVoucher } from '../../../../src/training/service/rewards.js'
+import { RewardsBridge, type SignedVoucher } from '../../../../src/training/service/rewards.js'
+import { ADDR, JOB, PAYER, fakeJob, noState, recordingPort, report } from './rewards-fixtures.js'
 import type { JobRuntime } from '../../../../src/training/service/runtime.js'
-import type { RoundReport } from '../../../../src/training/service/api-types.js'
 import type { RewardVoucher, TrainingMessage } from '../../../../src/training/protocol/messages.js'
 import type { TrainingEvents } from '../../../../src/training/events.js'
-
-const PAYER = '0x' + 'aa'.repeat(20)
-const ADDR: Record<string, string> = { A: '0x' + 'a1'.repeat(20), B: '0x' + 'b2'.repeat(20) }
-const JOB = 'f'.repeat(64)
-
-interface Fake { job: JobRuntime, phase: { value: 'collecting' | 'finished', round: number } }
-
-function fakeJob (creator: string): Fake {
-  const phase = { value: 'collecting' as 'collecting' | 'finished', round: 0 }
-  const job = {
-    spec: { id: JOB, creator, rounds: 3, reward: { totalWei: '300', payer: PAYER } },
-    reports: [] as RoundReport[],
-    join: { dataset: 'digits' },
-    machine: { view: () => ({ phase: phase.value, round: phase.round }) }
-  } as unknown as JobRuntime
-  return { job, phase }
-}
-
-function report (round: number, payouts: Array<[string, string]>): RoundReport {
-  return { round, payouts: payouts.map(([peerId, wei]) => ({ peerId, wei, amount: wei })) } as unknown as RoundReport
-}
 
 function setup (self: string, job: JobRuntime): { bridge: RewardsBridge, calls: string[], published: TrainingMessage[], events: Array<TrainingEvents['training.reward']>, held: Map<string, bigint> } {
   const calls: string[] = []
   const published: TrainingMessage[] = []
   const held = new Map<string, bigint>()
-  const port: RewardsPort = {
-    address: () => self === 'C' ? PAYER : ADDR[self],
-    parseAmount: () => 0n,
-    reserve: async () => {},
-    payRound: async ({ round, items }) => {
-      calls.push(`pay ${round} ${items.map(i => `${i.provider.slice(0, 4)}=${i.wei}`).join(',')}`)
-      return items.map(i => ({ payer: PAYER, provider: i.provider, salt: String(round), cumulativeAmount: i.wei.toString(), r: '0x' + '11'.repeat(32), vs: '0x' + '22'.repeat(32) }))
-    },
-    closeJob: async () => { calls.push('close') },
+  const port = recordingPort(self, calls, {
     receive: async (v: SignedVoucher) => {
       calls.push(`receive ${v.salt} ${v.cumulativeAmount}`)
       const key = `${v.payer}/${v.salt}`
@@ -54,11 +25,11 @@ function setup (self: string, job: JobRuntime): { bridge: RewardsBridge, calls: 
       return true
     },
     redeem: async (opts = {}) => { calls.push(`redeem${opts.force === true ? ' force' : ''}`) }
-  }
+  })
   const events: Array<TrainingEvents['training.reward']> = []
   const bus: EventSink<TrainingEvents> = { emit: (...[type, data]) => { if (type === 'training.reward') events.push(data) } }
   const bridge = new RewardsBridge({
-    self, port, state: { sublevel: () => ({ iterator: async function * () {}, put: async () => {}, del: async () => {} }) },
+    self, port, state: noState,
     jobs: () => [job], job: () => job, publish: async msg => { published.push(msg) }, events: bus, logger: silentLogger
   })
   return { bridge, calls, published, events, held }
