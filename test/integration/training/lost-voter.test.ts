@@ -21,7 +21,10 @@ const job: CreateJobRequest = {
   dataset: 'digits',
   rounds: ROUNDS,
   minParticipants: 2,
-  localEpochs: 1,
+  // ~0.5 s of local training per round: the victim, killed right after round 0 is seen sealed, must not have
+  // delivered its round-1 delta yet (with 1 epoch it trained round 1 in ~50 ms, before the kill landed; that other
+  // case, a lost voter whose delta is already in the round, is not what this test is about)
+  localEpochs: 10,
   batchSize: 20,
   learningRate: 0.1,
   aggregation: 'fedavg',
