@@ -47,6 +47,11 @@ export const ConsensusOptionsSchema = Type.Object({
   syncTimeoutMs: Type.Integer({ minimum: 100 }),
   /** Operator policy per kind; kinds not named use their registered default. */
   policies: Type.Record(Type.String(), OperatorPolicySchema),
+  /**
+   * Electorates of more members than this vote with BLS signatures too, and a QC of more voters is gossiped as one BLS
+   * aggregate instead of the vote list (absent: 64; below it an Ed25519 vote list is as cheap to check).
+   */
+  blsQcThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
   genesis: GenesisSchema
 }, { additionalProperties: false })
 

@@ -13,7 +13,7 @@ import { PenaltyBook } from '../protocols/penalties.js'
 import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TRAINING_TOPIC, training, createTrainingMetrics, type TrainingService } from '../training/index.js'
 import { CONSENSUS_TOPIC, consensus, createConsensusMetrics, type ConsensusService } from '../consensus/index.js'
-import { ledger, createLedgerMetrics, levelKv, LedgerRewards, market, createMarketMetrics, type Ledger, type Market } from '../ledger/index.js'
+import { ledger, createLedgerMetrics, levelKv, LedgerRewards, market, createMarketMetrics, marketTopicsOf, type Ledger, type Market } from '../ledger/index.js'
 import type { NodeOptions } from './options.js'
 import type { NodeEvents } from './events.js'
 import { loadIdentity, readPassphrase } from './identity.js'
@@ -117,7 +117,8 @@ export class MeshNode {
       ipColocationThreshold: o.gossip.ipColocationThreshold,
       ipColocationExempt: o.gossip.ipColocationExempt,
       maxMessageBytes: o.gossip.maxMessageBytes,
-      topics: MESH_TOPICS,
+      // the market's topics depend on its options (`compute`, `ftns-<quote>`): scored like the rest
+      topics: [...MESH_TOPICS, ...marketTopicsOf({ ...o.market, network: o.network })],
       registry: this.metrics.registry
     })
     services.add('libp2p', async () => { await libp2p.stop() })
@@ -214,6 +215,7 @@ export class MeshNode {
       events,
       logger: log.child({ module: 'market' }),
       metrics: createMarketMetrics(this.metrics.registry),
+      hardwareArrivals: (listener) => events.subscribe(e => { if (e.type === 'hardware.record') listener(e.data.peerId) }),
       providerFacts: (peerId) => {
         const record = peerId === libp2p.peerId.toString() ? hw.local() : hw.get(peerId)?.record
         let reputation: string | undefined
@@ -228,7 +230,10 @@ export class MeshNode {
           await this.training.joinJob(id, { dataset: String(job.dataset) })
           return id
         },
-        stop: async (id) => { await this.training.stopJob(id) }
+        stop: async (id) => { await this.training.stopJob(id) },
+        // a buyer's own dataset: an artifact (CSV or JSON lines) fetched through storage, imported by training
+        fetchArtifact: async (cid, opts) => ({ bytes: await this.artifacts.cat(cid, opts), mediaType: (await this.artifacts.meta(cid))?.mediaType }),
+        importDataset: async (name, text, format) => { await this.training.importDataset(name, text, format) }
       }
     }))
 

@@ -15,7 +15,13 @@ export const TrainingOptionsSchema = Type.Object({
    * A job's creator proposes to roll back an accepted hyperparameter change when the first round trained with it
    * lost more than this much accuracy (absolute, 0..1) against the round before.
    */
-  hyperparamsRollbackMargin: Type.Number({ minimum: 0, maximum: 1 })
+  hyperparamsRollbackMargin: Type.Number({ minimum: 0, maximum: 1 }),
+  /**
+   * Who accepts a round's seal: `majority`, a strict majority of the round's electorate approving it on the training
+   * topic; `consensus`, a QC of a `model-update` proposal under the epoch's weights restricted to the round's
+   * electorate (service/seal-voting.ts), so accepted work enters the epoch chain. Every node of a job must agree.
+   */
+  sealVoting: Type.Union([Type.Literal('majority'), Type.Literal('consensus')])
 }, { additionalProperties: false })
 
 export type TrainingOptions = Static<typeof TrainingOptionsSchema>
@@ -24,5 +30,6 @@ export const defaultTrainingOptions: TrainingOptions = {
   announceIntervalMs: 10_000,
   adversary: 'none',
   adversaryScale: 10,
-  hyperparamsRollbackMargin: 0.05
+  hyperparamsRollbackMargin: 0.05,
+  sealVoting: 'majority'
 }

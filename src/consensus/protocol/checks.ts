@@ -27,8 +27,20 @@ export function checkVote (v: Vote, signer: string, network: string): void {
   if (v.network !== network) throw new GossipValidationError('reject', 'ERR_NETWORK', 'vote was cast on another network')
 }
 
-/** No vote envelope twice (the votes themselves are verified against the snapshot by `verifyQc`). */
+/**
+ * One form: a non-empty vote list with no envelope twice, or an aggregate (and no votes) whose voters are sorted and
+ * distinct. The votes and the aggregate signature are verified against the snapshot by `verifyQc`.
+ */
 export function checkQc (qc: Qc): void {
+  if (qc.aggregate != null) {
+    if (qc.votes.length > 0) throw new GossipValidationError('reject', 'ERR_QC_FORM', 'QC carries both a vote list and an aggregate')
+    const voters = qc.aggregate.voters
+    for (let i = 1; i < voters.length; i++) {
+      if (voters[i] <= voters[i - 1]) throw new GossipValidationError('reject', 'ERR_DUPLICATE', 'aggregate QC voters are not sorted and distinct')
+    }
+    return
+  }
+  if (qc.votes.length === 0) throw new GossipValidationError('reject', 'ERR_QC_FORM', 'QC carries neither votes nor an aggregate')
   const seen = new Set<string>()
   for (const v of qc.votes) {
     const key = Buffer.from(v).toString('base64')

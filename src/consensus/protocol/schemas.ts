@@ -44,21 +44,47 @@ export type Proposal = Static<typeof ProposalSchema>
 export const VoteChoiceSchema = Type.Union([Type.Literal('yes'), Type.Literal('no'), Type.Literal('abstain')])
 export type VoteChoice = Static<typeof VoteChoiceSchema>
 
+/** A compressed BLS12-381 public key (G1, 48 bytes). */
+export const BlsKeySchema = Type.Uint8Array({ minByteLength: 48, maxByteLength: 48 })
+/** A compressed BLS12-381 signature (G2, 96 bytes). */
+export const BlsSignatureSchema = Type.Uint8Array({ minByteLength: 96, maxByteLength: 96 })
+
+/**
+ * A vote's optional BLS part (core/bls.ts), for electorates large enough to certify by aggregate: the voter's BLS key
+ * with its proof of possession (bound to the voter by the vote's own Ed25519 signature) and the BLS signature of the
+ * vote's message. Absent on votes of small electorates and on every vote signed before it existed.
+ */
+export const VoteBlsSchema = Type.Object({
+  key: BlsKeySchema,
+  pop: BlsSignatureSchema,
+  sig: BlsSignatureSchema
+}, { additionalProperties: false })
+export type VoteBls = Static<typeof VoteBlsSchema>
+
 /** A vote on one proposal, signed by its voter under the network-bound vote domain. */
 export const VoteSchema = Type.Object({
   proposalId: CidStringSchema,
   choice: VoteChoiceSchema,
   voter: PeerIdSchema,
-  network: NetworkNameSchema
+  network: NetworkNameSchema,
+  bls: Type.Optional(VoteBlsSchema)
 }, { additionalProperties: false })
 export type Vote = Static<typeof VoteSchema>
 
-/** A quorum certificate: the signed yes-vote envelopes on one proposal, reaching 2/3 of its snapshot's weight. */
+/**
+ * A quorum certificate on one proposal, reaching 2/3 of its snapshot's weight, in one of two forms (checkQc): the
+ * signed yes-vote envelopes (`votes`), or, with `votes` empty, an `aggregate`: the voters, sorted, and the aggregate
+ * of their BLS yes signatures (core/qc.ts verifies both).
+ */
 export const QcSchema = Type.Object({
   proposalId: CidStringSchema,
   /** The snapshot epoch the votes were counted under (the proposal's `snapshot`). */
   epoch: Type.Integer({ minimum: 0, maximum: 2 ** 32 }),
-  votes: Type.Array(Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES }), { minItems: 1, maxItems: MAX_QC_VOTES })
+  votes: Type.Array(Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES }), { maxItems: MAX_QC_VOTES }),
+  aggregate: Type.Optional(Type.Object({
+    voters: Type.Array(PeerIdSchema, { minItems: 1, maxItems: MAX_QC_VOTES }),
+    signature: BlsSignatureSchema
+  }, { additionalProperties: false }))
 }, { additionalProperties: false })
 export type Qc = Static<typeof QcSchema>
 

@@ -11,10 +11,24 @@ import type { ReplayGuard } from '../../protocols/replay.js'
 import { consensusRecordSpecs, type ConsensusRecordSpecs } from './records.js'
 import type { Evidence, Vote } from './schemas.js'
 import { consensusDomain, type ConsensusRecordType } from './topic.js'
+import type { BlsKeyRing } from '../core/bls.js'
 
 /** Open a signed vote of `network` (schema, signer = voter, network binding). */
 export async function openVote (bytes: Uint8Array, network: string): Promise<SignedRecord<Vote>> {
   return await openSignedRecord(bytes, consensusRecordSpecs(network).vote)
+}
+
+/**
+ * Check a vote's optional BLS part against `ring` (the BLS keys verified here): its key's proof of possession for
+ * the voter (checked once per peer) and, the first time, its binding; a key other than the one its voter bound before
+ * is refused (keys are derived from identities: an honest voter has one). The BLS signature itself is checked where
+ * it is used, inside an aggregate (one pairing for all of them). Throws GossipValidationError ERR_BLS ('reject').
+ */
+export function checkVoteBls (v: Vote, ring: BlsKeyRing): void {
+  if (v.bls == null) return
+  const learnt = ring.learn(v.voter, { key: v.bls.key, pop: v.bls.pop })
+  if (learnt === 'invalid') throw new GossipValidationError('reject', 'ERR_BLS', 'vote BLS key has no valid proof of possession for its voter')
+  if (learnt === 'conflict') throw new GossipValidationError('reject', 'ERR_BLS', 'vote BLS key is not the one its voter bound before')
 }
 
 /**

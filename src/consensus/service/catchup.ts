@@ -130,7 +130,7 @@ export class CatchUp implements SyncSource {
       const id = proposalId(o.record.payload)
       if (!p.accepted.some(a => a.id === id)) continue
       if (o.record.payload.snapshot > this.s.chain.epoch) throw new ConsensusError('ERR_RECORDS', `proposal ${id} names a future snapshot`)
-      await this.assertQc(id, item.qc, o.record.payload.snapshot)
+      await this.assertQc(id, item.qc, o.record.payload.snapshot, this.s.kinds.electorate(o.record.payload))
       if (!this.i.entries.has(id)) await this.i.ingestBytes(item.proposal)
       for (const v of item.qc.votes) await this.i.ingestBytes(v).catch(() => {})
       await this.adoptQc(id, item.qc)
@@ -162,10 +162,11 @@ export class CatchUp implements SyncSource {
   }
 
   /** Verify a QC this node did not assemble, under the snapshot it names (ERR_QC when it falls short). */
-  private async assertQc (id: string, qc: Qc, snapshot = this.s.chain.epoch): Promise<void> {
+  private async assertQc (id: string, qc: Qc, snapshot = this.s.chain.epoch, restricted?: readonly string[]): Promise<void> {
     if (qc.proposalId !== id || qc.epoch !== snapshot) throw new ConsensusError('ERR_QC', `QC does not belong to ${id} at epoch ${snapshot}`)
-    const electorate = this.s.chain.electorate(snapshot)
-    const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), { verify: voteVerifier(this.s.network), electorate: electorate.weights.keys() })
+    // a kind's restricted electorate (a round's, for model-update) is the QC's denominator, as in the tally
+    const electorate = restricted ?? this.s.chain.electorate(snapshot).weights.keys()
+    const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), { verify: voteVerifier(this.s.network), electorate })
     if (!verdict.ok) throw new ConsensusError('ERR_QC', `QC for ${id} counts ${verdict.yes} of the ${verdict.quorum} needed`)
   }
 }

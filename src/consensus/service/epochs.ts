@@ -1,14 +1,16 @@
 /**
  * The `epoch` kind: the chain itself. An epoch proposal for epoch e+1 names the hash of table e and lists, sorted, the
  * proposals finalized (accepted, past their veto window, executed) and the equivocation evidence not yet listed by an
- * earlier epoch. A member votes yes only when it holds every listed record itself, finalized; its QC under epoch e's
- * weights finalizes the epoch, and `weights(e+1) = nextWeights(weights(e), records(e))`.
+ * earlier epoch, with the work those proposals credit (training's accepted seals and their contributors, by the kind's
+ * `work` hook). A member votes yes only when it holds every listed record itself, finalized, and credits the same work;
+ * its QC under epoch e's weights finalizes the epoch, and `weights(e+1) = nextWeights(weights(e), records(e))`.
  */
 import { Type, type Static } from '@sinclair/typebox'
-import type { EpochRecords, OutcomeRecord, EquivocationRecord } from '../core/epoch.js'
+import type { EpochRecords, OutcomeRecord, EquivocationRecord, SealRecord } from '../core/epoch.js'
 import type { PolicyVerdict } from '../core/policy.js'
-import { CidStringSchema, PeerIdSchema } from '../protocol/schemas.js'
-import { reachesQuorum } from '../core/weights.js'
+import { CidStringSchema, PeerIdSchema, type Proposal } from '../protocol/schemas.js'
+import { reachesQuorum, type ElectorateWeights } from '../core/weights.js'
+import type { WorkRecord } from './kinds.js'
 import type { EpochChain } from './chain.js'
 import type { Entry } from './entry.js'
 
@@ -21,7 +23,17 @@ export const EpochPayloadSchema = Type.Object({
   prev: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'reputation hash of the previous epoch\'s table' }),
   /** Each finalized proposal with the voters of its QC (sorted): the chain's agreed record of who voted with it. */
   accepted: Type.Array(Type.Object({ id: CidStringSchema, voters: Type.Array(PeerIdSchema, { minItems: 1, maxItems: 4096 }) }, { additionalProperties: false }), { maxItems: 4096 }),
-  evidence: Type.Array(CidStringSchema, { maxItems: 4096 })
+  evidence: Type.Array(CidStringSchema, { maxItems: 4096 }),
+  /**
+   * The work credited by listed proposals whose kind names it (training's accepted seals with their contributors),
+   * sorted by proposal id; absent when none. The transition counts it, so every node credits the same work.
+   */
+  seals: Type.Optional(Type.Array(Type.Object({
+    id: CidStringSchema,
+    jobId: Type.String({ minLength: 1, maxLength: 128 }),
+    round: Type.Integer({ minimum: 0, maximum: 2 ** 32 }),
+    contributors: Type.Array(PeerIdSchema, { minItems: 1, maxItems: 4096 })
+  }, { additionalProperties: false }), { maxItems: 4096 }))
 }, { additionalProperties: false })
 export type EpochPayload = Static<typeof EpochPayloadSchema>
 
@@ -30,6 +42,10 @@ export interface EpochView {
   entries: ReadonlyMap<string, Entry>
   /** Evidence id -> the voter and proposal it proves, for evidence verified here. */
   evidence: ReadonlyMap<string, EquivocationRecord & { epoch: number | null }>
+  /** Who votes on a proposal, with what weight (its snapshot's electorate, restricted by its kind); default unrestricted. */
+  electorateOf?: (p: Proposal) => ElectorateWeights
+  /** The work an accepted proposal credits, by its kind (undefined: none, or the kind is not registered here). */
+  workOf?: (p: Proposal) => WorkRecord | undefined
 }
 
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort()
@@ -42,14 +58,21 @@ export function awaitsEpoch (e: Entry): boolean {
 
 /** The payload this node would propose for the next epoch. */
 export function buildEpochPayload (chain: EpochChain, view: EpochView): EpochPayload {
-  return {
+  const listed = [...view.entries.values()].filter(awaitsEpoch).sort((a, b) => (a.id < b.id ? -1 : 1))
+  const payload: EpochPayload = {
     epoch: chain.epoch + 1,
     prev: chain.hash(),
-    accepted: [...view.entries.values()].filter(awaitsEpoch).sort((a, b) => (a.id < b.id ? -1 : 1))
-      .map(e => ({ id: e.id, voters: [...(e.qcVoters ?? [])] })),
+    accepted: listed.map(e => ({ id: e.id, voters: [...(e.qcVoters ?? [])] })),
     evidence: sorted([...view.evidence].filter(([, ev]) => ev.epoch == null).map(([id]) => id))
   }
+  const seals = listed.flatMap(e => { const w = view.workOf?.(e.proposal); return w == null ? [] : [{ id: e.id, ...w, contributors: [...w.contributors] }] })
+  // absent when empty: an epoch without work encodes (and is named) as before the field existed
+  if (seals.length > 0) payload.seals = seals
+  return payload
 }
+
+const sameWork = (a: { jobId: string, round: number, contributors: readonly string[] }, b: WorkRecord): boolean =>
+  a.jobId === b.jobId && a.round === b.round && a.contributors.length === b.contributors.length && a.contributors.every((c, i) => c === b.contributors[i])
 
 /**
  * This node's verdict on an epoch proposal: `no` when it contradicts the chain here (wrong epoch or previous hash,
@@ -65,8 +88,8 @@ export function judgeEpoch (p: EpochPayload, snapshot: number, chain: EpochChain
     if (e != null && (e.epoch != null || e.proposal.kind === EPOCH_KIND || e.status === 'vetoed' || e.status === 'rejected' || e.status === 'expired')) return 'no'
     if (e == null || !awaitsEpoch(e)) return 'wait'
     if (!isSorted(voters)) return 'no'
-    // every listed voter's yes vote must be held here, and together they must reach 2/3 of the proposal's snapshot
-    const weights = chain.electorate(e.proposal.snapshot)
+    // every listed voter's yes vote must be held here, and together they must reach 2/3 of the proposal's electorate
+    const weights = view.electorateOf?.(e.proposal) ?? chain.electorate(e.proposal.snapshot)
     let yes = 0n
     for (const voter of voters) {
       if (!(e.votes.get(voter) ?? []).some(v => v.choice === 'yes' && v.seq <= e.proposal.expiresAt)) return 'wait'
@@ -74,6 +97,20 @@ export function judgeEpoch (p: EpochPayload, snapshot: number, chain: EpochChain
     }
     if (!reachesQuorum(yes, weights.total)) return 'no'
   }
+  // the work listed is exactly what the listed proposals' kinds credit: none left out, none added or altered
+  const seals = p.seals ?? []
+  if (!isSorted(seals.map(x => x.id))) return 'no'
+  const byId = new Map(seals.map(x => [x.id, x]))
+  for (const { id } of p.accepted) {
+    const e = view.entries.get(id)
+    if (e == null) return 'wait'
+    const work = view.workOf?.(e.proposal)
+    const listed = byId.get(id)
+    if ((work == null) !== (listed == null)) return 'no'
+    if (work != null && listed != null && !sameWork(listed, work)) return 'no'
+    byId.delete(id)
+  }
+  if (byId.size > 0) return 'no'
   for (const id of p.evidence) {
     const ev = view.evidence.get(id)
     if (ev == null) return 'wait'
@@ -90,5 +127,7 @@ export function epochRecords (p: EpochPayload, view: EpochView): EpochRecords {
     const ev = view.evidence.get(id)
     if (ev != null) evidence.push({ voter: ev.voter, proposalId: ev.proposalId })
   }
-  return { seals: [], outcomes, evidence }
+  // the work as the epoch lists it (agreed by its QC): every node credits it alike, whatever kinds it registered
+  const seals: SealRecord[] = (p.seals ?? []).map(x => ({ jobId: x.jobId, round: x.round, contributors: x.contributors }))
+  return { seals, outcomes, evidence }
 }

@@ -1,6 +1,6 @@
 /** The consensus shell: the service, its kind registry and the API schemas. */
 export { consensus, ConsensusService, type ConsensusInit, type ConsensusComponents } from './service.js'
-export { KindRegistry, type ProposalKind, type KindContext } from './kinds.js'
+export { KindRegistry, type ProposalKind, type KindContext, type WorkRecord } from './kinds.js'
 export { EPOCH_KIND, EpochPayloadSchema, type EpochPayload } from './epochs.js'
 export { NetworkParamPayloadSchema, BanPeerPayloadSchema } from './builtin-kinds.js'
 export { EpochChain, type EpochEntry } from './chain.js'

@@ -12,8 +12,12 @@ import type { EquivocationRecord } from '../core/epoch.js'
 import { cidOf } from '../protocol/canonical.js'
 import { proposalId } from '../protocol/records.js'
 import type { Evidence, Proposal, Qc } from '../protocol/schemas.js'
-import { openConsensusRecord, verifyEvidence, type OpenedConsensusRecord } from '../protocol/verify.js'
+import { checkVoteBls, openConsensusRecord, verifyEvidence, type OpenedConsensusRecord } from '../protocol/verify.js'
+import { BlsVotes } from '../core/bls-votes.js'
+import { verifyQc } from '../core/qc.js'
 import type { BuiltinHost } from './builtin-kinds.js'
+import type { ElectorateWeights } from '../core/weights.js'
+import type { WorkRecord } from './kinds.js'
 import { addVoteRec, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
 import { EPOCH_KIND, epochRecords, type EpochPayload } from './epochs.js'
 import type { ConsensusService } from './service.js'
@@ -33,9 +37,12 @@ export class Ingest implements BuiltinHost {
   private readonly orphans = new Map<string, Uint8Array[]>()
   readonly catchUp: CatchUp
   private readonly busy = new Set<Promise<unknown>>()
+  /** BLS keys and yes signatures, for aggregate QCs of large electorates (core/bls-votes.ts). */
+  readonly bls: BlsVotes
 
   constructor (private readonly s: ConsensusService) {
     this.catchUp = new CatchUp(s, this)
+    this.bls = new BlsVotes(s.network, s.blsQcThreshold)
   }
 
   // ---- start: read the store back, replay the chain ----
@@ -91,6 +98,8 @@ export class Ingest implements BuiltinHost {
       if (this.bans.has(opened.record.signer)) throw new GossipValidationError('ignore', 'ERR_BANNED', 'signer is banned')
       if (opened.type === 'proposal') this.checkKind(opened.record.payload)
       if (opened.type === 'evidence') await verifyEvidence(opened.record.payload, this.s.network)
+      if (opened.type === 'vote') checkVoteBls(opened.record.payload, this.bls.ring)
+      if (opened.type === 'qc' && opened.record.payload.aggregate != null) await this.checkAggregate(opened.record.payload)
       return opened
     } catch (err) {
       // malformed consensus gossip costs its forwarder application score, beyond gossipsub's own topic penalty
@@ -138,6 +147,7 @@ export class Ingest implements BuiltinHost {
       return
     }
     if (o.type === 'qc') {
+      if (o.record.payload.aggregate != null) { await this.checkAggregate(o.record.payload).catch(() => {}); return }
       for (const v of o.record.payload.votes) await this.ingestBytes(v).catch(() => {})
       return
     }
@@ -177,7 +187,9 @@ export class Ingest implements BuiltinHost {
   private keep (o: OpenedConsensusRecord): boolean {
     if (o.type === 'vote') {
       const e = this.entries.get(o.record.payload.proposalId)
-      return e != null && addVoteRec(e, { voter: o.record.signer, choice: o.record.payload.choice, seq: o.record.seq, bytes: o.record.bytes })
+      const added = e != null && addVoteRec(e, { voter: o.record.signer, choice: o.record.payload.choice, seq: o.record.seq, bytes: o.record.bytes })
+      if (added) this.bls.note(o.record.payload)
+      return added
     }
     if (o.type === 'veto') {
       const e = this.entries.get(o.record.payload.proposalId)
@@ -215,7 +227,7 @@ export class Ingest implements BuiltinHost {
     if (e.status !== 'pending' && !(e.status === 'accepted' && !e.executed)) return
     const now = this.s.c.clock.now()
     const guardians = this.s.guardiansOf(e.proposal.kind)
-    const t = tallyEntry(e, this.s.chain.electorate(e.proposal.snapshot), guardians, now)
+    const t = tallyEntry(e, this.s.electorateOf(e.proposal), guardians, now)
     e.tally = t
     for (const eq of t.evidence) {
       if (e.evidenced.has(eq.voter) || eq.first.record == null || eq.second.record == null) continue
@@ -232,7 +244,7 @@ export class Ingest implements BuiltinHost {
       e.qcVoters = t.yesVoters
       e.qc = qcOf(e, t.yesVoters)
       batch.push(ops.qc(e.qc))
-      if (e.proposal.proposer === this.s.peerId) void this.publishQc(e.qc)
+      if (e.proposal.proposer === this.s.peerId) void this.publishQc(e, e.qc)
     }
     if (e.status !== before) {
       batch.push(ops.proposal(e.id, this.stored(e)))
@@ -247,9 +259,30 @@ export class Ingest implements BuiltinHost {
     if (e.status === 'accepted' && !e.executed) await this.finalize(e, now)
   }
 
-  private async publishQc (qc: Qc): Promise<void> {
+  /** Gossip a QC this node assembled: as one BLS aggregate when its voters exceed the threshold and it verifies. */
+  private async publishQc (e: Entry, qc: Qc): Promise<void> {
     if (qc.votes.length === 0) return
-    await this.s.publish(await this.s.sign('qc', qc))
+    const aggregate = await this.bls.aggregate(e.id, e.qcVoters ?? [], this.s.chain.snapshot(e.proposal.snapshot), this.s.electorateOf(e.proposal).weights.keys())
+    await this.s.publish(await this.s.sign('qc', aggregate != null ? { proposalId: qc.proposalId, epoch: qc.epoch, votes: [], aggregate: { voters: [...aggregate.voters], signature: aggregate.signature } } : qc))
+  }
+
+  /**
+   * Verify an aggregate QC where this node can (its proposal known, every voter's BLS key verified here) and keep it;
+   * 'ignore' when it cannot tell, 'reject' when it does not verify.
+   */
+  private async checkAggregate (qc: Qc): Promise<void> {
+    const e = this.entries.get(qc.proposalId)
+    if (qc.aggregate == null || this.bls.get(qc.proposalId) != null) return
+    if (e == null || e.proposal.snapshot > this.s.chain.epoch) throw new GossipValidationError('ignore', 'ERR_QC_UNKNOWN', 'aggregate QC of a proposal not known here')
+    if (qc.epoch !== e.proposal.snapshot) throw new GossipValidationError('reject', 'ERR_QC', 'aggregate QC names another epoch than its proposal')
+    const v = await verifyQc(qc, this.s.chain.snapshot(qc.epoch), {
+      verify: () => { throw new ConsensusError('ERR_QC', 'an aggregate QC has no vote list') },
+      electorate: this.s.electorateOf(e.proposal).weights.keys(),
+      bls: { network: this.s.network, keys: id => this.bls.ring.get(id) }
+    })
+    if (v.refused.some(r => r.reason === 'key')) throw new GossipValidationError('ignore', 'ERR_QC_KEYS', 'aggregate QC names voters whose BLS keys are not known here')
+    if (!v.ok) throw new GossipValidationError('reject', 'ERR_QC', `aggregate QC does not verify (${v.refused[0]?.reason ?? 'short of 2/3'})`)
+    this.bls.adopt(qc.proposalId, qc.aggregate)
   }
 
   /** Execute an accepted proposal once its veto window (and the finality delay) is over; apply an accepted epoch. */
@@ -320,6 +353,11 @@ export class Ingest implements BuiltinHost {
     return this.s.chain.apply({ epoch: p.epoch, proposalId: e.id, createdAt: e.proposal.createdAt, accepted: p.accepted.map(a => a.id), evidence: [...p.evidence] },
       epochRecords(p, this), changes)
   }
+
+  // ---- what epochs.ts reads of the kinds ----
+
+  electorateOf (p: Proposal): ElectorateWeights { return this.s.electorateOf(p) }
+  workOf (p: Proposal): WorkRecord | undefined { return this.s.kinds.work(p) }
 
   // ---- builtin kinds' host ----
 

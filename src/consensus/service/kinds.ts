@@ -35,6 +35,26 @@ export interface ProposalKind<S extends TSchema = TSchema> {
   defaultPolicy?: OperatorPolicy
   /** Whether guardians may veto it (default true; the epoch chain itself is not vetoable). */
   vetoable?: boolean
+  /**
+   * Restrict who votes (training's `model-update`: the round's electorate). The snapshot's weights restricted to these
+   * peers are the quorum's denominator (`electorateWeights`: the probation pool capped again inside it; by head while
+   * nobody has earned weight); anyone else's vote does not count. Absent: every member of the snapshot. Pure: read
+   * from the payload alone, so every node holding the proposal tallies it alike.
+   */
+  electorate?(payload: Static<S>): readonly string[]
+  /**
+   * The verified work an accepted proposal credits (training's seals: the peers whose deltas it includes). The epoch
+   * that lists the proposal lists this record too, and `weights(e+1)` counts it (one per peer per job round).
+   */
+  work?(payload: Static<S>): WorkRecord | undefined
+}
+
+/** Work an accepted proposal credits in the epoch that lists it (see `ProposalKind.work`). */
+export interface WorkRecord {
+  jobId: string
+  round: number
+  /** Sorted, distinct. */
+  contributors: string[]
 }
 
 interface Registered {
@@ -63,6 +83,16 @@ export class KindRegistry {
     const k = this.kinds.get(kind)
     if (k == null) throw new ConsensusError('ERR_KIND', `no proposal kind ${JSON.stringify(kind).slice(0, 40)} is registered here`)
     return k.spec
+  }
+
+  /** The kind's electorate restriction of a proposal (undefined: unrestricted, or the kind is not registered here). */
+  electorate (p: Proposal): readonly string[] | undefined {
+    return this.kinds.get(p.kind)?.spec.electorate?.(p.payload)
+  }
+
+  /** The work an accepted proposal credits (undefined: none, or the kind is not registered here). */
+  work (p: Proposal): WorkRecord | undefined {
+    return this.kinds.get(p.kind)?.spec.work?.(p.payload)
   }
 
   /** Check a payload against its kind's schema and validator; throws ERR_KIND or ERR_PAYLOAD. */

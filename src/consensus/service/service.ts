@@ -17,9 +17,12 @@ import type { ConsensusMetrics } from '../metrics.js'
 import type { ConsensusOptions } from '../options.js'
 import { policyVerdict, type Assessment, type OperatorPolicy } from '../core/policy.js'
 import type { GuardianSet } from '../core/tally.js'
+import { electorateWeights, type ElectorateWeights } from '../core/weights.js'
 import { proposalId, signConsensusRecord, type ConsensusRecordSpecs } from '../protocol/records.js'
 import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC } from '../protocol/topic.js'
-import type { Proposal, Qc, VoteChoice } from '../protocol/schemas.js'
+import type { Proposal, Qc, VoteBls, VoteChoice } from '../protocol/schemas.js'
+import { deriveBlsKeyPair, makeBlsBinding, signBlsVote, type BlsBinding, type BlsKeyPair } from '../core/bls.js'
+import type { QcAggregate } from '../core/qc.js'
 import type { RecordSpec } from '../../protocols/record.js'
 import type { EpochsView, ProposalCreate, ProposalListQuery, ProposalView, ReputationTableView } from './api-schemas.js'
 import { EpochChain } from './chain.js'
@@ -66,6 +69,8 @@ export class ConsensusService {
   private started = false
   /** The epoch proposal this node voted yes on, per epoch (an honest member backs one per epoch at a time). */
   private readonly epochYes = new Map<number, Entry>()
+  private blsKey?: BlsKeyPair
+  private blsBinding?: BlsBinding
 
   constructor (readonly c: ConsensusComponents, readonly init: ConsensusInit) {
     this.chain = new EpochChain(init.genesis)
@@ -77,6 +82,7 @@ export class ConsensusService {
 
   get peerId (): string { return this.c.peerId }
   get network (): string { return this.init.network }
+  get blsQcThreshold (): number { return this.init.blsQcThreshold ?? 64 }
   /** The guardians (none for kinds that are not vetoable). */
   guardiansOf (kind: string): GuardianSet | undefined {
     return this.kinds.has(kind) && this.kinds.get(kind).vetoable === false ? undefined : this.chain.guardians
@@ -131,10 +137,11 @@ export class ConsensusService {
   /** Create, sign and gossip a proposal; the operator who creates it votes yes with it. */
   async create (req: ProposalCreate): Promise<{ id: string }> {
     if (req.kind === EPOCH_KIND) throw new ConsensusError('ERR_KIND', 'epoch proposals are raised by the chain itself')
-    if (this.chain.electorate().total === 0n) throw new ConsensusError('ERR_UNAVAILABLE', 'no electorate: the genesis names no pre-trusted peer (see meshnode init --genesis)')
     const now = this.c.clock.now()
     const ttlMs = req.ttlSeconds != null ? req.ttlSeconds * 1000 : this.init.defaultTtlMs
-    return await this.propose({ kind: req.kind, payload: req.payload, proposer: this.peerId, createdAt: now, expiresAt: now + ttlMs, snapshot: this.chain.epoch }, 'yes')
+    const p: Proposal = { kind: req.kind, payload: req.payload, proposer: this.peerId, createdAt: now, expiresAt: now + ttlMs, snapshot: this.chain.epoch }
+    if (this.electorateOf(p).total === 0n) throw new ConsensusError('ERR_UNAVAILABLE', 'no electorate: the genesis names no pre-trusted peer (see meshnode init --genesis)')
+    return await this.propose(p, 'yes')
   }
 
   /** Vote as this node's operator (ERR_CLOSED when it is no longer open or this node voted otherwise). */
@@ -197,7 +204,16 @@ export class ConsensusService {
 
   isMember (e: Entry): boolean {
     if (e.proposal.snapshot > this.chain.epoch) return false
-    return this.chain.electorate(e.proposal.snapshot).weights.has(this.peerId)
+    return this.electorateOf(e.proposal).weights.has(this.peerId)
+  }
+
+  /**
+   * Who votes on a proposal and with what weight: its snapshot's electorate, restricted to the kind's electorate
+   * where the kind names one (a round's electorate for `model-update`). The snapshot must be known here.
+   */
+  electorateOf (p: Proposal): ElectorateWeights {
+    const restricted = this.kinds.electorate(p)
+    return restricted == null ? this.chain.electorate(p.snapshot) : electorateWeights(this.chain.snapshot(p.snapshot), restricted)
   }
 
   async sign<K extends keyof ConsensusRecordSpecs> (type: K, payload: Payload<K>): Promise<Uint8Array> {
@@ -226,9 +242,18 @@ export class ConsensusService {
 
   async castVote (e: Entry, choice: VoteChoice): Promise<void> {
     if (e.proposal.kind === EPOCH_KIND && choice === 'yes') this.epochYes.set(e.proposal.snapshot, e)
-    const bytes = await this.sign('vote', { proposalId: e.id, choice, voter: this.peerId, network: this.network })
+    // the BLS part only where an aggregate may be built: small electorates keep today's records, byte for byte
+    const bls = choice === 'yes' && this.electorateOf(e.proposal).weights.size > this.blsQcThreshold ? this.blsVote(e.id) : undefined
+    const bytes = await this.sign('vote', { proposalId: e.id, choice, voter: this.peerId, network: this.network, ...(bls != null ? { bls } : {}) })
     await this.publish(bytes)
     await this.ingest.ingestBytes(bytes)
+  }
+
+  /** This node's BLS key (derived from its identity, core/bls.ts), its binding, and its yes signature on `id`. */
+  private blsVote (id: string): VoteBls {
+    this.blsKey ??= deriveBlsKeyPair(this.c.privateKey.raw)
+    this.blsBinding ??= makeBlsBinding(this.blsKey, this.peerId)
+    return { ...this.blsBinding, sig: signBlsVote(this.blsKey, this.network, id, 'yes') }
   }
 
   /** This node's automatic vote on a proposal it can vote on, by the kind's policy (epochs: `judgeEpoch`). */
@@ -290,6 +315,8 @@ export class ConsensusService {
 
   /** The QC this node holds for a proposal, if any. */
   qc (id: string): Qc | undefined { return this.ingest.entries.get(id)?.qc }
+  /** The BLS aggregate QC this node built or verified for a proposal, if any (large electorates only). */
+  aggregateQc (id: string): QcAggregate | undefined { return this.ingest.bls.get(id) }
 }
 
 /** The consensus service factory: `consensus(init)(components)`. */

@@ -32,6 +32,8 @@ export const REFUSALS = {
   filled: { kind: 'conflict', gossip: 'ignore', meaning: 'no units of the order remain' },
   unfunded: { kind: 'conflict', gossip: 'ignore', meaning: 'the maker lacks the vault balance, tokens or allowance to honour it' },
   'hardware-mismatch': { kind: 'invalid', gossip: 'reject', meaning: "the ask's resource class is not the maker's signed hardware" },
+  // not the maker's fault: this node has not seen its record yet (an ask waits for it, bounded, then is refused)
+  'hardware-unknown': { kind: 'unavailable', gossip: 'ignore', meaning: "the maker node's signed hardware record is not known here (yet)" },
   duplicate: { kind: 'conflict', gossip: 'ignore', meaning: 'the order is already in the book' },
   'book-full': { kind: 'unavailable', gossip: 'ignore', meaning: 'the book holds its maximum number of orders' },
   'would-cross': { kind: 'conflict', gossip: 'ignore', meaning: 'the rest of the order would cross the book and cannot be matched' },

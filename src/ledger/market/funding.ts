@@ -8,12 +8,14 @@
  * An order is refused `unfunded` only when not even its smallest valid fill is backed; the verdict says how many
  * units are. Each read is cached for `ttlMs` (concurrent checks share one read; a failed read is not cached), and
  * `forget` drops what a chain event made stale. RPC failures propagate: they are not the order's fault.
- * Commitments are per order: several orders of one maker may each be backed by the same balance (the contract
- * settles whichever is filled first; the re-validation pass drops the rest).
+ * `check` judges one order alone; the service shares each maker's source among all its orders (`sourceOf`,
+ * `available`, and `allocateFunding` in core/commitments.ts), so several orders cannot count one balance twice.
+ * `calls` counts the contract calls made (each cache miss is one or two), for the re-validation's cost.
  */
 import type { ContractRunner } from 'ethers'
 import { attachComputeMarket, attachCreditVault, attachFTNSToken, BID } from '../contracts/index.js'
 import type { ComputeMarketContract, CreditVaultContract } from '../contracts/index.js'
+import { smallestFill } from './core/commitments.js'
 import { refuse, type Checked } from './errors.js'
 import type { ValidOrder } from './protocol/message.js'
 
@@ -46,6 +48,15 @@ export interface FundingVerdict {
   available?: bigint
 }
 
+/** What backs a maker's side of an order: its vault (`token` undefined) or an ERC-20 it holds, and the wei per unit. */
+export interface FundingSource {
+  /** `<maker>:vault` or `<maker>:<token>` (lower case): orders with one key share one balance. */
+  key: string
+  maker: string
+  token?: string
+  perUnit: bigint
+}
+
 interface CacheEntry { at: number, value: Promise<unknown> }
 
 /** Checks orders against chain state (see the module comment). */
@@ -56,6 +67,7 @@ export class FundingChecker {
   private readonly ttlMs: number
   private readonly now: () => number
   private reads = 0
+  private rpc = 0
 
   constructor (private readonly init: FundingInit, private readonly components: FundingComponents) {
     this.market = attachComputeMarket(init.market, components.runner)
@@ -68,6 +80,11 @@ export class FundingChecker {
   /** Chain reads made so far (cache misses), for metrics and tests. */
   get readCount (): number {
     return this.reads
+  }
+
+  /** Contract calls made so far (a balance read is two: balance and allowance). */
+  get calls (): number {
+    return this.rpc
   }
 
   private cached<T> (key: string, read: () => Promise<T>): Promise<T> {
@@ -94,17 +111,19 @@ export class FundingChecker {
   /** The fill record of an order: the contract keeps it per (maker, salt), so it is keyed by both and the hash. */
   private status (hash: string, maker: string, salt: bigint): Promise<{ filled: bigint, cancelled: boolean }> {
     return this.cached(`status:${hash.toLowerCase()}:${maker.toLowerCase()}:${salt}`, async () => {
+      this.rpc++
       const s = await this.market.orderStatus(maker, salt)
       return { filled: s.filled, cancelled: s.cancelled }
     })
   }
 
   private laneNonce (maker: string, lane: bigint): Promise<bigint> {
-    return this.cached(`lane:${maker.toLowerCase()}:${lane}`, async () => await this.market.laneNonceOf(maker, lane))
+    return this.cached(`lane:${maker.toLowerCase()}:${lane}`, async () => { this.rpc++; return await this.market.laneNonceOf(maker, lane) })
   }
 
   private vaultAvailable (maker: string): Promise<bigint> {
     return this.cached(`vault:${maker.toLowerCase()}`, async () => {
+      this.rpc += 2
       const [free, allowance] = await Promise.all([this.vault.freeBalanceOf(maker), this.vault.lockAllowance(maker, this.init.market)])
       return free < allowance ? free : allowance
     })
@@ -112,11 +131,25 @@ export class FundingChecker {
 
   private tokenAvailable (token: string, maker: string): Promise<bigint> {
     return this.cached(`erc20:${token.toLowerCase()}:${maker.toLowerCase()}`, async () => {
+      this.rpc += 2
       // balanceOf and allowance are plain ERC-20: the FTNS binding reads them on any token
       const t = attachFTNSToken(token, this.components.runner)
       const [balance, allowance] = await Promise.all([t.balanceOf(maker), t.allowance(maker, this.init.market)])
       return balance < allowance ? balance : allowance
     })
+  }
+
+  /** What backs the maker's side of `v`; undefined for a compute ask (the buyer pays). */
+  sourceOf (v: ValidOrder): FundingSource | undefined {
+    const maker = v.order.maker.toLowerCase()
+    if (v.kind === 'compute') return v.order.side === BID ? { key: `${maker}:vault`, maker, perUnit: v.order.pricePerUnit } : undefined
+    const token = (v.order.side === BID ? v.order.quote : this.init.ftns).toLowerCase()
+    return { key: `${maker}:${token}`, maker, token, perUnit: v.order.side === BID ? v.order.price : v.order.unitSize }
+  }
+
+  /** Wei the source has for the market: min(free vault balance, lock allowance), or min(token balance, allowance). */
+  async available (source: FundingSource): Promise<bigint> {
+    return source.token === undefined ? await this.vaultAvailable(source.maker) : await this.tokenAvailable(source.token, source.maker)
   }
 
   /**
@@ -131,22 +164,13 @@ export class FundingChecker {
     const size = v.kind === 'compute' ? v.order.maxUnits : v.order.amount
     const remaining = size > status.filled ? size - status.filled : 0n
     if (remaining === 0n) return refuse('filled', `order ${v.hash} is filled`)
-    let perUnit: bigint
-    let available: bigint
-    if (v.kind === 'compute') {
-      if (o.side !== BID) return { ok: true, value: { filled: status.filled, remaining, fundedUnits: remaining, needed: 0n } }
-      perUnit = v.order.pricePerUnit
-      available = await this.vaultAvailable(o.maker)
-    } else if (o.side === BID) {
-      perUnit = v.order.price
-      available = await this.tokenAvailable(v.order.quote, o.maker)
-    } else {
-      perUnit = v.order.unitSize
-      available = await this.tokenAvailable(this.init.ftns, o.maker)
-    }
+    const source = this.sourceOf(v)
+    if (source === undefined) return { ok: true, value: { filled: status.filled, remaining, fundedUnits: remaining, needed: 0n } }
+    const perUnit = source.perUnit
+    const available = await this.available(source)
     const backed = available / perUnit
     const fundedUnits = backed < remaining ? backed : remaining
-    const smallest = o.minFill < remaining ? (o.minFill > 0n ? o.minFill : 1n) : remaining
+    const smallest = smallestFill(remaining, o.minFill)
     const verdict: FundingVerdict = { filled: status.filled, remaining, fundedUnits, needed: remaining * perUnit, available }
     if (fundedUnits < smallest) {
       return refuse('unfunded', `maker ${o.maker} has ${available} wei available; the smallest fill of ${v.hash} needs ${smallest * perUnit}`)

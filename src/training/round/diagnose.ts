@@ -5,7 +5,7 @@
 import type { RoundContext } from './context.js'
 import { refOf } from './context.js'
 import { currentRecord, STALL_ATTEMPTS } from './electorate.js'
-import { usableDeltas } from './rules.js'
+import { starved, usableDeltas } from './rules.js'
 import type { RoundStall } from './types.js'
 
 export function diagnose (ctx: RoundContext): RoundStall | null {
@@ -47,5 +47,7 @@ export function diagnose (ctx: RoundContext): RoundStall | null {
   }
   const rec = currentRecord(ctx)
   if (rec != null) reason += `; the creator reduced the electorate to ${rec.electorate.join(', ')} from attempt ${rec.fromAttempt}`
+  // no fresh aggregate until a delta arrives from a participant that trains the round late (progress.ts train())
+  if (starved(r, ctx.job)) reason += `; short of deltas: ${usable} usable of the ${ctx.job.minParticipants} needed (one was refused after the close), waiting for a late one`
   return { round: r.round, attempt: r.attempt, electorate, majority, aggregator, promised, promisedAttempts, silent, usableDeltas: usable, lock: ctx.state.lock?.round === r.round ? ctx.state.lock.aggregateCid : null, reason }
 }

@@ -16,6 +16,10 @@
  *   adaptive deadline (median + k * MAD of arrival offsets, clamped to [minWaitMs, capMs] after the round start) passed,
  *   or when the aggregator's seal arrives. Stragglers never block it. Short of minParticipants it keeps waiting, and
  *   re-announces our join and delta every roundTimeoutMs in case gossip lost them.
+ * - A closed round still takes deltas. A participant with none in it (joined after the close) trains it once the round
+ *   is short of usable deltas here (one was refused after the close: its producer died unfetched) or needs a second
+ *   attempt (the sign a late joiner can see); a fresh aggregate of a later attempt then lists its delta. Locks are
+ *   still re-proposed first, so this never displaces an aggregate a quorum may have accepted.
  * - Attempt a of round r is sealed by selectAggregator(electorate by reputation, r, a). Attempts follow a fixed schedule
  *   of sealTimeoutMs slots from the close (so nodes stay in step); a node also moves up to the highest attempt that
  *   enough others promised for a strict majority of the electorate to be there once it joins them (a node that closed
@@ -96,9 +100,9 @@ export class JobMachine {
     ctx.out = []
     const r = ctx.current
     if (ctx.state.finished == null) {
-      if (ctx.state.joined && r.trainRequested && r.ownDeltaCid == null && r.closedAt == null) {
-        ctx.out.push({ kind: 'train', round: r.round, baseModelCid: r.baseModelCid, modelHash: r.baseModelHash })
-      }
+      // training in flight died with the process: forget the request, and progress asks again while the round still
+      // takes our delta (open, or closed but still short of deltas: progress.ts train())
+      if (r.trainRequested && r.ownDeltaCid == null) r.trainRequested = false
       const req = r.aggregateRequest
       if (req != null && req.attempt === r.attempt && !r.sealedAttempts.includes(r.attempt)) {
         const usable = usableDeltas(r).filter(d => req.cids.includes(d.cid))

@@ -7,7 +7,7 @@ import { TRAINING_LIMITS, type RoundSeal } from '../protocol/messages.js'
 import { refOf, type RoundContext } from './context.js'
 import { acceptedNow, isQuorum, pruneRecords, reconfigure, rejectedByMajority } from './electorate.js'
 import { acceptDelta, admitStrangerVotes } from './intake.js'
-import { checkSeal, closeDue, sealedDeltas, usableDeltas } from './rules.js'
+import { checkSeal, closeDue, sealedDeltas, usableDeltas, wantsLateDeltas } from './rules.js'
 import { ROUND_LIMITS, newRound } from './state.js'
 import type { SealEntry } from './types.js'
 
@@ -159,12 +159,18 @@ export function reachedAttempt (ctx: RoundContext): number {
   return need <= 0 ? r.attempt : others[need - 1] ?? 0
 }
 
+/**
+ * Ask the shell once per round to train it: an open round at once; a closed round we have no delta in (we joined after
+ * it closed here) only while it still takes late deltas (rules.ts `wantsLateDeltas`: short of deltas here, or past
+ * its first attempt). Without the second case a round whose delta was refused after its close waited forever for a
+ * delta that nobody would train (a late joiner skipped the closed round).
+ */
 function train (ctx: RoundContext): boolean {
   const r = ctx.current
-  if (!ctx.state.joined || r.startedAt == null || r.trainRequested) return false
+  if (!ctx.state.joined || r.startedAt == null || r.trainRequested || r.ownDeltaCid != null) return false
+  if (r.closedAt != null && !wantsLateDeltas(r, ctx.job)) return false
   r.trainRequested = true
-  // a round that already closed here will not use our delta
-  if (r.closedAt == null) ctx.out.push({ kind: 'train', round: r.round, baseModelCid: r.baseModelCid, modelHash: r.baseModelHash })
+  ctx.out.push({ kind: 'train', round: r.round, baseModelCid: r.baseModelCid, modelHash: r.baseModelHash })
   return true
 }
 

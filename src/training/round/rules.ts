@@ -61,6 +61,27 @@ export function closeDue (r: RoundState, participants: readonly string[], job: J
   return deadline != null && now >= deadline
 }
 
+/**
+ * Whether a closed round is short of deltas here: fewer than minParticipants usable ones. It closed with enough, then
+ * one was refused (typically: its producer died before anyone fetched it, and the fetch timed out), so no fresh
+ * aggregate is possible until another delta arrives.
+ */
+export function starved (r: RoundState, job: JobSpec): boolean {
+  return r.closedAt != null && usableDeltas(r).length < job.minParticipants
+}
+
+/**
+ * Whether a closed round still takes deltas from participants that never trained it (they joined after it closed
+ * here): when it is starved here, or when it needed a second attempt. The second case is the signal a late joiner can
+ * see: only the aggregator and the verifiers learn that a delta was refused, so a round short of deltas elsewhere looks
+ * complete here, but it does not get sealed at attempt 0. Deltas reach a closed round as they reach an open one and a
+ * fresh aggregate of a later attempt lists them; the promise rule still re-proposes any aggregate a quorum may have
+ * accepted first, so a late delta never displaces it.
+ */
+export function wantsLateDeltas (r: RoundState, job: JobSpec): boolean {
+  return r.closedAt != null && (r.attempt >= 1 || starved(r, job))
+}
+
 /** A canonical string of a seal's content (equal seals, whatever their key order, give equal strings). */
 export function sealDigest (s: RoundSeal): string {
   return JSON.stringify([s.jobId, s.round, s.attempt, s.baseModelCid, s.deltas.map(d => [d.cid, d.peerId, d.samples]),

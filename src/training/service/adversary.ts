@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { encodeDelta, type CompressionSpec } from '../core/codec.js'
 
 /** The Byzantine behaviours a test node can be told to show. */
-export const ADVERSARY_KINDS = ['sign-flip', 'nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable'] as const
+export const ADVERSARY_KINDS = ['sign-flip', 'nan', 'wrong-shape', 'oversized', 'garbage', 'unfetchable', 'wrong-seal'] as const
 
 /** One of `ADVERSARY_KINDS`. */
 export type AdversaryKind = typeof ADVERSARY_KINDS[number]
@@ -27,5 +27,7 @@ export function corruptDelta (adv: Adversary, delta: Float32Array, compression: 
     case 'oversized': return encodeDelta(new Float32Array(delta.length * 3), { kind: 'fp32' })
     case 'garbage': return new Uint8Array(randomBytes(delta.length))
     case 'unfetchable': return null
+    // honest deltas: this one lies in the seals it makes as aggregator (RoundWork.aggregate)
+    case 'wrong-seal': return encodeDelta(delta, compression)
   }
 }

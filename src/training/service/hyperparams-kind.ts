@@ -27,6 +27,10 @@ const SUB = 'training-hyperparams'
 export interface TrainingProposals {
   registerKind: (kind: ProposalKind) => () => void
   create: (req: { kind: string, payload: unknown, ttlSeconds?: number }) => Promise<{ id: string }>
+  /** Proposals known here (seal voting reads back its `model-update` proposals at start). */
+  list: (q: { kind?: string }) => ReadonlyArray<{ id: string, payload: unknown, status: string }>
+  /** Vote as this node (seal voting casts the round machine's verdicts). */
+  vote: (id: string, choice: 'yes' | 'no') => Promise<unknown>
 }
 
 /** A job's hyperparameters as its view shows them. */

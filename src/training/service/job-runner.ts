@@ -24,6 +24,7 @@ import type { RoundReports } from './reports.js'
 import type { JobRuntime } from './runtime.js'
 import type { RoundWork } from './work.js'
 import type { RewardsBridge } from './rewards.js'
+import type { SealVoting } from './seal-voting.js'
 
 const SUB = 'training'
 
@@ -37,6 +38,8 @@ export interface JobRunnerComponents extends Omit<TrainingServiceComponents, 'ar
   rewards?: RewardsBridge
   reports: RoundReports
   datasets: DatasetStore
+  /** Seals through consensus (`sealVoting: 'consensus'`): proposes our seals, mirrors our votes, accepts by QC. */
+  seals?: SealVoting
 }
 
 /** The runner's options. */
@@ -47,6 +50,8 @@ export class JobRunner {
   private readonly jobs = new Map<string, JobRuntime>()
   /** The (round, attempt) whose stall we last logged, per job. */
   private readonly stalls = new Map<string, string>()
+  /** Seal proposals and votes to consensus, in order, off the jobs' queues (signing and gossip take a while). */
+  private consensusQueue: Promise<void> = Promise.resolve()
   private readonly guard: ReplayGuard
   private readonly seq: SeqSource
   private readonly log: Logger
@@ -119,7 +124,7 @@ export class JobRunner {
     const inputShape = resolveInputShape(spec.model)
     // sized from the spec alone: a gossiped spec may describe up to 50M parameters
     const params = manifestSize(modelManifest(spec.model, inputShape))
-    const machine = new JobMachine({ self: this.c.peerId, job: spec })
+    const machine = new JobMachine({ self: this.c.peerId, job: spec, ...(this.c.seals != null ? { acceptance: this.c.seals.acceptance() } : {}) })
     if (snapshot != null) machine.restore(snapshot)
     const job: JobRuntime = {
       spec, machine, params, inputShape, left: false, reports: [], roundStartedAt: this.c.clock.now(),
@@ -178,6 +183,7 @@ export class JobRunner {
       // queued after the delta itself (below), so the machine knows the delta it is told is invalid
       this.background(job, async () => await work.prefetch(job, msg.round, msg.cid, from))
     }
+    if (msg.type === 'seal') this.c.seals?.noteSeal(msg)
     if (msg.type === 'electorate' && from === job.spec.creator && msg.round === job.machine.view().round && !job.machine.electorateRecords().some(x => x.round === msg.round)) this.log.info({ job: job.spec.id, round: msg.round, fromAttempt: msg.fromAttempt, electorate: msg.electorate }, 'the job\'s creator reduced the round\'s electorate to its live half')
     void this.enqueue(job, { kind: 'message', from, seq, msg })
   }
@@ -191,6 +197,7 @@ export class JobRunner {
         case 'publish':
           if (a.msg.type === 'electorate') this.log.info({ job: job.spec.id, round: a.msg.round, fromAttempt: a.msg.fromAttempt, electorate: a.msg.electorate }, 'half of the round\'s electorate is gone: as the job\'s creator, naming the live half the electorate')
           await this.publish(a.msg).catch(err => { this.log.debug({ err: (err as Error).message }, 'training publish failed') })
+          if (this.c.seals != null) this.toConsensus(this.c.seals, job, a.msg)
           break
         case 'train': this.background(job, async () => await work.train(job, a.round, a.baseModelCid)); break
         case 'aggregate': this.background(job, async () => await work.aggregate(job, a)); break
@@ -218,6 +225,16 @@ export class JobRunner {
     }
     this.logStall(job)
     this.schedule(job)
+  }
+
+  /** Our seals become proposals and our votes consensus votes (in order: a seal is proposed before our vote on it). */
+  private toConsensus (seals: SealVoting, job: JobRuntime, msg: TrainingMessage): void {
+    if (msg.type !== 'seal' && msg.type !== 'vote') return
+    // the machine's round and electorate as of this step (the queue below runs later)
+    const v = job.machine.view()
+    const at = { round: v.round, electorate: v.electorate, sealTimeoutMs: job.spec.timing.sealTimeoutMs }
+    const step = msg.type === 'seal' ? async () => { await seals.onOwnSeal(msg, at) } : async () => { await seals.onOwnVote(msg, at) }
+    this.consensusQueue = this.consensusQueue.then(step).catch(err => { this.log.warn({ err: (err as Error).message }, 'seal voting failed') })
   }
 
   /**

@@ -24,6 +24,7 @@ import { RoundWork } from './work.js'
 import { RewardsBridge } from './rewards.js'
 import { HyperparamTable, hyperparamsKind, raiseRollbacks } from './hyperparams-kind.js'
 import { rewardPayoutKind } from './payout-kind.js'
+import { SealVoting } from './seal-voting.js'
 
 /** The training subsystem's service (built by `training(init)(components)`). */
 export class TrainingService implements TrainingApi {
@@ -39,12 +40,22 @@ export class TrainingService implements TrainingApi {
   private readonly hyperparams: HyperparamTable
   private unregisterKind?: () => void
   private unregisterPayoutKind?: () => void
+  /** Seals through consensus (`sealVoting: 'consensus'` where the node runs consensus). */
+  private readonly seals?: SealVoting
+  private unregisterSealKind?: () => void
   private rollbackTimer?: NodeJS.Timeout
 
   constructor (private readonly c: TrainingServiceComponents, private readonly init: TrainingServiceInit) {
     this.datasets = new DatasetStore(init.dataDir)
     this.fetchTimeoutMs = init.fetchTimeoutMs
     this.hyperparams = new HyperparamTable(c.state)
+    if (init.sealVoting === 'consensus' && c.proposals != null) {
+      this.seals = new SealVoting({
+        proposals: c.proposals,
+        poke: id => { const job = this.runner.get(id); if (job != null) void this.runner.enqueue(job, { kind: 'tick' }) },
+        logger: c.logger
+      })
+    }
     this.work = new RoundWork({
       artifacts: c.artifacts,
       logger: c.logger,
@@ -88,13 +99,19 @@ export class TrainingService implements TrainingApi {
       work: this.work,
       reports,
       datasets: this.datasets,
-      rewards: this.rewards
+      rewards: this.rewards,
+      ...(this.seals != null ? { seals: this.seals } : {})
     }, init)
   }
 
   async start (): Promise<void> {
     await this.hyperparams.load()
     await this.rewards.load()
+    // before the machines resume: they adopt seals by the QCs consensus already holds
+    if (this.seals != null && this.c.proposals != null && this.unregisterSealKind == null) {
+      this.seals.load()
+      this.unregisterSealKind = this.c.proposals.registerKind(this.seals.kind())
+    }
     await this.runner.start()
     await this.rewards.start()
     const proposals = this.c.proposals
@@ -132,6 +149,8 @@ export class TrainingService implements TrainingApi {
     this.unregisterKind = undefined
     this.unregisterPayoutKind?.()
     this.unregisterPayoutKind = undefined
+    this.unregisterSealKind?.()
+    this.unregisterSealKind = undefined
     await this.rewards.stop()
     await this.runner.stop()
     this.work.dispose()

@@ -214,7 +214,7 @@ export class RoundWork {
       return { ...r, local: getFlatWeights(model).flat, accuracy: baseEval.accuracy, loss: Number.isFinite(baseEval.loss) ? baseEval.loss : r.loss }
     })
     const delta = computeDelta(result.local, base)
-    const bytes = this.c.adversary != null
+    const bytes = this.c.adversary != null && this.c.adversary.kind !== 'wrong-seal'
       ? corruptDelta(this.c.adversary, delta, job.spec.compression)
       : job.topk != null ? job.topk.compress(delta) : encodeDelta(delta, job.spec.compression)
     if (bytes == null) {
@@ -312,6 +312,8 @@ export class RoundWork {
   async aggregate (job: JobRuntime, a: Extract<JobAction, { kind: 'aggregate' }>): Promise<JobEvent[]> {
     const { next, events } = await this.recompute(job, a.round, a.baseModelCid, a.deltas)
     if (next == null) return events
+    // the 'wrong-seal' adversary seals a perturbed aggregate of honest deltas: every verifier recomputes another model
+    if (this.c.adversary?.kind === 'wrong-seal') next[0] += 0.25
     const aggregateCid = await this.storeModel(job, a.round + 1, next, true)
     return [{ kind: 'aggregate-computed', round: a.round, attempt: a.attempt, aggregateCid, modelHash: modelHash(next), deltas: a.deltas.map(d => d.cid) }]
   }

@@ -35,6 +35,8 @@ export async function startConsensusMesh (scores: bigint[], opts: {
   extraPretrusted?: Array<{ peerId: string, score: bigint }>
   /** Genesis reputation parameters (decimal strings, as in a genesis file). */
   genesisParams?: Record<string, string | number>
+  /** Other subsystems' options of node i, given every node's peer id (e.g. `training: { sealVoting: 'consensus' }`). */
+  others?: (i: number, ids: readonly string[]) => Pick<PartialNodeOptions, 'training' | 'storage'>
 } = {}): Promise<ConsensusMesh> {
   const dirs = await Promise.all(scores.map(async () => await mkdtemp(join(tmpdir(), 'meshnode-consensus-'))))
   const ids = await Promise.all(dirs.map(async d => (await initDataDir(d)).peerId))
@@ -60,11 +62,12 @@ export async function startConsensusMesh (scores: bigint[], opts: {
       }
     }
   }
+  const configOf = (i: number): PartialNodeOptions => ({ ...opts.others?.(i, ids), ...config })
   const mesh = new Mesh()
   for (const d of dirs) mesh.defer(async () => { await rm(d, { recursive: true, force: true }) })
   try {
-    const first = await mesh.add({ mode: 'inprocess', dataDir: dirs[0], config })
-    await Promise.all(dirs.slice(1).map(async d => await mesh.add({ mode: 'inprocess', dataDir: d, config, bootstrap: first.addresses })))
+    const first = await mesh.add({ mode: 'inprocess', dataDir: dirs[0], config: configOf(0) })
+    await Promise.all(dirs.slice(1).map(async (d, k) => await mesh.add({ mode: 'inprocess', dataDir: d, config: configOf(k + 1), bootstrap: first.addresses })))
   } catch (err) {
     await mesh.close()
     throw err
@@ -75,7 +78,7 @@ export async function startConsensusMesh (scores: bigint[], opts: {
   const revive = async (i: number, from: number[]): Promise<void> => {
     await handle(i).stop()
     // a new handle on the same directory: a restarted node's own bootstrap list may name addresses that are gone
-    await mesh.add({ mode: 'inprocess', dataDir: dirs[i], config, bootstrap: from.flatMap(j => handle(j).addresses) })
+    await mesh.add({ mode: 'inprocess', dataDir: dirs[i], config: configOf(i), bootstrap: from.flatMap(j => handle(j).addresses) })
     at[i] = mesh.nodes.length - 1
   }
   return { mesh, ids, dirs, service: (i: number) => mesh.meshNode(at[i]).consensus, node: (i: number) => mesh.meshNode(at[i]), handle, revive }

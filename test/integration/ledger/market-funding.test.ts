@@ -9,10 +9,11 @@ import { startAnvil, type Anvil } from '../../../contracts/test/harness/anvil.js
 import { deployAll, fundInVault, type Deployment } from '../../../contracts/test/harness/deploy.js'
 import { mined } from '../../../contracts/test/harness/tx.js'
 import {
-  FundingChecker, OrderVerifier, signComputeMessage, signTradeMessage, toComputeOrder, validateOrderMessage
+  FundingChecker, MarketBooks, OrderVerifier, bookKeyOf, signComputeMessage, signTradeMessage, toComputeOrder, validateOrderMessage
 } from '../../../src/ledger/market/index.js'
+import { MakerCommitments, fundingPass } from '../../../src/ledger/market/service/commitments.js'
 import type {
-  ComputeOrderFields, MarketSpec, OrderMessage, TradeOrderFields, ValidOrder
+  ComputeOrderFields, FundingSource, MarketSpec, OrderMessage, TradeOrderFields, ValidOrder
 } from '../../../src/ledger/market/index.js'
 
 const E = (n: string): bigint => parseEther(n)
@@ -171,5 +172,39 @@ describe('market funding check (anvil)', () => {
     funding.forget()
     const bid = await funding.check(await signTrade(buyer, { side: 'bid', amount: '1000' }))
     expect(bid.ok && bid.value.available).toBe(before - Q('1'))
+  })
+
+  it('one balance backs a maker\'s orders together: the pass reads it once per maker and source and drops the newest', async () => {
+    // a fresh checker (its own cache), on the test's clock
+    const fresh = new FundingChecker({ market: d.addresses.market, vault: d.addresses.vault, ftns: d.addresses.token, ttlMs: 1_000 }, { runner: anvil.provider, clock: { now: () => clock } })
+    const [free, allowance] = [await d.vault.freeBalanceOf(buyer.address), await d.vault.lockAllowance(buyer.address, d.addresses.market)]
+    const avail = free < allowance ? free : allowance
+    // bids of 1 FTNS each (10 units at 0.1, all or nothing): the vault backs floor(avail) of them, not all
+    const backed = avail / E('1')
+    const books = new MarketBooks()
+    const index = new MakerCommitments()
+    const where = new Map<string, string>()
+    const entryOf = (h: string): ReturnType<ReturnType<MarketBooks['book']>['get']> => { const k = where.get(h); return k === undefined ? undefined : books.book(k).get(h) }
+    const bids: ValidOrder[] = []
+    for (let i = 0n; i < backed + 2n; i++) bids.push(await signCompute(buyer, { maxUnits: '10', minFill: '10' }))
+    const asks = [await signTrade(provider, { amount: '3' }), await signTrade(provider, { amount: '4' })]
+    for (const v of [...bids, ...asks]) {
+      // each alone passes the per-order check: that is the gap the shared check closes
+      expect((await fresh.check(v)).ok).toBe(true)
+      books.insert(v, now)
+      where.set(v.hash, bookKeyOf(v))
+      index.add(fresh.sourceOf(v) as FundingSource, v.hash)
+    }
+    const calls = fresh.calls
+    const pass = await fundingPass(index, entryOf, fresh)
+    // two (maker, source) pairs, two contract calls each (balance, allowance), served from the checks' cached reads
+    expect(pass).toMatchObject({ sources: 2, orders: bids.length + asks.length })
+    expect(fresh.calls - calls).toBe(0)
+    expect(pass.unfunded.map(u => u.hash)).toEqual(bids.slice(Number(backed)).map(v => v.hash))
+    // once the cache is stale: one read per source, however many orders
+    clock += 1_000
+    const again = await fundingPass(index, entryOf, fresh)
+    expect(again.calls).toBe(4)
+    expect(again.unfunded).toHaveLength(2)
   })
 })

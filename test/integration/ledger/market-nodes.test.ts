@@ -1,8 +1,10 @@
 /**
  * The FTNS market across three real in-process nodes on one anvil (the ledger on, its embedded local chain with the
  * test quote token): an order posted on one node reaches the others' books; unfunded, forged, replayed and
- * cross-chain orders are refused at gossip validation with their reasons; a cancelled order cannot be filled; two
- * takers race for one order and exactly one wins, with every balance exact; expired orders vanish everywhere.
+ * cross-chain orders are refused at gossip validation with their reasons (and lower the sender's market topic score),
+ * an ask from a node whose hardware record never comes after `hardwareWaitMs`; a maker's orders share its balance; a
+ * cancelled order cannot be filled; two takers race for one order and exactly one wins, with every balance exact;
+ * expired orders vanish everywhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
@@ -31,7 +33,7 @@ describe('market across nodes (anvil)', () => {
 
   beforeAll(async () => {
     const port = await freePort()
-    const config = config0 = { ledger: { enabled: true, anvil: { port } }, market: { revalidateMs: 1000, fundingTtlMs: 300 } }
+    const config = config0 = { ledger: { enabled: true, anvil: { port } }, market: { revalidateMs: 1000, fundingTtlMs: 300, hardwareWaitMs: 3000 } }
     mesh = new Mesh()
     const a = await mesh.add({ mode: 'inprocess', config })
     await Promise.all([1, 2].map(async () => await mesh.add({ mode: 'inprocess', config, bootstrap: a.addresses })))
@@ -101,6 +103,8 @@ describe('market across nodes (anvil)', () => {
   it('a taker fills two compute asks in one transaction: the FTNS move into vault locks, the book shows the rest', async () => {
     const [a, b] = nodes
     const E = (n: bigint): bigint => n * 10n ** 16n // hundredths of FTNS
+    // an ask waits for its maker's hardware record (hardwareWaitMs): node 1 has node 0's by now, checked not assumed
+    await waitFor(() => mesh.meshNode(1).hardware.get(a.peerId), { timeoutMs: 30_000, what: 'node 1 has node 0\'s hardware record' })
     const cheap = await post(a, { market: 'compute', price: E(1n).toString(), units: '3' })
     const dear = await post(a, { market: 'compute', price: E(2n).toString(), units: '5' })
     const rc = cheap.order.resourceClass as string
@@ -149,18 +153,31 @@ describe('market across nodes (anvil)', () => {
     const wrongHardware = await signComputeMessage(broke, { ...ctx, market: 'compute' }, {
       side: 'ask', resourceClass: '0x' + '42'.repeat(32), pricePerUnit: '1000', maxUnits: '10', minFill: '1', windowStart: (now - 60n).toString(), windowEnd: (now + 86_400n).toString(), expiry: (now + 600n).toString(), nonceLane: '0', laneNonce: '0'
     }, 3n)
+    // an ask bound to a node no one has a hardware record of: held, then refused after hardwareWaitMs
+    const nobody = await signComputeMessage(broke, { ...ctx, market: 'compute', peer: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo' }, {
+      side: 'ask', resourceClass: '0x' + '43'.repeat(32), pricePerUnit: '1000', maxUnits: '10', minFill: '1', windowStart: (now - 60n).toString(), windowEnd: (now + 86_400n).toString(), expiry: (now + 600n).toString(), nonceLane: '0', laneNonce: '0'
+    }, 4n)
     for (const i of [1, 2]) await waitFor(() => mesh.meshNode(i).hardware.get(a.peerId), { timeoutMs: 30_000, what: `node ${i} has node 0's hardware record` })
     const gossip = mesh.meshNode(0).gossip
+    await gossip.publish(marketTopic('compute'), encodeOrderMessage(nobody))
     for (const m of [unfunded, forged, chain1, replayed]) await gossip.publish(marketTopic(MARKET), encodeOrderMessage(m))
     await gossip.publish(marketTopic('compute'), encodeOrderMessage(wrongHardware))
     for (const i of [1, 2]) {
-      await waitFor(() => refused(i, 'unfunded') && refused(i, 'bad-signature') && refused(i, 'wrong-chain') && refused(i, 'hardware-mismatch'), { timeoutMs: 30_000, what: `node ${i}'s refusals` })
+      await waitFor(() => refused(i, 'unfunded') && refused(i, 'bad-signature') && refused(i, 'wrong-chain') && refused(i, 'hardware-mismatch') && refused(i, 'hardware-unknown'), { timeoutMs: 30_000, what: `node ${i}'s refusals` })
     }
+    // the held ask waited about hardwareWaitMs, and was never booked
+    const held = events[1].find(e => e.type === 'market.order-refused' && e.data.reason === 'hardware-unknown')
+    expect(held?.data).toMatchObject({ market: 'compute', via: 'gossip', from: a.peerId })
+    expect(String(held?.data.message)).toMatch(/within 3000 ms/)
     const b = events[1].filter(e => e.type === 'market.order-refused' && e.data.via === 'gossip')
     expect(b.find(e => e.data.reason === 'unfunded')?.data).toMatchObject({ market: MARKET, from: a.peerId })
     expect(b.filter(e => e.data.reason === 'bad-signature').length).toBeGreaterThanOrEqual(2)
     // rejects (forged signatures) lower the sender's score; nothing entered a book
     expect(mesh.meshNode(1).penalties.current(a.peerId)).toBeGreaterThan(0)
+    // and gossipsub scores the market topics: the rejects count as invalid deliveries of node 0 on this topic
+    // (peerStats is gossipsub's internal state: it holds a topic's stats only when the topic has score parameters)
+    const score = (mesh.meshNode(1).libp2p.services.pubsub as unknown as { score: { peerStats: Map<string, { topics: Record<string, { invalidMessageDeliveries: number }> }> } }).score
+    expect(score.peerStats.get(a.peerId)?.topics[marketTopic(MARKET)]?.invalidMessageDeliveries).toBeGreaterThan(0)
     expect((await book(nodes[1])).asks.some(o => o.maker.toLowerCase() === broke.address.toLowerCase())).toBe(false)
   }, 60_000)
 
@@ -188,6 +205,27 @@ describe('market across nodes (anvil)', () => {
     for (const n of [b, c]) await waitFor(async () => await has(n, posted.hash), { timeoutMs: 30_000, what: `the order in node ${n.index}'s book` })
     for (const n of nodes) await waitFor(async () => !await has(n, posted.hash), { timeoutMs: 30_000, what: `the expired order gone from node ${n.index}` })
     for (const i of [0, 1, 2]) expect(events[i].some(e => e.type === 'market.order-removed' && e.data.hash === posted.hash && e.data.reason === 'expired')).toBe(true)
+  }, 60_000)
+
+  it('a maker\'s orders share its balance: an ask its earlier ask leaves unbacked is refused ERR_UNFUNDED; a pass reads per maker', async () => {
+    const [a, b] = nodes
+    const ftns = attachFTNSToken(localContractAddresses().FTNSToken, provider)
+    const [balance, allowance] = [await ftns.balanceOf(wallets[0]), await ftns.allowance(wallets[0], localContractAddresses().ComputeMarket)]
+    const lots = (balance < allowance ? balance : allowance) / LOT
+    // every FTNS lot node 0 has, at a price far from the other tests' (each ask alone is funded)
+    const all = await post(a, { units: lots.toString(), price: (PRICE * 50n).toString() })
+    const second = await post(a, { units: '1', price: (PRICE * 50n).toString() }).then(() => undefined, (e: unknown) => e)
+    expect(second).toBeInstanceOf(ClientError)
+    expect(second).toMatchObject({ code: 'ERR_UNFUNDED', status: 409 })
+    expect((second as Error).message).toMatch(/earlier orders leave/)
+    await waitFor(async () => await has(b, all.hash), { timeoutMs: 30_000, what: 'the big ask at node 1' })
+    // node 1's re-validation: one balance read (two calls) per maker and source, not one per order
+    const m1 = mesh.meshNode(1).market
+    await waitFor(() => m1.lastPass !== undefined && m1.lastPass.orders >= 1, { timeoutMs: 20_000, what: 'a pass over the ask' })
+    const pass = m1.lastPass as NonNullable<typeof m1.lastPass>
+    expect(pass.calls).toBeLessThanOrEqual(2 * pass.sources)
+    await a.api.request('DELETE', `/v1/market/orders/${all.hash}`)
+    for (const n of [a, b]) await waitFor(async () => !await has(n, all.hash), { timeoutMs: 20_000, what: `node ${n.index} drops the cancelled ask` })
   }, 60_000)
 
   it('the CLI posts and shows a depth table; a node that joins later gets the books by snapshot', async () => {

@@ -41,3 +41,22 @@ export function marketTopic<M extends MarketName> (market: M): `meshnode/market/
 
 /** The stream protocol a newcomer fetches a market's book snapshot with. */
 export const MARKET_SYNC_PROTOCOL = protocolId('market-sync', '1.0.0')
+
+/** What names a node's markets: its quote tokens and, on `local`, the test quote token. */
+export interface MarketNaming {
+  network: string
+  quotes: ReadonlyArray<{ symbol: string }>
+  localQuote: { symbol: string }
+}
+
+/** The markets a node serves: `compute`, `ftns-<symbol>` per quote token, plus the test token's on `local`. */
+export function marketNamesOf (o: MarketNaming): MarketName[] {
+  const names: MarketName[] = [COMPUTE_MARKET, ...o.quotes.map(q => tradeMarketName(q.symbol))]
+  if (o.network === 'local') names.push(tradeMarketName(o.localQuote.symbol))
+  return [...new Set(names)]
+}
+
+/** The gossip topics of a node's markets (the node gives each gossipsub topic score parameters). */
+export function marketTopicsOf (o: MarketNaming): string[] {
+  return marketNamesOf(o).map(name => marketTopic(name))
+}

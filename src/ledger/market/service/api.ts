@@ -16,10 +16,10 @@ import { requirementOf, resourceClassOf } from '../protocol/resource-class.js'
 import { isMarketName, marketTopic, type MarketName } from '../protocol/topic.js'
 import { MarketCore, type MarketComponents, type MarketInit } from './service.js'
 import { ComputeJobs } from './compute.js'
+import { MAX_FILLS_KEPT, MarketStore } from './job-store.js'
 import { bookViewOf, orderViewOf } from './view-of.js'
 import type { BookView, BooksView, CancelResult, FillRequest, FillView, FillsView, OrdersView, PostOrderRequest, PostOrderResult } from './views.js'
 
-const MAX_FILLS_KEPT = 1000
 const nowSec = (): number => Math.floor(Date.now() / 1000)
 
 /** The market's API (what the routes use). */
@@ -43,14 +43,19 @@ export class Market extends MarketCore implements MarketApi {
   private readonly mine = new Map<string, ValidOrder>()
 
   readonly compute: ComputeJobs
+  /** The fill history and the compute jobs, persisted (a restart keeps both). */
+  private readonly records: MarketStore
 
   constructor (c: MarketComponents, init: MarketInit) {
     super(c, init)
     this.onFill = (e, v) => { this.makerFill(e, v) }
-    this.compute = new ComputeJobs({ libp2p: c.libp2p, chain: () => this.rt?.chain, vouchers: c.vouchers, runner: c.computeRunner, events: c.events, logger: c.logger }, init.computeUnitMs)
+    this.records = new MarketStore(c.store)
+    this.compute = new ComputeJobs({ libp2p: c.libp2p, chain: () => this.rt?.chain, store: this.records, vouchers: c.vouchers, runner: c.computeRunner, events: c.events, logger: c.logger }, init.computeUnitMs)
   }
 
   override async start (): Promise<void> {
+    // the history first: it sets where new fills are written
+    if (this.init.enabled) this.fillLog.push(...(await this.records.fills()).slice(-MAX_FILLS_KEPT))
     await super.start()
     if (this.init.enabled) await this.compute.start()
   }
@@ -242,7 +247,7 @@ export class Market extends MarketCore implements MarketApi {
       message: null,
       at: new Date().toISOString()
     }
-    this.log(view)
+    await this.log(view)
     try {
       view.tx = await rt.settlement.fill(planned.map(p => ({ v: p.payload, units: p.units })))
       view.state = 'done'
@@ -251,8 +256,15 @@ export class Market extends MarketCore implements MarketApi {
       this.c.events.emit('market.fill', { id: view.id, state: 'done', tx: view.tx, reason: null, message: null })
       // a compute fill with a job: the providers start it, this node pays it by the unit
       const asks = new Map(planned.filter(p => p.payload.kind === 'compute' && p.payload.order.side === 0).map(p => [p.hash, { peer: p.payload.message.peer, price: p.price }]))
-      if (req.job !== undefined && asks.size > 0) await this.compute.buy(view.tx, req.job, asks).catch((err: Error) => { this.c.logger.warn({ tx: view.tx, err: err.message }, 'compute job not started') })
-      return view
+      // the fill's record goes in one batch with its jobs' first records
+      if (req.job !== undefined && asks.size > 0) {
+        await this.compute.buy(view.tx, req.job, asks, this.records.fillOps(view)).catch(async (err: Error) => {
+          this.c.logger.warn({ tx: view.tx, err: err.message }, 'compute job not started')
+          await this.persist(view)
+        })
+      } else await this.persist(view)
+      const jobs = this.compute.viewsOf(view.tx)
+      return jobs.length > 0 ? { ...view, compute: jobs } : view
     } catch (err) {
       view.state = 'failed'
       if (err instanceof MarketError) {
@@ -261,6 +273,7 @@ export class Market extends MarketCore implements MarketApi {
       }
       this.c.metrics?.fills.inc({ result: view.reason ?? 'error' })
       this.c.events.emit('market.fill', { id: view.id, state: 'failed', tx: null, reason: view.reason, message: view.message ?? (err as Error).message })
+      await this.persist(view)
       throw err
     }
   }
@@ -270,9 +283,17 @@ export class Market extends MarketCore implements MarketApi {
     return { fills: [...this.fillLog].reverse().map(f => { const jobs = this.compute.viewsOf(f.tx); return jobs.length > 0 ? { ...f, compute: jobs } : f }) }
   }
 
-  private log (view: FillView): void {
+  private async log (view: FillView): Promise<void> {
+    // a chain event seen again (the indexer resumes at its cursor) keeps its one entry
+    if (this.fillLog.some(f => f.id === view.id)) return
     this.fillLog.push(view)
     if (this.fillLog.length > MAX_FILLS_KEPT) this.fillLog.shift()
+    await this.persist(view)
+  }
+
+  /** Writes a fill's current state (a failed write is logged: the fill itself is on chain or an intent). */
+  private async persist (view: FillView): Promise<void> {
+    await this.records.write(this.records.fillOps(view)).catch((err: Error) => { this.c.logger.warn({ id: view.id, err: err.message }, 'fill record not written') })
   }
 
   /** A fill of one of this node's own orders, seen on chain. */
@@ -283,7 +304,7 @@ export class Market extends MarketCore implements MarketApi {
     if (rt === undefined || own === undefined || own.order.maker.toLowerCase() !== rt.chain.wallet.address.toLowerCase()) return
     const units = BigInt(String(e.args.units))
     const price = own.kind === 'compute' ? own.order.pricePerUnit : own.order.price
-    this.log({
+    void this.log({
       id: `${e.txHash}:${e.logIndex}`,
       role: 'maker',
       market: own.message.market,

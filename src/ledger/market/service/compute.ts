@@ -1,30 +1,34 @@
 /**
  * Compute fills run jobs, paid by the unit. A compute fill opens a CreditVault lock (payer = buyer, provider = the
  * ask's maker). The buyer's node then asks the provider's node, over `/meshnode/market-compute/1.0.0`, to start the
- * job the buyer described in its fill request (a training job: model spec + dataset), signed by the buyer's wallet.
- * The provider checks the lock on chain (it pays this node, is open, covers the units) and starts the job through the
- * node's `ComputeRunner` port (training; the market never imports it). Metering: one unit = `computeUnitMs` (a minute by
- * default). The buyer signs a cumulative voucher on the lock after every unit (the rewards' signing path) and sends it;
- * the provider keeps the highest valid one (the rewards' `receive`: signature, open lock, replays and lower amounts
- * ignored), stops the job once two units go without a voucher or the units are used up, and redeems through the
- * rewards' batched `redeem` (forced when the job ends). Whatever no voucher covers returns to the buyer when the lock
- * expires: the provider's node releases it then (anyone may, after the expiry).
+ * job the buyer described in its fill request (a training job: model spec + a built-in dataset, or the buyer's own as
+ * an artifact CID: compute-dataset.ts), signed by the buyer's wallet. The provider checks the lock on chain (it pays
+ * this node, is open, covers the units) and starts the job through the node's `ComputeRunner` port (training; the
+ * market never imports it). Metering: one unit = `computeUnitMs` (a minute by default). The buyer signs a cumulative
+ * voucher on the lock after every unit (the rewards' signing path) and sends it, counting a unit once its voucher is
+ * delivered; the provider keeps the highest valid one (the rewards' `receive`), stops the job once two units go without
+ * a voucher or the units are used up, and redeems through the rewards' batched `redeem` (forced when the job ends).
+ * Whatever no voucher covers returns to the buyer when the lock expires: the provider's node releases it then.
+ *
+ * Nothing is lost on a crash: every transition of a job is one atomic write of its record (job-store.ts), and a
+ * restarted node resumes each job by the pure `resumeStep` rules once its chain is back (one read of the lock).
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
-import { decode, encode } from 'cborg'
+import type { Connection, Stream } from '@libp2p/interface'
+import { encode } from 'cborg'
 import { Interface, getAddress, keccak256, verifyMessage } from 'ethers'
 import type { EventSink } from '../../../common/events.js'
 import type { Logger } from '../../../common/logger.js'
+import type { KvOp } from '../../chain/index.js'
 import { attachCreditVault, computeMarketAbi, creditVaultAbi, lockIdOf } from '../../contracts/index.js'
 import type { LedgerChain } from '../../service.js'
-import { meterStep } from '../core/metering.js'
+import { meterStep, resumeStep } from '../core/metering.js'
+import { MARKET_COMPUTE_PROTOCOL, askPeer, serveOne, type Dialer } from './compute-wire.js'
+import { DatasetRefusal, prepareDataset, type DatasetPorts } from './compute-dataset.js'
 import type { MarketEvents } from './events.js'
+import type { ComputeJobRecord, MarketStore } from './job-store.js'
 import type { ComputeJobView } from './views.js'
 
-/** The protocol between a buyer's node and a provider's node. */
-export const MARKET_COMPUTE_PROTOCOL = '/meshnode/market-compute/1.0.0'
+export { MARKET_COMPUTE_PROTOCOL }
 
 /** A voucher as it travels (wei amounts as decimal strings; the payer's compact signature). */
 export interface ComputeVoucher { payer: string, provider: string, salt: string, cumulativeAmount: string, r: string, vs: string }
@@ -36,23 +40,25 @@ export interface VoucherBook {
   redeem: (opts?: { force?: boolean }) => Promise<void>
 }
 
-/** The job port (training, wired by the node): start the buyer's job here, stop it. */
-export interface ComputeRunner {
+/** The job port (training and storage, wired by the node): start the buyer's job here, stop it, take its dataset. */
+export interface ComputeRunner extends DatasetPorts {
   start: (job: Record<string, unknown>) => Promise<string>
   stop: (jobId: string) => Promise<void>
 }
 
 /** What compute jobs use of the node and the market. */
 export interface ComputeJobsComponents {
-  libp2p: { handle: (p: string, h: (s: Stream, c: Connection) => void, o?: { maxInboundStreams?: number }) => Promise<void>, unhandle: (p: string) => Promise<void>, dialProtocol: (peer: PeerId, p: string, o: { signal: AbortSignal }) => Promise<Stream> }
+  libp2p: Dialer & { handle: (p: string, h: (s: Stream, c: Connection) => void, o?: { maxInboundStreams?: number }) => Promise<void>, unhandle: (p: string) => Promise<void> }
   chain: () => LedgerChain | undefined
+  store: MarketStore
   vouchers?: VoucherBook
   runner?: ComputeRunner
   events: EventSink<MarketEvents>
   logger: Logger
 }
 
-interface Job extends ComputeJobView { salt: bigint, startedAt: number, peerId: string, priceWei: bigint, amountWei: bigint, expiry: number, timer?: NodeJS.Timeout, nextCheck?: number, ending?: boolean }
+/** A job in memory: its record plus timers (`startedAt`: when the provider's metered run time began, shifted on resume). */
+interface Job extends ComputeJobRecord { startedAt: number, timer?: NodeJS.Timeout, nextCheck?: number, paying?: boolean }
 
 const vaultIface = new Interface(creditVaultAbi)
 const marketIface = new Interface(computeMarketAbi)
@@ -61,17 +67,24 @@ const TIMEOUT_MS = 20_000
 const RELEASE_CHECK_MS = 30_000
 // over the job's canonical CBOR (cborg sorts map keys), so both sides hash the same bytes
 const startText = (lockId: string, job: Record<string, unknown>): string => `meshnode compute start ${lockId} ${keccak256(encode(job))}`
+const short = (err: unknown): string => (err as Error).message.slice(0, 200)
 
 /** Compute jobs of this node, as buyer and as provider, keyed by lock id. */
 export class ComputeJobs {
   private readonly jobs = new Map<string, Job>()
   private tick?: NodeJS.Timeout
   private busy = false
+  /** Jobs loaded from the store wait for the chain before they resume. */
+  private resumed = false
 
   constructor (private readonly c: ComputeJobsComponents, private readonly unitMs: number) {}
 
   async start (): Promise<void> {
-    await this.c.libp2p.handle(MARKET_COMPUTE_PROTOCOL, (s, conn) => { void this.serve(s, conn.remotePeer.toString()) }, { maxInboundStreams: 16 })
+    const { jobs, bad } = await this.c.store.jobs()
+    if (bad > 0) this.c.logger.warn({ bad }, 'compute job records that fail their schema were skipped')
+    for (const r of jobs) this.jobs.set(r.lockId, { ...r, startedAt: Date.now() - r.runMs })
+    this.resumed = jobs.length === 0
+    await this.c.libp2p.handle(MARKET_COMPUTE_PROTOCOL, (s, conn) => { void serveOne(s, TIMEOUT_MS, async m => await this.handle(m, conn.remotePeer.toString()).catch((err: Error) => ({ ok: false, error: short(err) }))) }, { maxInboundStreams: 16 })
     this.tick = setInterval(() => { void this.meter() }, Math.max(50, Math.min(1000, Math.floor(this.unitMs / 4))))
     this.tick.unref()
   }
@@ -89,11 +102,21 @@ export class ComputeJobs {
   }
 
   private view (j: Job): ComputeJobView {
-    const { salt, startedAt, peerId, priceWei, amountWei, expiry, timer, nextCheck, ending, ...v } = j
+    const { salt, amount, expiry, peerId, runMs, ending, job, startedAt, timer, nextCheck, paying, ...v } = j
     return { ...v }
   }
 
-  private emit (j: Job): void {
+  private record (j: Job): ComputeJobRecord {
+    const { startedAt, timer, nextCheck, paying, ...r } = j
+    // the run time counts only while metered: not between a restart's load and its resume
+    return { ...r, runMs: j.role === 'provider' && j.state === 'running' && this.resumed ? Math.max(0, Date.now() - startedAt) : j.runMs }
+  }
+
+  /** Persists the job's record (with `extra` writes in the same batch), then reports it. */
+  private async save (j: Job, extra: KvOp[] = []): Promise<void> {
+    const r = this.record(j)
+    j.runMs = r.runMs
+    await this.c.store.write([this.c.store.jobOp(r), ...extra]).catch((err: Error) => { this.c.logger.warn({ lockId: j.lockId, err: err.message }, 'compute job record not written') })
     this.c.events.emit('market.compute', this.view(j))
   }
 
@@ -101,9 +124,10 @@ export class ComputeJobs {
 
   /**
    * After a fill this node took: for each compute ask it filled, start `job` on the ask's provider node and pay it by
-   * the unit. `orders` maps each filled order hash to its provider's peer id and price.
+   * the unit. `orders` maps each filled order hash to its provider's peer id and price; `fillOps` (the fill's record)
+   * go in the batch with the jobs' first records.
    */
-  async buy (tx: string, job: Record<string, unknown>, orders: Map<string, { peer: string, price: bigint }>): Promise<void> {
+  async buy (tx: string, job: Record<string, unknown>, orders: Map<string, { peer: string, price: bigint }>, fillOps: KvOp[] = []): Promise<void> {
     const h = this.need()
     const receipt = await h.provider.getTransactionReceipt(tx)
     if (receipt === null) throw new Error(`no receipt for fill ${tx}`)
@@ -119,6 +143,7 @@ export class ComputeJobs {
         if (p?.name === 'ComputeFilled') filled.push({ hash: String(p.args.orderHash), lockId: String(p.args.lockId), units: BigInt(p.args.units) })
       }
     }
+    const started: Job[] = []
     for (const f of filled) {
       const o = orders.get(f.hash) ?? orders.get(f.hash.toLowerCase())
       const lock = opened.get(f.lockId)
@@ -127,52 +152,81 @@ export class ComputeJobs {
         role: 'buyer', lockId: f.lockId, fillTx: tx, peer: o.peer, peerId: o.peer, payer: getAddress(h.wallet.address), provider: getAddress(lock.provider),
         units: f.units.toString(), price: o.price.toString(), unitMs: this.unitMs, state: 'starting', reason: null, jobId: null,
         unitsRun: 0, vouchers: 0, covered: '0', redeemed: '0', refunded: null,
-        salt: lock.salt, startedAt: Date.now(), priceWei: o.price, amountWei: lock.amount, expiry: lock.expiry
+        salt: lock.salt.toString(), amount: lock.amount.toString(), expiry: lock.expiry, runMs: 0, ending: null, job, startedAt: Date.now()
       }
       this.jobs.set(j.lockId, j)
-      await this.open(j, job)
+      started.push(j)
     }
+    // the fill and its jobs in one batch: a crash keeps both or neither
+    await this.c.store.write([...fillOps, ...started.map(j => this.c.store.jobOp(this.record(j)))])
+    for (const j of started) await this.open(j, job)
   }
 
   private async open (j: Job, job: Record<string, unknown>): Promise<void> {
     const h = this.need()
     try {
       const auth = await h.wallet.signMessage(startText(j.lockId, job))
-      const r = await this.ask(j.peerId, { type: 'start', lockId: j.lockId, payer: j.payer, salt: j.salt.toString(), units: j.units, tx: j.fillTx, job, auth })
+      const r = await this.ask(j.peerId, { type: 'start', lockId: j.lockId, payer: j.payer, salt: j.salt, units: j.units, tx: j.fillTx, job, auth })
       if (r.ok !== true) throw new Error(typeof r.error === 'string' ? r.error : 'the provider refused the job')
       j.jobId = typeof r.jobId === 'string' ? r.jobId : null
       j.state = 'running'
-      j.startedAt = Date.now()
-      j.timer = setInterval(() => { void this.pay(j) }, this.unitMs)
-      j.timer.unref()
+      j.job = null
+      this.schedulePay(j)
     } catch (err) {
       j.state = 'failed'
-      j.reason = (err as Error).message.slice(0, 200)
+      j.reason = short(err)
     }
-    this.emit(j)
+    await this.save(j)
   }
 
-  /** One unit went by: sign and send the voucher for every unit so far (cumulative). */
+  private schedulePay (j: Job): void {
+    clearInterval(j.timer)
+    j.timer = setInterval(() => { void this.pay(j) }, this.unitMs)
+    j.timer.unref()
+  }
+
+  private end (j: Job, state: Job['state'], reason: string): void {
+    j.state = state
+    j.reason = reason
+    clearInterval(j.timer)
+  }
+
+  /**
+   * One unit went by: sign the voucher for every unit so far (cumulative) and send it. A unit counts once its voucher
+   * is delivered; an undelivered one is sent again next unit (the provider may be restarting), until the lock expires.
+   */
   private async pay (j: Job): Promise<void> {
     if (j.state !== 'running') { clearInterval(j.timer); return }
-    const units = BigInt(j.units)
-    const n = BigInt(j.unitsRun + 1) > units ? units : BigInt(j.unitsRun + 1)
-    j.unitsRun = Number(n)
+    if (j.paying === true) return
+    j.paying = true
     try {
-      const v = await this.book().voucherFor(j.provider, j.salt, n * j.priceWei)
+      const units = BigInt(j.units)
+      const n = BigInt(j.unitsRun + 1) > units ? units : BigInt(j.unitsRun + 1)
+      const v = await this.book().voucherFor(j.provider, BigInt(j.salt), n * BigInt(j.price))
+      let r: Record<string, unknown>
+      try {
+        // at most a unit: a provider that is down must not hold the next unit's voucher back
+        r = await this.ask(j.peerId, { type: 'voucher', lockId: j.lockId, voucher: v }, Math.min(TIMEOUT_MS, Math.max(1000, this.unitMs)))
+      } catch (err) {
+        this.c.logger.debug({ lockId: j.lockId, err: short(err) }, 'compute voucher not delivered; sent again next unit')
+        if (Date.now() / 1000 > j.expiry) { this.end(j, 'stopped', 'lock-expired'); await this.save(j) }
+        return
+      }
+      if (r.ok !== true) {
+        // the provider knows no such job: it is over for it; any other refusal is retried next unit
+        if (r.code === 'no-such-job') { this.end(j, 'stopped', 'provider-lost-job'); await this.save(j) }
+        return
+      }
+      j.unitsRun = Number(n)
       j.vouchers++
       j.covered = v.cumulativeAmount
-      const r = await this.ask(j.peerId, { type: 'voucher', lockId: j.lockId, voucher: v })
-      if (r.state === 'done' || r.state === 'stopped' || n === units) {
-        j.state = n === units ? 'done' : String(r.state) as Job['state']
-        j.reason = typeof r.reason === 'string' ? r.reason : 'complete'
-        clearInterval(j.timer)
-      }
+      if (r.state === 'done' || r.state === 'stopped' || n === units) this.end(j, n === units ? 'done' : String(r.state) as Job['state'], typeof r.reason === 'string' ? r.reason : 'complete')
+      await this.save(j)
     } catch (err) {
-      this.c.logger.debug({ lockId: j.lockId, err: (err as Error).message }, 'compute voucher not delivered')
-      if (n === units) { j.state = 'done'; j.reason = 'complete'; clearInterval(j.timer) }
+      this.c.logger.debug({ lockId: j.lockId, err: short(err) }, 'compute voucher not signed')
+    } finally {
+      j.paying = false
     }
-    this.emit(j)
   }
 
   private need (): LedgerChain {
@@ -186,34 +240,11 @@ export class ComputeJobs {
     return this.c.vouchers
   }
 
-  private async ask (peer: string, msg: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const signal = AbortSignal.timeout(TIMEOUT_MS)
-    const stream = await this.c.libp2p.dialProtocol(peerIdFromString(peer), MARKET_COMPUTE_PROTOCOL, { signal })
-    try {
-      const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-      await lp.write(encode(msg), { signal })
-      const r: unknown = decode((await lp.read({ signal })).subarray())
-      return typeof r === 'object' && r !== null ? r as Record<string, unknown> : {}
-    } finally {
-      await stream.close().catch(() => { stream.abort(new Error('close failed')) })
-    }
+  private async ask (peer: string, msg: Record<string, unknown>, timeoutMs = TIMEOUT_MS): Promise<Record<string, unknown>> {
+    return await askPeer(this.c.libp2p, peer, msg, timeoutMs)
   }
 
   // ---------------------------------------------------------------- provider
-
-  private async serve (stream: Stream, from: string): Promise<void> {
-    const signal = AbortSignal.timeout(TIMEOUT_MS)
-    try {
-      const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-      const msg: unknown = decode((await lp.read({ signal })).subarray())
-      const m = typeof msg === 'object' && msg !== null ? msg as Record<string, unknown> : {}
-      const reply = await this.handle(m, from).catch((err: Error) => ({ ok: false, error: err.message.slice(0, 200) }))
-      await lp.write(encode(reply), { signal })
-      await stream.close()
-    } catch (err) {
-      stream.abort(err as Error)
-    }
-  }
 
   private async handle (m: Record<string, unknown>, from: string): Promise<Record<string, unknown>> {
     if (m.type === 'start') return await this.onStart(m, from)
@@ -228,7 +259,8 @@ export class ComputeJobs {
     const known = this.jobs.get(lockId)
     if (known !== undefined) return { ok: known.state !== 'failed', jobId: known.jobId, error: known.reason }
     const job = typeof m.job === 'object' && m.job !== null && !Array.isArray(m.job) ? m.job as Record<string, unknown> : undefined
-    if (job === undefined || this.c.runner === undefined) return { ok: false, error: this.c.runner === undefined ? 'this node runs no compute jobs' : 'no job described' }
+    const runner = this.c.runner
+    if (job === undefined || runner === undefined) return { ok: false, error: runner === undefined ? 'this node runs no compute jobs' : 'no job described' }
     const payer = getAddress(String(m.payer))
     const me = getAddress(h.wallet.address)
     const salt = BigInt(String(m.salt))
@@ -241,30 +273,33 @@ export class ComputeJobs {
       role: 'provider', lockId, fillTx: typeof m.tx === 'string' ? m.tx : null, peer: from, peerId: from, payer, provider: me,
       units: units.toString(), price: (lock.amount / units).toString(), unitMs: this.unitMs, state: 'starting', reason: null, jobId: null,
       unitsRun: 0, vouchers: 0, covered: '0', redeemed: '0', refunded: null,
-      salt, startedAt: Date.now(), priceWei: lock.amount / units, amountWei: lock.amount, expiry: Number(lock.expiry)
+      salt: salt.toString(), amount: lock.amount.toString(), expiry: Number(lock.expiry), runMs: 0, ending: null, job: null, startedAt: Date.now()
     }
     this.jobs.set(lockId, j)
+    await this.save(j)
+    let code: string | undefined
     try {
-      j.jobId = await this.c.runner.start(job)
+      j.jobId = await runner.start(await prepareDataset(job, runner))
       j.state = 'running'
       j.startedAt = Date.now()
     } catch (err) {
       j.state = 'failed'
-      j.reason = (err as Error).message.slice(0, 200)
+      j.reason = short(err)
+      code = err instanceof DatasetRefusal ? err.code : 'job-refused'
     }
-    this.emit(j)
-    return { ok: j.state === 'running', jobId: j.jobId, error: j.reason }
+    await this.save(j)
+    return { ok: j.state === 'running', jobId: j.jobId, error: j.reason, ...(code !== undefined ? { code } : {}) }
   }
 
   /** A voucher of a running job: kept when valid and higher than the last (the rewards' checks). */
   private async onVoucher (m: Record<string, unknown>): Promise<Record<string, unknown>> {
     const j = this.jobs.get(String(m.lockId))
     const v = m.voucher as ComputeVoucher | undefined
-    if (j === undefined || j.role !== 'provider' || v === undefined) return { ok: false, error: 'no such job' }
-    if (j.state === 'running' && j.ending !== true && getAddress(String(v.payer)) === j.payer && BigInt(String(v.salt)) === j.salt && BigInt(String(v.cumulativeAmount)) <= j.amountWei && await this.book().receive(v)) {
+    if (j === undefined || j.role !== 'provider' || v === undefined) return { ok: false, code: 'no-such-job', error: 'no such job' }
+    if (j.state === 'running' && j.ending === null && getAddress(String(v.payer)) === j.payer && BigInt(String(v.salt)) === BigInt(j.salt) && BigInt(String(v.cumulativeAmount)) <= BigInt(j.amount) && await this.book().receive(v)) {
       j.vouchers++
       j.covered = v.cumulativeAmount
-      this.emit(j)
+      await this.save(j)
       void this.book().redeem().catch((err: Error) => { this.c.logger.debug({ err: err.message }, 'compute redemption deferred') })
     }
     return { ok: true, state: j.state, reason: j.reason, unitsRun: j.unitsRun }
@@ -275,39 +310,74 @@ export class ComputeJobs {
     if (this.busy) return
     this.busy = true
     try {
+      if (!this.resumed) await this.resume()
+      if (!this.resumed) return
       for (const j of this.jobs.values()) {
         if (j.role !== 'provider') continue
-        if (j.state === 'running' && j.ending !== true) {
-          const m = meterStep((Date.now() - j.startedAt) / this.unitMs, Number(j.units), Number(BigInt(j.covered) / j.priceWei))
+        if (j.state === 'running' && j.ending === null) {
+          const m = meterStep((Date.now() - j.startedAt) / this.unitMs, Number(j.units), Number(BigInt(j.covered) / BigInt(j.price)))
           j.unitsRun = m.unitsRun
           if (m.action === 'done') await this.finish(j, 'done', 'complete')
           else if (m.action === 'stop') await this.finish(j, 'stopped', 'missed-vouchers')
-        } else if ((j.state === 'done' || j.state === 'stopped') && j.refunded === null) {
+        } else if (j.state !== 'running' && j.state !== 'starting' && j.refunded === null) {
           await this.release(j)
         }
       }
     } catch (err) {
-      this.c.logger.debug({ err: (err as Error).message }, 'compute meter')
+      this.c.logger.debug({ err: short(err) }, 'compute meter')
     } finally {
       this.busy = false
     }
   }
 
+  /** After a restart, once the chain is back: each kept job by `resumeStep` (one read of its lock). */
+  private async resume (): Promise<void> {
+    const h = this.c.chain()
+    if (h === undefined) return
+    const block = await h.provider.getBlock('latest')
+    if (block === null) return
+    const vault = attachCreditVault(h.contracts.CreditVault, h.provider)
+    for (const j of this.jobs.values()) {
+      const lock = await vault.getLock(j.lockId)
+      const price = BigInt(j.price)
+      const step = resumeStep({
+        role: j.role, state: j.state, ending: j.ending, units: Number(j.units), covered: Number(BigInt(j.covered) / price),
+        lockClosed: lock.closed, lockExpired: block.timestamp > j.expiry, released: j.refunded !== null, haveJob: j.job !== null
+      })
+      if (step.state !== undefined && step.action !== 'finish') { j.state = step.state; j.reason = step.reason ?? j.reason }
+      this.c.logger.info({ lockId: j.lockId, role: j.role, action: step.action, state: j.state, runMs: j.runMs }, 'compute job resumed')
+      if (step.action === 'finish') await this.finish(j, step.state === 'done' ? 'done' : 'stopped', step.reason ?? 'complete')
+      // metering resumes from the run time paid for: the downtime is not billed, and the buyer gets the usual slack
+      // for its next voucher (it resends the one the provider missed)
+      else if (step.action === 'meter') j.startedAt = Date.now() - Math.min(j.runMs, Number(BigInt(j.covered) / price) * this.unitMs)
+      else if (step.action === 'pay') this.schedulePay(j)
+      else if (step.action === 'start' && j.job !== null) void this.open(j, j.job)
+      else if (step.action === 'release' && BigInt(j.covered) > lock.redeemed) {
+        // the vouchers held and not yet redeemed go out before the release
+        await this.book().redeem({ force: true }).catch((err: Error) => { this.c.logger.warn({ err: err.message }, 'compute redemption failed; retried at expiry') })
+      }
+      if (step.state !== undefined || step.action === 'release') await this.save(j)
+    }
+    this.resumed = true
+  }
+
   private async finish (j: Job, state: 'done' | 'stopped', reason: string): Promise<void> {
-    // no vouchers taken while it ends; the state changes once the redemption is on chain (views show the final amount)
-    j.ending = true
+    // no vouchers taken while it ends (persisted: a restart finishes it); the state changes once redeemed on chain
+    j.ending = state
+    await this.save(j)
     if (j.jobId !== null) await this.c.runner?.stop(j.jobId).catch(() => {})
     try {
       await this.book().redeem({ force: true })
       const lock = await attachCreditVault(this.need().contracts.CreditVault, this.need().provider).getLock(j.lockId)
       j.redeemed = lock.redeemed.toString()
     } catch (err) {
-      this.c.logger.warn({ lockId: j.lockId, err: (err as Error).message }, 'compute redemption failed; retried at expiry')
+      this.c.logger.warn({ lockId: j.lockId, err: short(err) }, 'compute redemption failed; retried at expiry')
     }
     j.state = state
     j.reason = reason
+    j.ending = null
     this.c.logger.info({ lockId: j.lockId, state, reason, unitsRun: j.unitsRun, redeemed: j.redeemed }, 'compute job over')
-    this.emit(j)
+    await this.save(j)
   }
 
   /** After the lock's expiry, release it: what no voucher covered returns to the buyer's free balance. */
@@ -322,9 +392,9 @@ export class ComputeJobs {
     const lock = await vault.getLock(j.lockId)
     j.redeemed = lock.redeemed.toString()
     if (!lock.closed && lock.redeemed < lock.amount && h.client !== undefined) {
-      await h.client.settle({ id: `compute-release:${j.lockId}`, kind: 'compute-release', to: h.contracts.CreditVault, data: vault.interface.encodeFunctionData('release', [j.payer, j.provider, j.salt]), proof: { type: 'nonce' } })
+      await h.client.settle({ id: `compute-release:${j.lockId}`, kind: 'compute-release', to: h.contracts.CreditVault, data: vault.interface.encodeFunctionData('release', [j.payer, j.provider, BigInt(j.salt)]), proof: { type: 'nonce' } })
     }
     j.refunded = (lock.amount - lock.redeemed).toString()
-    this.emit(j)
+    await this.save(j)
   }
 }

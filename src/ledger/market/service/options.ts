@@ -1,7 +1,8 @@
 /**
  * The market service's options (`market` in the node's options): switch, re-validation and sync timing, the funding
- * cache's freshness, the book size cap, the trade markets (FTNS against quote tokens), and on `local` the test quote
- * token the node deploys beside FTNS and tops its wallet up with.
+ * cache's freshness, how long and how many asks wait for their maker's hardware record, the book size cap, the trade
+ * markets (FTNS against quote tokens), and on `local` the test quote token the node deploys beside FTNS and tops its
+ * wallet up with.
  */
 import { Type, type Static } from '@sinclair/typebox'
 
@@ -26,6 +27,11 @@ export const MarketOptionsSchema = Type.Object({
   syncTimeoutMs: Type.Integer({ minimum: 100 }),
   /** How long a funding read (balances, allowances, order status) is trusted. */
   fundingTtlMs: Type.Integer({ minimum: 0 }),
+  /** How long a compute ask waits for its maker node's signed hardware record before it is refused `hardware-unknown`. */
+  hardwareWaitMs: Type.Integer({ minimum: 0 }),
+  /** Asks held waiting for hardware records: per maker node, and in all (more are refused `hardware-unknown` at once). */
+  maxPendingPerPeer: Type.Integer({ minimum: 0 }),
+  maxPending: Type.Integer({ minimum: 0 }),
   /** The most orders one book holds. */
   maxOrdersPerBook: Type.Integer({ minimum: 1 }),
   /** One metered unit of a compute job (a voucher per unit; a minute by default: the contract's unit). */
@@ -48,6 +54,9 @@ export function defaultMarketOptions (): MarketOptions {
     revalidateMs: 5000,
     syncTimeoutMs: 5000,
     fundingTtlMs: 2000,
+    hardwareWaitMs: 30_000,
+    maxPendingPerPeer: 32,
+    maxPending: 1024,
     maxOrdersPerBook: 100_000,
     computeUnitMs: 60_000,
     quotes: [],

@@ -2,9 +2,12 @@
  * The market service: the books this node keeps and the orders it makes and takes. Orders arrive by gossip on
  * `meshnode/market/<market>/1`, by a snapshot over `/meshnode/market-sync/1.0.0` from each peer this node meets, or
  * from this node's API; each goes through one admission: schema and rules, chain and contract, peer binding, expiry,
- * signature (cached), the ask's hardware class, and its funding and status on chain (cached reads). A refused order
- * carries its reason (event `market.order-refused`; gossip rejects lower the sender's score). A periodic pass drops
- * expired, filled, cancelled and unfunded orders; the ComputeMarket's fill and cancel events update the books at once.
+ * signature (cached), the ask's hardware class, and its funding and status on chain (cached reads). An ask whose maker
+ * node's hardware record is not known yet waits for it (bounded, `hardwareWaitMs`), then is admitted or refused
+ * `hardware-unknown`. Funding is shared across each maker's orders (commitments.ts): a newcomer the maker's earlier
+ * orders leave unbacked is refused `unfunded`. A refused order carries its reason (event `market.order-refused`;
+ * gossip rejects lower the sender's score). The market's indexer applies the ComputeMarket's fill and cancel events
+ * to the books; a periodic pass drops expired orders and, reading one balance per maker and source, the unfunded.
  * Fills and cancels are chain-client intents (settle.ts). It waits for the ledger: until then the API answers 409.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -18,13 +21,17 @@ import { computeMarketAbi } from '../../contracts/index.js'
 import { withLocalChainLock } from '../../local/anvil.js'
 import type { LedgerChain, LedgerState } from '../../service.js'
 import { MarketBooks, bookKeyOf } from '../books.js'
+import type { BookEntry } from '../core/types.js'
 import { MarketError, REFUSALS, gossipErrorOf, type Refusal } from '../errors.js'
 import { FundingChecker } from '../funding.js'
 import { decodeOrderMessage, encodeOrderMessage, validateOrderMessage, type ValidOrder } from '../protocol/message.js'
 import { checkAskHardware } from '../protocol/resource-class.js'
-import { COMPUTE_MARKET, MARKET_SYNC_PROTOCOL, marketTopic, tradeMarketName, type MarketName, type MarketSpec } from '../protocol/topic.js'
+import { COMPUTE_MARKET, MARKET_SYNC_PROTOCOL, marketNamesOf, marketTopic, tradeMarketName, type MarketName, type MarketSpec } from '../protocol/topic.js'
 import { OrderVerifier } from '../protocol/verify.js'
+import { ChainEvents } from './chain-events.js'
+import { MakerCommitments, fundingPass, type FundingPassResult } from './commitments.js'
 import type { ComputeRunner, VoucherBook } from './compute.js'
+import { HardwareWait, HeldAsk } from './hardware-wait.js'
 import type { MarketEvents } from './events.js'
 import type { MarketMetrics } from './metrics.js'
 import type { MarketOptions } from './options.js'
@@ -50,6 +57,8 @@ export interface MarketComponents {
   metrics?: MarketMetrics
   /** What the node knows of a peer (hardware record, measured speed, reputation); cheap, synchronous. */
   providerFacts?: (peerId: string) => ProviderFacts | undefined
+  /** Calls `listener` with each peer whose first hardware record arrives (asks waiting for it are admitted then). */
+  hardwareArrivals?: (listener: (peerId: string) => void) => () => void
   /** Compute jobs: signing, checking and redeeming vouchers (the ledger's rewards), and running jobs (training's port). */
   vouchers?: VoucherBook
   computeRunner?: ComputeRunner
@@ -69,6 +78,7 @@ export interface MarketRuntime {
 }
 
 type Via = 'gossip' | 'sync' | 'api'
+type Decoded = ReturnType<typeof decodeOrderMessage>
 
 const nowSec = (): bigint => BigInt(Math.floor(Date.now() / 1000))
 /** Pause between bring-up attempts. */
@@ -88,19 +98,40 @@ export class MarketCore {
   private revalidating = false
   private unsubscribe?: () => void
   private readonly synced = new Set<string>()
+  /** Each maker's booked orders per funding source, oldest first. */
+  readonly commitments = new MakerCommitments()
+  /** Asks waiting for their maker node's hardware record. */
+  readonly pending: HardwareWait<{ m: Decoded, via: Via, from: string | null }>
+  /** What the last re-validation's funding pass did (sources, orders, contract calls), for tests and logs. */
+  lastPass?: FundingPassResult
+  /** The ComputeMarket's fill and cancel events, applied to the books. */
+  readonly chainEvents = new ChainEvents(this)
+  private hardwareUnsubscribe?: () => void
+  readonly entryOf = (hash: string): BookEntry<ValidOrder> | undefined => {
+    const key = this.where.get(hash)
+    return key === undefined ? undefined : this.bookSet.book(key).get(hash)
+  }
+
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(MARKET_SYNC_PROTOCOL)) void this.syncFrom(evt.detail.peerId)
   }
 
   constructor (readonly c: MarketComponents, readonly init: MarketInit) {
     this.bookSet = new MarketBooks({ maxOrders: init.maxOrdersPerBook })
+    this.pending = new HardwareWait({ maxPerPeer: init.maxPendingPerPeer, maxTotal: init.maxPending, waitMs: init.hardwareWaitMs }, {
+      known: peer => this.c.providerFacts?.(peer)?.hardware !== undefined,
+      readmit: ({ m, via, from }) => {
+        this.admit(m, via, from).then(a => { this.insert(a.v, a.filled, via) }, (err: Error) => {
+          if (!(err instanceof MarketError)) this.c.logger.debug({ err: err.message }, 'held ask not admitted')
+        })
+      },
+      refuse: ({ m, via, from }, hash, r) => { this.refused(m.ok ? m.value.market : 'unknown', hash, r, via, from) }
+    })
   }
 
   /** The market names served: `compute`, and `ftns-<symbol>` per quote token (plus the test token on `local`). */
   marketNames (): MarketName[] {
-    const names: MarketName[] = [COMPUTE_MARKET, ...this.init.quotes.map(q => tradeMarketName(q.symbol))]
-    if (this.init.network === 'local') names.push(tradeMarketName(this.init.localQuote.symbol))
-    return [...new Set(names)]
+    return marketNamesOf(this.init)
   }
 
   async start (): Promise<void> {
@@ -115,6 +146,7 @@ export class MarketCore {
     }
     await this.c.libp2p.handle(MARKET_SYNC_PROTOCOL, (stream) => { void serveSnapshot(stream, markets => this.snapshot(markets), this.init.syncTimeoutMs) }, { maxInboundStreams: 8 })
     this.c.libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.hardwareUnsubscribe = this.c.hardwareArrivals?.(peer => { this.pending.release(peer) })
     this.bringing = this.bringUpUntilReady()
   }
 
@@ -156,12 +188,13 @@ export class MarketCore {
     const funding = new FundingChecker({ market: contract, vault: chain.contracts.CreditVault, ftns: chain.contracts.FTNSToken, ttlMs: this.init.fundingTtlMs }, { runner: chain.provider })
     const head = await chain.provider.getBlockNumber()
     const indexer = chainIndexer({ contracts: [{ name: 'ComputeMarket', address: contract, abi: computeMarketAbi }], fromBlock: head, pollMs: 500 })({ provider: chain.provider, store: this.c.store, logger: this.c.logger })
-    this.unsubscribe = indexer.subscribe((e, removed) => { if (!removed) void this.onChainEvent(e) })
+    this.unsubscribe = indexer.subscribe((e, removed) => { if (!removed) void this.chainEvents.apply(e) })
     try { await indexer.start() } catch (err) { await Promise.resolve(indexer.stop()).catch(() => {}); throw err }
     if (this.stopped) { this.unsubscribe?.(); await indexer.stop(); return }
     this.rt = { chain, markets, verifier: new OrderVerifier(BigInt(chain.chainId), contract), funding, settlement: new Settlement(chain, funding), indexer }
     this.timer = setInterval(() => { void this.revalidate() }, this.init.revalidateMs)
     this.timer.unref()
+    this.pending.start()
     this.c.logger.info({ markets: [...markets.keys()] }, 'market ready')
     for (const p of this.c.libp2p.getPeers()) void this.syncFrom(p)
   }
@@ -170,6 +203,8 @@ export class MarketCore {
     this.stopped = true
     clearInterval(this.timer)
     clearTimeout(this.retryTimer)
+    this.hardwareUnsubscribe?.()
+    this.pending.stop()
     this.c.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await this.c.libp2p.unhandle(MARKET_SYNC_PROTOCOL).catch(() => {})
     // a bring-up waiting on a stuck ledger must not hold the node's shutdown (it checks `stopped` when it resumes)
@@ -210,15 +245,22 @@ export class MarketCore {
     const v = checked.value
     if (this.where.has(v.hash)) throw fail(spec.name, v.hash, { reason: 'duplicate', message: `order ${v.hash} is already in the book` })
     if (v.kind === 'compute' && v.order.side === 0) {
-      const hw = m.value.peer === this.c.peerId ? this.c.providerFacts?.(this.c.peerId)?.hardware : this.c.providerFacts?.(m.value.peer)?.hardware
-      // an ask is checked against its maker node's signed hardware record once this node has seen it
-      if (hw !== undefined) {
-        const ok = checkAskHardware(v.order.resourceClass, hw)
-        if (!ok.ok) throw fail(spec.name, v.hash, ok.refusal)
+      // an ask is checked against its maker node's signed hardware record; until this node has it, the ask waits
+      const hw = this.c.providerFacts?.(m.value.peer)?.hardware
+      if (hw === undefined) {
+        if (via === 'api') throw fail(spec.name, v.hash, { reason: 'hardware-unknown', message: "this node's own hardware record is not ready yet" })
+        this.pending.hold(m.value.peer, v.hash, { m, via, from }, r => fail(spec.name, v.hash, r))
       }
+      const ok = checkAskHardware(v.order.resourceClass, hw)
+      if (!ok.ok) throw fail(spec.name, v.hash, ok.refusal)
     }
     const funded = await rt.funding.check(v)
     if (!funded.ok) throw fail(spec.name, v.hash, funded.refusal)
+    const source = rt.funding.sourceOf(v)
+    if (source !== undefined && funded.value.available !== undefined) {
+      const short = this.commitments.atAdmission(v, source, funded.value.available, funded.value.remaining, this.entryOf)
+      if (short !== undefined) throw fail(spec.name, v.hash, short)
+    }
     return { v, filled: funded.value.filled }
   }
 
@@ -227,6 +269,7 @@ export class MarketCore {
     try {
       return await this.admit(data, 'gossip', from)
     } catch (err) {
+      if (err instanceof HeldAsk) throw new GossipValidationError('ignore', 'ERR_HARDWARE_PENDING', err.message)
       if (!(err instanceof MarketError)) throw new GossipValidationError('ignore', 'ERR_CHAIN_UNAVAILABLE', (err as Error).message)
       if (REFUSALS[err.reason].gossip === 'reject') this.c.penalties.penalise(from)
       throw gossipErrorOf({ reason: err.reason, message: err.message })
@@ -236,9 +279,15 @@ export class MarketCore {
   /** Puts an admitted order into its book. */
   insert (v: ValidOrder, filled: bigint, via: Via): boolean {
     if (this.where.has(v.hash)) return false
+    const source = this.rt?.funding.sourceOf(v)
+    const short = source === undefined ? undefined : this.commitments.atBooking(v, source, (v.kind === 'compute' ? v.order.maxUnits : v.order.amount) - filled, this.entryOf)
+    if (short !== undefined) { this.refused(v.message.market, v.hash, short, via, null); return false }
     const r = this.bookSet.insert(v, nowSec(), filled)
     if (!r.ok) { this.refused(v.message.market, v.hash, r.refusal, via, null); return false }
     this.where.set(v.hash, bookKeyOf(v))
+    if (source !== undefined) this.commitments.add(source, v.hash)
+    // a fill, cancel or lane cancel seen while it was being admitted: read its status again
+    if (this.chainEvents.seenWhileAdmitting(v)) void this.chainEvents.recheck(v)
     this.c.events.emit('market.order-accepted', { market: v.message.market, hash: v.hash, side: v.order.side === 0 ? 'ask' : 'bid', maker: v.order.maker, via })
     return true
   }
@@ -291,26 +340,27 @@ export class MarketCore {
     }
   }
 
-  /** One pass: expire, then re-check every order's status and funding (cached reads); drop what fails. */
-  async revalidate (): Promise<void> {
+  /**
+   * One pass: expire; then share each maker's balance per funding source among its orders (one cached read per maker
+   * and source; fills and cancels come from the indexer, not from reading each order) and drop what it cannot back.
+   */
+  async revalidate (): Promise<FundingPassResult | undefined> {
     const rt = this.rt
-    if (rt === undefined || this.revalidating) return
+    if (rt === undefined || this.revalidating) return undefined
     this.revalidating = true
     try {
       const now = nowSec()
       for (const key of this.bookSet.keys()) {
-        const book = this.bookSet.book(key)
-        for (const r of book.expire(now)) {
+        for (const r of this.bookSet.book(key).expire(now)) {
           this.where.delete(r.entry.hash)
           this.removedEvent(r.entry.payload.message.market, r.entry.hash, 'expired')
         }
-        const entries = [...book.orders('ask'), ...book.orders('bid')]
-        for (const e of entries) {
-          const c = await rt.funding.check(e.payload).catch(() => undefined)
-          if (c === undefined || !e.live) continue
-          if (!c.ok) this.remove(e.hash, c.refusal.reason)
-          else if (c.value.remaining < e.units) book.applyFill(e.hash, e.units - c.value.remaining)
-        }
+      }
+      this.commitments.clearWeighed()
+      const pass = this.lastPass = await fundingPass(this.commitments, this.entryOf, rt.funding)
+      for (const u of pass.unfunded) {
+        this.c.logger.debug({ hash: u.hash, why: u.message }, 'order dropped: unfunded')
+        this.remove(u.hash, 'unfunded')
       }
       const counts = new Map<string, number>([...rt.markets.keys()].map(m => [m, 0]))
       for (const key of this.bookSet.keys()) {
@@ -318,39 +368,9 @@ export class MarketCore {
         counts.set(m, (counts.get(m) ?? 0) + this.bookSet.book(key).size)
       }
       for (const [m, n] of counts) this.c.metrics?.orders.set({ market: m }, n)
+      return pass
     } finally {
       this.revalidating = false
-    }
-  }
-
-  /** A ComputeMarket event: re-read the order it names (idempotent), or drop a cancelled order or lane. */
-  private async onChainEvent (e: IndexedEvent): Promise<void> {
-    const rt = this.rt
-    if (rt === undefined) return
-    const hash = typeof e.args.orderHash === 'string' ? e.args.orderHash : undefined
-    if (e.name === 'OrderCancelled' && hash !== undefined) {
-      rt.funding.forget({ hash })
-      this.remove(hash, 'cancelled')
-    } else if (e.name === 'LaneCancelled') {
-      const maker = String(e.args.maker).toLowerCase()
-      rt.funding.forget({ maker })
-      for (const key of this.bookSet.keys()) {
-        for (const r of this.bookSet.book(key).cancelLane(maker, BigInt(String(e.args.lane)), BigInt(String(e.args.newNonce)))) {
-          this.where.delete(r.entry.hash)
-          this.removedEvent(r.entry.payload.message.market, r.entry.hash, 'lane-stale')
-        }
-      }
-    } else if ((e.name === 'ComputeFilled' || e.name === 'TradeFilled') && hash !== undefined) {
-      const v = this.find(hash)
-      this.c.events.emit('market.filled', { market: v?.message.market ?? 'unknown', hash, units: String(e.args.units), taker: String(e.args.taker), tx: e.txHash })
-      this.onFill?.(e, v)
-      if (v === undefined) return
-      rt.funding.forget({ hash, maker: v.order.maker })
-      const c = await rt.funding.check(v).catch(() => undefined)
-      const entry = this.bookSet.book(bookKeyOf(v)).get(hash)
-      if (c === undefined || entry === undefined) return
-      if (!c.ok) this.remove(hash, c.refusal.reason)
-      else if (c.value.remaining < entry.units) this.bookSet.book(bookKeyOf(v)).applyFill(hash, entry.units - c.value.remaining)
     }
   }
 

@@ -5,6 +5,7 @@
  * with `--take` they fill the best orders of the book instead, up to `--price`. A client command: it loads the API
  * client and its formatting, nothing else.
  */
+import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { MeshError } from '../../../common/errors.js'
 import { output, table } from '../format.js'
@@ -13,7 +14,7 @@ import type { BookView, BooksView, CancelResult, FillView, FillsView, OrderView,
 import type { Connect } from './info.js'
 
 interface CommonOpts { dataDir?: string, json?: boolean }
-interface OrderOpts extends CommonOpts { price?: string, take?: boolean, minFill?: string, ttl?: string, lane?: string, resourceClass?: string }
+interface OrderOpts extends CommonOpts { price?: string, take?: boolean, minFill?: string, ttl?: string, lane?: string, resourceClass?: string, order?: string, job?: string, datasetCid?: string }
 
 const short = (s: string): string => s.length > 18 ? `${s.slice(0, 10)}…${s.slice(-6)}` : s
 
@@ -26,6 +27,29 @@ export function toUnits (value: string, decimals: number): string {
   const m = /^(\d+)(?:\.(\d+))?$/.exec(value.trim())
   if (m === null || (m[2] ?? '').length > decimals) throw new MeshError('ERR_ARGUMENT', `"${value}" is not a decimal with at most ${decimals} places`, { kind: 'invalid' })
   return (BigInt(m[1]) * 10n ** BigInt(decimals) + BigInt((m[2] ?? '').padEnd(decimals, '0') || '0')).toString()
+}
+
+/**
+ * The compute job a `buy --take` sends with its fill: the JSON object of `--job <file>` (a training job request:
+ * `model`, `dataset`, `rounds`, ...), with `--dataset-cid` naming the buyer's own dataset (an artifact, CSV or JSON
+ * lines) that the provider fetches and imports instead of a built-in `dataset`.
+ */
+export function jobRequestOf (text: string | undefined, datasetCid: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) {
+    if (datasetCid !== undefined) throw new MeshError('ERR_ARGUMENT', '--dataset-cid goes with --job <file.json> (the model and training settings)', { kind: 'invalid' })
+    return undefined
+  }
+  let job: unknown
+  try { job = JSON.parse(text) } catch (err) { throw new MeshError('ERR_ARGUMENT', `the job file is not JSON: ${(err as Error).message}`, { kind: 'invalid' }) }
+  if (typeof job !== 'object' || job === null || Array.isArray(job)) throw new MeshError('ERR_ARGUMENT', 'the job file must hold one JSON object (a training job request)', { kind: 'invalid' })
+  const out = { ...job } as Record<string, unknown>
+  if (datasetCid !== undefined) {
+    if (!/^[a-zA-Z0-9]{16,128}$/.test(datasetCid)) throw new MeshError('ERR_ARGUMENT', `--dataset-cid "${datasetCid}" is not a CID`, { kind: 'invalid' })
+    out.datasetCid = datasetCid
+  } else if (typeof out.dataset !== 'string' && typeof out.datasetCid !== 'string') {
+    throw new MeshError('ERR_ARGUMENT', 'the job names no dataset: give "dataset" (a built-in one) in the file, or --dataset-cid', { kind: 'invalid' })
+  }
+  return out
 }
 
 /** `12500000` with 6 decimals -> `12.5`. */
@@ -86,7 +110,7 @@ export function registerMarketCommands (program: Command, connect: Connect): voi
     })
 
   for (const side of ['buy', 'sell'] as const) {
-    common(group.command(`${side} <market> <units>`).description(side === 'buy'
+    const cmd = common(group.command(`${side} <market> <units>`).description(side === 'buy'
       ? 'post a bid for <units> at --price (per unit), or with --take fill the best asks up to --price'
       : 'post an ask of <units> at --price (per unit), or with --take fill the best bids down to --price'))
       .option('--price <decimal>', 'price per unit, in the market\'s price unit')
@@ -95,27 +119,36 @@ export function registerMarketCommands (program: Command, connect: Connect): voi
       .option('--ttl <seconds>', 'seconds until the posted order expires (default 3600)')
       .option('--lane <n>', 'nonce lane of the posted order (default 0)')
       .option('--resource-class <hash>', 'compute: the hardware class (a bid needs it; an ask defaults to this node\'s)')
-      .action(async (market: string, units: string, opts: OrderOpts) => {
-        const api = await connect(opts)
-        const dec = (await decimalsOf(api))(market)
-        const price = opts.price !== undefined ? toUnits(opts.price, dec) : undefined
-        if (opts.take === true) {
-          const r = await api.request<FillView>('POST', '/v1/market/fills', { json: { market, side, units, ...(price !== undefined ? { limitPrice: price } : {}), ...(opts.resourceClass !== undefined ? { resourceClass: opts.resourceClass } : {}) } })
-          output(opts.json === true, r, () => `filled ${r.units} units from ${r.orders.length} order(s) for ${fromUnits(r.cost, dec)} (tx ${r.tx ?? '-'})`)
-          return
+    if (side === 'buy') {
+      cmd.option('--order <hash>', 'with --take: fill this one order (default: the best asks up to --price)')
+        .option('--job <file.json>', 'compute, with --take: the job the provider runs for the units (a training job request: model, dataset, rounds, ...); paid by a voucher per unit')
+        .option('--dataset-cid <cid>', 'with --job: train on your own dataset, an artifact (CSV or JSON lines) the provider fetches and imports')
+    }
+    cmd.action(async (market: string, units: string, opts: OrderOpts) => {
+      const job = jobRequestOf(opts.job !== undefined ? await readFile(opts.job, 'utf8') : undefined, opts.datasetCid)
+      if (job !== undefined && (opts.take !== true || market !== 'compute')) throw new MeshError('ERR_ARGUMENT', '--job goes with `buy compute <units> --take`', { kind: 'invalid' })
+      const api = await connect(opts)
+      const dec = (await decimalsOf(api))(market)
+      const price = opts.price !== undefined ? toUnits(opts.price, dec) : undefined
+      if (opts.take === true) {
+        const what = opts.order !== undefined ? { orderHash: opts.order } : { market, side, ...(price !== undefined ? { limitPrice: price } : {}), ...(opts.resourceClass !== undefined ? { resourceClass: opts.resourceClass } : {}) }
+        const r = await api.request<FillView>('POST', '/v1/market/fills', { json: { ...what, units, ...(job !== undefined ? { job } : {}) } })
+        output(opts.json === true, r, () => `filled ${r.units} units from ${r.orders.length} order(s) for ${fromUnits(r.cost, dec)} (tx ${r.tx ?? '-'})` +
+            (r.compute ?? []).map(j => `\njob on ${short(j.peer)}: ${j.state}${j.reason !== null ? ` (${j.reason})` : ''}, lock ${short(j.lockId)}`).join(''))
+        return
+      }
+      if (price === undefined) throw new MeshError('ERR_ARGUMENT', 'a posted order needs --price (or use --take)', { kind: 'invalid' })
+      const r = await api.request<PostOrderResult>('POST', '/v1/market/orders', {
+        json: {
+          market, side: side === 'buy' ? 'bid' : 'ask', price, units,
+          ...(opts.minFill !== undefined ? { minFill: opts.minFill } : {}),
+          ...(opts.ttl !== undefined ? { ttlSec: Number(opts.ttl) } : {}),
+          ...(opts.lane !== undefined ? { nonceLane: Number(opts.lane) } : {}),
+          ...(opts.resourceClass !== undefined ? { resourceClass: opts.resourceClass } : {})
         }
-        if (price === undefined) throw new MeshError('ERR_ARGUMENT', 'a posted order needs --price (or use --take)', { kind: 'invalid' })
-        const r = await api.request<PostOrderResult>('POST', '/v1/market/orders', {
-          json: {
-            market, side: side === 'buy' ? 'bid' : 'ask', price, units,
-            ...(opts.minFill !== undefined ? { minFill: opts.minFill } : {}),
-            ...(opts.ttl !== undefined ? { ttlSec: Number(opts.ttl) } : {}),
-            ...(opts.lane !== undefined ? { nonceLane: Number(opts.lane) } : {}),
-            ...(opts.resourceClass !== undefined ? { resourceClass: opts.resourceClass } : {})
-          }
-        })
-        output(opts.json === true, r, () => `posted ${r.order.side} ${r.order.units} at ${fromUnits(r.order.price, dec)} on ${market}: ${r.hash}`)
       })
+      output(opts.json === true, r, () => `posted ${r.order.side} ${r.order.units} at ${fromUnits(r.order.price, dec)} on ${market}: ${r.hash}`)
+    })
   }
 
   common(group.command('cancel [hash]').description('cancel one of this node\'s orders on chain, or with --lane every order on a nonce lane'))

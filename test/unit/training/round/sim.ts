@@ -70,7 +70,7 @@ export class SimNode {
   constructor (readonly id: string, readonly index: number, public machine: JobMachine, public behaviour: Behaviour) {}
 }
 
-interface Scheduled { at: number, n: number, node: SimNode, from?: SimNode, run: () => JobEvent | null }
+interface Scheduled { at: number, n: number, node: SimNode, from?: SimNode, run: () => JobEvent | JobEvent[] | null }
 
 /** The default job of the simulations: fedavg, fp32, 3 rounds, 3 of 5 needed. */
 export function simJob (store: Store, over: Partial<JobSpecInput> = {}): JobSpec {
@@ -105,6 +105,11 @@ export class Sim {
   readonly job: JobSpec
   /** Gossip delay of each message to each receiver (fixed by default; tests may jitter it). */
   latency: (from: SimNode, to: SimNode) => number = () => 20
+  /**
+   * Peers whose deltas nobody can fetch any more (they died before anyone fetched them): aggregating or verifying a
+   * list that names one answers `delta-invalid` for it, as the real shell does once its fetch times out.
+   */
+  readonly unfetchable = new Set<string>()
   private queue: Scheduled[] = []
   private n = 0
   private seq = T0
@@ -205,7 +210,7 @@ export class Sim {
       while (this.queue.length > 0 && this.queue[0].at <= this.now) {
         const s = this.queue.shift() as Scheduled
         const ev = s.run()
-        if (ev != null) this.dispatch(s.node, ev)
+        for (const e of Array.isArray(ev) ? ev : ev == null ? [] : [ev]) this.dispatch(s.node, e)
       }
       for (const node of this.nodes) {
         const w = node.online ? node.machine.nextWakeAt() : null
@@ -224,7 +229,7 @@ export class Sim {
     return this.nodes.every(n => n.log.finished != null)
   }
 
-  private schedule (node: SimNode, delay: number, run: () => JobEvent | null, from?: SimNode): void {
+  private schedule (node: SimNode, delay: number, run: () => JobEvent | JobEvent[] | null, from?: SimNode): void {
     const s: Scheduled = { at: this.now + delay, n: this.n++, node, from, run }
     const i = this.queue.findIndex(q => q.at > s.at)
     if (i < 0) this.queue.push(s)
@@ -241,6 +246,11 @@ export class Sim {
     const spec = this.job.aggregation as AggregationSpec
     const agg = aggregate(spec, deltas.map(d => ({ id: d.cid, data: this.store.get(d.cid), weight: d.samples })))
     return applyDelta(this.store.get(baseCid), agg.result)
+  }
+
+  /** `delta-invalid` for each listed delta whose producer is unfetchable. */
+  private lost (round: number, deltas: SealedDelta[]): JobEvent[] {
+    return deltas.filter(d => this.unfetchable.has(d.peerId)).map(d => ({ kind: 'delta-invalid', round, cid: d.cid, peerId: d.peerId, reason: 'fetch timed out' }))
   }
 
   private perform (node: SimNode, a: JobAction): void {
@@ -266,6 +276,8 @@ export class Sim {
       case 'aggregate': {
         if (node.behaviour.silentAggregator === true) return
         this.schedule(node, 50, () => {
+          const lost = this.lost(a.round, a.deltas)
+          if (lost.length > 0) return lost
           let next = this.compute(a.baseModelCid, a.deltas)
           if (node.behaviour.wrongSeal === true) next = next.map(v => v + 1)
           const aggregateCid = this.store.put(next)
@@ -276,6 +288,8 @@ export class Sim {
       case 'verify': {
         const s = a.seal
         this.schedule(node, 50, () => {
+          const lost = this.lost(s.round, s.deltas)
+          if (lost.length > 0) return [...lost, { kind: 'seal-verified', round: s.round, attempt: s.attempt, aggregateCid: s.aggregateCid, ok: false, reason: 'invalid-delta' }]
           const next = this.compute(s.baseModelCid, s.deltas)
           const ok = modelHash(next) === s.modelHash && this.store.put(next) === s.aggregateCid
           return { kind: 'seal-verified', round: s.round, attempt: s.attempt, aggregateCid: s.aggregateCid, ok, reason: ok ? undefined : 'mismatch' }
