@@ -262,7 +262,10 @@ export class Ingest implements BuiltinHost {
   /** Gossip a QC this node assembled: as one BLS aggregate when its voters exceed the threshold and it verifies. */
   private async publishQc (e: Entry, qc: Qc): Promise<void> {
     if (qc.votes.length === 0) return
-    const aggregate = await this.bls.aggregate(e.id, e.qcVoters ?? [], this.s.chain.snapshot(e.proposal.snapshot), this.s.electorateOf(e.proposal).weights.keys())
+    const voters = e.qcVoters ?? []
+    const aggregate = voters.length > this.s.blsQcThreshold
+      ? await this.bls.aggregate(e.id, voters, this.s.chain.snapshot(e.proposal.snapshot), this.s.electorateOf(e.proposal).weights.keys()).catch(() => undefined)
+      : undefined
     await this.s.publish(await this.s.sign('qc', aggregate != null ? { proposalId: qc.proposalId, epoch: qc.epoch, votes: [], aggregate: { voters: [...aggregate.voters], signature: aggregate.signature } } : qc))
   }
 

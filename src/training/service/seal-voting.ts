@@ -101,7 +101,7 @@ export class SealVoting {
     // a seal of an earlier round re-sent to a straggler was proposed (and decided) back then
     if (job.round !== seal.round || job.electorate.length === 0) return
     const ids = this.byRef.get(refKey(seal)) ?? new Set()
-    if ([...ids].some(id => sameElectorate(this.payloads.get(id) as ModelUpdatePayload, job.electorate))) return
+    if ([...ids].some(id => { const p = this.payloads.get(id); return p != null && sameElectorate(p, job.electorate) })) return
     const ttlSeconds = Math.max(30, Math.ceil(8 * job.sealTimeoutMs / 1000))
     try {
       const { id } = await this.h.proposals.create({ kind: MODEL_UPDATE_KIND, payload: sealPayload(seal, job.electorate), ttlSeconds })

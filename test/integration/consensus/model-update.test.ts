@@ -36,21 +36,26 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
   let cm: ConsensusMesh
   afterAll(async () => { await cm?.mesh.close() })
 
+  const t0 = Date.now()
   it('4 nodes adopt the same QC\'d models and the next epoch raises the contributors\' weights alike', async () => {
     cm = await startConsensusMesh(NODES.map(() => 15n * THETA), {
       genesisParams: { workUnit: String(WORK_UNIT) },
       others: (i, ids) => ({ training: { sealVoting: 'consensus', ...(ids[i] === [...ids].sort()[0] ? { adversary: 'wrong-seal' as const } : {}) } })
     })
     const liar = [...cm.ids].sort()[0]
+    const mark = (what: string): void => { if (process.env.MESHNODE_TEST_TIMING === '1') console.log(`${what}: ${Date.now() - t0} ms`) }
+    mark('mesh up')
     const api = (i: number): ConsensusMesh['mesh']['nodes'][number]['api'] => cm.handle(i).api
     const { id } = await api(0).request<{ id: string }>('POST', '/v1/training/jobs', { json: job })
     await waitFor(async () => (await Promise.all(NODES.map(async i => await api(i).fetch('GET', `/v1/training/jobs/${id}`).then(() => true, () => false)))).every(Boolean), { timeoutMs: 30_000, what: 'the job on every node' })
     await Promise.all(NODES.map(async i => await api(i).request('POST', `/v1/training/jobs/${id}/join`, { json: { dataset: 'digits', partition: { scheme: 'iid', index: i, of: 4, seed: 3 } } })))
 
+    mark('joined')
     const views = await waitFor(async () => {
       const vs = await Promise.all(NODES.map(async i => await api(i).request<JobView>('GET', `/v1/training/jobs/${id}`)))
       return vs.every(v => v.status === 'finished') ? vs : undefined
     }, { timeoutMs: 60_000, intervalMs: 300, what: 'the job to finish on every node' })
+    mark(`job finished (rounds ${views[0].rounds.map(r => r.durationMs).join(', ')} ms)`)
     // one model per round on every node
     for (const r of [0, 1]) expect(new Set(views.map(v => v.rounds.find(x => x.round === r)?.modelCid)).size, `round ${r}`).toBe(1)
     const models = [0, 1].map(r => views[0].rounds.find(x => x.round === r)?.modelCid)
@@ -71,7 +76,7 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
     }
     const sealIds = [0, 1].map(r => sealOf(0, r)?.id as string)
 
-    // the liar's seal of round 0 was voted down everywhere; the next aggregator's (attempt 1) is the one accepted
+    // the liar's seal of round 0 was voted down everywhere; a later aggregator's correct seal is the one accepted
     for (const i of NODES) {
       const round0 = cm.service(i).list({ kind: 'model-update' }).filter(p => (p.payload as { jobId: string, round: number }).jobId === id && (p.payload as { round: number }).round === 0)
       const bad = round0.filter(p => p.proposer === liar)
@@ -80,13 +85,15 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
         expect(p.status, `node ${i}`).toBe('rejected')
         expect((p.payload as { aggregateCid: string }).aggregateCid).not.toBe(models[0])
       }
-      expect((sealOf(i, 0)?.payload as { attempt: number }).attempt).toBe(1)
+      // attempt 1 unless that aggregator re-proposed the liar's lock before it counted a majority against it
+      expect((sealOf(i, 0)?.payload as { attempt: number }).attempt).toBeGreaterThanOrEqual(1)
     }
 
     // the epochs that list both seals, on every node, with the same hash
     await waitFor(() => NODES.every(i => sealIds.every(s => cm.service(i).chain.entries.some(e => e.accepted.includes(s)))), { timeoutMs: 20_000, what: 'an epoch listing both seals on every node' })
     const upTo = Math.max(...NODES.map(i => Math.max(...sealIds.map(s => cm.service(i).chain.entries.findIndex(e => e.accepted.includes(s)) + 1))))
     await waitFor(() => NODES.every(i => cm.service(i).chain.epoch >= upTo), { timeoutMs: 20_000, what: `epoch ${upTo} on every node` })
+    mark('epochs listing the seals')
     const { hashes } = commonHashes(cm, NODES)
     expect(new Set(hashes).size).toBe(1)
     for (const i of NODES) expect(cm.service(i).chain.hash(upTo)).toBe(cm.service(0).chain.hash(upTo))
@@ -116,5 +123,5 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
       }
     }
     expect(credited).toBe(2 * NODES.length)
-  }, 90_000)
+  }, 120_000)
 })

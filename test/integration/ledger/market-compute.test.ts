@@ -5,7 +5,7 @@
  *   1 buyer: fills 3 units with a job (a digits MLP training job) and pays it by a voucher per metered unit;
  *   2 second buyer: fills 6 units with a job, then goes away mid-job (its node stops);
  *   3, 4 observers: hold the book (they see the ask, and its remaining units drop after each fill) and verify.
- * A metered unit is 2 s here (`market.computeUnitMs`). Case 1: the fill opens a vault lock of exactly 3 × price, the
+ * A metered unit is 3 s here (`market.computeUnitMs`). Case 1: the fill opens a vault lock of exactly 3 × price, the
  * job runs on the provider (its training job has rounds; no other node trains it), all three vouchers are redeemed.
  * Case 2: the provider stops after two missed vouchers, keeps exactly what the last voucher covered, and once anvil
  * time passes the lock's expiry the provider's node releases it: refund + redeemed = the lock, exactly, and every
@@ -26,7 +26,9 @@ import type { JobView } from '../../../src/training/index.js'
 import { stopLeftoverAnvil } from './chain-helpers.js'
 import { startLedgerMesh } from './ledger-mesh.js'
 
-const UNIT_MS = 2000
+// a metered unit: long enough that a voucher's round trip survives the event-loop stalls of five nodes sharing one
+// process on a loaded machine (the provider stops after two missed units; a late voucher is not caught up later)
+const UNIT_MS = 3000
 const PRICE = 10n ** 16n // 0.01 FTNS per unit
 const DEPOSIT = 10n ** 18n // each buyer puts 1 FTNS into the vault
 const JOB = {
@@ -86,17 +88,15 @@ describe('compute fills run jobs, paid by vouchers: five nodes on one anvil', ()
   beforeAll(async () => {
     port = await freePort()
     const config = { ledger: { enabled: true, anvil: { port } }, market: { revalidateMs: 1000, fundingTtlMs: 300, computeUnitMs: UNIT_MS } }
-    const T0 = Date.now()
-    { let last = Date.now(); setInterval(() => { const n = Date.now(); if (n - last > 600) console.error('LAG', n - last, new Date(n).toISOString()); last = n }, 100).unref() }
     ;({ mesh, nodes, wallets } = await startLedgerMesh(ALL.length, config))
-    console.error('ready', Date.now() - T0)
     provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, 31337, { staticNetwork: true, cacheTimeout: -1 })
+    // a compute ask is booked once the receiver holds the maker's signed hardware record (else it waits for it)
+    await Promise.all([B, B2, ...OBSERVERS].map(async i => await waitFor(() => mesh.meshNode(i).hardware.get(nodes[P].peerId), { timeoutMs: 30_000, what: `the provider's hardware record at node ${i}` })))
     // the provider asks for 10 units; both buyers fund their vaults
     ask = await nodes[P].api.request<PostOrderResult>('POST', '/v1/market/orders', { json: { market: 'compute', side: 'ask', price: PRICE.toString(), units: '10' } })
     await Promise.all([B, B2].map(async i => await nodes[i].api.request('POST', '/v1/wallet/deposit', { json: { amount: formatFtns(DEPOSIT) } })))
     // every other node holds the ask in its book, all 10 units
     await Promise.all([B, B2, ...OBSERVERS].map(async i => await waitFor(async () => (await book(i)).asks.find(o => o.hash === ask.hash)?.units === '10', { timeoutMs: 30_000, what: `the ask at node ${i}` })))
-    console.error('books', Date.now() - T0)
     startBlock = await provider.getBlockNumber()
     start = await readChain(provider, localContractAddresses(), startBlock, wallets, [])
   }, 150_000)
@@ -147,6 +147,8 @@ describe('compute fills run jobs, paid by vouchers: five nodes on one anvil', ()
     const training = await nodes[P].api.request<JobView>('GET', `/v1/training/jobs/${jobId}`)
     expect(training.spec.creator).toBe(nodes[P].peerId)
     expect(training.joined).toBe(true)
+    // the compute job is over: the provider stopped its training job
+    expect(training.status).toBe('stopped')
     expect(training.participants).toEqual([nodes[P].peerId])
     expect(training.round).toBeGreaterThan(0)
     expect(training.rounds.length).toBeGreaterThan(0)
@@ -188,6 +190,7 @@ describe('compute fills run jobs, paid by vouchers: five nodes on one anvil', ()
     const done = await waitFor(async () => { const j = await jobOf(p, tx); return j?.state === 'done' && j.redeemed === wei(cost) ? j : undefined }, { timeoutMs: 40_000, what: 'the provider redeemed 3 units' })
       .catch(async (err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(await jobOf(p, tx))}`) })
     expect(done).toMatchObject({ reason: 'complete', vouchers: 3, covered: wei(cost), unitsRun: 3 })
+    await waitFor(async () => (await jobOf(b, tx))?.state === 'done', { timeoutMs: 20_000, what: 'the buyer\'s job done' })
     expect(await jobOf(b, tx)).toMatchObject({ state: 'done', vouchers: 3, covered: wei(cost) })
     await ranOnProviderOnly(provJob.jobId as string, [B, B2, ...OBSERVERS])
     // every node reads the same, exact to the wei: the cost went from the buyer's free balance through the lock to the
@@ -227,7 +230,8 @@ describe('compute fills run jobs, paid by vouchers: five nodes on one anvil', ()
     expect(covered % PRICE).toBe(0n)
     expect(covered >= 2n * PRICE && covered < cost).toBe(true)
     expect(stopped.redeemed).toBe(stopped.covered)
-    expect(stopped.unitsRun).toBeLessThan(6)
+    // it ran past what the vouchers paid (that is how it saw them missing), and stopped before running out the lock
+    expect(stopped.unitsRun).toBeGreaterThan(Number(covered / PRICE))
     await ranOnProviderOnly(stopped.jobId as string, [B, ...OBSERVERS])
     // before the expiry: the provider has what the vouchers covered, the rest is still locked
     const held = await everyNodeReads(live)

@@ -7,7 +7,9 @@
  *
  * The other case: node 1 delivers its round-1 delta and dies before anyone fetched it. Round 1 closed on the two
  * deltas, the creator's fetch of node 1's times out and is refused, and the closed round is one delta short; node 2,
- * which joined after the close, trains it late (src/training/round/progress.ts train()) and completes it.
+ * which joined after the close, trains it late (src/training/round/progress.ts train()) and completes it. That case
+ * runs with MESHNODE_SLOW_TESTS=1 (it costs as much as the first); in CI the round machine's transitions are covered by
+ * test/unit/training/round/late-delta.test.ts (table and simulation).
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
@@ -30,7 +32,7 @@ const job: CreateJobRequest = {
   minParticipants: 2,
   // ~0.5 s of local training per round: the victim, killed right after round 0 is seen sealed, must not have
   // delivered its round-1 delta yet (with 1 epoch it trained round 1 in ~50 ms, before the kill landed; that other
-  // case, a lost voter whose delta is already in the round, is not what this test is about)
+  // case, a lost voter whose delta is already in the round, is `lostAfterDelivering` below)
   localEpochs: 10,
   batchSize: 20,
   learningRate: 0.1,
@@ -142,7 +144,8 @@ describe('a voter lost for good (real processes, 3 nodes, minParticipants 2)', (
     await lostVoter('leave')
   }, 240_000)
 
-  it('SIGKILLed after delivering a delta nobody fetched: the closed round takes the late joiner\'s delta', async () => {
+  // as long as the case above plus a restart (~70 s on a loaded 2-core box, the case above ~65 s): over CI's budget
+  it.runIf(SLOW)('SIGKILLed after delivering a delta nobody fetched: the closed round takes the late joiner\'s delta', async () => {
     await lostAfterDelivering()
   }, 240_000)
 })

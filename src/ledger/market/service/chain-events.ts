@@ -15,14 +15,17 @@ const RECENT_EVENTS = 4096
 
 /** Applies chain events to a market core's books (see the module comment). */
 export class ChainEvents {
-  /** Hashes of fills and cancels of orders not booked when their event came, and makers that cancelled a lane. */
+  /** Hashes of fills and cancels of orders not booked when their event came. */
   private readonly recent = new Set<string>()
+  /** `<maker>:<lane>` -> the lane's nonce after its last cancel seen. */
+  private readonly lanes = new Map<string, bigint>()
 
   constructor (private readonly core: MarketCore) {}
 
   /** Whether an event about `v` (or its maker's lanes) came while it was not booked: its status needs a fresh read. */
   seenWhileAdmitting (v: ValidOrder): boolean {
-    return this.recent.has(v.hash.toLowerCase()) || this.recent.has(v.order.maker.toLowerCase())
+    const lane = this.lanes.get(`${v.order.maker.toLowerCase()}:${v.order.nonceLane}`)
+    return this.recent.has(v.hash.toLowerCase()) || (lane !== undefined && v.order.laneNonce < lane)
   }
 
   /** Applies one event (see the module comment). */
@@ -31,13 +34,13 @@ export class ChainEvents {
     const rt = core.rt
     if (rt === undefined) return
     const hash = typeof e.args.orderHash === 'string' ? e.args.orderHash : undefined
-    if (hash !== undefined && !core.where.has(hash)) this.remember(hash.toLowerCase())
+    if (hash !== undefined && !core.where.has(hash)) this.remember(this.recent, hash.toLowerCase(), true)
     if (e.name === 'OrderCancelled' && hash !== undefined) {
       rt.funding.forget({ hash })
       core.remove(hash, 'cancelled')
     } else if (e.name === 'LaneCancelled') {
       const maker = String(e.args.maker).toLowerCase()
-      this.remember(maker)
+      this.remember(this.lanes, `${maker}:${String(e.args.lane)}`, BigInt(String(e.args.newNonce)))
       rt.funding.forget({ maker })
       for (const key of core.bookSet.keys()) {
         for (const r of core.bookSet.book(key).cancelLane(maker, BigInt(String(e.args.lane)), BigInt(String(e.args.newNonce)))) {
@@ -67,10 +70,11 @@ export class ChainEvents {
     else if (c.value.remaining < entry.units) core.bookSet.book(bookKeyOf(v)).applyFill(v.hash, entry.units - c.value.remaining)
   }
 
-  /** Remembers a hash or maker (bounded, oldest forgotten first). */
-  private remember (key: string): void {
-    this.recent.delete(key)
-    this.recent.add(key)
-    if (this.recent.size > RECENT_EVENTS) this.recent.delete(this.recent.values().next().value as string)
+  /** Remembers a hash or a lane (bounded, oldest forgotten first). */
+  private remember<V> (into: Set<string> | Map<string, V>, key: string, value: V): void {
+    into.delete(key)
+    if (into instanceof Set) into.add(key)
+    else into.set(key, value)
+    if (into.size > RECENT_EVENTS) into.delete(into.keys().next().value as string)
   }
 }
