@@ -7,6 +7,10 @@ export interface ConsensusMetrics {
   epoch: Gauge
   evidence: Counter
   syncs: Counter<'result'>
+  /** Accepted proposals put into the blockstore (`stored`) or not (`failed`); absent where not created. */
+  archive?: Counter<'result'>
+  /** Records pruned from the state store, by record (`proposal`, `vote`, `veto`); absent where not created. */
+  pruned?: Counter<'record'>
 }
 
 function get<T> (registry: Registry, name: string, make: () => T): T {
@@ -21,6 +25,8 @@ export function createConsensusMetrics (registry: Registry): ConsensusMetrics {
     votes: get(registry, 'meshnode_consensus_votes_total', () => new Counter({ name: 'meshnode_consensus_votes_total', help: 'Votes received, counted or refused', labelNames: ['result'], registers })),
     epoch: get(registry, 'meshnode_consensus_epoch', () => new Gauge({ name: 'meshnode_consensus_epoch', help: 'The last finalized epoch of the chain', registers })),
     evidence: get(registry, 'meshnode_consensus_evidence_total', () => new Counter({ name: 'meshnode_consensus_evidence_total', help: 'Equivocation evidence verified here', registers })),
-    syncs: get(registry, 'meshnode_consensus_syncs_total', () => new Counter({ name: 'meshnode_consensus_syncs_total', help: 'Sync exchanges with peers, by result', labelNames: ['result'], registers }))
+    syncs: get(registry, 'meshnode_consensus_syncs_total', () => new Counter({ name: 'meshnode_consensus_syncs_total', help: 'Sync exchanges with peers, by result', labelNames: ['result'], registers })),
+    archive: get(registry, 'meshnode_consensus_archive_total', () => new Counter({ name: 'meshnode_consensus_archive_total', help: 'Accepted proposals put into the blockstore, by result', labelNames: ['result'], registers })),
+    pruned: get(registry, 'meshnode_consensus_pruned_total', () => new Counter({ name: 'meshnode_consensus_pruned_total', help: 'Records pruned from the state store, by record', labelNames: ['record'], registers }))
   }
 }

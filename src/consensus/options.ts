@@ -52,6 +52,11 @@ export const ConsensusOptionsSchema = Type.Object({
    * aggregate instead of the vote list (absent: 64; below it an Ed25519 vote list is as cheap to check).
    */
   blsQcThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+  /**
+   * Records of proposals settled and listed more than this many epochs before the chain's head are pruned from the
+   * state store, except what the chain and catch-up still need (absent: 64; see core/prune.ts).
+   */
+  retainEpochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   genesis: GenesisSchema
 }, { additionalProperties: false })
 

@@ -10,7 +10,7 @@ import type { Logger } from '../common/logger.js'
 import { ServiceList } from '../common/service.js'
 import { GossipProcessor } from '../protocols/gossip.js'
 import { PenaltyBook } from '../protocols/penalties.js'
-import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
+import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, parseCid, pinBlocks, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TRAINING_TOPIC, training, createTrainingMetrics, type TrainingService } from '../training/index.js'
 import { CONSENSUS_TOPIC, consensus, createConsensusMetrics, type ConsensusService } from '../consensus/index.js'
 import { ledger, createLedgerMetrics, levelKv, LedgerRewards, market, createMarketMetrics, marketTopicsOf, type Ledger, type Market } from '../ledger/index.js'
@@ -165,7 +165,12 @@ export class MeshNode {
       logger: log.child({ module: 'consensus' }),
       clock,
       penalties: this.penalties,
-      metrics: createConsensusMetrics(this.metrics.registry)
+      metrics: createConsensusMetrics(this.metrics.registry),
+      // accepted proposals into Helia under their ids (CIDs); pinned before the put, so storage GC never drops them
+      blocks: {
+        put: async (cid, bytes) => { const c = parseCid(cid); await pinBlocks(storage.datastore, c, [c]); await helia.blockstore.put(c, bytes) },
+        has: async cid => await helia.blockstore.has(parseCid(cid))
+      }
     }))
 
     // one voucher book for training rewards and the market's metered compute jobs

@@ -8,6 +8,7 @@ export { openStorage, startHelia, type Storage, type OpenStorageInit, type Start
 export { MeteredBlockstore } from './metered-blockstore.js'
 export { ArtifactStore, artifactStore } from './artifacts.js'
 export { parseCid } from './util.js'
+export { pinBlocks } from './pins.js'
 export { artifactAnnounceHandler, type AnnounceHandlerInit } from './announcements.js'
 export * from './protocol/artifact-record.js'
 export * from './protocol/topic.js'

@@ -159,6 +159,7 @@ export class CatchUp implements SyncSource {
     e.qcVoters = await qcVoters(qc, id, this.s.network)
     e.status = 'accepted'
     await this.s.write([ops.qc(qc), ops.proposal(id, { b: e.bytes, s: e.status, x: e.executed, e: e.epoch })])
+    this.s.archive.keep(e)
   }
 
   /** Verify a QC this node did not assemble, under the snapshot it names (ERR_QC when it falls short). */

@@ -251,6 +251,7 @@ export class Ingest implements BuiltinHost {
       await this.s.write(batch)
       this.s.c.metrics?.proposals.inc({ status: e.status })
       const { kind } = e.proposal
+      if (e.status === 'accepted') this.s.archive.keep(e)
       if (e.status === 'accepted') this.s.c.events.emit('proposal.accepted', { id: e.id, kind, yes: String(t.yes), quorum: String(t.quorum) })
       else if (e.status === 'vetoed') this.s.c.events.emit('proposal.vetoed', { id: e.id, kind, vetoes: t.vetoes })
       else if (e.status === 'rejected') this.s.c.events.emit('proposal.rejected', { id: e.id, kind })

@@ -33,6 +33,8 @@ import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
 import { ops, type ConsensusState } from './store.js'
 import { serveSync } from './sync.js'
+import { ProposalArchive, type ConsensusBlocks } from './archive.js'
+import { Pruner } from './prune.js'
 import { epochsView, reputationPeerView, reputationView } from './views.js'
 
 /** The service's options (the node's `consensus` options plus what it shares with other subsystems). */
@@ -54,6 +56,8 @@ export interface ConsensusComponents {
   clock: Clock
   penalties?: Pick<PenaltyBook, 'penalise'>
   metrics?: ConsensusMetrics
+  /** The node's blockstore: accepted proposals are put there under their ids (archive.ts); absent: not archived. */
+  blocks?: ConsensusBlocks
 }
 
 type Payload<K extends keyof ConsensusRecordSpecs> = ConsensusRecordSpecs[K] extends RecordSpec<infer T> ? T : never
@@ -61,6 +65,9 @@ type Payload<K extends keyof ConsensusRecordSpecs> = ConsensusRecordSpecs[K] ext
 /** The consensus service (see the module comment). Its public methods are the API's. */
 export class ConsensusService {
   readonly kinds = new KindRegistry()
+  /** Accepted proposals into the blockstore (archive.ts); pruning of settled records (prune.ts). */
+  readonly archive: ProposalArchive
+  readonly pruner: Pruner
   readonly chain: EpochChain
   readonly guard: ReplayGuard
   private readonly seq: SeqSource
@@ -77,6 +84,8 @@ export class ConsensusService {
     this.guard = new ReplayGuard(c.clock, { maxAgeMs: init.recordMaxAgeMs, maxSkewMs: init.recordMaxSkewMs })
     this.seq = new SeqSource(c.clock)
     this.ingest = new Ingest(this)
+    this.archive = new ProposalArchive(c.blocks, c.logger, c.metrics)
+    this.pruner = new Pruner(this, this.ingest.entries)
     for (const k of builtinKinds(this.ingest)) this.kinds.register(k)
   }
 
@@ -92,6 +101,7 @@ export class ConsensusService {
     if (this.started) return
     this.started = true
     await this.ingest.load()
+    this.archive.sweep(this.ingest.entries.values())
     this.c.gossip.register({
       topic: CONSENSUS_TOPIC,
       validate: async (data, ctx) => await this.ingest.validateGossip(data, ctx),
@@ -112,6 +122,7 @@ export class ConsensusService {
     this.c.libp2p.removeEventListener('peer:identify', this.ingest.catchUp.onIdentify)
     await this.c.libp2p.unhandle(CONSENSUS_SYNC_PROTOCOL).catch(() => {})
     await this.ingest.idle()
+    await this.archive.idle()
   }
 
   /** Register a proposal kind (another subsystem's); returns its unregister function. */
@@ -290,6 +301,7 @@ export class ConsensusService {
       const open = [...this.ingest.entries.values()].filter(e => e.status === 'pending')
       for (const e of open) await this.decide(e)
       await this.maybeProposeEpoch(now, open)
+      await this.pruner.maybePrune()
       void this.ingest.catchUp.syncIfStalled()
     } catch (err) {
       this.c.logger.warn({ err: (err as Error).message }, 'consensus tick failed')

@@ -62,6 +62,16 @@ export const ops = {
   ban: (peer: string, reason: string): ConsensusOp => put(`b/${peer}`, reason)
 }
 
+const del = (key: string): ConsensusOp => ({ type: 'del', sublevel: SUBLEVEL, key })
+
+/** Builders of the deletes pruning writes (prune.ts): the same keys as `ops`. */
+export const dels = {
+  /** A proposal's line and its QC (its votes and vetoes are deleted one by one: their keys are known). */
+  proposal: (id: string): ConsensusOp[] => [del(`p/${id}`), del(`q/${id}`)],
+  vote: (id: string, voter: string, seq: number): ConsensusOp => del(`v/${id}/${voter}/${pad(seq)}`),
+  veto: (id: string, guardian: string): ConsensusOp => del(`x/${id}/${guardian}`)
+}
+
 function push<T> (m: Map<string, T[]>, k: string, v: T): void {
   const list = m.get(k)
   if (list == null) m.set(k, [v])
