@@ -45,5 +45,5 @@ export interface JobRuntime {
   /** A rewarded job's vouchers and payees on this node (service/rewards.ts; persisted in its own sublevel). */
   rewards?: RewardBook
   /** Deltas fetched as soon as they were announced, by CID (see RoundWork.prefetch). */
-  prefetched: Map<string, { round: number, from: string, bytes: Promise<Uint8Array> }>
+  prefetched: Map<string, { round: number, from: string, bytes: Promise<Uint8Array>, startedAt: number }>
 }

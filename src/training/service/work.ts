@@ -42,6 +42,8 @@ export interface RoundWorkDeps {
 
 /** Prefetched deltas kept per job at most (two rounds of the largest mesh a job allows is far below). */
 const PREFETCH_LIMIT = 512
+/** A delta whose prefetch failed is fetched once more for at least this long (the producer may have been restarting). */
+const MIN_REFETCH_MS = 2000
 /** Models up to this many parameters have every delta screened on arrival by every node (see `screenEarly`). */
 const SCREEN_MAX_PARAMS = 4_000_000
 
@@ -119,10 +121,10 @@ export class RoundWork {
   }
 
   /** Fetch an artifact of the job; `from` names a peer that holds it (a delta's producer). */
-  private async fetch (job: JobRuntime, cid: string, maxBytes: number, from?: string): Promise<Uint8Array> {
+  private async fetch (job: JobRuntime, cid: string, maxBytes: number, from?: string, timeoutMs = this.c.fetchTimeoutMs): Promise<Uint8Array> {
     const local = (await this.c.artifacts.meta(cid))?.local === true
     const started = performance.now()
-    const bytes = await this.c.artifacts.cat(cid, { timeoutMs: this.c.fetchTimeoutMs, maxBytes, providers: from != null ? [from] : undefined })
+    const bytes = await this.c.artifacts.cat(cid, { timeoutMs, maxBytes, providers: from != null ? [from] : undefined })
     this.c.logger.debug({ job: job.spec.id, cid, from, local, bytes: bytes.byteLength, ms: Math.round(performance.now() - started) }, 'artifact fetched')
     if (!local) { job.bytes.received += bytes.byteLength; this.c.metrics?.bytes.inc({ direction: 'received' }, bytes.byteLength) }
     return bytes
@@ -249,8 +251,8 @@ export class RoundWork {
     if (job.prefetched.size >= PREFETCH_LIMIT) return Promise.resolve(undefined)
     for (const v of job.prefetched.values()) if (v.from === from && v.round === round) return Promise.resolve(undefined)
     const bytes = this.fetch(job, cid, this.maxDeltaBytes(job), from)
-    bytes.catch(() => { job.prefetched.delete(cid) }) // a failed prefetch is retried by the real fetch
-    job.prefetched.set(cid, { round, from, bytes })
+    bytes.catch(() => {}) // a failed prefetch is retried by the real fetch, for what is left of one fetch timeout
+    job.prefetched.set(cid, { round, from, bytes, startedAt: performance.now() })
     return this.screenEarly(job, round, cid, from, bytes)
   }
 
@@ -285,8 +287,12 @@ export class RoundWork {
     const fetched: FetchedDelta[] = []
     await Promise.all(deltas.map(async d => {
       try {
-        const early = job.prefetched.get(d.cid)?.bytes.catch(() => undefined)
-        fetched.push({ ...d, bytes: await early ?? await this.fetch(job, d.cid, maxBytes, d.peerId) })
+        const pre = job.prefetched.get(d.cid)
+        const early = await pre?.bytes.catch(() => undefined)
+        // a prefetch that failed while we waited on it already spent time on this delta: the retry gets what is left
+        // of one fetch timeout (a dead producer cost two full timeouts, stalling the round's seal as long)
+        const timeoutMs = pre === undefined ? undefined : Math.min(this.c.fetchTimeoutMs, Math.max(MIN_REFETCH_MS, this.c.fetchTimeoutMs - (performance.now() - pre.startedAt)))
+        fetched.push({ ...d, bytes: early ?? await this.fetch(job, d.cid, maxBytes, d.peerId, timeoutMs) })
       } catch (err) {
         const code = err instanceof MeshError ? err.code : 'ERR_FETCH'
         this.c.metrics?.rejected.inc({ code })

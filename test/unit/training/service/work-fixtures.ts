@@ -15,7 +15,7 @@ import { RoundWork } from '../../../../src/training/service/work.js'
 export const MODEL = { arch: 'mlp' as const, layers: [16, 10], seed: 5, inputShape: [64] }
 
 /** A digits job of `train`/`test` samples with `localEpochs` epochs, and its seeded base model stored as an artifact. */
-export async function workFixture (opts: { train: number, test: number, localEpochs: number }) {
+export async function workFixture (opts: { train: number, test: number, localEpochs: number, fetchTimeoutMs?: number }) {
   const store = new Map<string, Uint8Array>()
   const artifacts = {
     add: async (bytes: Uint8Array) => { const cid = CID.createV1(raw.code, await sha256.digest(bytes)).toString(); store.set(cid, bytes); return { cid } },
@@ -32,6 +32,6 @@ export async function workFixture (opts: { train: number, test: number, localEpo
   const spec = { id: 'j'.repeat(64), model: MODEL, localEpochs: opts.localEpochs, batchSize: 10, learningRate: 0.1, compression: { kind: 'fp32' }, timing: { capMs: 30_000 } } as unknown as JobSpec
   const job = { spec, params: flat.length, inputShape: [64], data, bytes: { sent: 0, received: 0 }, prefetched: new Map(), reports: [] } as unknown as JobRuntime
   const work = (hyperparams?: (job: JobRuntime, round: number) => Hyperparams): RoundWork =>
-    new RoundWork({ artifacts, logger: silentLogger, fetchTimeoutMs: 1000, resources: { maxMemoryMB: 1024, dutyCycle: 1 }, hyperparams })
-  return { store, flat, baseCid, data, job, work }
+    new RoundWork({ artifacts, logger: silentLogger, fetchTimeoutMs: opts.fetchTimeoutMs ?? 1000, resources: { maxMemoryMB: 1024, dutyCycle: 1 }, hyperparams })
+  return { store, artifacts, flat, baseCid, data, job, work }
 }
