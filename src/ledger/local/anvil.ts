@@ -60,6 +60,24 @@ export function anvilBinary (): string {
  * listens but is not an Ethereum node is an error (the port is taken).
  */
 export async function probeChainId (url: string, timeoutMs = 2000): Promise<number | undefined> {
+  const found = await probeOnce(url, timeoutMs)
+  return found === 'timeout' ? undefined : found
+}
+
+/**
+ * Before starting an anvil: a port that takes the connection but does not answer in time is busy (a loaded machine,
+ * another node's anvil still starting), not free: ask again with more time, and fail transiently rather than spawn a
+ * second anvil that cannot bind.
+ */
+async function probeBeforeStart (url: string): Promise<number | undefined> {
+  for (let i = 1; i <= 3; i++) {
+    const found = await probeOnce(url, 2000 * i)
+    if (found !== 'timeout') return found
+  }
+  throw new LedgerError('ERR_ANVIL', `${url} takes connections but did not answer eth_chainId in time: busy, or held by another program`)
+}
+
+async function probeOnce (url: string, timeoutMs: number): Promise<number | undefined | 'timeout'> {
   let res: Response
   try {
     res = await fetch(url, {
@@ -68,8 +86,9 @@ export async function probeChainId (url: string, timeoutMs = 2000): Promise<numb
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
       signal: AbortSignal.timeout(timeoutMs)
     })
-  } catch {
-    return undefined
+  } catch (err) {
+    // refused or reset: nothing listens; the abort of our own timeout: something listens and is slow
+    return (err as Error).name === 'TimeoutError' ? 'timeout' : undefined
   }
   const body = await res.json().catch(() => undefined) as { result?: string } | undefined
   if (typeof body?.result !== 'string') throw new LedgerError('ERR_ANVIL', `${url} answers, but not as an Ethereum node: the port is taken`)
@@ -190,7 +209,7 @@ export async function ensureAnvil (init: EnsureAnvilInit): Promise<LocalChain> {
   const log = init.logger
 
   const started = await withLock(run, init.startTimeoutMs + 10_000, async () => {
-    const found = await probeChainId(url)
+    const found = await probeBeforeStart(url)
     if (found !== undefined && found !== chainId) {
       throw new LedgerError('ERR_CHAIN_MISMATCH', `${url} serves chain ${found}, not the local chain ${chainId}: stop it or set ledger.anvil.port`)
     }

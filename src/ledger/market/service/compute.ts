@@ -4,11 +4,9 @@
  * job the buyer described in its fill request (a training job: model spec + a built-in dataset, or the buyer's own as
  * an artifact CID: compute-dataset.ts), signed by the buyer's wallet. The provider checks the lock on chain (it pays
  * this node, is open, covers the units) and starts the job through the node's `ComputeRunner` port (training; the
- * market never imports it). Metering: one unit = `computeUnitMs` (a minute by default). The buyer signs a cumulative
- * voucher on the lock after every unit (the rewards' signing path) and sends it, counting a unit once its voucher is
- * delivered; the provider keeps the highest valid one (the rewards' `receive`), stops the job once two units go without
- * a voucher or the units are used up, and redeems through the rewards' batched `redeem` (forced when the job ends).
- * Whatever no voucher covers returns to the buyer when the lock expires: the provider's node releases it then.
+ * market never imports it). One unit = `computeUnitMs` (a minute by default); after each, the buyer signs a cumulative
+ * voucher on the lock (the rewards' path). The provider keeps the highest (`receive`), stops after two units without
+ * one or when all are used, and redeems in batches (`redeem`, forced at the end). The rest returns at the lock's expiry.
  *
  * Nothing is lost on a crash: every transition of a job is one atomic write of its record (job-store.ts), and a
  * restarted node resumes each job by the pure `resumeStep` rules once its chain is back (one read of the lock).
@@ -27,7 +25,6 @@ import { DatasetRefusal, prepareDataset, type DatasetPorts } from './compute-dat
 import type { MarketEvents } from './events.js'
 import type { ComputeJobRecord, MarketStore } from './job-store.js'
 import type { ComputeJobView } from './views.js'
-
 export { MARKET_COMPUTE_PROTOCOL }
 
 /** A voucher as it travels (wei amounts as decimal strings; the payer's compact signature). */
@@ -58,7 +55,7 @@ export interface ComputeJobsComponents {
 }
 
 /** A job in memory: its record plus timers (`startedAt`: when the provider's metered run time began, shifted on resume). */
-interface Job extends ComputeJobRecord { startedAt: number, timer?: NodeJS.Timeout, nextCheck?: number, paying?: boolean }
+interface Job extends ComputeJobRecord { startedAt: number, timer?: NodeJS.Timeout, nextCheck?: number, paying?: boolean, behind?: boolean }
 
 const vaultIface = new Interface(creditVaultAbi)
 const marketIface = new Interface(computeMarketAbi)
@@ -102,12 +99,12 @@ export class ComputeJobs {
   }
 
   private view (j: Job): ComputeJobView {
-    const { salt, amount, expiry, peerId, runMs, ending, job, startedAt, timer, nextCheck, paying, ...v } = j
+    const { salt, amount, expiry, peerId, runMs, ending, job, startedAt, timer, nextCheck, paying, behind, ...v } = j
     return { ...v }
   }
 
   private record (j: Job): ComputeJobRecord {
-    const { startedAt, timer, nextCheck, paying, ...r } = j
+    const { startedAt, timer, nextCheck, paying, behind, ...r } = j
     // the run time counts only while metered: not between a restart's load and its resume
     return { ...r, runMs: j.role === 'provider' && j.state === 'running' && this.resumed ? Math.max(0, Date.now() - startedAt) : j.runMs }
   }
@@ -192,22 +189,24 @@ export class ComputeJobs {
   }
 
   /**
-   * One unit went by: sign the voucher for every unit so far (cumulative) and send it. A unit counts once its voucher
-   * is delivered; an undelivered one is sent again next unit (the provider may be restarting), until the lock expires.
+   * One unit went by: sign the voucher for every unit so far (cumulative) and send it, until the lock expires. After a
+   * unit without delivery (failed, or still on its way) the next voucher covers it too: the provider meters by time
+   * and stops at two missing, so one slow trip must not leave the buyer a unit behind for good.
    */
   private async pay (j: Job): Promise<void> {
     if (j.state !== 'running') { clearInterval(j.timer); return }
-    if (j.paying === true) return
+    if (j.paying === true) { j.behind = true; return }
     j.paying = true
     try {
       const units = BigInt(j.units)
-      const n = BigInt(j.unitsRun + 1) > units ? units : BigInt(j.unitsRun + 1)
+      const n = BigInt(Math.min(Number(units), j.unitsRun + (j.behind === true ? 2 : 1)))
       const v = await this.book().voucherFor(j.provider, BigInt(j.salt), n * BigInt(j.price))
       let r: Record<string, unknown>
       try {
         // at most a unit: a provider that is down must not hold the next unit's voucher back
         r = await this.ask(j.peerId, { type: 'voucher', lockId: j.lockId, voucher: v }, Math.min(TIMEOUT_MS, Math.max(1000, this.unitMs)))
       } catch (err) {
+        j.behind = true
         this.c.logger.debug({ lockId: j.lockId, err: short(err) }, 'compute voucher not delivered; sent again next unit')
         if (Date.now() / 1000 > j.expiry) { this.end(j, 'stopped', 'lock-expired'); await this.save(j) }
         return
@@ -218,6 +217,7 @@ export class ComputeJobs {
         return
       }
       j.unitsRun = Number(n)
+      j.behind = false
       j.vouchers++
       j.covered = v.cumulativeAmount
       if (r.state === 'done' || r.state === 'stopped' || n === units) this.end(j, n === units ? 'done' : String(r.state) as Job['state'], typeof r.reason === 'string' ? r.reason : 'complete')
