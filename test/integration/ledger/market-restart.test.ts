@@ -104,6 +104,7 @@ describe('compute jobs survive a restart; a buyer\'s dataset artifact (anvil)', 
     expect(refused.state).toBe('done')
     expect(refused.compute?.[0]?.state).toBe('failed')
     expect(refused.compute?.[0]?.reason).toMatch(/^dataset-invalid: artifact /)
-    expect((await jobOf(prov, refused.tx as string))?.state).toBe('failed')
+    // the provider's side of the fill comes from its chain indexer: it may show a moment later
+    await waitFor(async () => (await jobOf(prov, refused.tx as string))?.state === 'failed', { timeoutMs: 15_000, what: 'the provider\'s failed job' })
   }, 90_000)
 })
