@@ -37,9 +37,19 @@ export async function runBenchmarkChild (opts: BenchmarkChildOptions): Promise<B
   return JSON.parse(line) as BenchmarkChildResult
 }
 
+/** Backend-only probes by thread count: the answer cannot change within a process (several in-process nodes ask once). */
+const probed = new Map<number, Promise<BenchmarkChildResult>>()
+
 /** The benchmark child's result as the hardware record's `tfjs` and `bench` fields. */
 export async function measureTrainingBackend (opts: BenchmarkChildOptions): Promise<MeasuredBackend> {
-  const { backend, bench } = await runBenchmarkChild(opts)
+  let run: Promise<BenchmarkChildResult>
+  if (opts.durationMs > 0) run = runBenchmarkChild(opts)
+  else {
+    run = probed.get(opts.threads) ?? runBenchmarkChild(opts)
+    probed.set(opts.threads, run)
+    run.catch(() => { probed.delete(opts.threads) }) // a failed probe is tried again by the next node
+  }
+  const { backend, bench } = await run
   return { tfjs: { backend: backend.name, version: backend.version }, bench }
 }
 
