@@ -6,7 +6,7 @@
 import { planPrune, type PrunePlan, type PruneProposal } from '../core/prune.js'
 import { EPOCH_KIND } from './epochs.js'
 import type { Entry } from './entry.js'
-import type { ConsensusService } from './service.js'
+import type { ConsensusComponents, ConsensusInit, ConsensusService } from './service.js'
 import { dels, type ConsensusOp } from './store.js'
 
 /** Epochs of settled records kept when `consensus.retainEpochs` is absent. */
@@ -29,11 +29,17 @@ export function pruneView (e: Entry): PruneProposal {
   }
 }
 
+/** What the pruner uses of the service. */
+export interface PruneHost extends Pick<ConsensusService, 'chain' | 'write'> {
+  init: Pick<ConsensusInit, 'retainEpochs' | 'recordMaxAgeMs' | 'recordMaxSkewMs'>
+  c: Pick<ConsensusComponents, 'clock' | 'logger' | 'metrics'>
+}
+
 /** Prunes one service's records (see the module comment). */
 export class Pruner {
   private lastHead = -1
 
-  constructor (private readonly s: ConsensusService, private readonly entries: Map<string, Entry>) {}
+  constructor (private readonly s: PruneHost, private readonly entries: Map<string, Entry>) {}
 
   /** Prune when the chain's head moved since the last run (the service's beat calls it). */
   async maybePrune (): Promise<PrunePlan | undefined> {

@@ -9,6 +9,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { decode, encode } from 'cborg'
 import { loadIdentity } from '../../../src/node/identity.js'
 import { CONSENSUS_TOPIC, signConsensusRecord, type ProposalView } from '../../../src/consensus/index.js'
+import { cidOf } from '../../../src/consensus/protocol/canonical.js'
+import { parseCid } from '../../../src/storage/index.js'
 import type { CreateJobRequest, JobView } from '../../../src/training/index.js'
 import { waitFor } from '../../harness/index.js'
 import { commonHashes, startConsensusMesh, waitEpoch, type ConsensusMesh } from './helpers.js'
@@ -72,6 +74,15 @@ describe('consensus on 7 nodes', () => {
     expectSameHashes(cm)
     const epochs = await cm.handle(3).api.request<{ params: Record<string, unknown> }>('GET', '/v1/consensus/epochs')
     expect(epochs.params['test.answer']).toBe(42)
+    // every node put it into Helia under its id: node 3 drops its copy and fetches it back from peers by the id alone
+    const cid = parseCid(id)
+    await waitFor(async () => await cm.node(0).helia.blockstore.has(cid), { timeoutMs: 10_000, what: 'the proposal in node 0\'s blockstore' })
+    await cm.node(3).storage.blockstore.delete(cid)
+    const chunks: Uint8Array[] = []
+    for await (const c of cm.node(3).helia.blockstore.get(cid, { signal: AbortSignal.timeout(20_000) })) chunks.push(c)
+    const block: unknown = decode(Buffer.concat(chunks))
+    expect(cidOf(block)).toBe(id)
+    expect(block).toMatchObject({ kind: 'network-param', payload: { name: 'test.answer', value: 42 }, proposer: cm.ids[0] })
   })
 
   it('a hyperparams proposal passes with a QC and is executed identically on every node; one outside the job\'s bounds is rejected', async () => {
