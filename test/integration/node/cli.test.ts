@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CLI, REPO_ROOT, waitFor, Mesh } from '../../harness/index.js'
+import { initDataDir } from '../../../src/node/identity.js'
 
 const exec = promisify(execFile)
 const dirs: string[] = []
@@ -15,6 +16,17 @@ async function tempDir (): Promise<string> {
   return d
 }
 afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
+
+/**
+ * A data directory initialised in this process, as the harness prepares every node's: the cases below test `start`
+ * and the client commands, and `meshnode init` itself is tested on its own (each CLI run pays module loading and the
+ * key derivation again, which on a loaded 2-core machine added up to seconds per case).
+ */
+async function initedDir (): Promise<string> {
+  const dir = await tempDir()
+  await initDataDir(dir, { env: {} })
+  return dir
+}
 
 /** Run the CLI to completion; never throws, returns code and output. */
 async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
@@ -29,10 +41,9 @@ async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code
 
 describe('meshnode CLI', () => {
   it('prints help listing every command', async () => {
-    const r = await cli(['--help'])
+    const [r, s] = await Promise.all([cli(['--help']), cli(['start', '--help'])])
     expect(r.code).toBe(0)
     for (const c of ['init', 'start', 'status', 'peers', 'hardware']) expect(r.stdout).toContain(c)
-    const s = await cli(['start', '--help'])
     for (const f of ['--data-dir', '--config', '--listen', '--bootstrap', '--api-host', '--api-port', '--no-mdns', '--log-level', '--log-format']) expect(s.stdout).toContain(f)
   })
 
@@ -54,39 +65,40 @@ describe('meshnode CLI', () => {
     const pass = 'correct horse battery staple 42'
     expect((await cli(['init', '--data-dir', dir], { MESHNODE_PASSPHRASE: pass })).code).toBe(0)
     expect(existsSync(join(dir, 'keystore.pass'))).toBe(false)
-    const r = await cli(['start', '--data-dir', dir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], { MESHNODE_PASSPHRASE: '' })
+    // both refusals happen before the node listens: the two runs can share the machine
+    const [r, wrong] = await Promise.all([
+      cli(['start', '--data-dir', dir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], { MESHNODE_PASSPHRASE: '' }),
+      cli(['start', '--data-dir', dir, '--api-port', '0'], { MESHNODE_PASSPHRASE: 'a wrong passphrase of enough length' })
+    ])
     expect(r.code).toBe(2)
     expect(r.stderr.trim()).toBe('meshnode: this node\'s key is encrypted with MESHNODE_PASSPHRASE: set it in the environment')
-    const wrong = await cli(['start', '--data-dir', dir, '--api-port', '0'], { MESHNODE_PASSPHRASE: 'a wrong passphrase of enough length' })
     expect(wrong.code).toBe(2)
     expect(wrong.stderr).toContain('cannot decrypt the node key')
     expect(wrong.stderr).not.toContain(pass)
   })
 
-  it.each([
+  // independent one-line refusals: run side by side (each pays a CLI process start)
+  it.concurrent.each([
     [['--api-port', 'abc'], 'meshnode: config api.port: expected an integer >= 0 <= 65535, got "abc"'],
     [['--listen', 'not-a-multiaddr'], 'meshnode: config listen[0]: expected a multiaddr like /ip4/127.0.0.1/tcp/4101, got "not-a-multiaddr"'],
     [['--api-host', '0.0.0.0'], 'meshnode: config api.host: refusing to bind the admin API to 0.0.0.0: set api.allowRemote: true in the config file to allow it'],
     [['--log-level', 'loud'], 'meshnode: config log.level: expected one of trace, debug, info, warn, error, silent, got "loud"']
   ])('a bad value %j fails start with one line naming the key', async (flags, line) => {
-    const dir = await tempDir()
-    await cli(['init', '--data-dir', dir])
+    const dir = await initedDir()
     const r = await cli(['start', '--data-dir', dir, ...flags])
     expect(r.code).toBe(2)
     expect(r.stderr.trim()).toBe(line)
   })
 
   it('a bad value in the config file names its key too', async () => {
-    const dir = await tempDir()
-    await cli(['init', '--data-dir', dir])
+    const dir = await initedDir()
     await writeFile(join(dir, 'config.yaml'), 'resources:\n  dutyCycle: 3\n')
     const r = await cli(['start', '--data-dir', dir])
     expect(r.stderr.trim()).toBe('meshnode: config resources.dutyCycle: expected a number >= 0.01 <= 1, got 3')
   })
 
   it('refuses to start with a keystore.pass readable by others, saying how to fix it', async () => {
-    const dir = await tempDir()
-    await cli(['init', '--data-dir', dir])
+    const dir = await initedDir()
     await chmod(join(dir, 'keystore.pass'), 0o644)
     const r = await cli(['start', '--data-dir', dir, '--api-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])
     expect(r.code).toBe(2)
@@ -94,19 +106,21 @@ describe('meshnode CLI', () => {
   })
 
   it('client commands load only the API client and their formatting; start loads the daemon', async () => {
-    const dir = await tempDir()
-    await cli(['init', '--data-dir', dir])
+    const dir = await initedDir()
     const loaded = async (args: string[]): Promise<string[]> => {
       const r = await exec(process.execPath, ['--import', join(REPO_ROOT, 'test/harness/trace-imports.mjs'), ...CLI, ...args], { cwd: REPO_ROOT, timeout: 60_000 }).catch((e: { stderr: string }) => e)
       return [...r.stderr.matchAll(/^import-trace (\S+)$/gm)].map(m => m[1].replace(`file://${REPO_ROOT}/`, ''))
     }
     // what a client command must never pull in: schemas, the subsystems, the daemon, libp2p, Helia, tfjs
     const heavy = /^node_modules\/(@sinclair\/typebox|libp2p|@libp2p|helia|@helia|@tensorflow|fastify|pino|level)\/|\/src\/(training|consensus|ledger|protocols)\/|\/src\/storage\/(?!protocol\/artifact-kinds)|\/src\/node\/(node|options|identity|libp2p|api\/)/
-    for (const args of [['status'], ['peers'], ['hardware'], ['artifacts', 'ls'], ['train', 'status'], ['status', '--help'], ['train', 'status', '--help']]) {
-      const mods = await loaded([...args, ...(args.includes('--help') ? [] : ['--data-dir', dir])])
-      expect(mods.length, args.join(' ')).toBeGreaterThan(5)
-      expect(mods.filter(m => heavy.test(m)), args.join(' ')).toEqual([])
-    }
+    const cases = [['status'], ['peers'], ['hardware'], ['artifacts', 'ls'], ['train', 'status'], ['status', '--help'], ['train', 'status', '--help']]
+    // the probes are independent processes: run them side by side (two at a time keeps a 2-core machine busy)
+    const traced: string[][] = []
+    for (let i = 0; i < cases.length; i += 2) traced.push(...await Promise.all(cases.slice(i, i + 2).map(async args => await loaded([...args, ...(args.includes('--help') ? [] : ['--data-dir', dir])]))))
+    cases.forEach((args, i) => {
+      expect(traced[i].length, args.join(' ')).toBeGreaterThan(5)
+      expect(traced[i].filter(m => heavy.test(m)), args.join(' ')).toEqual([])
+    })
     // `start --help` loads the daemon commands, not the node: `start` imports it inside its action (after it began the
     // key derivation), so the help and the argument checks stay light
     const startHelp = await loaded(['start', '--help'])
@@ -115,8 +129,7 @@ describe('meshnode CLI', () => {
   })
 
   it('status says clearly when no daemon runs', async () => {
-    const dir = await tempDir()
-    await cli(['init', '--data-dir', dir])
+    const dir = await initedDir()
     const r = await cli(['status', '--data-dir', dir])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('no meshnode daemon is running')
