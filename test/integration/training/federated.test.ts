@@ -102,9 +102,7 @@ describe('federated training on the mesh', () => {
   // 10 CLI nodes x 3 concurrent jobs: about 3 minutes on 2 cores
   it('10 nodes with 2 sending sign-flipped x10 deltas: median and trimmed mean stay >= 0.93, FedAvg collapses', async () => {
     mesh = await Mesh.start(8, { mode: 'process' })
-    // the two attackers start side by side, as Mesh.start starts the honest nodes after node 0
-    const bootstrap = mesh.nodes[0].addresses
-    await Promise.all([0, 1].map(async () => await mesh?.add({ mode: 'process', bootstrap, config: { training: { adversary: 'sign-flip', adversaryScale: 10 } } })))
+    for (let i = 0; i < 2; i++) await mesh.add({ mode: 'process', bootstrap: mesh.nodes[0].addresses, config: { training: { adversary: 'sign-flip', adversaryScale: 10 } } })
     const nodes = mesh.nodes
     const common = { rounds: 8, minParticipants: 10 }
     const ids = {
@@ -112,7 +110,7 @@ describe('federated training on the mesh', () => {
       trimmed: await create(nodes[1], job({ ...common, aggregation: 'trimmed-mean', aggregationParams: { beta: 0.2 } })),
       fedavg: await create(nodes[2], job({ ...common, aggregation: 'fedavg' }))
     }
-    await Promise.all(Object.values(ids).map(async id => await joinAll(nodes, id)))
+    for (const id of Object.values(ids)) await joinAll(nodes, id)
     const honest = nodes.slice(0, 8)
     const final = async (id: string): Promise<JobView[]> => await waitFor(async () => {
       const v = await views(honest, id)
