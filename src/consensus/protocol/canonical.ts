@@ -46,8 +46,13 @@ export function sha256 (bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest())
 }
 
+/** A value's canonical encoding and its CIDv1 (dag-cbor, sha2-256) as a base32 string: the block IPFS stores it as. */
+export function blockOf (value: unknown): { cid: string, bytes: Uint8Array } {
+  const bytes = canonicalBytes(value)
+  return { cid: CID.createV1(DAG_CBOR_CODE, createDigest(SHA2_256_CODE, sha256(bytes))).toString(), bytes }
+}
+
 /** The CIDv1 (dag-cbor, sha2-256) of a value's canonical encoding, as its base32 string. */
 export function cidOf (value: unknown): string {
-  const digest = createDigest(SHA2_256_CODE, sha256(canonicalBytes(value)))
-  return CID.createV1(DAG_CBOR_CODE, digest).toString()
+  return blockOf(value).cid
 }

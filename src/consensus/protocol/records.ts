@@ -53,9 +53,14 @@ export function consensusRecordSpecs (network: string): ConsensusRecordSpecs {
   return specs
 }
 
+/** The fields a proposal's id covers (what a signed proposal says, without its envelope). */
+export function proposalContent (p: Proposal): Proposal {
+  return { kind: p.kind, payload: p.payload, proposer: p.proposer, createdAt: p.createdAt, expiresAt: p.expiresAt, snapshot: p.snapshot }
+}
+
 /** A proposal's id: the CID of its canonical encoding (the same content has the same id however it was signed). */
 export function proposalId (p: Proposal): string {
-  return cidOf({ kind: p.kind, payload: p.payload, proposer: p.proposer, createdAt: p.createdAt, expiresAt: p.expiresAt, snapshot: p.snapshot })
+  return cidOf(proposalContent(p))
 }
 
 /** Sign one consensus record of `type` on `network`; `seq` comes from the node's SeqSource. */

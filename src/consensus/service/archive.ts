@@ -6,11 +6,10 @@
  * is put, so storage GC keeps it. The Level store stays the working copy (and is pruned, prune.ts); the blockstore is
  * the archive. A put that fails is logged and counted, never fatal: the next start puts what is missing again.
  */
-import { CID } from 'multiformats/cid'
-import { create as createDigest } from 'multiformats/hashes/digest'
 import type { Logger } from '../../common/logger.js'
 import type { ConsensusMetrics } from '../metrics.js'
-import { DAG_CBOR_CODE, SHA2_256_CODE, canonicalBytes, sha256 } from '../protocol/canonical.js'
+import { blockOf } from '../protocol/canonical.js'
+import { proposalContent } from '../protocol/records.js'
 import type { Proposal } from '../protocol/schemas.js'
 import type { Entry } from './entry.js'
 
@@ -24,14 +23,15 @@ export interface ConsensusBlocks {
 
 /** A proposal's canonical bytes and the CID they hash to (the proposal id: see protocol/records.ts `proposalId`). */
 export function proposalBlock (p: Proposal): { cid: string, bytes: Uint8Array } {
-  const bytes = canonicalBytes({ kind: p.kind, payload: p.payload, proposer: p.proposer, createdAt: p.createdAt, expiresAt: p.expiresAt, snapshot: p.snapshot })
-  return { cid: CID.createV1(DAG_CBOR_CODE, createDigest(SHA2_256_CODE, sha256(bytes))).toString(), bytes }
+  return blockOf(proposalContent(p))
 }
 
-/** Puts accepted proposals into the blockstore, once each, in the background. */
+/** Puts accepted proposals into the blockstore, once each, in the background, one at a time (the start-up sweep of a
+ * long history must not open a put per proposal at once). */
 export class ProposalArchive {
   private readonly done = new Set<string>()
-  private readonly busy = new Set<Promise<void>>()
+  private queue: Promise<void> = Promise.resolve()
+  private closing = false
   /** Puts that failed since start (also `meshnode_consensus_archive_total{result="failed"}`). */
   failures = 0
 
@@ -41,21 +41,29 @@ export class ProposalArchive {
   keep (e: Entry): void {
     if (this.blocks == null || e.status !== 'accepted' || this.done.has(e.id)) return
     this.done.add(e.id)
-    const p = this.put(this.blocks, e).finally(() => { this.busy.delete(p) })
-    this.busy.add(p)
+    const blocks = this.blocks
+    this.queue = this.queue.then(async () => { await this.put(blocks, e) })
   }
 
   /** Archive every accepted proposal of `entries` not archived yet (at start: what a failed or older run missed). */
   sweep (entries: Iterable<Entry>): void {
+    this.closing = false
     for (const e of entries) this.keep(e)
   }
 
-  /** Wait for the puts in flight (the service's stop, before storage closes). */
+  /** Wait for the puts queued so far. */
   async idle (): Promise<void> {
-    await Promise.allSettled([...this.busy])
+    await this.queue
+  }
+
+  /** The service's stop, before storage closes: finish the put in flight, skip those queued (the next start's sweep). */
+  async close (): Promise<void> {
+    this.closing = true
+    await this.queue
   }
 
   private async put (blocks: ConsensusBlocks, e: Entry): Promise<void> {
+    if (this.closing) return
     try {
       const { cid, bytes } = proposalBlock(e.proposal)
       // never store bytes under an id they do not hash to (the id came from the same encoding: a mismatch is a bug)

@@ -122,7 +122,7 @@ export class ConsensusService {
     this.c.libp2p.removeEventListener('peer:identify', this.ingest.catchUp.onIdentify)
     await this.c.libp2p.unhandle(CONSENSUS_SYNC_PROTOCOL).catch(() => {})
     await this.ingest.idle()
-    await this.archive.idle()
+    await this.archive.close()
   }
 
   /** Register a proposal kind (another subsystem's); returns its unregister function. */

@@ -52,19 +52,24 @@ async function walletsOf (nodes: NodeHandle[]): Promise<WalletView[]> {
   }, { timeoutMs: 90_000, intervalMs: 500, what: 'every node\'s ledger' })
 }
 
+/** Once every node's ledger is up: a chain connection, node i's vault free balance, and the creator's 150 FTNS deposit. */
+async function creatorDeposit (nodes: NodeHandle[], port: number): Promise<{ provider: JsonRpcProvider, free: (i: number) => Promise<bigint>, deposited: bigint }> {
+  const wallets = await walletsOf(nodes)
+  const provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, undefined, { staticNetwork: true, cacheTimeout: -1 })
+  const vault = attachCreditVault(localContractAddresses().CreditVault, provider)
+  await nodes[0].api.request('POST', '/v1/wallet/deposit', { json: { amount: '150' } })
+  return { provider, free: async i => await vault.freeBalanceOf(wallets[i].address), deposited: parseFtns('150') }
+}
+
 describe('training rewards paid by vouchers', () => {
   it('3 nodes, 100 FTNS over 3 rounds: each contributor\'s vault balance rises by exactly its vouchers; bad rewards lock nothing', async () => {
     const port = anvilPort = await freePort()
     mesh = await Mesh.start(3, { mode: 'inprocess', config: { ledger: { enabled: true, anvil: { port } } } })
     const nodes = mesh.nodes
-    const wallets = await walletsOf(nodes)
-    provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, undefined, { staticNetwork: true, cacheTimeout: -1 })
-    const vault = attachCreditVault(localContractAddresses().CreditVault, provider)
-    const free = async (i: number): Promise<bigint> => await vault.freeBalanceOf(wallets[i].address)
-
     // the creator puts 150 FTNS into its vault
-    await nodes[0].api.request('POST', '/v1/wallet/deposit', { json: { amount: '150' } })
-    const deposited = parseFtns('150')
+    const chain = await creatorDeposit(nodes, port)
+    provider = chain.provider
+    const { free, deposited } = chain
     expect(await free(0)).toBe(deposited)
 
     // bad rewards: refused with a 4xx that says why, nothing locked, no job announced
@@ -167,13 +172,9 @@ describe('training rewards through reward-payout proposals', () => {
     await Promise.all(dirs.slice(1).map(async d => await cmesh?.add({ mode: 'inprocess', dataDir: d, config, bootstrap: first.addresses })))
     // node i is the one on dirs[i] (the last two start together)
     const nodes = dirs.map(d => (cmesh as Mesh).nodes.find(n => n.dataDir === d) as NodeHandle)
-    const wallets = await walletsOf(nodes)
-    cprovider = new JsonRpcProvider(`http://127.0.0.1:${port}`, undefined, { staticNetwork: true, cacheTimeout: -1 })
-    const vault = attachCreditVault(localContractAddresses().CreditVault, cprovider)
-    const free = async (i: number): Promise<bigint> => await vault.freeBalanceOf(wallets[i].address)
-
-    await nodes[0].api.request('POST', '/v1/wallet/deposit', { json: { amount: '150' } })
-    const deposited = parseFtns('150')
+    const chain = await creatorDeposit(nodes, port)
+    cprovider = chain.provider
+    const { free, deposited } = chain
     const { id } = await nodes[0].api.request<{ id: string }>('POST', '/v1/training/jobs', { json: { ...REQ, reward: { total: '100' } } })
     await waitFor(async () => (await Promise.all(nodes.map(async n => await n.api.fetch('GET', `/v1/training/jobs/${id}`).then(() => true, () => false)))).every(Boolean), { what: 'the announcement' })
     await Promise.all(nodes.map(async (n, i) => await n.api.request('POST', `/v1/training/jobs/${id}/join`, { json: { dataset: 'digits', partition: { scheme: 'iid', index: i, of: 3, seed: 7 } } })))

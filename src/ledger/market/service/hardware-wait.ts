@@ -26,6 +26,7 @@ export interface HardwareWaitHooks<T> {
 export class HardwareWait<T> {
   private readonly pending: PendingAsks<T>
   private timer?: NodeJS.Timeout
+  private running = false
   private readonly now: () => number
 
   constructor (private readonly limits: PendingLimits, private readonly hooks: HardwareWaitHooks<T>) {
@@ -42,6 +43,7 @@ export class HardwareWait<T> {
   hold (peer: string, hash: string, item: T, refused: (r: Refusal) => Error): never {
     const held = this.pending.add(peer, hash, item, this.now())
     if (!held.ok) throw refused(held.refusal)
+    this.arm()
     throw new HeldAsk(`ask ${hash} waits up to ${this.limits.waitMs} ms for the hardware record of ${peer}`)
   }
 
@@ -59,15 +61,25 @@ export class HardwareWait<T> {
     }
   }
 
-  /** Sweeps every second (or every `waitMs` when shorter). */
+  /** Sweeps every second (or every `waitMs` when shorter) while asks are held; an idle node keeps no timer. */
   start (): void {
-    clearInterval(this.timer)
-    this.timer = setInterval(() => { this.sweep() }, Math.min(1000, Math.max(100, this.limits.waitMs)))
-    this.timer.unref()
+    this.running = true
+    this.arm()
   }
 
   stop (): void {
+    this.running = false
     clearInterval(this.timer)
+    this.timer = undefined
     this.pending.clear()
+  }
+
+  private arm (): void {
+    if (!this.running || this.timer !== undefined || this.pending.size === 0) return
+    this.timer = setInterval(() => {
+      this.sweep()
+      if (this.pending.size === 0) { clearInterval(this.timer); this.timer = undefined }
+    }, Math.min(1000, Math.max(100, this.limits.waitMs)))
+    this.timer.unref()
   }
 }
