@@ -199,8 +199,9 @@ describe('consensus on 7 nodes', () => {
     const direct = receivers.filter(i => pubsub.getSubscribers(CONSENSUS_TOPIC).some(p => p.toString() === cm.ids[i]))
     const codes = ['ERR_REPLAY', 'ERR_RECORD_SIGNATURE', 'ERR_DOMAIN']
     const before = await Promise.all(direct.map(async i => await Promise.all(codes.map(async c => await gossipRefusals(cm, i, c)))))
-    // the voter's own node publishes each one: gossipsub signs it as a new message, so no seen-cache knows it
-    for (const bytes of [vote, moved, foreign]) await cm.node(voter).gossip.publish(CONSENSUS_TOPIC, bytes)
+    // the voter's own node publishes each one: gossipsub signs it as a new message, so no seen-cache knows it. In one
+    // burst: each refusal lowers the voter's score, and sent one after another the later ones could meet a graylist
+    await Promise.all([vote, moved, foreign].map(async bytes => { await cm.node(voter).gossip.publish(CONSENSUS_TOPIC, bytes) }))
     await waitFor(async () => {
       const now = await Promise.all(direct.map(async i => await Promise.all(codes.map(async c => await gossipRefusals(cm, i, c)))))
       return now.every((counts, k) => counts.every((n, c) => n > before[k][c]))
