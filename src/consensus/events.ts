@@ -22,7 +22,12 @@ export const consensusEvents = defineEvents({
   /** An accepted proposal's executor ran on this node. */
   'proposal.executed': Type.Object({ id: Id, kind: Kind }),
   /** An epoch of the chain was finalized: the new reputation table and its hash. */
-  'epoch.finalized': Type.Object({ epoch: Type.Integer(), hash: Type.String(), proposalId: Id, records: Type.Integer() })
+  'epoch.finalized': Type.Object({ epoch: Type.Integer(), hash: Type.String(), proposalId: Id, records: Type.Integer() }),
+  /**
+   * A QC'd epoch proposal with other content than the epoch finalized here (never applied): proof that voters of at
+   * least 1/3 of the weight signed yes on both; `doubleSigners` are those whose yes on both is held here.
+   */
+  'epoch.conflict': Type.Object({ epoch: Type.Integer(), finalized: Id, conflicting: Id, doubleSigners: Type.Array(Type.String()) })
 })
 
 export type ConsensusEvents = EventsOf<typeof consensusEvents>

@@ -1,7 +1,7 @@
 /** The ledger's entries of the node's event map (`/v1/events`). */
 import { Type } from '@sinclair/typebox'
 import { defineEvents, type EventsOf } from '../common/events.js'
-import { chainEvents } from './chain/index.js'
+import { chainEvents } from './chain/events.js'
 import { marketEvents } from './market/service/events.js'
 
 const Ftns = Type.String({ description: 'FTNS, decimal' })

@@ -21,3 +21,5 @@ export {
 export { deployForOperator, type OperatorDeployInit, type OperatorDeployResult } from './operator-deploy.js'
 export * from './market/index.js'
 export { LedgerRewards, rewardSalt, type RewardsPolicy, type RewardVoucherData } from './rewards.js'
+export { startLedgerStack, stopLedgerStack } from './stack.js'
+export { ledgerStack, DeferredLedgerStack, DeferredLedger, DeferredMarket, DeferredRewards, type RewardsApi, type LedgerStack, type LedgerStackInit, type LedgerStackComponents } from './deferred.js'

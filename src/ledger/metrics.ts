@@ -1,6 +1,6 @@
 /** Ledger metrics (`meshnode_ledger_*`) on the node's prom-client Registry. Labels are bounded enums. */
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { createChainMetrics, type ChainMetrics } from './chain/index.js'
+import { createChainMetrics, type ChainMetrics } from './chain/metrics.js'
 
 /** The ledger metrics, injected into the ledger service. */
 export interface LedgerMetrics {

@@ -7,7 +7,7 @@ import { defineEvents, type EventsOf } from '../common/events.js'
 import { storageEvents } from '../storage/index.js'
 import { trainingEvents } from '../training/index.js'
 import { consensusEvents } from '../consensus/index.js'
-import { ledgerEvents } from '../ledger/index.js'
+import { ledgerEvents } from '../ledger/lazy.js'
 
 const PeerId = Type.String({ description: 'peer id' })
 

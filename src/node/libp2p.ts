@@ -13,7 +13,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { bootstrap } from '@libp2p/bootstrap'
 import { mdns } from '@libp2p/mdns'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Registry } from 'prom-client'
 import { KAD_PROTOCOL } from '../protocols/topics.js'
@@ -23,6 +23,14 @@ import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGE
 
 /** How often libp2p's connection monitor pings each connection (see createMeshLibp2p). */
 export const CONNECTION_PING_INTERVAL_MS = 30_000
+/**
+ * Bounds of the connection monitor's adaptive ping timeout (libp2p's: 5 s to 60 s). On loopback or a LAN the
+ * adaptive value sits at the minimum, and 5 s is shorter than the event-loop stalls of a loaded machine (20 nodes on
+ * 2 cores stalled past it and dropped hundreds of live connections "due to ping failure"). A closed or reset socket is
+ * seen at once anyway; the timeout only finds a silently dead peer, within 30 + 20 s instead of 30 + 5 s. The maximum
+ * stays under the ping interval, so one ping never overlaps the next.
+ */
+export const CONNECTION_PING_TIMEOUT = { minTimeout: 20_000, maxTimeout: 25_000 } as const
 
 /** What identify tells other peers this node runs: `meshnode/<version>`. */
 export const AGENT_VERSION = `meshnode/${VERSION}`
@@ -76,6 +84,11 @@ export interface Libp2pInit {
   topics?: readonly string[]
   /** Application penalties (e.g. `PenaltyBook.score`): negative values lower a peer's gossipsub score. */
   appSpecificScore?: (peerId: string) => number
+  /**
+   * Test-only: libp2p's connection gater (the consensus partition test refuses dials and connections across a cut
+   * with one). Not a node option: a config file cannot hold functions. Default: libp2p's, which allows everything.
+   */
+  connectionGater?: ConnectionGater
   start?: boolean
 }
 
@@ -125,11 +138,12 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionGater: init.connectionGater,
     peerDiscovery: discovery,
     // every 30 s, not libp2p's 10 s: each ping is a new stream (multistream-select, a peer-store merge at both ends)
     // per connection, the largest idle cost of a 20-node mesh once our own 15 s pings were gone; a dead connection is
     // still found within 30 s plus the ping timeout, and the peer tracker reads its round trip (`Connection.rtt`)
-    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS, pingTimeout: { ...CONNECTION_PING_TIMEOUT } },
     connectionManager: {
       maxConnections: init.maxConnections ?? 200,
       dialTimeout: init.dialTimeoutMs ?? 10_000,

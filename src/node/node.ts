@@ -2,7 +2,7 @@
  * The composition root: open storage, load the identity, build libp2p and every service, start them in order and
  * stop them in reverse (one ServiceList). Nothing else in the codebase wires subsystems together.
  */
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Static } from '@sinclair/typebox'
 import { EventBus } from '../common/events.js'
 import { systemClock } from '../common/clock.js'
@@ -13,7 +13,8 @@ import { PenaltyBook } from '../protocols/penalties.js'
 import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, parseCid, pinBlocks, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TRAINING_TOPIC, training, createTrainingMetrics, type TrainingService } from '../training/index.js'
 import { CONSENSUS_TOPIC, consensus, createConsensusMetrics, type ConsensusService } from '../consensus/index.js'
-import { ledger, createLedgerMetrics, levelKv, LedgerRewards, market, createMarketMetrics, marketTopicsOf, type Ledger, type Market } from '../ledger/index.js'
+// the ledger's light face: its heavy modules (ethers, contract bindings, the market) load after "listening"
+import { ledgerStack, createLedgerMetrics, levelKv, createMarketMetrics, marketTopicsOf, type DeferredLedger, type DeferredMarket } from '../ledger/lazy.js'
 import type { NodeOptions } from './options.js'
 import type { NodeEvents } from './events.js'
 import { loadIdentity, readPassphrase } from './identity.js'
@@ -35,6 +36,8 @@ export interface NodeCreateInit {
   env?: NodeJS.ProcessEnv
   /** The identity, when the caller started loading it already (the CLI derives the key while modules load). */
   privateKey?: Promise<PrivateKey>
+  /** Test-only: libp2p's connection gater (the in-process harness passes one to cut a mesh in two); see Libp2pInit. */
+  connectionGater?: ConnectionGater
 }
 
 /** Every gossip topic the node's services use: each gets gossipsub's topic score parameters. */
@@ -67,18 +70,19 @@ export class MeshNode {
   hardware!: HardwareService
   training!: TrainingService
   consensus!: ConsensusService
-  ledger!: Ledger
-  market!: Market
+  /** The ledger and the market: stand-ins answering "starting" until the chain stack has loaded (after listening). */
+  ledger!: DeferredLedger
+  market!: DeferredMarket
   api!: AdminApi
 
-  private constructor (readonly options: Readonly<NodeOptions>, readonly log: Logger, private readonly privateKey: PrivateKey, private readonly env?: NodeJS.ProcessEnv) {
+  private constructor (readonly options: Readonly<NodeOptions>, readonly log: Logger, private readonly privateKey: PrivateKey, private readonly env?: NodeJS.ProcessEnv, private readonly connectionGater?: ConnectionGater) {
     this.services = new ServiceList((step, err) => { this.log.warn({ err: (err as Error).message, step }, 'error while closing') })
   }
 
   /** Start a node from validated options. On failure, whatever was started is closed again. */
   static async create (init: NodeCreateInit): Promise<MeshNode> {
     const privateKey = await (init.privateKey ?? loadIdentity(init.options.dataDir, init.env))
-    const node = new MeshNode(init.options, init.logger, privateKey, init.env)
+    const node = new MeshNode(init.options, init.logger, privateKey, init.env, init.connectionGater)
     try {
       await node.start()
     } catch (err) {
@@ -119,7 +123,8 @@ export class MeshNode {
       maxMessageBytes: o.gossip.maxMessageBytes,
       // the market's topics depend on its options (`compute`, `ftns-<quote>`): scored like the rest
       topics: [...MESH_TOPICS, ...marketTopicsOf({ ...o.market, network: o.network })],
-      registry: this.metrics.registry
+      registry: this.metrics.registry,
+      connectionGater: this.connectionGater
     })
     services.add('libp2p', async () => { await libp2p.stop() })
 
@@ -173,8 +178,54 @@ export class MeshNode {
       }
     }))
 
-    // one voucher book for training rewards and the market's metered compute jobs
-    const rewards = new LedgerRewards({ ledger: () => this.ledger, store: levelKv(storage.state.sublevel('rewards')), logger: log.child({ module: 'rewards' }) })
+    // the chain stack: the ledger (on `local` the embedded anvil, deployed and funded; never fatal, the API reports an
+    // unreachable chain), one voucher book for training rewards and compute jobs, and the FTNS market (books from gossip
+    // and sync, fills through the ledger's chain client). Loaded and started once the API listens (ledger/deferred.ts).
+    const stack = ledgerStack({
+      ledger: { ...o.ledger, dataDir: o.dataDir, network: o.network, chainId: o.chain.chainId, rpcUrls: o.chain.rpcUrls, contracts: o.chain.contracts, fromBlock: o.chain.fromBlock },
+      market: { ...o.market, enabled: o.market.enabled && o.ledger.enabled, network: o.network }
+    })({
+      logger: log.child({ module: 'ledger' }),
+      ledger: {
+        logger: log.child({ module: 'ledger' }),
+        events,
+        metrics: createLedgerMetrics(this.metrics.registry),
+        passphrase: async () => await readPassphrase(o.dataDir, this.env),
+        store: levelKv(storage.state.sublevel('chain'))
+      },
+      rewards: { store: levelKv(storage.state.sublevel('rewards')), logger: log.child({ module: 'rewards' }) },
+      market: {
+        peerId: libp2p.peerId.toString(),
+        libp2p,
+        gossip,
+        penalties: this.penalties,
+        store: levelKv(storage.state.sublevel('market')),
+        events,
+        logger: log.child({ module: 'market' }),
+        metrics: createMarketMetrics(this.metrics.registry),
+        hardwareArrivals: (listener) => events.subscribe(e => { if (e.type === 'hardware.record') listener(e.data.peerId) }),
+        providerFacts: (peerId) => {
+          const record = peerId === libp2p.peerId.toString() ? hw.local() : hw.get(peerId)?.record
+          let reputation: string | undefined
+          try { reputation = this.consensus.reputationOf(peerId).peer.score } catch { reputation = undefined }
+          return { hardware: record, samplesPerSec: record?.bench?.samplesPerSec, reputation }
+        },
+        // a compute fill's job runs here as a training job of this node, joined with the job's own dataset
+        computeRunner: {
+          start: async (job) => {
+            const { id } = await this.training.createJob(job as Parameters<TrainingService['createJob']>[0])
+            await this.training.joinJob(id, { dataset: String(job.dataset) })
+            return id
+          },
+          stop: async (id) => { await this.training.stopJob(id) },
+          // a buyer's own dataset: an artifact (CSV or JSON lines) fetched through storage, imported by training
+          fetchArtifact: async (cid, opts) => ({ bytes: await this.artifacts.cat(cid, opts), mediaType: (await this.artifacts.meta(cid))?.mediaType }),
+          importDataset: async (name, text, format) => { await this.training.importDataset(name, text, format) }
+        }
+      }
+    })
+    this.ledger = stack.ledger
+    this.market = stack.market
     this.training = await services.start('training', training({
       ...o.training,
       dataDir: o.dataDir,
@@ -195,52 +246,11 @@ export class MeshNode {
       trainingSpeed: () => hw.local()?.bench?.samplesPerSec,
       // training registers the `hyperparams` proposal kind with consensus (started before it)
       proposals: this.consensus,
-      // rewarded jobs lock, pay and redeem through the ledger (started after training: looked up when used)
-      rewards
+      // rewarded jobs lock, pay and redeem through the ledger's voucher book (it waits for the chain stack to load)
+      rewards: stack.rewards
     }))
 
-    // the chain: on `local` the embedded anvil, deployed and funded; never fatal (the API reports an unreachable chain)
-    this.ledger = await services.start('ledger', ledger({
-      ...o.ledger, dataDir: o.dataDir, network: o.network, chainId: o.chain.chainId, rpcUrls: o.chain.rpcUrls, contracts: o.chain.contracts, fromBlock: o.chain.fromBlock
-    })({
-      logger: log.child({ module: 'ledger' }),
-      events,
-      metrics: createLedgerMetrics(this.metrics.registry),
-      passphrase: async () => await readPassphrase(o.dataDir, this.env),
-      store: levelKv(storage.state.sublevel('chain'))
-    }))
-    // the FTNS market: books from gossip and sync, fills and cancels through the ledger's chain client
-    this.market = await services.start('market', market({ ...o.market, enabled: o.market.enabled && o.ledger.enabled, network: o.network })({
-      peerId: libp2p.peerId.toString(),
-      libp2p,
-      gossip,
-      penalties: this.penalties,
-      ledger: this.ledger,
-      store: levelKv(storage.state.sublevel('market')),
-      events,
-      logger: log.child({ module: 'market' }),
-      metrics: createMarketMetrics(this.metrics.registry),
-      hardwareArrivals: (listener) => events.subscribe(e => { if (e.type === 'hardware.record') listener(e.data.peerId) }),
-      providerFacts: (peerId) => {
-        const record = peerId === libp2p.peerId.toString() ? hw.local() : hw.get(peerId)?.record
-        let reputation: string | undefined
-        try { reputation = this.consensus.reputationOf(peerId).peer.score } catch { reputation = undefined }
-        return { hardware: record, samplesPerSec: record?.bench?.samplesPerSec, reputation }
-      },
-      // a compute fill's job runs here as a training job of this node, joined with the job's own dataset
-      vouchers: rewards,
-      computeRunner: {
-        start: async (job) => {
-          const { id } = await this.training.createJob(job as Parameters<TrainingService['createJob']>[0])
-          await this.training.joinJob(id, { dataset: String(job.dataset) })
-          return id
-        },
-        stop: async (id) => { await this.training.stopJob(id) },
-        // a buyer's own dataset: an artifact (CSV or JSON lines) fetched through storage, imported by training
-        fetchArtifact: async (cid, opts) => ({ bytes: await this.artifacts.cat(cid, opts), mediaType: (await this.artifacts.meta(cid))?.mediaType }),
-        importDataset: async (name, text, format) => { await this.training.importDataset(name, text, format) }
-      }
-    }))
+    await services.start('ledger', stack)
 
     this.api = await services.start('api', adminApi({ ...o.api, dataDir: o.dataDir, version: VERSION })({
       plugins: apiPlugins(this),
@@ -250,6 +260,8 @@ export class MeshNode {
     log.info({ peerId: this.peerId, addresses: this.addresses(), api: this.api.url }, 'meshnode started')
     // measured once we listen: the benchmark takes a second or two and must not delay start-up
     void hw.measure()
+    // the chain stack loads once "listening" is out (the CLI prints it when create() resolves)
+    setImmediate(() => { void stack.load() })
   }
 
   addresses (): string[] {

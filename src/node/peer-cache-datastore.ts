@@ -7,14 +7,22 @@
  * one (it stamps `updated`), and kad-dht merges every peer named in every DHT answer, so an idle 20-node mesh wrote to
  * Level hundreds of times a minute. Writes land in memory and reach Level in one batch at most every
  * `flushIntervalMs` (and before a query, and at `flush()`, which the node calls after libp2p stops), so known peers
- * still survive restarts; a crash loses at most that interval (2 s) of peer-store updates. Everything else (DHT records,
- * providers) passes straight through.
+ * still survive restarts; a crash loses at most that interval (2 s) of peer-store updates.
+ *
+ * DHT provider records (`/dht/provider/...`) are written behind in the same batch (not cached for reads: kad reads
+ * them by query, which flushes first). Every announced artifact reaches each of its closest peers as an ADD_PROVIDER,
+ * and each was its own Level write beside the registry's on every node of a small mesh; a provider record is soft
+ * state its provider republishes, so losing the last 2 s of them in a crash costs nothing lasting. Everything else
+ * (DHT value records) passes straight through.
  */
 import { BaseDatastore } from 'datastore-core'
 import type { Batch, Datastore, Key, KeyQuery, Pair, Query } from 'interface-datastore'
 import type { AbortOptions } from '@libp2p/interface'
 
 const PEERS_PREFIX = '/peers/'
+/** Keys written behind (batched); only peer records are also cached for reads. */
+const WRITE_BEHIND = [PEERS_PREFIX, '/dht/provider/']
+const writtenBehind = (k: string): boolean => WRITE_BEHIND.some(p => k.startsWith(p))
 /** Peer records kept in memory at most (a record is a few hundred bytes); the oldest are dropped first. */
 const DEFAULT_MAX_ENTRIES = 10_000
 /**
@@ -27,8 +35,8 @@ const DEFAULT_FLUSH_INTERVAL_MS = 2_000
 /** The datastore libp2p persists its peer store and DHT records in (see the module comment). */
 export class PeerCacheDatastore extends BaseDatastore {
   private readonly cache = new Map<string, Uint8Array>()
-  /** Peer records written to the cache and not yet to Level. */
-  private readonly dirty = new Map<string, Key>()
+  /** Records written here and not yet to Level (peer records and provider records). */
+  private readonly dirty = new Map<string, { key: Key, value: Uint8Array }>()
   private timer?: NodeJS.Timeout
   private flushing = Promise.resolve()
   /** Bumped by every write: a read that raced a write must not cache what it read. */
@@ -46,24 +54,22 @@ export class PeerCacheDatastore extends BaseDatastore {
     this.trim()
   }
 
-  /** Drop the oldest records over `maxEntries`, never one Level has not seen yet (the next flush trims those). */
+  /** Drop the oldest records over `maxEntries` (one not yet in Level is still read from `dirty`). */
   private trim (): void {
-    if (this.cache.size <= this.maxEntries) return
     for (const k of this.cache.keys()) {
       if (this.cache.size <= this.maxEntries) return
-      if (!this.dirty.has(k)) this.cache.delete(k)
+      this.cache.delete(k)
     }
   }
 
   override async put (key: Key, value: Uint8Array, options?: AbortOptions): Promise<Key> {
     this.generation++
     const k = key.toString()
-    if (!k.startsWith(PEERS_PREFIX)) {
+    if (!writtenBehind(k)) {
       await this.inner.put(key, value, options)
       return key
     }
-    // dirty first, so the trim in remember() never drops it
-    this.dirty.set(k, key)
+    this.dirty.set(k, { key, value })
     this.remember(key, value)
     if (this.timer == null) {
       // a timer that fires after the store closed (a node closing under load) must not become an unhandled rejection
@@ -73,26 +79,22 @@ export class PeerCacheDatastore extends BaseDatastore {
     return key
   }
 
-  /** Write every peer record still held only in memory to Level, in one batch. */
+  /** Write every record still held only in memory to Level, in one batch. */
   async flush (): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
     this.flushing = this.flushing.then(async () => {
       if (this.dirty.size === 0) return
       const batch = this.inner.batch()
-      for (const [k, key] of this.dirty) {
-        const value = this.cache.get(k)
-        if (value != null) batch.put(key, value)
-      }
+      for (const { key, value } of this.dirty.values()) batch.put(key, value)
       this.dirty.clear()
       await batch.commit()
-      this.trim()
     })
     await this.flushing
   }
 
   override async get (key: Key, options?: AbortOptions): Promise<Uint8Array> {
-    const hit = this.cache.get(key.toString())
+    const hit = this.cache.get(key.toString()) ?? this.dirty.get(key.toString())?.value
     if (hit != null) return hit
     const generation = this.generation
     const value = await this.inner.get(key, options)
@@ -101,7 +103,7 @@ export class PeerCacheDatastore extends BaseDatastore {
   }
 
   override async has (key: Key, options?: AbortOptions): Promise<boolean> {
-    return this.cache.has(key.toString()) || await this.inner.has(key, options)
+    return this.cache.has(key.toString()) || this.dirty.has(key.toString()) || await this.inner.has(key, options)
   }
 
   override async delete (key: Key, options?: AbortOptions): Promise<void> {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify as toYaml } from 'yaml'
+import type { ConnectionGater } from '@libp2p/interface'
 import { initDataDir } from '../../src/node/identity.js'
 import { ApiClient } from '../../src/node/cli/client.js'
 import { loadNodeOptions, mergeOptions, type PartialNodeOptions } from '../../src/node/options.js'
@@ -64,7 +65,9 @@ export const TEST_CONFIG: PartialNodeOptions = {
   connections: { inboundPerIpPerSecond: 1000 },
   hardware: { benchmark: false, advertiseIntervalMs: 5000 },
   // no chain unless a test asks for one (`config: { ledger: { enabled: true, ... } }`): meshes would each start anvil
-  ledger: { enabled: false }
+  ledger: { enabled: false },
+  // MESHNODE_SEAL_VOTING=consensus runs the same tests with seals through consensus (`training.sealVoting`)
+  ...(process.env.MESHNODE_SEAL_VOTING === 'consensus' || process.env.MESHNODE_SEAL_VOTING === 'majority' ? { training: { sealVoting: process.env.MESHNODE_SEAL_VOTING } } : {})
 }
 
 export interface NodeHandle {
@@ -96,6 +99,8 @@ export interface SpawnOptions {
   bootstrap?: string[]
   env?: NodeJS.ProcessEnv
   extraArgs?: string[]
+  /** In-process nodes only: a libp2p connection gater (a partition test refuses connections across a cut with it). */
+  connectionGater?: ConnectionGater
 }
 
 async function prepareDataDir (config: PartialNodeOptions, dataDir?: string): Promise<string> {
@@ -192,7 +197,7 @@ class InProcessNode implements NodeHandle {
     // MESHNODE_TEST_LOG=debug shows in-process nodes' logs on stderr
     const level = process.env.MESHNODE_TEST_LOG
     const logger = level != null && level !== '' ? createLogger({ level, format: 'json', destination: 2 }).child({ node: this.index }) : silentLogger
-    this.node = await MeshNode.create({ options, logger, env: this.opts.env ?? process.env })
+    this.node = await MeshNode.create({ options, logger, env: this.opts.env ?? process.env, connectionGater: this.opts.connectionGater })
     this.peerId = this.node.peerId
     this.addresses = this.node.addresses()
     this.api = new ApiClient(this.node.api.url, (await readFile(join(this.dataDir, 'admin.token'), 'utf8')).trim())

@@ -32,6 +32,8 @@ export interface SealRecord {
   jobId: string
   round: number
   contributors: readonly string[]
+  /** The electorate whose QC accepted it, where its kind names one (checked by the credit rule, core/credit.ts). */
+  electorate?: readonly string[]
 }
 
 /** A proposal finalized in the epoch and the votes its tally counted. */

@@ -81,6 +81,7 @@ export const ReputationPeerViewSchema = Type.Object({ epoch: Type.Integer(), has
 export const EpochsViewSchema = Type.Object({
   epoch: Type.Integer(),
   hash: Type.String(),
+  credits: Type.String({ description: 'hash of the work credit ledger (once per job round; core/credit.ts): equal on nodes at the same epoch' }),
   guardians: Type.Object({ keys: Type.Array(Type.String()), threshold: Type.Integer() }),
   kinds: Type.Array(Type.String()),
   params: Type.Record(Type.String(), Type.Unknown(), { description: 'network parameters set by executed network-param proposals' }),

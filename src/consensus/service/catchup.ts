@@ -37,12 +37,23 @@ export async function qcVoters (qc: Qc, id: string, network: string): Promise<st
   return [...voters].sort()
 }
 
+/** The longest wait between stalled-chain syncs that bring nothing, in beats (see `CatchUp.stalledBeats`). */
+const MAX_STALLED_BEATS = 8
+
 /** Serving and fetching what a node missed. */
 export class CatchUp implements SyncSource {
   syncing?: Promise<void>
   /** The last failed exchange's error (for the logs and tests). */
   lastFailure?: string
   private lastRound = 0
+  /**
+   * Beats between stalled-chain syncs. A round in which every peer answered and nothing was new doubles it (up to
+   * MAX_STALLED_BEATS): a mesh with no epoch beat (no electorate, the default genesis) is stalled for good, and each of
+   * its idle nodes synced from every peer every minute. A failed sync, anything new, a new peer or a moving chain
+   * bring it back to one beat.
+   */
+  private stalledBeats = 1
+  private failures = 0
 
   constructor (private readonly s: ConsensusService, private readonly i: Ingest) {}
 
@@ -69,7 +80,9 @@ export class CatchUp implements SyncSource {
   }
 
   readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes(CONSENSUS_SYNC_PROTOCOL)) void this.syncFrom(evt.detail.peerId)
+    if (!evt.detail.protocols.includes(CONSENSUS_SYNC_PROTOCOL)) return
+    this.stalledBeats = 1
+    void this.syncFrom(evt.detail.peerId)
   }
 
   /** Sync from every connected peer in turn (one sync at a time; a call while one runs joins it). */
@@ -90,8 +103,12 @@ export class CatchUp implements SyncSource {
   async syncIfStalled (): Promise<void> {
     const now = this.s.c.clock.now()
     const beat = this.s.init.epochIntervalMs
-    if (now - this.s.chain.lastAt < 3 * beat || now - this.lastRound < beat) return
+    if (now - this.s.chain.lastAt < 3 * beat) { this.stalledBeats = 1; return }
+    if (now - this.lastRound < this.stalledBeats * beat) return
+    const before = `${this.s.chain.epoch}/${this.i.entries.size}/${this.failures}`
     await this.syncAll()
+    const quiet = before === `${this.s.chain.epoch}/${this.i.entries.size}/${this.failures}`
+    this.stalledBeats = quiet ? Math.min(MAX_STALLED_BEATS, this.stalledBeats * 2) : 1
   }
 
   /** Fetch finalized epochs (checking every QC) and then open proposals from one peer. */
@@ -111,6 +128,7 @@ export class CatchUp implements SyncSource {
       }
       this.s.c.metrics?.syncs.inc({ result: 'ok' })
     } catch (err) {
+      this.failures++
       this.s.c.metrics?.syncs.inc({ result: 'failed' })
       this.lastFailure = (err as Error).message
       this.s.c.logger.debug({ err: (err as Error).message, peer: peer.toString() }, 'consensus sync failed')
@@ -122,7 +140,14 @@ export class CatchUp implements SyncSource {
     const opened = await openConsensusRecord(b.proposal, this.s.network)
     if (opened.type !== 'proposal' || opened.record.payload.kind !== EPOCH_KIND) throw new ConsensusError('ERR_RECORDS', 'sync sent a non-epoch proposal as an epoch')
     const p = opened.record.payload.payload as EpochPayload
-    if (p.epoch !== this.s.chain.epoch + 1 || opened.record.payload.snapshot !== this.s.chain.epoch) return
+    const snapshot = opened.record.payload.snapshot
+    if (p.epoch <= this.s.chain.epoch && snapshot === p.epoch - 1) {
+      // an epoch final here: never re-applied; one with a valid QC and other content is reported (core/epoch-lock.ts)
+      const id = proposalId(opened.record.payload)
+      if (await this.assertQc(id, b.qc, snapshot).then(() => true, () => false)) this.s.epochConflict(p.epoch, id, p)
+      return
+    }
+    if (p.epoch !== this.s.chain.epoch + 1 || snapshot !== this.s.chain.epoch) return
     await this.assertQc(proposalId(opened.record.payload), b.qc)
     for (const item of b.items) {
       const o = await openConsensusRecord(item.proposal, this.s.network)

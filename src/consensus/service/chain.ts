@@ -1,10 +1,12 @@
 /**
  * The epoch chain as a node holds it: the genesis, the reputation table at the end of every epoch (epoch 0 is the
  * genesis table), the parameters in force, and the last transition's parts. Applying a finalized epoch runs the pure
- * transition (`nextWeights`), so every node that applies the same epochs holds the same tables (same hash).
+ * transition (`epochStep`: the credit rule, then `nextWeights`), so every node that applies the same epochs holds the
+ * same tables (same hash) and the same credit ledger.
  */
 import { ConsensusError } from '../errors.js'
-import { nextWeights, genesisTable, type EpochRecords, type ScoreParts } from '../core/epoch.js'
+import { genesisTable, type EpochRecords, type ScoreParts } from '../core/epoch.js'
+import { creditLedgerHash, emptyCreditLedger, epochStep, type CreditLedger, type CreditVerdict } from '../core/credit.js'
 import { reputationHash } from '../core/hash.js'
 import { checkReputationParams, defaultReputationParams, type ReputationParams } from '../core/params.js'
 import type { GuardianSet } from '../core/tally.js'
@@ -51,6 +53,9 @@ export class EpochChain {
   private readonly paramsAt: ReputationParams[]
   readonly entries: EpochEntry[] = []
   private lastParts = new Map<string, ScoreParts>()
+  /** The work credit ledger after the last epoch (once per (job, round); core/credit.ts), and its last verdicts. */
+  private credits: CreditLedger = emptyCreditLedger
+  private lastVerdicts: CreditVerdict[] = []
   private readonly genesisPeers: string[]
 
   constructor (readonly genesis: Genesis) {
@@ -88,6 +93,12 @@ export class EpochChain {
 
   hash (epoch = this.epoch): string { return reputationHash(this.table(epoch)) }
 
+  /** The credit ledger's hash after the last epoch: equal on every node that applied the same epochs. */
+  creditsHash (): string { return creditLedgerHash(this.credits) }
+
+  /** The credit rule's verdict on each seal the last epoch listed, in its order (empty at genesis). */
+  creditVerdicts (): readonly CreditVerdict[] { return this.lastVerdicts }
+
   /** The parts of the last transition (empty at genesis). */
   parts (): ReadonlyMap<string, ScoreParts> { return this.lastParts }
 
@@ -108,11 +119,13 @@ export class EpochChain {
   /** Apply a finalized epoch: the transition of its records, with `paramChanges` in force from the new epoch on. */
   apply (entry: Omit<EpochEntry, 'hash'>, records: EpochRecords, paramChanges: Readonly<Record<string, unknown>> = {}): EpochEntry {
     if (entry.epoch !== this.epoch + 1) throw new ConsensusError('ERR_EPOCH', `epoch ${entry.epoch} cannot follow ${this.epoch}`)
-    const { table, parts } = nextWeights(this.table(), records, this.params())
+    const { table, parts, credits, verdicts } = epochStep({ table: this.table(), credits: this.credits }, records, this.params())
     const next = Object.keys(paramChanges).length === 0 ? this.params() : withParams(this.params(), paramChanges)
     this.tables.push(table)
     this.paramsAt.push(next)
     this.lastParts = parts
+    this.credits = credits
+    this.lastVerdicts = verdicts
     const done = { ...entry, hash: reputationHash(table) }
     this.entries.push(done)
     return done

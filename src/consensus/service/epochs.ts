@@ -32,7 +32,9 @@ export const EpochPayloadSchema = Type.Object({
     id: CidStringSchema,
     jobId: Type.String({ minLength: 1, maxLength: 128 }),
     round: Type.Integer({ minimum: 0, maximum: 2 ** 32 }),
-    contributors: Type.Array(PeerIdSchema, { minItems: 1, maxItems: 4096 })
+    contributors: Type.Array(PeerIdSchema, { minItems: 1, maxItems: 4096 }),
+    /** The electorate whose QC accepted it, where the kind names one: the credit rule's ancestry check (core/credit.ts). */
+    electorate: Type.Optional(Type.Array(PeerIdSchema, { minItems: 1, maxItems: 4096 }))
   }, { additionalProperties: false }), { maxItems: 4096 }))
 }, { additionalProperties: false })
 export type EpochPayload = Static<typeof EpochPayloadSchema>
@@ -65,14 +67,16 @@ export function buildEpochPayload (chain: EpochChain, view: EpochView): EpochPay
     accepted: listed.map(e => ({ id: e.id, voters: [...(e.qcVoters ?? [])] })),
     evidence: sorted([...view.evidence].filter(([, ev]) => ev.epoch == null).map(([id]) => id))
   }
-  const seals = listed.flatMap(e => { const w = view.workOf?.(e.proposal); return w == null ? [] : [{ id: e.id, ...w, contributors: [...w.contributors] }] })
+  const seals = listed.flatMap(e => { const w = view.workOf?.(e.proposal); return w == null ? [] : [{ id: e.id, ...w, contributors: [...w.contributors], ...(w.electorate != null ? { electorate: [...w.electorate] } : {}) }] })
   // absent when empty: an epoch without work encodes (and is named) as before the field existed
   if (seals.length > 0) payload.seals = seals
   return payload
 }
 
-const sameWork = (a: { jobId: string, round: number, contributors: readonly string[] }, b: WorkRecord): boolean =>
-  a.jobId === b.jobId && a.round === b.round && a.contributors.length === b.contributors.length && a.contributors.every((c, i) => c === b.contributors[i])
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  a == null || b == null ? a == null && b == null : a.length === b.length && a.every((c, i) => c === b[i])
+const sameWork = (a: { jobId: string, round: number, contributors: readonly string[], electorate?: readonly string[] }, b: WorkRecord): boolean =>
+  a.jobId === b.jobId && a.round === b.round && sameList(a.contributors, b.contributors) && sameList(a.electorate, b.electorate)
 
 /**
  * This node's verdict on an epoch proposal: `no` when it contradicts the chain here (wrong epoch or previous hash,
@@ -128,6 +132,7 @@ export function epochRecords (p: EpochPayload, view: EpochView): EpochRecords {
     if (ev != null) evidence.push({ voter: ev.voter, proposalId: ev.proposalId })
   }
   // the work as the epoch lists it (agreed by its QC): every node credits it alike, whatever kinds it registered
-  const seals: SealRecord[] = (p.seals ?? []).map(x => ({ jobId: x.jobId, round: x.round, contributors: x.contributors }))
+  // (which the credit rule then filters: once per (job, round), the electorate checked against round r-1; core/credit.ts)
+  const seals: SealRecord[] = (p.seals ?? []).map(x => ({ jobId: x.jobId, round: x.round, contributors: x.contributors, ...(x.electorate != null ? { electorate: x.electorate } : {}) }))
   return { seals, outcomes, evidence }
 }

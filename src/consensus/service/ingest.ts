@@ -316,7 +316,9 @@ export class Ingest implements BuiltinHost {
   /** Apply an accepted epoch proposal to the chain, once every record it lists is held here (else sync first). */
   async applyEpoch (e: Entry): Promise<void> {
     const p = e.proposal.payload as EpochPayload
-    if (e.executed || p.epoch <= this.s.chain.epoch) {
+    // a QC'd epoch for an epoch final here is never applied: the same content is a no-op, other content is reported
+    if (!e.executed && p.epoch <= this.s.chain.epoch) this.s.epochConflict(p.epoch, e.id, p)
+    if (e.executed || p.epoch <= this.s.chain.epoch || (p.epoch === this.s.chain.epoch + 1 && (p.prev !== this.s.chain.hash() || e.proposal.snapshot !== this.s.chain.epoch))) {
       if (!e.executed) { e.executed = true; await this.s.write([ops.proposal(e.id, this.stored(e))]) }
       return
     }

@@ -27,6 +27,12 @@ export interface ProposalKind<S extends TSchema = TSchema> {
   validate?(payload: Static<S>, ctx: KindContext): void
   /** This node's own verification (a recomputation, a measurement): its automatic verdict under the kind's policy. */
   assess?(payload: Static<S>, ctx: KindContext): Promise<Assessment> | Assessment
+  /**
+   * Complete a payload on the proposing node before it is signed (training's `hyperparams` pins its first round to the
+   * round after the one in progress there), so what every node executes is in the signed payload, not read from each
+   * node's own state. Called only with a payload that passed the schema.
+   */
+  prepare?(payload: Static<S>): Static<S>
   /** Carry out an accepted proposal (once its veto window closed), on every node. Must be idempotent. */
   execute(payload: Static<S>, ctx: KindContext): Promise<void> | void
   /** Undo an executed proposal (a kind's rollback proposal calls it); absent where nothing can be undone. */
@@ -55,6 +61,11 @@ export interface WorkRecord {
   round: number
   /** Sorted, distinct. */
   contributors: string[]
+  /**
+   * The electorate whose QC accepted it (sorted, distinct), where the kind restricts one: the credit rule checks it
+   * against the previous round's credited contributors (core/credit.ts). Absent: not checked.
+   */
+  electorate?: string[]
 }
 
 interface Registered {
@@ -93,6 +104,13 @@ export class KindRegistry {
   /** The work an accepted proposal credits (undefined: none, or the kind is not registered here). */
   work (p: Proposal): WorkRecord | undefined {
     return this.kinds.get(p.kind)?.spec.work?.(p.payload)
+  }
+
+  /** A new proposal's payload as its kind completes it (`ProposalKind.prepare`); unchanged where nothing applies. */
+  prepare (kind: string, payload: unknown): unknown {
+    const k = this.kinds.get(kind)
+    // a payload that fails the schema is left for `check` to refuse with its reason
+    return k?.spec.prepare != null && k.check.Check(payload) ? k.spec.prepare(payload) : payload
   }
 
   /** Check a payload against its kind's schema and validator; throws ERR_KIND or ERR_PAYLOAD. */

@@ -19,6 +19,7 @@ import { policyVerdict, type Assessment, type OperatorPolicy } from '../core/pol
 import type { GuardianSet } from '../core/tally.js'
 import { electorateWeights, type ElectorateWeights } from '../core/weights.js'
 import { proposalId, signConsensusRecord, type ConsensusRecordSpecs } from '../protocol/records.js'
+import { cidOf } from '../protocol/canonical.js'
 import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC } from '../protocol/topic.js'
 import type { Proposal, Qc, VoteBls, VoteChoice } from '../protocol/schemas.js'
 import { deriveBlsKeyPair, makeBlsBinding, signBlsVote, type BlsBinding, type BlsKeyPair } from '../core/bls.js'
@@ -28,6 +29,8 @@ import type { EpochsView, ProposalCreate, ProposalListQuery, ProposalView, Reput
 import { EpochChain } from './chain.js'
 import { entryView, type Entry } from './entry.js'
 import { EPOCH_KIND, buildEpochPayload, judgeEpoch, type EpochPayload } from './epochs.js'
+import { EpochAttempts, attemptedEpoch } from './epoch-attempts.js'
+import { doubleBackers, mayBack, reproposal, settleEpochQc } from '../core/epoch-lock.js'
 import { Ingest } from './ingest.js'
 import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
@@ -74,8 +77,10 @@ export class ConsensusService {
   private readonly ingest: Ingest
   private timer?: NodeJS.Timeout
   private started = false
-  /** The epoch proposal this node voted yes on, per epoch (an honest member backs one per epoch at a time). */
-  private readonly epochYes = new Map<number, Entry>()
+  /** Epoch attempts and their contents (the lock rule's input, core/epoch-lock.ts). */
+  readonly attempts: EpochAttempts
+  /** The content this node is signing yes on, per epoch: taken before the vote is stored, so two at once cannot both pass. */
+  private readonly backing = new Map<number, string>()
   private blsKey?: BlsKeyPair
   private blsBinding?: BlsBinding
 
@@ -84,6 +89,7 @@ export class ConsensusService {
     this.guard = new ReplayGuard(c.clock, { maxAgeMs: init.recordMaxAgeMs, maxSkewMs: init.recordMaxSkewMs })
     this.seq = new SeqSource(c.clock)
     this.ingest = new Ingest(this)
+    this.attempts = new EpochAttempts(this.ingest.entries)
     this.archive = new ProposalArchive(c.blocks, c.logger, c.metrics)
     this.pruner = new Pruner(this, this.ingest.entries)
     for (const k of builtinKinds(this.ingest)) this.kinds.register(k)
@@ -150,7 +156,7 @@ export class ConsensusService {
     if (req.kind === EPOCH_KIND) throw new ConsensusError('ERR_KIND', 'epoch proposals are raised by the chain itself')
     const now = this.c.clock.now()
     const ttlMs = req.ttlSeconds != null ? req.ttlSeconds * 1000 : this.init.defaultTtlMs
-    const p: Proposal = { kind: req.kind, payload: req.payload, proposer: this.peerId, createdAt: now, expiresAt: now + ttlMs, snapshot: this.chain.epoch }
+    const p: Proposal = { kind: req.kind, payload: this.kinds.prepare(req.kind, req.payload), proposer: this.peerId, createdAt: now, expiresAt: now + ttlMs, snapshot: this.chain.epoch }
     if (this.electorateOf(p).total === 0n) throw new ConsensusError('ERR_UNAVAILABLE', 'no electorate: the genesis names no pre-trusted peer (see meshnode init --genesis)')
     return await this.propose(p, 'yes')
   }
@@ -252,12 +258,52 @@ export class ConsensusService {
   }
 
   async castVote (e: Entry, choice: VoteChoice): Promise<void> {
-    if (e.proposal.kind === EPOCH_KIND && choice === 'yes') this.epochYes.set(e.proposal.snapshot, e)
+    const epoch = attemptedEpoch(e)
+    if (epoch != null && choice === 'yes') {
+      // the epoch lock: yes on one content per epoch, ever (checked and taken with no await in between)
+      const content = this.attempts.content(e)
+      if (!this.mayBackEpoch(epoch, content)) throw new ConsensusError('ERR_CLOSED', `this node signed yes on other content for epoch ${epoch}`)
+      for (const k of this.backing.keys()) if (k <= this.chain.epoch) this.backing.delete(k) // final: the chain decides now
+      this.backing.set(epoch, content)
+    }
     // the BLS part only where an aggregate may be built: small electorates keep today's records, byte for byte
     const bls = choice === 'yes' && this.electorateOf(e.proposal).weights.size > this.blsQcThreshold ? this.blsVote(e.id) : undefined
-    const bytes = await this.sign('vote', { proposalId: e.id, choice, voter: this.peerId, network: this.network, ...(bls != null ? { bls } : {}) })
+    const vote = { proposalId: e.id, choice, voter: this.peerId, network: this.network, ...(bls != null ? { bls } : {}) }
+    if (epoch != null) {
+      // an epoch vote is stored before it leaves: after a crash, the lock is read back from it
+      const seq = this.seq.next()
+      const signed = await signConsensusRecord(this.c.privateKey, this.network, 'vote', seq, vote)
+      await this.write([ops.vote(e.id, this.peerId, seq, signed)])
+      await this.publish(signed)
+      await this.ingest.ingestBytes(signed)
+      return
+    }
+    const bytes = await this.sign('vote', vote)
     await this.publish(bytes)
     await this.ingest.ingestBytes(bytes)
+  }
+
+  /** Whether this node may sign yes on `content` for `epoch` (its stored votes and the vote it is signing now). */
+  private mayBackEpoch (epoch: number, content: string): boolean {
+    const taken = this.backing.get(epoch)
+    return (taken == null || taken === content) && mayBack(this.attempts.of(epoch), this.peerId, epoch, content)
+  }
+
+  /**
+   * Report an accepted epoch proposal for an epoch already final here with other content (a QC on each: the byzantine
+   * bound was broken); returns whether it conflicts. The finalized epoch stays; the pair and the double signers are logged.
+   */
+  epochConflict (epoch: number, id: string, payload: unknown): boolean {
+    const done = this.chain.entries[epoch - 1]
+    const finalized = done != null ? this.ingest.entries.get(done.proposalId) : undefined
+    if (done == null || done.proposalId === id || finalized == null) return false
+    const other = this.ingest.entries.get(id)
+    const content = other != null ? this.attempts.content(other) : cidOf(payload)
+    if (settleEpochQc(this.attempts.content(finalized), content) !== 'conflict') return false
+    const signers = [...doubleBackers(this.attempts.of(epoch), epoch).keys()]
+    this.c.logger.error({ epoch, finalized: done.proposalId, conflicting: id, doubleSigners: signers }, 'a QC on conflicting content for a finalized epoch')
+    this.c.events.emit('epoch.conflict', { epoch, finalized: done.proposalId, conflicting: id, doubleSigners: signers })
+    return true
   }
 
   /** This node's BLS key (derived from its identity, core/bls.ts), its binding, and its yes signature on `id`. */
@@ -273,10 +319,10 @@ export class ConsensusService {
     if (this.c.clock.now() >= e.proposal.expiresAt) return
     let verdict: 'yes' | 'no' | 'wait'
     if (e.proposal.kind === EPOCH_KIND) {
-      verdict = judgeEpoch(e.proposal.payload as EpochPayload, e.proposal.snapshot, this.chain, this.ingest)
-      const backed = this.epochYes.get(e.proposal.snapshot)
-      if (verdict === 'yes' && backed != null && backed !== e && backed.status !== 'rejected' &&
-          this.c.clock.now() <= backed.proposal.expiresAt + this.init.recordMaxSkewMs) verdict = 'wait'
+      const payload = e.proposal.payload as EpochPayload
+      verdict = judgeEpoch(payload, e.proposal.snapshot, this.chain, this.ingest)
+      // locked on other content for this epoch (even if that attempt expired): no, whatever this one lists
+      if (verdict === 'yes' && !this.mayBackEpoch(payload.epoch, this.attempts.content(e))) verdict = 'no'
     } else {
       const kind = this.kinds.get(e.proposal.kind)
       const policy: OperatorPolicy = this.init.policies[e.proposal.kind] ?? kind.defaultPolicy ?? { mode: 'manual' }
@@ -313,8 +359,18 @@ export class ConsensusService {
     if (now < this.chain.lastAt + epochIntervalMs) return
     if (open.some(e => e.proposal.kind === EPOCH_KIND && e.proposal.snapshot === this.chain.epoch && now < e.proposal.expiresAt + this.init.recordMaxSkewMs)) return
     const slot = Math.floor((now - genesis.startedAt) / epochIntervalMs)
-    if (this.chain.leader(slot) !== this.peerId) return
-    const payload = buildEpochPayload(this.chain, this.ingest)
+    // lead in the first half of the slot only: the next slot's leader then holds this attempt before its own turn, so
+    // two attempts of different content rarely run at once (their voters' locks could split, core/epoch-lock.ts)
+    if (this.chain.leader(slot) !== this.peerId || now - genesis.startedAt - slot * epochIntervalMs >= epochIntervalMs / 2) return
+    // re-propose locked content (this node's lock, else the most backed content it would vote for), else build fresh
+    const epoch = this.chain.epoch + 1
+    const judge = (content: string): boolean => {
+      const x = this.attempts.find(epoch, content)
+      return x != null && judgeEpoch(x.proposal.payload as EpochPayload, this.chain.epoch, this.chain, this.ingest) === 'yes'
+    }
+    const again = reproposal(this.attempts.of(epoch), epoch, this.peerId, this.chain.electorate().weights, judge)
+    const prior = again != null ? this.attempts.find(epoch, again) : undefined
+    const payload = prior != null ? prior.proposal.payload as EpochPayload : buildEpochPayload(this.chain, this.ingest)
     await this.propose({ kind: EPOCH_KIND, payload, proposer: this.peerId, createdAt: now, expiresAt: now + epochTtlMs, snapshot: this.chain.epoch })
     const e = [...this.ingest.entries.values()].find(x => x.proposal.kind === EPOCH_KIND && x.proposal.createdAt === now && x.proposal.proposer === this.peerId)
     if (e != null) await this.decide(e)

@@ -38,6 +38,7 @@ export function epochsView (chain: EpochChain, params: ReadonlyMap<string, unkno
   return {
     epoch: chain.epoch,
     hash: chain.hash(),
+    credits: chain.creditsHash(),
     guardians: { keys: [...chain.guardians.keys], threshold: chain.guardians.threshold },
     kinds,
     params: Object.fromEntries(params),

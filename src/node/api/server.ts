@@ -158,6 +158,36 @@ export function compileAllSchemas (app: FastifyInstance): number {
   return all.length
 }
 
+/** How many route schemas of `app` are not compiled yet. */
+export function pendingSchemas (app: FastifyInstance): number {
+  return pendingOf.get(app)?.length ?? 0
+}
+
+/**
+ * Compile the schemas still pending in the background, one per turn of the event loop (I/O and timers run between
+ * two), starting `delayMs` after the call: the node has listened by then, and a route's first request no longer pays
+ * for its compile. Stops with `signal` (the server closing). A schema that fails stays pending: `compileAllSchemas`
+ * and the route's first request still throw it.
+ */
+export function warmSchemas (app: FastifyInstance, opts: { delayMs?: number, signal?: AbortSignal } = {}): void {
+  const pending = pendingOf.get(app)
+  if (pending == null) return
+  const step = (): void => {
+    if (opts.signal?.aborted === true) return
+    const get = pending.shift()
+    if (get === undefined) return
+    try {
+      get()
+    } catch {
+      pending.unshift(get)
+      return
+    }
+    // not unref'd: an unref'd immediate waits for the loop's next wake-up, and the chain ends with the list anyway
+    setImmediate(step)
+  }
+  setTimeout(step, opts.delayMs ?? 0).unref()
+}
+
 /** The methods declared for each route pattern, to answer 405 with `Allow` for a known path and an undeclared method. */
 class MethodTable {
   private readonly routes = new Map<string, { re: RegExp, methods: Set<string> }>()

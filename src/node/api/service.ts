@@ -8,7 +8,13 @@ import type { Logger } from '../../common/logger.js'
 import type { Service } from '../../common/service.js'
 import { FILES, readAdminToken, writeFileAtomic } from '../identity.js'
 import type { ApiOptions } from './options.js'
-import { compileAllSchemas, startApiServer, type ApiPlugin, type ApiServer } from './server.js'
+import { compileAllSchemas, startApiServer, warmSchemas, type ApiPlugin, type ApiServer } from './server.js'
+
+/**
+ * How long after listening the route schemas start compiling in the background: past the node's own start-up work
+ * (the chain stack's load, the training-speed probe), which a node joining a mesh needs first.
+ */
+const SCHEMA_WARM_DELAY_MS = 3000
 
 /** The admin API's options: its option section plus where the token and URL files are. */
 export interface AdminApiInit extends Pick<ApiOptions, 'host' | 'port' | 'allowedHosts' | 'bodyLimitBytes'> {
@@ -27,13 +33,14 @@ export interface AdminApiComponents {
 /** The running admin API. */
 export class AdminApi implements Service {
   private server?: ApiServer
+  private warming?: AbortController
 
   constructor (private readonly c: AdminApiComponents, private readonly init: AdminApiInit) {}
 
   /** The URL actually bound (`port: 0` picks a free one); empty before start. */
   get url (): string { return this.server?.url ?? '' }
 
-  /** Compile every route schema not compiled yet (they compile on first use); returns how many. Tests: all can. */
+  /** Compile every route schema not compiled yet (on first use, or in the background after start); returns how many. Tests: all can. */
   compileSchemas (): number { return this.server == null ? 0 : compileAllSchemas(this.server.app) }
 
   async start (): Promise<void> {
@@ -56,12 +63,15 @@ export class AdminApi implements Service {
       await this.stop()
       throw err
     }
+    this.warming = new AbortController()
+    warmSchemas(this.server.app, { delayMs: SCHEMA_WARM_DELAY_MS, signal: this.warming.signal })
   }
 
   async stop (): Promise<void> {
     const server = this.server
     if (server == null) return
     this.server = undefined
+    this.warming?.abort()
     await rm(join(this.init.dataDir, FILES.apiUrl), { force: true })
     await server.close()
   }

@@ -40,9 +40,14 @@ export interface HyperparamChange {
   fromRound: number
   changes: HyperparamChanges
   rollbackOf?: string
-  /** The job's creator raised (or decided against) a rollback for it: not judged again. */
+  /** The job's creator is done with it (a rollback passed, or none was due or could pass): not judged again. */
   judged?: boolean
+  /** The job's creator's bookkeeping: the rollback it raised last for this change, and how many it raised. */
+  rollback?: RollbackAttempt
 }
+
+/** A rollback the job's creator raised: the proposal's id, and how many it raised for the change so far. */
+export interface RollbackAttempt { id: string, tries: number }
 
 /** The spec's own values. */
 export function specHyperparams (spec: Pick<JobSpec, 'learningRate' | 'localEpochs' | 'batchSize'>): Hyperparams {
@@ -136,6 +141,40 @@ export function rollbackVerdict (change: Pick<HyperparamChange, 'fromRound' | 'r
   if (before === undefined || after === undefined) return undefined
   return { due: before - after > margin, before, after }
 }
+
+/** How many rollback proposals the job's creator raises for one change, each after the last was rejected or expired. */
+export const ROLLBACK_TRIES = 3
+
+/**
+ * The job creator's next step for one executed change (`due`: `rollbackVerdict`'s; `status`: its last rollback
+ * proposal's, undefined when unknown here; `active`: the job still trains): `raise` a rollback (the first, or another
+ * after one that was rejected or expired, while tries remain), `wait` (its rounds unreported, or its rollback open), or
+ * `done` (no drop, a rollback accepted or vetoed or forgotten, tries spent, the job over, or itself a rollback).
+ */
+export function rollbackStep (o: { change: Pick<HyperparamChange, 'rollbackOf' | 'rollback'>, due: boolean | undefined, status: string | undefined, active: boolean }): 'raise' | 'wait' | 'done' {
+  if (o.change.rollbackOf != null) return 'done'
+  const last = o.change.rollback
+  if (last == null) return o.due === undefined ? 'wait' : o.due && o.active ? 'raise' : 'done'
+  if (o.status === 'pending') return 'wait'
+  if (o.status === 'rejected' || o.status === 'expired') return last.tries < ROLLBACK_TRIES && o.active ? 'raise' : 'done'
+  return 'done'
+}
+
+/**
+ * How far ahead of the round in progress an automatic rollback's first round lies. The proposal pins it (`fromRound`),
+ * so every node records the same round, whatever round each is in when it executes the proposal; two rounds ahead, so
+ * no voter has begun that round while the proposal is open (a voter refuses a first round already under way), even
+ * when the creator lags its peers by a round.
+ */
+export const ROLLBACK_LEAD_ROUNDS = 2
+
+/** The round `lead` rounds after `roundInProgress`, within the schema's range of first rounds ([1, maxRounds]). */
+export function roundAhead (roundInProgress: number, lead = 1): number {
+  return Math.min(L.maxRounds, Math.max(1, roundInProgress + lead))
+}
+
+/** The first round of a rollback raised while `roundInProgress` runs. */
+export function rollbackFromRound (roundInProgress: number): number { return roundAhead(roundInProgress, ROLLBACK_LEAD_ROUNDS) }
 
 /**
  * The changes that undo `change`: for each name it changed, the value in force just before its first round

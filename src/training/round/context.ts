@@ -4,9 +4,9 @@
  */
 import { compareIds } from '../core/aggregate.js'
 import { selectAggregator } from '../core/round-timing.js'
-import type { ReputationView, SealAcceptance, SealBallot, SealRef } from '../../consensus/index.js'
+import type { ReputationView, SealBallot, SealRef } from '../../consensus/index.js'
 import { TRAINING_LIMITS, type JobSpec, type RoundSeal, type SealVote, type TrainingMessage } from '../protocol/messages.js'
-import type { JobAction, JobMachineState, PenaltyReason, RoundState, SealEntry } from './types.js'
+import type { JobAction, JobMachineState, PenaltyReason, RoundAcceptance, RoundState, SealEntry } from './types.js'
 
 /** The acceptance reference of a seal. */
 export const refOf = (s: RoundSeal): SealRef => ({ jobId: s.jobId, round: s.round, attempt: s.attempt, aggregateCid: s.aggregateCid })
@@ -22,7 +22,7 @@ export class RoundContext {
     readonly job: JobSpec,
     readonly self: string,
     readonly reputation: ReputationView,
-    readonly acceptance: SealAcceptance,
+    readonly acceptance: RoundAcceptance,
     public state: JobMachineState
   ) {}
 

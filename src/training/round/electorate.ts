@@ -61,12 +61,28 @@ export function isQuorum (ctx: RoundContext, members: Iterable<string>, attempt:
   return reduced != null && reduced.every(p => set.has(p))
 }
 
-/** Whether a seal of the current round is accepted: a majority of the electorate, or all of a record's electorate. */
+/**
+ * Whether the acceptance accepts a seal over a whole electorate (the round's, or our participants for a later round).
+ * A certifying acceptance (seals through consensus) asks for a QC naming that electorate, whatever its size: its
+ * `outcome` over one voter answers the per-voter question from counted votes, which is no certificate.
+ */
+export function acceptedBy (ctx: RoundContext, ref: SealRef, electorate: readonly string[]): boolean {
+  const a = ctx.acceptance
+  return a.certified != null ? a.certified(ref, electorate) : a.outcome(ref, electorate) === 'accepted'
+}
+
+/**
+ * Whether a seal of the current round is accepted: by a majority of the electorate, or by all of a record's electorate.
+ * Through consensus the latter also needs a QC of a proposal naming the reduced electorate (types.ts RoundAcceptance),
+ * so a node that adopts it can show the certificate like any other adoption.
+ */
 export function acceptedNow (ctx: RoundContext, ref: SealRef): boolean {
-  if (ctx.acceptance.outcome(ref, ctx.electorate()) === 'accepted') return true
+  if (acceptedBy(ctx, ref, ctx.electorate())) return true
   const reduced = reducedAt(ctx, ref.attempt)
+  if (reduced == null) return false
   // one voter's outcome is 'accepted' exactly when that voter approved (and did not equivocate)
-  return reduced != null && reduced.every(p => ctx.acceptance.outcome(ref, [p]) === 'accepted')
+  if (!reduced.every(p => ctx.acceptance.outcome(ref, [p]) === 'accepted')) return false
+  return ctx.acceptance.certified?.(ref, reduced) ?? true
 }
 
 /**

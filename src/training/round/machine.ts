@@ -35,7 +35,8 @@
  *   majority rejected it), or seals a fresh one if none. So an aggregate a majority may have accepted is never replaced,
  *   and lost votes or crashed voters cannot deadlock the round; each participant re-announces its delta every attempt.
  * - A seal is adopted when the SealAcceptance says accepted, over the round's electorate (a later round's: over our
- *   participants, at least minParticipants), whatever our own verdict.
+ *   participants, at least minParticipants), whatever our own verdict. A certifying acceptance (seals through
+ *   consensus, types.ts RoundAcceptance) adopts only by a QC naming that electorate, the creator's reduced one included.
  * - A voter lost for good: when half of a round's electorate is gone (two voters, one killed or left), the job's
  *   creator signs, after STALL_ATTEMPTS attempts, an `electorate` record naming the live half; from its attempt on, all
  *   of that half is a quorum too (of promises and of approvals). Every majority meets it, so the promise rule still
@@ -53,7 +54,7 @@ import { TRAINING_LIMITS } from '../protocol/messages.js'
 import { RoundContext } from './context.js'
 import { backOldRound, helpStraggler, onAggregate, onInvalid, onJoin, onLeave, onLocalDelta, onMessage, onVerified } from './intake.js'
 import { diagnose } from './diagnose.js'
-import { recordMessages } from './electorate.js'
+import { currentRecord, recordMessages } from './electorate.js'
 import { reconcile } from './progress.js'
 import { roundDeadline, sealedDeltas, usableDeltas } from './rules.js'
 import { checkSnapshot, initialState } from './state.js'
@@ -199,6 +200,12 @@ export class JobMachine {
   /** The creator's electorate records this machine holds (the creator repeats them for nodes that missed them). */
   electorateRecords (): ElectorateChange[] {
     return recordMessages(this.ctx)
+  }
+
+  /** The creator's valid record for the current round, if any: from `fromAttempt` on, all of `electorate` is a quorum. */
+  reducedElectorate (): { fromAttempt: number, electorate: string[] } | undefined {
+    const rec = currentRecord(this.ctx)
+    return rec == null ? undefined : { fromAttempt: rec.fromAttempt, electorate: [...rec.electorate] }
   }
 
   /** A summary for status output. */

@@ -5,7 +5,7 @@
 import { compareIds } from '../core/aggregate.js'
 import { TRAINING_LIMITS, type RoundSeal } from '../protocol/messages.js'
 import { refOf, type RoundContext } from './context.js'
-import { acceptedNow, isQuorum, pruneRecords, reconfigure, rejectedByMajority } from './electorate.js'
+import { acceptedBy, acceptedNow, isQuorum, pruneRecords, reconfigure, rejectedByMajority } from './electorate.js'
 import { acceptDelta, admitStrangerVotes } from './intake.js'
 import { checkSeal, closeDue, sealedDeltas, usableDeltas, wantsLateDeltas } from './rules.js'
 import { ROUND_LIMITS, newRound } from './state.js'
@@ -37,7 +37,7 @@ function adoptAccepted (ctx: RoundContext, now: number): boolean {
   // a later round's electorate is unknown here: our participants, at least minParticipants of them
   const accepted = candidates.find(e => {
     if (e.seal.round === r.round) return electorate.length >= ctx.job.minParticipants && acceptedNow(ctx, refOf(e.seal))
-    return participants.length >= ctx.job.minParticipants && ctx.acceptance.outcome(refOf(e.seal), participants) === 'accepted'
+    return participants.length >= ctx.job.minParticipants && acceptedBy(ctx, refOf(e.seal), participants)
   })
   if (accepted == null) return false
   adopt(ctx, accepted, now)

@@ -2,7 +2,7 @@
  * The vocabulary of the round state machine: the events the shell feeds it, the actions it asks the shell to carry
  * out, its options, and its plain-JSON snapshot.
  */
-import type { ReputationView, SealAcceptance, SealAcceptanceSnapshot, SealBallot } from '../../consensus/index.js'
+import type { ReputationView, SealAcceptance, SealAcceptanceSnapshot, SealBallot, SealRef } from '../../consensus/index.js'
 import type { JobSpec, RoundSeal, SealedDelta, SealVote, TrainingMessage, TrainingMetrics } from '../protocol/messages.js'
 
 /** Why the machine asks the shell to penalise a peer (reputation and gossip scoring are the shell's business). */
@@ -69,7 +69,18 @@ export interface JobMachineOptions {
   /** Orders aggregator candidates; default: all equal. Must agree across nodes. */
   reputation?: ReputationView
   /** Decides seals from votes; default: a fresh VerifiedMajority. */
-  acceptance?: SealAcceptance
+  acceptance?: RoundAcceptance
+}
+
+/**
+ * A SealAcceptance, optionally certifying (seals through consensus): then every adoption also needs `certified`, a QC
+ * that accepted a proposal of that seal naming exactly that electorate. That covers the round's electorate of any size
+ * and a creator's reduced electorate (round/electorate.ts), whose seal then needs both the QC and every member's counted
+ * approval (the QC may hold only 2/3 of it, and all of it is what meets every strict majority). `outcome(ref, [p])`
+ * stays the per-voter question (did p approve, can p still approve), which drives promises and re-proposal.
+ */
+export interface RoundAcceptance extends SealAcceptance {
+  certified?: (ref: SealRef, electorate: readonly string[]) => boolean
 }
 
 /** A participant's promise for an attempt (see RoundPromise). */

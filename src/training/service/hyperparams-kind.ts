@@ -12,8 +12,8 @@
 import type { ProposalKind } from '../../consensus/index.js'
 import type { Logger } from '../../common/logger.js'
 import {
-  HyperparamsPayloadSchema, effectiveHyperparams, hyperparamBoundsOf, hyperparamsIssue, rollbackChanges, rollbackVerdict,
-  sortChanges, type HyperparamChange, type Hyperparams, type Range
+  HyperparamsPayloadSchema, effectiveHyperparams, hyperparamBoundsOf, hyperparamsIssue, rollbackChanges, rollbackFromRound,
+  rollbackStep, rollbackVerdict, roundAhead, sortChanges, type HyperparamChange, type Hyperparams, type Range
 } from '../protocol/hyperparams.js'
 import type { JobSpec } from '../protocol/job-schema.js'
 import type { RoundReport } from './api-types.js'
@@ -41,7 +41,7 @@ export interface HyperparamsView {
   latest: Hyperparams
   bounds: Record<keyof Hyperparams, Range>
   /** The executed changes, in the order they apply. */
-  changes: Array<Omit<HyperparamChange, 'judged'>>
+  changes: Array<Omit<HyperparamChange, 'judged' | 'rollback'>>
 }
 
 /** The executed changes of every job, persisted. */
@@ -68,9 +68,9 @@ export class HyperparamTable {
     return true
   }
 
-  /** Mark a change judged by the rollback rule. */
-  async judged (jobId: string, proposalId: string): Promise<void> {
-    const next = this.changes(jobId).map(c => c.proposalId === proposalId ? { ...c, judged: true } : c)
+  /** Note the rollback watch's bookkeeping on a change (`judged`, the rollback raised last). */
+  async mark (jobId: string, proposalId: string, patch: Pick<HyperparamChange, 'judged' | 'rollback'>): Promise<void> {
+    const next = this.changes(jobId).map(c => c.proposalId === proposalId ? { ...c, ...patch } : c)
     this.byJob.set(jobId, next)
     await this.store.put(jobId, next)
   }
@@ -83,7 +83,7 @@ export class HyperparamTable {
       current: this.effective(spec, round),
       latest: effectiveHyperparams(spec, changes, Number.MAX_SAFE_INTEGER),
       bounds: hyperparamBoundsOf(spec),
-      changes: changes.map(({ judged: _judged, ...c }) => c)
+      changes: changes.map(({ judged: _judged, rollback: _rollback, ...c }) => c)
     }
   }
 }
@@ -111,9 +111,16 @@ export function hyperparamsKind (host: HyperparamsHost): ProposalKind<typeof Hyp
       if (p.fromRound != null && p.fromRound <= job.round) return { valid: false }
       return { valid: true }
     },
+    // the proposer pins the first round, the round after the one in progress here, into the signed payload: every node
+    // then records the same round, whatever round each is in when it executes the proposal
+    prepare (p) {
+      const job = p.fromRound == null ? host.job(p.jobId) : undefined
+      return job == null ? p : { ...p, fromRound: roundAhead(job.round) }
+    },
     async execute (p, ctx) {
-      // without `fromRound` the change holds from the round after the one in progress here
-      const fromRound = p.fromRound ?? (host.job(p.jobId)?.round ?? 0) + 1
+      // without `fromRound` (proposed by a node that did not know the job) the change holds from the round after the
+      // one in progress here
+      const fromRound = p.fromRound ?? roundAhead(host.job(p.jobId)?.round ?? 0)
       const applied = await host.table.apply(p.jobId, { proposalId: ctx.id, fromRound, changes: p.changes, ...(p.rollbackOf != null ? { rollbackOf: p.rollbackOf } : {}) })
       if (applied) host.logger.info({ job: p.jobId, proposal: ctx.id, fromRound, changes: p.changes }, 'hyperparameters changed by consensus')
     },
@@ -123,38 +130,49 @@ export function hyperparamsKind (host: HyperparamsHost): ProposalKind<typeof Hyp
 
 /**
  * The job creator's rollback watch: for each of its jobs' executed changes not yet judged, once the change's first
- * round and the round before it are reported, raise a rollback proposal when accuracy dropped by more than `margin`.
- * Only the creator raises it, so the mesh sees one rollback proposal per change.
+ * round and the round before it are reported, raise a rollback proposal when accuracy dropped by more than `margin`,
+ * from a round pinned ahead of the one in progress; raise it again (up to ROLLBACK_TRIES in all) when one is rejected
+ * or expires while the job still trains (`rollbackStep`). Only the creator raises them, so the mesh sees one open
+ * rollback proposal per change at a time. Returns how many it raised.
  */
 export async function raiseRollbacks (o: {
   table: HyperparamTable
-  jobs: Array<{ spec: JobSpec, reports: readonly RoundReport[] }>
+  /** The node's jobs, with the round each is in here and whether it still trains. */
+  jobs: Array<{ spec: JobSpec, reports: readonly RoundReport[], round: number, active: boolean }>
   self: string
   margin: number
-  proposals: Pick<TrainingProposals, 'create'>
+  proposals: Pick<TrainingProposals, 'create' | 'list'>
   logger: Logger
 }): Promise<number> {
   let raised = 0
+  let statuses: Map<string, string> | undefined
+  const statusOf = (id: string): string | undefined => {
+    statuses ??= new Map(o.proposals.list({ kind: HYPERPARAMS_KIND }).map(p => [p.id, p.status]))
+    return statuses.get(id)
+  }
   for (const job of o.jobs) {
     if (job.spec.creator !== o.self) continue
     const all = o.table.changes(job.spec.id)
     for (const change of all) {
       if (change.judged === true) continue
-      if (change.rollbackOf != null) { await o.table.judged(job.spec.id, change.proposalId); continue }
-      const verdict = rollbackVerdict(change, job.reports, o.margin)
-      if (verdict === undefined) continue
-      if (verdict.due) {
-        const payload = { jobId: job.spec.id, changes: rollbackChanges(job.spec, all, change), rollbackOf: change.proposalId }
-        try {
-          const { id } = await o.proposals.create({ kind: HYPERPARAMS_KIND, payload })
-          o.logger.info({ job: job.spec.id, change: change.proposalId, rollback: id, before: verdict.before, after: verdict.after }, 'accuracy dropped after a hyperparameter change: rollback proposed')
-          raised++
-        } catch (err) {
-          // judged all the same: an operator can still propose the rollback by hand
-          o.logger.warn({ job: job.spec.id, change: change.proposalId, err: (err as Error).message }, 'proposing a hyperparameter rollback failed')
-        }
+      const verdict = change.rollbackOf == null ? rollbackVerdict(change, job.reports, o.margin) : undefined
+      const status = change.rollback != null ? statusOf(change.rollback.id) : undefined
+      const step = rollbackStep({ change, due: verdict?.due, status, active: job.active })
+      if (step === 'wait') continue
+      if (step === 'done') { await o.table.mark(job.spec.id, change.proposalId, { judged: true }); continue }
+      // the first round pinned in the payload: every node records the same one (see rollbackFromRound)
+      const payload = { jobId: job.spec.id, changes: rollbackChanges(job.spec, all, change), fromRound: rollbackFromRound(job.round), rollbackOf: change.proposalId }
+      const tries = (change.rollback?.tries ?? 0) + 1
+      try {
+        const { id } = await o.proposals.create({ kind: HYPERPARAMS_KIND, payload })
+        o.logger.info({ job: job.spec.id, change: change.proposalId, rollback: id, tries, before: verdict?.before, after: verdict?.after }, 'accuracy dropped after a hyperparameter change: rollback proposed')
+        await o.table.mark(job.spec.id, change.proposalId, { rollback: { id, tries } })
+        raised++
+      } catch (err) {
+        // judged all the same: an operator can still propose the rollback by hand
+        o.logger.warn({ job: job.spec.id, change: change.proposalId, err: (err as Error).message }, 'proposing a hyperparameter rollback failed')
+        await o.table.mark(job.spec.id, change.proposalId, { judged: true })
       }
-      await o.table.judged(job.spec.id, change.proposalId)
     }
   }
   return raised

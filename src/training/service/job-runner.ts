@@ -232,7 +232,8 @@ export class JobRunner {
     if (msg.type !== 'seal' && msg.type !== 'vote') return
     // the machine's round and electorate as of this step (the queue below runs later)
     const v = job.machine.view()
-    const at = { round: v.round, electorate: v.electorate, sealTimeoutMs: job.spec.timing.sealTimeoutMs }
+    const reduced = job.machine.reducedElectorate()
+    const at = { round: v.round, electorate: v.electorate, sealTimeoutMs: job.spec.timing.sealTimeoutMs, ...(reduced != null ? { reduced } : {}) }
     const step = msg.type === 'seal' ? async () => { await seals.onOwnSeal(msg, at) } : async () => { await seals.onOwnVote(msg, at) }
     this.consensusQueue = this.consensusQueue.then(step).catch(err => { this.log.warn({ err: (err as Error).message }, 'seal voting failed') })
   }

@@ -80,7 +80,10 @@ export function sealWork (p: ModelUpdatePayload): WorkRecord | undefined {
   // read before the schema check in places (a proposal from the store): a malformed payload credits nothing
   if (!Array.isArray(p?.deltas) || typeof p.jobId !== 'string' || !Number.isSafeInteger(p.round)) return undefined
   const contributors = sortedIds(p.deltas.map(d => d.peerId).filter(x => typeof x === 'string'))
-  return contributors.length === 0 ? undefined : { jobId: p.jobId, round: p.round, contributors }
+  if (contributors.length === 0) return undefined
+  // the electorate too: consensus credits round r only if it lies within round r-1's credited contributors
+  const electorate = Array.isArray(p.electorate) ? sortedIds(p.electorate.filter(x => typeof x === 'string')) : []
+  return { jobId: p.jobId, round: p.round, contributors, ...(electorate.length > 0 ? { electorate } : {}) }
 }
 
 /** What the kind asks of training's seal voting (service/seal-voting.ts). */

@@ -12,11 +12,16 @@
  *   proposal of that seal naming that very electorate; the votes it also counts answer the machine's per-voter
  *   questions (who approved, who can no longer approve), which drive promises and re-proposal. A node that catches up
  *   takes the QC (its signed votes, each checked, under the snapshot it names) instead of re-tallying training votes.
+ * - A voter lost for good (round/electorate.ts): once the creator's record reduces a round's electorate, the aggregator
+ *   also proposes each seal of the attempts it covers to the reduced electorate, and members vote yes there on what
+ *   they approved. The machine adopts under the reduced electorate only by that proposal's QC (and all its members'
+ *   approvals: a QC may hold only 2/3 of it).
  */
-import { VerifiedMajority, type SealAcceptance, type SealAcceptanceSnapshot, type SealBallot, type SealOutcome, type SealRef, type VoteReceipt } from '../../consensus/index.js'
+import { VerifiedMajority, type SealAcceptanceSnapshot, type SealBallot, type SealOutcome, type SealRef, type VoteReceipt } from '../../consensus/index.js'
 import type { Logger } from '../../common/logger.js'
 import type { RoundSeal, SealVote } from '../protocol/messages.js'
 import type { TrainingProposals } from './hyperparams-kind.js'
+import type { RoundAcceptance } from '../round/index.js'
 import { MODEL_UPDATE_KIND, ModelUpdatePayloadSchema, modelUpdateKind, proposesSeal, refKey, sameElectorate, sealPayload, type ModelUpdatePayload } from './seal-kind.js'
 import type { ProposalKind } from '../../consensus/index.js'
 
@@ -35,11 +40,27 @@ export interface SealVotingHost {
   logger: Logger
 }
 
-/** Where the job's machine stood when it published (read in the same step). */
-export interface RoundAt { round: number, electorate: readonly string[], sealTimeoutMs: number }
+/**
+ * Where the job's machine stood when it published (read in the same step); `reduced`: the creator's record for that
+ * round (round/electorate.ts), from whose attempt on all of its electorate is a quorum too.
+ */
+export interface RoundAt {
+  round: number
+  electorate: readonly string[]
+  sealTimeoutMs: number
+  reduced?: { fromAttempt: number, electorate: readonly string[] }
+}
 
-/** The machine's vote on one seal reference, with what it approved. */
-interface Ballot { approve: boolean, seal?: RoundSeal, electorate?: string[] }
+/** The machine's vote on one seal reference, with what it approved (and the reduced electorate it may name). */
+interface Ballot { approve: boolean, seal?: RoundSeal, electorate?: string[], reduced?: string[] }
+
+/** The reduced electorate that applies to `attempt` of the round `at` stands in, if any. */
+const reducedFor = (at: RoundAt, round: number, attempt: number): readonly string[] | undefined =>
+  at.round === round && at.reduced != null && attempt >= at.reduced.fromAttempt ? at.reduced.electorate : undefined
+
+/** Whether `sub` could be a creator's reduced electorate of `full`: a subset holding at least half of it. */
+const couldReduce = (sub: readonly string[], full: readonly string[]): boolean =>
+  sub.length > 0 && sub.length < full.length && 2 * sub.length >= full.length && sub.every(p => full.includes(p))
 
 const remember = <K, V>(m: Map<K, V>, k: K, v: V): void => {
   m.delete(k)
@@ -83,7 +104,7 @@ export class SealVoting {
   }
 
   /** A job's acceptance: consensus QCs for full electorates, the machine's counted votes for single voters. */
-  acceptance (): SealAcceptance {
+  acceptance (): RoundAcceptance {
     return new ConsensusSealAcceptance((ref, electorate) => this.qcAccepted(ref, electorate))
   }
 
@@ -98,14 +119,22 @@ export class SealVoting {
   /** The machine published a seal: propose it to the round's electorate when it is the round in progress here. */
   async onOwnSeal (seal: RoundSeal, job: RoundAt): Promise<void> {
     this.noteSeal(seal)
+    this.noteReduced(job)
     // a seal of an earlier round re-sent to a straggler was proposed (and decided) back then
     if (job.round !== seal.round || job.electorate.length === 0) return
+    // to the round's electorate, and, where the creator's record applies, to its reduced electorate as well (all of
+    // which is then a quorum too: round/electorate.ts); each electorate adopts only by a QC naming it
+    const reduced = reducedFor(job, seal.round, seal.attempt)
+    for (const electorate of reduced == null ? [job.electorate] : [job.electorate, reduced]) await this.propose(seal, electorate, job.sealTimeoutMs)
+  }
+
+  private async propose (seal: RoundSeal, electorate: readonly string[], sealTimeoutMs: number): Promise<void> {
     const ids = this.byRef.get(refKey(seal)) ?? new Set()
-    if ([...ids].some(id => { const p = this.payloads.get(id); return p != null && sameElectorate(p, job.electorate) })) return
-    const ttlSeconds = Math.max(30, Math.ceil(8 * job.sealTimeoutMs / 1000))
+    if ([...ids].some(id => { const p = this.payloads.get(id); return p != null && sameElectorate(p, electorate) })) return
+    const ttlSeconds = Math.max(30, Math.ceil(8 * sealTimeoutMs / 1000))
     try {
-      const { id } = await this.h.proposals.create({ kind: MODEL_UPDATE_KIND, payload: sealPayload(seal, job.electorate), ttlSeconds })
-      this.h.logger.debug({ job: seal.jobId, round: seal.round, attempt: seal.attempt, proposal: id }, 'seal proposed to consensus')
+      const { id } = await this.h.proposals.create({ kind: MODEL_UPDATE_KIND, payload: sealPayload(seal, electorate), ttlSeconds })
+      this.h.logger.debug({ job: seal.jobId, round: seal.round, attempt: seal.attempt, proposal: id, electorate: electorate.length }, 'seal proposed to consensus')
     } catch (err) {
       this.h.logger.warn({ job: seal.jobId, round: seal.round, err: (err as Error).message }, 'proposing a seal to consensus failed')
     }
@@ -113,12 +142,15 @@ export class SealVoting {
 
   /** The machine voted on a seal: the same verdict becomes this node's consensus vote on its proposals. */
   async onOwnVote (vote: SealVote, job: RoundAt): Promise<void> {
+    this.noteReduced(job)
     const key = refKey(vote)
     const seen = this.seals.get(key) ?? []
     const ballot: Ballot = { approve: vote.approve }
     // an approval binds the one seal it approved; an aggregator that equivocated leaves it unbound (votes no)
     if (seen.length === 1) ballot.seal = seen[0]
     if (job.round === vote.round) ballot.electorate = [...job.electorate]
+    const reduced = reducedFor(job, vote.round, vote.attempt)
+    if (reduced != null) ballot.reduced = [...reduced]
     remember(this.ballots, key, ballot)
     for (const id of this.byRef.get(key) ?? []) {
       const p = this.payloads.get(id)
@@ -131,12 +163,30 @@ export class SealVoting {
     }
   }
 
-  /** The kind's automatic verdict: the machine's vote on exactly this seal and electorate. */
+  /**
+   * The kind's automatic verdict: the machine's vote on exactly this seal, under the round's electorate or the reduced
+   * electorate of the creator's record for that attempt. A proposal naming what could be such a reduced electorate that
+   * we hold no record of yet waits (the creator's record may reach us later; consensus asks again at its tick).
+   */
   assess (p: ModelUpdatePayload): { valid: boolean, pending?: boolean } {
     const b = this.ballots.get(refKey(p))
     if (b == null) return { valid: false, pending: true }
-    if (!b.approve || b.seal == null || b.electorate == null) return { valid: false }
-    return { valid: proposesSeal(p, b.seal) && sameElectorate(p, b.electorate) }
+    if (!b.approve || b.seal == null || b.electorate == null || !proposesSeal(p, b.seal)) return { valid: false }
+    if (sameElectorate(p, b.electorate) || (b.reduced != null && sameElectorate(p, b.reduced))) return { valid: true }
+    if (b.reduced == null && couldReduce(p.electorate, b.electorate)) return { valid: false, pending: true }
+    return { valid: false }
+  }
+
+  /** A later step of the job's machine learned the creator's record for a round we voted in: our ballots there name it. */
+  noteReduced (job: RoundAt): void {
+    if (job.reduced == null) return
+    for (const [key, b] of this.ballots) {
+      if (b.reduced != null || b.electorate == null) continue
+      const [jobId, round, attempt] = key.split('\n')
+      if (b.seal?.jobId !== jobId || Number(round) !== job.round) continue
+      const reduced = reducedFor(job, job.round, Number(attempt))
+      if (reduced != null) b.reduced = [...reduced]
+    }
   }
 
   /** Whether a QC accepted a proposal of this seal naming exactly this electorate. */
@@ -164,17 +214,22 @@ export class SealVoting {
 }
 
 /**
- * The round machine's acceptance when seals go through consensus. `outcome` over an electorate of two or more is
+ * The round machine's acceptance when seals go through consensus. It certifies (round/types.ts RoundAcceptance): the
+ * machine adopts a seal only with a QC naming the electorate it adopts under, a creator's reduced one included.
+ * `outcome` over an electorate of two or more is
  * `accepted` only once a QC accepted a proposal of the seal naming that electorate (`rejected` when a majority of it
  * voted against, as the machine's promises need); over one voter it is that voter's counted vote, which the machine
  * asks to tell who approved and who can no longer approve. Votes, prune and snapshots are the counted votes'.
  */
-export class ConsensusSealAcceptance implements SealAcceptance {
+export class ConsensusSealAcceptance implements RoundAcceptance {
   private readonly votes = new VerifiedMajority()
 
   constructor (private readonly qcAccepted: (ref: SealRef, electorate: readonly string[]) => boolean) {}
 
   onVote (vote: SealBallot, from: string): VoteReceipt { return this.votes.onVote(vote, from) }
+
+  /** A QC accepted a proposal of this seal naming exactly this electorate (any size: a reduced one too). */
+  certified (ref: SealRef, electorate: readonly string[]): boolean { return this.qcAccepted(ref, electorate) }
 
   outcome (ref: SealRef, electorate: readonly string[]): SealOutcome {
     if (electorate.length <= 1) return this.votes.outcome(ref, electorate)

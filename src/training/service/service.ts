@@ -135,7 +135,7 @@ export class TrainingService implements TrainingApi {
       this.rollbackTimer = setInterval(() => {
         if (busy) return
         busy = true
-        void raiseRollbacks({ table: this.hyperparams, jobs: this.runner.all(), self: this.c.peerId, margin: this.init.hyperparamsRollbackMargin, proposals, logger: this.c.logger })
+        void raiseRollbacks({ table: this.hyperparams, jobs: this.runner.all().map(j => this.rollbackView(j)), self: this.c.peerId, margin: this.init.hyperparamsRollbackMargin, proposals, logger: this.c.logger })
           .catch(err => { this.c.logger.warn({ err: (err as Error).message }, 'hyperparameter rollback check failed') })
           .finally(() => { busy = false })
       }, 2000)
@@ -154,6 +154,12 @@ export class TrainingService implements TrainingApi {
     await this.rewards.stop()
     await this.runner.stop()
     this.work.dispose()
+  }
+
+  /** What the rollback watch reads of a job: its reports, the round it is in here, whether it still trains. */
+  private rollbackView (job: JobRuntime): Parameters<typeof raiseRollbacks>[0]['jobs'][number] {
+    const v = job.machine.view()
+    return { spec: job.spec, reports: job.reports, round: v.round, active: job.stopped == null && v.phase !== 'finished' }
   }
 
   /** The job's view with its hyperparameters. */

@@ -2,11 +2,54 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { initDataDir } from '../../../src/node/identity.js'
 import type { PartialNodeOptions } from '../../../src/node/options.js'
 import type { ConsensusService } from '../../../src/consensus/index.js'
 import type { MeshNode } from '../../../src/node/node.js'
 import { Mesh, waitFor, type NodeHandle } from '../../harness/index.js'
+
+/**
+ * A cut through a running mesh, decided by the test: every node's libp2p connection gater asks it. While a cut is
+ * set, a node refuses to dial a peer on the other side and refuses every connection with one, outbound or inbound,
+ * at each stage libp2p asks (before dialling, once the remote is known, encrypted, upgraded), so re-dials by
+ * bootstrap, kad-dht and discovery fail for as long as it lasts. The peer id is what decides: every node is on
+ * 127.0.0.1, so addresses could not.
+ */
+export class MeshCut {
+  private readonly sideOf = new Map<string, number>()
+
+  /** Put each listed group of peer ids on a side of its own (a peer in no group is cut from nobody). */
+  set (groups: string[][]): void {
+    this.sideOf.clear()
+    groups.forEach((g, k) => { for (const id of g) this.sideOf.set(id, k) })
+  }
+
+  /** Lift the cut: nothing is refused any more. */
+  clear (): void { this.sideOf.clear() }
+
+  /** Whether the cut separates peers `a` and `b`. */
+  separates (a: string, b: string): boolean {
+    const sa = this.sideOf.get(a)
+    const sb = this.sideOf.get(b)
+    return sa != null && sb != null && sa !== sb
+  }
+
+  /** The gater of the node whose peer id is `self`. */
+  gater (self: string): ConnectionGater {
+    const deny = (peer: PeerId): boolean => this.separates(self, peer.toString())
+    return {
+      denyDialPeer: deny,
+      denyOutboundConnection: deny,
+      denyInboundEncryptedConnection: deny,
+      denyOutboundEncryptedConnection: deny,
+      denyInboundUpgradedConnection: deny,
+      denyOutboundUpgradedConnection: deny
+    }
+  }
+}
 
 /** One node's genesis line. */
 export interface GenesisPeer { index: number, score: bigint }
@@ -22,6 +65,13 @@ export interface ConsensusMesh {
   handle: (i: number) => NodeHandle
   /** Start stopped node i again on its data directory, bootstrapping from the running nodes `from`. */
   revive: (i: number, from: number[]) => Promise<void>
+  /**
+   * Cut the running mesh into `sides` (node indices): connections across are hung up, and every dial or connection
+   * across is refused until `heal`. Resolves once no node holds a connection across the cut.
+   */
+  partition: (sides: number[][]) => Promise<void>
+  /** Lift the cut and dial across it (every pair), so the sides meet again without waiting for discovery. */
+  heal: () => Promise<void>
 }
 
 /**
@@ -63,11 +113,13 @@ export async function startConsensusMesh (scores: bigint[], opts: {
     }
   }
   const configOf = (i: number): PartialNodeOptions => ({ ...opts.others?.(i, ids), ...config })
+  // every node's gater consults one cut, empty (allowing everything) until a test partitions the mesh
+  const cut = new MeshCut()
   const mesh = new Mesh()
   for (const d of dirs) mesh.defer(async () => { await rm(d, { recursive: true, force: true }) })
   try {
-    const first = await mesh.add({ mode: 'inprocess', dataDir: dirs[0], config: configOf(0) })
-    await Promise.all(dirs.slice(1).map(async (d, k) => await mesh.add({ mode: 'inprocess', dataDir: d, config: configOf(k + 1), bootstrap: first.addresses })))
+    const first = await mesh.add({ mode: 'inprocess', dataDir: dirs[0], config: configOf(0), connectionGater: cut.gater(ids[0]) })
+    await Promise.all(dirs.slice(1).map(async (d, k) => await mesh.add({ mode: 'inprocess', dataDir: d, config: configOf(k + 1), connectionGater: cut.gater(ids[k + 1]), bootstrap: first.addresses })))
   } catch (err) {
     await mesh.close()
     throw err
@@ -78,10 +130,37 @@ export async function startConsensusMesh (scores: bigint[], opts: {
   const revive = async (i: number, from: number[]): Promise<void> => {
     await handle(i).stop()
     // a new handle on the same directory: a restarted node's own bootstrap list may name addresses that are gone
-    await mesh.add({ mode: 'inprocess', dataDir: dirs[i], config: configOf(i), bootstrap: from.flatMap(j => handle(j).addresses) })
+    await mesh.add({ mode: 'inprocess', dataDir: dirs[i], config: configOf(i), connectionGater: cut.gater(ids[i]), bootstrap: from.flatMap(j => handle(j).addresses) })
     at[i] = mesh.nodes.length - 1
   }
-  return { mesh, ids, dirs, service: (i: number) => mesh.meshNode(at[i]).consensus, node: (i: number) => mesh.meshNode(at[i]), handle, revive }
+  const node = (i: number): MeshNode => mesh.meshNode(at[i])
+  const across = (): Array<[number, number]> => ids.flatMap((a, i) => ids.flatMap((b, j) => i < j && cut.separates(a, b) ? [[i, j] as [number, number]] : []))
+  const partition = async (sides: number[][]): Promise<void> => {
+    cut.set(sides.map(side => side.map(i => ids[i])))
+    // hang up from both ends, again while any connection across remains (one mid-upgrade when the cut was set)
+    await waitFor(async () => {
+      const open = across().filter(([i, j]) => node(i).libp2p.getConnections(peerIdFromString(ids[j])).length > 0 ||
+        node(j).libp2p.getConnections(peerIdFromString(ids[i])).length > 0)
+      await Promise.all(open.map(async ([i, j]) => {
+        await node(i).libp2p.hangUp(peerIdFromString(ids[j])).catch(() => {})
+        await node(j).libp2p.hangUp(peerIdFromString(ids[i])).catch(() => {})
+      }))
+      return open.length === 0
+    }, { timeoutMs: 20_000, what: 'no connection across the cut' })
+  }
+  const heal = async (): Promise<void> => {
+    const pairs = across()
+    cut.clear()
+    await Promise.all(pairs.map(async ([i, j]) => {
+      // a dial of its own: the peer store may hold an address that another start replaced
+      await node(i).libp2p.dial(multiaddr(handle(j).addresses[0]), { signal: AbortSignal.timeout(20_000) }).catch(() => {})
+    }))
+    const linked = (i: number, j: number): boolean => node(i).libp2p.getConnections(peerIdFromString(ids[j])).length > 0
+    const ends = [...new Set(pairs.flat())]
+    await waitFor(() => ends.every(i => pairs.some(([a, b]) => (a === i || b === i) && linked(a, b))),
+      { timeoutMs: 20_000, what: 'every node connected across the healed cut' })
+  }
+  return { mesh, ids, dirs, service: (i: number) => node(i).consensus, node, handle, revive, partition, heal }
 }
 
 /** Wait until every listed node's chain holds epoch >= `epoch`. */

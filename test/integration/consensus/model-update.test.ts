@@ -114,6 +114,8 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
       for (const s of seals) {
         expect(s.jobId).toBe(id)
         expect(s.contributors).toEqual([...cm.ids].sort())
+        // the electorate travels with the work: the credit rule checks round 1's against round 0's contributors
+        expect(s.electorate).toEqual([...cm.ids].sort())
         for (const c of s.contributors) rounds.set(c, new Set([...(rounds.get(c) ?? []), s.round]))
       }
       for (const [peer, set] of rounds) {
@@ -125,5 +127,7 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
       }
     }
     expect(credited).toBe(2 * NODES.length)
+    // the credit ledger (once per (job, round), core/credit.ts) is the same on every node at the same epoch
+    await waitFor(() => new Set(NODES.map(i => `${cm.service(i).chain.epoch} ${cm.service(i).chain.creditsHash()}`)).size === 1, { timeoutMs: 20_000, what: 'one credit ledger hash' })
   }, 120_000)
 })

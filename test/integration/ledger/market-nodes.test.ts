@@ -138,7 +138,7 @@ describe('market across nodes (anvil)', () => {
     const [a, b, c] = nodes
     const posted = await post(a)
     for (const n of [b, c]) await waitFor(async () => await has(n, posted.hash), { timeoutMs: 30_000, what: `the order in node ${n.index}'s book` })
-    const v = mesh.meshNode(1).market.find(posted.hash)
+    const v = mesh.meshNode(1).market.current()?.find(posted.hash)
     expect(v).toBeDefined()
     await a.api.request('DELETE', `/v1/market/orders/${posted.hash}`)
     for (const i of [1, 2]) {
@@ -146,7 +146,7 @@ describe('market across nodes (anvil)', () => {
     }
     await expect(b.api.request('POST', '/v1/market/fills', { json: { orderHash: posted.hash, units: '2' } })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' })
     // straight to the chain with the signed order: refused, and the reason says why
-    const settlement = mesh.meshNode(1).market.rt?.settlement
+    const settlement = mesh.meshNode(1).market.current()?.rt?.settlement
     const err = await settlement?.fill([{ v: v as NonNullable<typeof v>, units: 2n }]).then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(MarketError)
     expect((err as MarketError).reason).toBe('cancelled')
@@ -173,9 +173,9 @@ describe('market across nodes (anvil)', () => {
     expect((second as Error).message).toMatch(/earlier orders leave/)
     await waitFor(async () => await has(b, all.hash), { timeoutMs: 30_000, what: 'the big ask at node 1' })
     // node 1's re-validation: one balance read (two calls) per maker and source, not one per order
-    const m1 = mesh.meshNode(1).market
-    await waitFor(() => m1.lastPass !== undefined && m1.lastPass.orders >= 1, { timeoutMs: 20_000, what: 'a pass over the ask' })
-    const pass = m1.lastPass as NonNullable<typeof m1.lastPass>
+    const m1 = mesh.meshNode(1).market.current()
+    await waitFor(() => m1?.lastPass !== undefined && m1.lastPass.orders >= 1, { timeoutMs: 20_000, what: 'a pass over the ask' })
+    const pass = m1?.lastPass as NonNullable<NonNullable<typeof m1>['lastPass']>
     expect(pass.calls).toBeLessThanOrEqual(2 * pass.sources)
     await a.api.request('DELETE', `/v1/market/orders/${all.hash}`)
     for (const n of [a, b]) await waitFor(async () => !await has(n, all.hash), { timeoutMs: 20_000, what: `node ${n.index} drops the cancelled ask` })

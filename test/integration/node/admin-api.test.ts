@@ -131,11 +131,12 @@ describe('admin API', () => {
     ctrl.abort()
   })
 
-  it('compiles every route schema of the real node (they compile on first use, not at start-up)', () => {
-    // in-process nodes expose their MeshNode; a schema ajv or fast-json-stringify cannot compile throws here
+  it('compiles every route schema of the real node (on first use or in the background after start, not before listening)', () => {
+    // in-process nodes expose their MeshNode; a schema ajv or fast-json-stringify cannot compile throws here (the
+    // background warm-up leaves it pending); how many are left depends on how far the warm-up got
     const node = (mesh.nodes[0] as { node?: MeshNode }).node
     expect(node).toBeDefined()
-    expect(node?.api.compileSchemas()).toBeGreaterThan(20)
+    expect(node?.api.compileSchemas()).toBeGreaterThanOrEqual(0)
     expect(node?.api.compileSchemas()).toBe(0)
   })
 })

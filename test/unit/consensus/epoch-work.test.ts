@@ -42,6 +42,25 @@ const view: EpochView = {
   workOf: (p: Proposal) => p.kind === 'model-update' ? { jobId: 'job', round: 3, contributors: (p.payload as typeof sealPayload).contributors } : undefined
 }
 
+describe('an epoch lists the electorate a kind names with its work', () => {
+  const withElectorate: EpochView = { ...view, workOf: (p: Proposal) => p.kind === 'model-update' ? { jobId: 'job', round: 3, contributors: ['p1', 'p2', 'p9'], electorate: (p.payload as typeof sealPayload).electorate } : undefined }
+  const built = buildEpochPayload(chain, withElectorate)
+  const listed = built.seals?.[0] as NonNullable<EpochPayload['seals']>[number]
+  it('lists it, and members refuse an epoch that drops or alters it', () => {
+    expect(listed.electorate).toEqual(['p1', 'p2'])
+    expect(judgeEpoch(built, 0, chain, withElectorate)).toBe('yes')
+    const { electorate: _dropped, ...bare } = listed
+    expect(judgeEpoch({ ...built, seals: [bare] }, 0, chain, withElectorate)).toBe('no')
+    expect(judgeEpoch({ ...built, seals: [{ ...listed, electorate: ['p1'] }] }, 0, chain, withElectorate)).toBe('no')
+    // and a kind that names none refuses a listed one
+    expect(judgeEpoch(built, 0, chain, view)).toBe('no')
+  })
+
+  it('passes it to the transition, whose credit rule reads it', () => {
+    expect(epochRecords(built, { entries: new Map(), evidence: new Map() }).seals).toEqual([{ jobId: 'job', round: 3, contributors: ['p1', 'p2', 'p9'], electorate: ['p1', 'p2'] }])
+  })
+})
+
 describe('an epoch lists the work of its accepted proposals', () => {
   const built = buildEpochPayload(chain, view)
   it('builds the list from the kinds\' work, sorted by proposal id', () => {

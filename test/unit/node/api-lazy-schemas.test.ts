@@ -1,11 +1,12 @@
 /**
  * Route schemas compile on first use (not at start-up): validation and response serialization still apply on the
  * first and later requests, and `compileAllSchemas` compiles the rest, throwing for a schema that cannot compile.
+ * `warmSchemas` compiles them in the background after listening, stops when told, and leaves a broken one pending.
  */
 import { describe, it, expect } from 'vitest'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { buildApiApp, compileAllSchemas, type ApiPlugin } from '../../../src/node/api/server.js'
+import { buildApiApp, compileAllSchemas, pendingSchemas, warmSchemas, type ApiPlugin } from '../../../src/node/api/server.js'
 import { silentLogger } from '../../../src/common/logger.js'
 
 const TOKEN = 'unit-token-0123456789abcdef'
@@ -24,6 +25,15 @@ const routes: ApiPlugin = (app) => {
     return { n, doubled: 2 * n, secret: 'not for the client' }
   })
   app.get('/v1/items/:id', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req) => ({ id: (req.params as { id: number }).id }))
+}
+
+/** Poll `check` every 20 ms until it holds; fails after `timeoutMs` (a loaded machine compiles slowly). */
+async function until (check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
 }
 
 async function withApp (plugins: ApiPlugin[], fn: (app: FastifyInstance) => Promise<void>): Promise<void> {
@@ -65,6 +75,38 @@ describe('lazily compiled route schemas', () => {
       app.post('/v1/broken', { schema: { body: { type: 'object', properties: { n: { type: 'no-such-type' } } } } }, async () => ({}))
     }
     await withApp([broken], async (app) => {
+      expect(() => compileAllSchemas(app)).toThrow()
+    })
+  })
+
+  it('warms the pending schemas in the background, and stops when aborted', async () => {
+    await withApp([routes], async (app) => {
+      expect(pendingSchemas(app)).toBeGreaterThan(0)
+      warmSchemas(app)
+      await until(() => pendingSchemas(app) === 0, 'every schema compiled in the background')
+      expect(compileAllSchemas(app)).toBe(0)
+      const ok = await app.inject({ method: 'POST', url: '/v1/echo', headers: AUTH, payload: { n: 3 } })
+      expect(ok.body).toBe('{"n":3,"doubled":6}')
+      expect((await app.inject({ method: 'POST', url: '/v1/echo', headers: AUTH, payload: { n: '3' } })).statusCode).toBe(400)
+    })
+    await withApp([routes], async (app) => {
+      const signal = AbortSignal.abort()
+      warmSchemas(app, { signal })
+      await new Promise(resolve => setTimeout(resolve, 100))
+      expect(compileAllSchemas(app)).toBeGreaterThan(0)
+    })
+  })
+
+  it('leaves a schema that cannot compile pending for compileAllSchemas', async () => {
+    const broken: ApiPlugin = (app) => {
+      app.post('/v1/broken', { schema: { body: { type: 'object', properties: { n: { type: 'no-such-type' } } } } }, async () => ({}))
+    }
+    await withApp([routes, broken], async (app) => {
+      const before = pendingSchemas(app)
+      warmSchemas(app)
+      // the warm-up stops at the broken one, which stays first in line
+      await until(() => pendingSchemas(app) < before, 'the warm-up under way')
+      await new Promise(resolve => setTimeout(resolve, 200))
       expect(() => compileAllSchemas(app)).toThrow()
     })
   })

@@ -40,10 +40,43 @@ describe('PeerCacheDatastore (over a real LevelDB)', () => {
   })
 
   it('passes every other key straight through', async () => {
-    const k = new Key('/dht/provider/x')
+    const k = new Key('/dht/record/x')
     await store.put(k, bytes('v1'))
+    expect(text(await level.get(k))).toBe('v1')
     await level.put(k, bytes('v2'))
     expect(text(await store.get(k))).toBe('v2')
+  })
+
+  it('writes DHT provider records behind, with the peer records in one batch, and never caches them for reads', async () => {
+    // one ADD_PROVIDER per announced artifact used to be one Level write each (beside the registry's)
+    let writes = 0
+    const counted = new Proxy(level, {
+      get (target, prop, receiver) {
+        if (prop === 'put') return async (...args: Parameters<LevelDatastore['put']>) => { writes++; return await target.put(...args) }
+        if (prop === 'batch') return () => { writes++; return target.batch() }
+        const v = Reflect.get(target, prop, receiver)
+        return typeof v === 'function' ? v.bind(target) : v
+      }
+    })
+    const behind = new PeerCacheDatastore(counted, 3)
+    const providers = ['a', 'b', 'c', 'd', 'e'].map(c => new Key(`/dht/provider/${c}/peer1`))
+    for (const k of providers) await behind.put(k, bytes('t'))
+    await behind.put(new Key('/peers/p1'), bytes('P'))
+    expect(writes).toBe(0)
+    expect(text(await behind.get(providers[0]))).toBe('t') // readable before it reaches Level
+    expect(await behind.has(providers[4])).toBe(true)
+    // kad reads providers by query: it sees every record, written first in one batch
+    const found: string[] = []
+    for await (const { key } of behind.query({ prefix: '/dht/provider' })) found.push(key.toString())
+    expect(found.sort()).toEqual(providers.map(String).sort())
+    expect(writes).toBe(1)
+    expect(await level.has(new Key('/peers/p1'))).toBe(true)
+    // a deleted provider record is gone from memory and Level
+    await behind.put(providers[1], bytes('u'))
+    await behind.delete(providers[1])
+    await behind.flush()
+    expect(await level.has(providers[1])).toBe(false)
+    await expect(behind.get(providers[1])).rejects.toThrow()
   })
 
   it('caches what it read from Level, and forgets deleted keys', async () => {

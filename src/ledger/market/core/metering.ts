@@ -80,3 +80,15 @@ export function resumeStep (f: ResumeFacts): ResumeStep {
   if (f.state === 'starting') return f.haveJob ? { action: 'start' } : { action: 'none', state: 'failed', reason: 'buyer-restarted' }
   return { action: 'pay' }
 }
+
+/**
+ * Whether the provider's meter has anything to do: jobs kept over a restart not yet resumed, a provider job running,
+ * or a provider job over whose lock is not yet released. Without any, the service runs no meter tick.
+ */
+export function meterHasWork (resumed: boolean, jobs: Iterable<{ role: ResumeFacts['role'], state: ResumeFacts['state'], refunded: string | null }>): boolean {
+  if (!resumed) return true
+  for (const j of jobs) {
+    if (j.role === 'provider' && (j.state === 'running' || (j.state !== 'starting' && j.refunded === null))) return true
+  }
+  return false
+}

@@ -16,10 +16,11 @@ import { encode } from 'cborg'
 import { Interface, getAddress, keccak256, verifyMessage } from 'ethers'
 import type { EventSink } from '../../../common/events.js'
 import type { Logger } from '../../../common/logger.js'
+import { WorkTicker } from '../../../common/work-ticker.js'
 import type { KvOp } from '../../chain/index.js'
 import { attachCreditVault, computeMarketAbi, creditVaultAbi, lockIdOf } from '../../contracts/index.js'
 import type { LedgerChain } from '../../service.js'
-import { meterStep, resumeStep } from '../core/metering.js'
+import { meterHasWork, meterStep, resumeStep } from '../core/metering.js'
 import { MARKET_COMPUTE_PROTOCOL, askPeer, serveOne, type Dialer } from './compute-wire.js'
 import { DatasetRefusal, prepareDataset, type DatasetPorts } from './compute-dataset.js'
 import type { MarketEvents } from './events.js'
@@ -69,12 +70,14 @@ const short = (err: unknown): string => (err as Error).message.slice(0, 200)
 /** Compute jobs of this node, as buyer and as provider, keyed by lock id. */
 export class ComputeJobs {
   private readonly jobs = new Map<string, Job>()
-  private tick?: NodeJS.Timeout
-  private busy = false
+  /** The provider's meter (one pass at a time), ticking only while `meterHasWork`: an idle node woke every second for nothing. */
+  private readonly ticker: WorkTicker
   /** Jobs loaded from the store wait for the chain before they resume. */
   private resumed = false
 
-  constructor (private readonly c: ComputeJobsComponents, private readonly unitMs: number) {}
+  constructor (private readonly c: ComputeJobsComponents, private readonly unitMs: number) {
+    this.ticker = new WorkTicker(async () => { await this.meter() }, Math.max(50, Math.min(1000, Math.floor(unitMs / 4))), () => meterHasWork(this.resumed, this.jobs.values()))
+  }
 
   async start (): Promise<void> {
     const { jobs, bad } = await this.c.store.jobs()
@@ -82,12 +85,11 @@ export class ComputeJobs {
     for (const r of jobs) this.jobs.set(r.lockId, { ...r, startedAt: Date.now() - r.runMs })
     this.resumed = jobs.length === 0
     await this.c.libp2p.handle(MARKET_COMPUTE_PROTOCOL, (s, conn) => { void serveOne(s, TIMEOUT_MS, async m => await this.handle(m, conn.remotePeer.toString()).catch((err: Error) => ({ ok: false, error: short(err) }))) }, { maxInboundStreams: 16 })
-    this.tick = setInterval(() => { void this.meter() }, Math.max(50, Math.min(1000, Math.floor(this.unitMs / 4))))
-    this.tick.unref()
+    this.ticker.arm()
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.tick)
+    this.ticker.stop()
     for (const j of this.jobs.values()) clearInterval(j.timer)
     await this.c.libp2p.unhandle(MARKET_COMPUTE_PROTOCOL).catch(() => {})
   }
@@ -115,6 +117,7 @@ export class ComputeJobs {
     j.runMs = r.runMs
     await this.c.store.write([this.c.store.jobOp(r), ...extra]).catch((err: Error) => { this.c.logger.warn({ lockId: j.lockId, err: err.message }, 'compute job record not written') })
     this.c.events.emit('market.compute', this.view(j))
+    this.ticker.arm() // every state change comes through here: one that gives the meter work starts its tick
   }
 
   // ---------------------------------------------------------------- buyer
@@ -307,8 +310,6 @@ export class ComputeJobs {
 
   /** The provider's meter: units run, missed vouchers, the end of the job, the lock's release after its expiry. */
   private async meter (): Promise<void> {
-    if (this.busy) return
-    this.busy = true
     try {
       if (!this.resumed) await this.resume()
       if (!this.resumed) return
@@ -325,8 +326,6 @@ export class ComputeJobs {
       }
     } catch (err) {
       this.c.logger.debug({ err: short(err) }, 'compute meter')
-    } finally {
-      this.busy = false
     }
   }
 

@@ -1,5 +1,5 @@
 /** `/v1/ledger`: the chain this node settles on (network, chain id, head, finality, contracts) and its settlements. */
-import { LedgerInfoView, SettlementList, type LedgerApi } from '../../../ledger/index.js'
+import { LedgerInfoView, SettlementList, type LedgerApi } from '../../../ledger/lazy.js'
 import type { ApiPlugin } from '../server.js'
 import { ErrorBody, errorResponses } from '../schemas.js'
 

@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox'
 import {
   BookView, BooksView, CancelResult, FillRequest, FillView, FillsView, OrdersView, PostOrderRequest, PostOrderResult, type MarketApi
-} from '../../../ledger/index.js'
+} from '../../../ledger/lazy.js'
 import type { ApiPlugin } from '../server.js'
 import { ErrorBody, errorResponses } from '../schemas.js'
 

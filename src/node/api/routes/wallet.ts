@@ -4,7 +4,7 @@
  * the schemas are the ledger's, and errors (bad amounts 400, insufficient funds 409, chain unavailable 409) reach the
  * one error renderer as LedgerErrors.
  */
-import { AmountRequest, SendRequest, WalletTxResult, WalletView, type LedgerApi } from '../../../ledger/index.js'
+import { AmountRequest, SendRequest, WalletTxResult, WalletView, type LedgerApi } from '../../../ledger/lazy.js'
 import type { ApiPlugin } from '../server.js'
 import { ErrorBody, errorResponses } from '../schemas.js'
 

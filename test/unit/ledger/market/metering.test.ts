@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { meterStep } from '../../../../src/ledger/market/index.js'
+import { meterHasWork, meterStep } from '../../../../src/ledger/market/index.js'
 
 describe('meterStep (a compute job paid by a voucher per unit)', () => {
   // [elapsed units, units bought, units covered] -> [unitsRun, due, missed, action]
@@ -39,4 +39,25 @@ describe('meterStep (a compute job paid by a voucher per unit)', () => {
       }
     }
   })
+})
+
+describe('meterHasWork (whether the provider\'s meter ticks)', () => {
+  type J = Parameters<typeof meterHasWork>[1] extends Iterable<infer T> ? T : never
+  const p = (state: J['state'], refunded: string | null = null): J => ({ role: 'provider', state, refunded })
+  const b = (state: J['state']): J => ({ role: 'buyer', state, refunded: null })
+  // [resumed, jobs] -> ticks
+  const table: Array<[string, boolean, J[], boolean]> = [
+    ['an idle node: no jobs', true, [], false],
+    ['jobs kept over a restart, not yet resumed', false, [], true],
+    ['a provider job running', true, [p('running')], true],
+    ['a provider job starting (its start saves the change)', true, [p('starting')], false],
+    ['a provider job over, its lock not yet released', true, [p('done')], true],
+    ['a failed provider job, its lock not yet released', true, [p('failed')], true],
+    ['provider jobs over and released', true, [p('done', '0'), p('stopped', '5')], false],
+    ['buyer jobs only (their payments have their own timers)', true, [b('running'), b('starting'), b('done')], false],
+    ['one running among released ones', true, [p('done', '0'), b('running'), p('running')], true]
+  ]
+  for (const [what, resumed, jobs, ticks] of table) {
+    it(`${what} -> ${ticks ? 'ticks' : 'no tick'}`, () => { expect(meterHasWork(resumed, jobs)).toBe(ticks) })
+  }
 })

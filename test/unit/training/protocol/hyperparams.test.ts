@@ -8,7 +8,10 @@ import {
   HyperparamsPayloadSchema, announcedJobIssue, createJobSpec, defaultHyperparamBounds, effectiveHyperparams, hyperparamBoundsIssue,
   hyperparamsIssue, rollbackChanges, rollbackVerdict, type HyperparamChange, type JobSpec
 } from '../../../../src/training/protocol/index.js'
+import { ROLLBACK_LEAD_ROUNDS, ROLLBACK_TRIES, rollbackFromRound, rollbackStep, roundAhead } from '../../../../src/training/protocol/hyperparams.js'
+import { TRAINING_LIMITS } from '../../../../src/training/protocol/limits.js'
 import { HyperparamTable, hyperparamsKind, raiseRollbacks } from '../../../../src/training/service/hyperparams-kind.js'
+import { KindRegistry } from '../../../../src/consensus/index.js'
 import type { RoundReport } from '../../../../src/training/service/api-types.js'
 import type { TrainingState } from '../../../../src/training/service/components.js'
 
@@ -118,6 +121,34 @@ describe('the rollback rule', () => {
   it('a rollback is never rolled back', () => {
     expect(rollbackVerdict({ fromRound: 3, rollbackOf: 'x' }, [r(2, 0.8), r(3, 0.1)], 0.05)).toBeUndefined()
   })
+  it.each([
+    [0, 1, 2],
+    [4, 5, 6],
+    [TRAINING_LIMITS.maxRounds - 1, TRAINING_LIMITS.maxRounds, TRAINING_LIMITS.maxRounds],
+    [TRAINING_LIMITS.maxRounds, TRAINING_LIMITS.maxRounds, TRAINING_LIMITS.maxRounds]
+  ])('while round %i runs: a change holds from round %i, a rollback from round %i (within the schema\'s range)', (inProgress, next, rollback) => {
+    expect(roundAhead(inProgress)).toBe(next)
+    expect(rollbackFromRound(inProgress)).toBe(rollback)
+    expect(ROLLBACK_LEAD_ROUNDS).toBe(2)
+  })
+  const tried = { id: 'rb', tries: 1 }
+  it.each([
+    ['a rollback itself', { rollbackOf: 'x' }, true, undefined, true, 'done'],
+    ['rounds unreported', {}, undefined, undefined, true, 'wait'],
+    ['no drop', {}, false, undefined, true, 'done'],
+    ['a drop', {}, true, undefined, true, 'raise'],
+    ['a drop, the job over', {}, true, undefined, false, 'done'],
+    ['its rollback open', { rollback: tried }, true, 'pending', true, 'wait'],
+    ['its rollback accepted', { rollback: tried }, true, 'accepted', true, 'done'],
+    ['its rollback vetoed', { rollback: tried }, true, 'vetoed', true, 'done'],
+    ['its rollback rejected', { rollback: tried }, true, 'rejected', true, 'raise'],
+    ['its rollback expired', { rollback: tried }, true, 'expired', true, 'raise'],
+    ['its rollback expired, the job over', { rollback: tried }, true, 'expired', false, 'done'],
+    ['its rollback expired, tries spent', { rollback: { id: 'rb', tries: ROLLBACK_TRIES } }, true, 'expired', true, 'done'],
+    ['its rollback unknown here', { rollback: tried }, true, undefined, true, 'done']
+  ] as const)('the creator\'s step: %s', (_name, change, due, status, active, want) => {
+    expect(rollbackStep({ change, due, status, active })).toBe(want)
+  })
   it('undoes only the names the change set, to what held before its first round', () => {
     const first = change('p1', 2, { batchSize: 64 })
     const bad = change('p2', 4, { learningRate: 0.9, batchSize: 128 })
@@ -164,20 +195,88 @@ describe('the hyperparams kind on a node', () => {
     expect(again.view(SPEC, 3)).toMatchObject({ current: { learningRate: 0.2 }, latest: { learningRate: 0.2 }, changes: [{ proposalId: 'prop1', fromRound: 3 }] })
   })
 
+  it('the proposer pins the first round into the payload (through the kind registry), so nodes in other rounds record the same one', async () => {
+    const { kind, table } = await setup()
+    const registry = new KindRegistry()
+    registry.register(kind)
+    // the job is in round 2 here: the change holds from round 3
+    const prepared = registry.prepare('hyperparams', { jobId: SPEC.id, changes: { learningRate: 0.2 } })
+    expect(prepared).toEqual({ jobId: SPEC.id, changes: { learningRate: 0.2 }, fromRound: 3 })
+    // kept: an explicit first round, a job not known here (its voters decide), a payload the schema refuses (check
+    // refuses it with its reason), a kind not registered here
+    expect(registry.prepare('hyperparams', { jobId: SPEC.id, changes: { learningRate: 0.2 }, fromRound: 7 })).toEqual({ jobId: SPEC.id, changes: { learningRate: 0.2 }, fromRound: 7 })
+    expect(registry.prepare('hyperparams', { jobId: 'f'.repeat(64), changes: { learningRate: 0.2 } })).toEqual({ jobId: 'f'.repeat(64), changes: { learningRate: 0.2 } })
+    expect(registry.prepare('hyperparams', { jobId: SPEC.id, changes: {} })).toEqual({ jobId: SPEC.id, changes: {} })
+    expect(registry.prepare('nope', { jobId: SPEC.id })).toEqual({ jobId: SPEC.id })
+    // a node already in round 3 executes the prepared payload from round 3 as well (it read its own round before)
+    const ahead = new HyperparamTable(memoryState())
+    const other = hyperparamsKind({ table: ahead, logger, job: id => id === SPEC.id ? { spec: SPEC, round: 3, active: true } : undefined })
+    await kind.execute(prepared as Parameters<typeof kind.execute>[0], ctx('prop1'))
+    await other.execute(prepared as Parameters<typeof kind.execute>[0], ctx('prop1'))
+    expect(ahead.changes(SPEC.id)).toEqual(table.changes(SPEC.id))
+    expect(table.changes(SPEC.id)).toEqual([{ proposalId: 'prop1', fromRound: 3, changes: { learningRate: 0.2 } }])
+  })
+
+  /** A creator's consensus port: proposals it created, with statuses the test sets. */
+  const creatorPort = (): { created: Array<{ kind: string, payload: unknown }>, status: Map<string, string>, port: Parameters<typeof raiseRollbacks>[0]['proposals'] } => {
+    const created: Array<{ kind: string, payload: unknown }> = []
+    const status = new Map<string, string>()
+    return {
+      created,
+      status,
+      port: {
+        create: async (req) => { created.push(req); const id = `rb${created.length}`; status.set(id, 'pending'); return { id } },
+        list: () => [...status].map(([id, s]) => ({ id, payload: {}, status: s }))
+      }
+    }
+  }
+  const report = (round: number, accuracy: number): RoundReport => ({ round, accuracy, loss: 1, f1: 0, precision: 0, recall: 0, participants: 1, bytesSent: 0, bytesReceived: 0, durationMs: 0, modelCid: 'b', modelHash: 'h' })
+
   it('the creator proposes a rollback once when accuracy dropped, and never for a rollback', async () => {
     const { kind, table } = await setup()
     await kind.execute({ jobId: SPEC.id, changes: { learningRate: 0.5 } }, ctx('prop1'))
-    const created: unknown[] = []
-    const proposals = { create: async (req: { kind: string, payload: unknown }) => { created.push(req); return { id: `rb${created.length}` } } }
-    const report = (round: number, accuracy: number): RoundReport => ({ round, accuracy, loss: 1, f1: 0, precision: 0, recall: 0, participants: 1, bytesSent: 0, bytesReceived: 0, durationMs: 0, modelCid: 'b', modelHash: 'h' })
-    const run = async (reports: RoundReport[], self = 'creator'): Promise<number> => await raiseRollbacks({ table, jobs: [{ spec: SPEC, reports }], self, margin: 0.05, proposals, logger })
+    const { created, status, port } = creatorPort()
+    // the creator is in round 4 once round 3 is reported: the rollback is pinned to round 6
+    const run = async (reports: RoundReport[], self = 'creator'): Promise<number> => await raiseRollbacks({ table, jobs: [{ spec: SPEC, reports, round: 4, active: true }], self, margin: 0.05, proposals: port, logger })
     expect(await run([report(2, 0.8), report(3, 0.5)], 'someone-else')).toBe(0)
     expect(await run([report(2, 0.8)])).toBe(0)
     expect(await run([report(2, 0.8), report(3, 0.5)])).toBe(1)
-    expect(created).toEqual([{ kind: 'hyperparams', payload: { jobId: SPEC.id, changes: { learningRate: 0.1 }, rollbackOf: 'prop1' } }])
+    expect(created).toEqual([{ kind: 'hyperparams', payload: { jobId: SPEC.id, changes: { learningRate: 0.1 }, fromRound: 6, rollbackOf: 'prop1' } }])
+    // open: nothing more; accepted: done with the change
     expect(await run([report(2, 0.8), report(3, 0.5)])).toBe(0)
-    await kind.execute({ jobId: SPEC.id, changes: { learningRate: 0.1 }, rollbackOf: 'prop1' }, ctx('rb1'))
-    expect(await run([report(2, 0.8), report(3, 0.5), report(4, 0.1)])).toBe(0)
+    status.set('rb1', 'accepted')
+    await kind.execute({ jobId: SPEC.id, changes: { learningRate: 0.1 }, fromRound: 6, rollbackOf: 'prop1' }, ctx('rb1'))
+    expect(await run([report(2, 0.8), report(3, 0.5), report(5, 0.8), report(6, 0.1)])).toBe(0)
     expect(created.length).toBe(1)
+    expect(table.changes(SPEC.id).every(c => c.judged === true)).toBe(true)
+    // the view shows neither the watch's bookkeeping nor the judgement
+    expect(table.view(SPEC, 6).changes).toEqual([
+      { proposalId: 'prop1', fromRound: 3, changes: { learningRate: 0.5 } },
+      { proposalId: 'rb1', fromRound: 6, changes: { learningRate: 0.1 }, rollbackOf: 'prop1' }
+    ])
+  })
+
+  it('a rollback that was rejected or expired is raised again from a later round, up to ROLLBACK_TRIES in all', async () => {
+    const { kind, table } = await setup()
+    await kind.execute({ jobId: SPEC.id, changes: { learningRate: 0.5 } }, ctx('prop1'))
+    const { created, status, port } = creatorPort()
+    const reports = [report(2, 0.8), report(3, 0.5)]
+    const run = async (round: number, active = true): Promise<number> => await raiseRollbacks({ table, jobs: [{ spec: SPEC, reports, round, active }], self: 'creator', margin: 0.05, proposals: port, logger })
+    expect(await run(4)).toBe(1)
+    status.set('rb1', 'rejected')
+    expect(await run(5)).toBe(1)
+    status.set('rb2', 'expired')
+    expect(await run(6)).toBe(1)
+    expect(created.map(c => (c.payload as { fromRound: number }).fromRound)).toEqual([6, 7, 8])
+    status.set('rb3', 'expired')
+    expect(await run(7)).toBe(0)
+    expect(created.length).toBe(ROLLBACK_TRIES)
+    expect(table.changes(SPEC.id)[0]).toMatchObject({ judged: true, rollback: { id: 'rb3', tries: 3 } })
+    // a job that no longer trains gets no rollback at all
+    const second = await setup()
+    await second.kind.execute({ jobId: SPEC.id, changes: { learningRate: 0.5 } }, ctx('prop1'))
+    const other = creatorPort()
+    expect(await raiseRollbacks({ table: second.table, jobs: [{ spec: SPEC, reports, round: 4, active: false }], self: 'creator', margin: 0.05, proposals: other.port, logger })).toBe(0)
+    expect(other.created).toEqual([])
   })
 })

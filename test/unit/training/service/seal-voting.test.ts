@@ -33,7 +33,8 @@ describe('the model-update payload', () => {
     expect(p.electorate).toEqual(['p1', 'p2', 'p3'])
     expect(proposesSeal(p, seal)).toBe(true)
     expect(modelUpdateIssue(p)).toBeUndefined()
-    expect(sealWork(p)).toEqual({ jobId: JOB, round: 2, contributors: ['p1', 'p2'] })
+    // the electorate too: consensus credits round r only when it lies within round r-1's credited contributors
+    expect(sealWork(p)).toEqual({ jobId: JOB, round: 2, contributors: ['p1', 'p2'], electorate: ['p1', 'p2', 'p3'] })
   })
   it.each<[string, Partial<ModelUpdatePayload>]>([
     ['another contributor', { deltas: [{ ...seal.deltas[0], peerId: 'p9' }, seal.deltas[1]] }],

@@ -1,0 +1,52 @@
+/**
+ * The epoch proposals a node holds, as the lock rule (core/epoch-lock.ts) reads them: per epoch, each attempt's
+ * content key and the voters whose signed yes on it is held here. This node's own yes votes are among them, read back
+ * from the state store at start, so the lock survives a restart.
+ */
+import { cidOf } from '../protocol/canonical.js'
+import type { EpochAttempt } from '../core/epoch-lock.js'
+import type { Entry } from './entry.js'
+import { EPOCH_KIND } from './epochs.js'
+
+/** The epoch a proposal attempts (its payload's `epoch`), or undefined for other kinds and malformed payloads. */
+export function attemptedEpoch (e: Entry): number | undefined {
+  if (e.proposal.kind !== EPOCH_KIND) return undefined
+  const n = (e.proposal.payload as { epoch?: unknown } | null)?.epoch
+  return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined
+}
+
+/** Epoch attempts over the service's entries, with their content keys cached by proposal id. */
+export class EpochAttempts {
+  private readonly keys = new Map<string, string>()
+
+  constructor (private readonly entries: ReadonlyMap<string, Entry>) {}
+
+  /** An epoch proposal's content key: the CID of its payload's canonical encoding. */
+  content (e: Entry): string {
+    let k = this.keys.get(e.id)
+    if (k == null) { k = cidOf(e.proposal.payload); this.keys.set(e.id, k) }
+    return k
+  }
+
+  /** Every attempt at `epoch` held here. */
+  of (epoch: number): EpochAttempt[] {
+    for (const id of this.keys.keys()) if (!this.entries.has(id)) this.keys.delete(id) // pruned
+    const out: EpochAttempt[] = []
+    for (const e of this.entries.values()) {
+      if (attemptedEpoch(e) !== epoch) continue
+      const yes = [...e.votes].filter(([, list]) => list.some(v => v.choice === 'yes')).map(([voter]) => voter)
+      out.push({ id: e.id, epoch, content: this.content(e), createdAt: e.proposal.createdAt, yes })
+    }
+    return out
+  }
+
+  /** The attempt at `epoch` with content key `content` held here (the earliest), for its payload. */
+  find (epoch: number, content: string): Entry | undefined {
+    let best: Entry | undefined
+    for (const e of this.entries.values()) {
+      if (attemptedEpoch(e) !== epoch || this.content(e) !== content) continue
+      if (best == null || e.proposal.createdAt < best.proposal.createdAt) best = e
+    }
+    return best
+  }
+}
