@@ -14,6 +14,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { mdns } from '@libp2p/mdns'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { ConnectionGater, PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Datastore } from 'interface-datastore'
 import type { Registry } from 'prom-client'
 import { KAD_PROTOCOL } from '../protocols/topics.js'
@@ -21,16 +22,35 @@ import { VERSION } from './version.js'
 import { gossipsubMetrics } from './gossipsub-metrics.js'
 import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, cidrToMultiaddr } from './colocation.js'
 
-/** How often libp2p's connection monitor pings each connection (see createMeshLibp2p). */
-export const CONNECTION_PING_INTERVAL_MS = 30_000
+/**
+ * How often libp2p's connection monitor pings each connection (see createMeshLibp2p): every 60 s. Each ping is a new
+ * stream at both ends (a peer-store merge each), and with the consensus sync backed off it was the largest idle cost
+ * per connection (8 daemons A/B at once: 1.90 -> 1.19% of a core per node at idle).
+ */
+export const CONNECTION_PING_INTERVAL_MS = 60_000
 /**
  * Bounds of the connection monitor's adaptive ping timeout (libp2p's: 5 s to 60 s). On loopback or a LAN the
  * adaptive value sits at the minimum, and 5 s is shorter than the event-loop stalls of a loaded machine (20 nodes on
  * 2 cores stalled past it and dropped hundreds of live connections "due to ping failure"). A closed or reset socket is
- * seen at once anyway; the timeout only finds a silently dead peer, within 30 + 20 s instead of 30 + 5 s. The maximum
+ * seen at once anyway; the timeout only finds a silently dead peer, within 60 + 20 s instead of 60 + 5 s. The maximum
  * stays under the ping interval, so one ping never overlaps the next.
  */
 export const CONNECTION_PING_TIMEOUT = { minTimeout: 20_000, maxTimeout: 25_000 } as const
+/** The tag libp2p's bootstrap discovery puts on its peers (kept over untagged peers when pruning), for 2 minutes. */
+const BOOTSTRAP_TAG = { name: 'bootstrap', value: 50, ttl: 120_000 } as const
+
+/**
+ * Dial the bootstrap peers and tag them as libp2p's bootstrap discovery does. The node calls this once it listens,
+ * instead of passing `bootstrap` to createMeshLibp2p (which dials at libp2p's start): a node joining a busy mesh would
+ * otherwise serve the mesh's greetings (identify, DHT, gossip subscriptions, hardware and consensus records) while
+ * it is still starting. A failed dial is left to discovery, which dials the bootstrap peers again while alone.
+ */
+export async function dialBootstrap (libp2p: Pick<Libp2p, 'dial' | 'peerStore'>, list: readonly string[], dialTimeoutMs = 10_000): Promise<void> {
+  await Promise.allSettled(list.map(async a => {
+    const conn = await libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(dialTimeoutMs) })
+    await libp2p.peerStore.merge(conn.remotePeer, { tags: { [BOOTSTRAP_TAG.name]: { value: BOOTSTRAP_TAG.value, ttl: BOOTSTRAP_TAG.ttl } } })
+  }))
+}
 
 /** What identify tells other peers this node runs: `meshnode/<version>`. */
 export const AGENT_VERSION = `meshnode/${VERSION}`
@@ -140,9 +160,10 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
     streamMuxers: [yamux()],
     connectionGater: init.connectionGater,
     peerDiscovery: discovery,
-    // every 30 s, not libp2p's 10 s: each ping is a new stream (multistream-select, a peer-store merge at both ends)
-    // per connection, the largest idle cost of a 20-node mesh once our own 15 s pings were gone; a dead connection is
-    // still found within 30 s plus the ping timeout, and the peer tracker reads its round trip (`Connection.rtt`)
+    // every 60 s, not libp2p's 10 s: each ping is a new stream (multistream-select, a peer-store merge at both ends)
+    // per connection, the largest idle cost of a 20-node mesh once our own 15 s pings were gone; a silently dead
+    // connection is still found within 60 s plus the ping timeout (a closed socket at once), and the peer tracker
+    // reads its round trip (`Connection.rtt`)
     connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS, pingTimeout: { ...CONNECTION_PING_TIMEOUT } },
     connectionManager: {
       maxConnections: init.maxConnections ?? 200,

@@ -18,7 +18,7 @@ import { ledgerStack, createLedgerMetrics, levelKv, createMarketMetrics, marketT
 import type { NodeOptions } from './options.js'
 import type { NodeEvents } from './events.js'
 import { loadIdentity, readPassphrase } from './identity.js'
-import { createMeshLibp2p, type MeshLibp2p } from './libp2p.js'
+import { createMeshLibp2p, dialBootstrap, type MeshLibp2p } from './libp2p.js'
 import { PeerCacheDatastore } from './peer-cache-datastore.js'
 import { MeshDiscovery } from './discovery.js'
 import { createNodeMetrics, type NodeMetrics } from './metrics.js'
@@ -112,7 +112,7 @@ export class MeshNode {
       appSpecificScore: id => this.penalties.score(id) + (this.consensus?.reputationBonus(id) ?? 0),
       listen: o.listen,
       announce: o.announce,
-      bootstrap: o.bootstrap,
+      // no `bootstrap`: dialled once the node listens (below), not while it starts
       mdns: o.mdns,
       maxConnections: o.connections.maxConnections,
       dialTimeoutMs: o.connections.dialTimeoutMs,
@@ -260,8 +260,11 @@ export class MeshNode {
     log.info({ peerId: this.peerId, addresses: this.addresses(), api: this.api.url }, 'meshnode started')
     // measured once we listen: the benchmark takes a second or two and must not delay start-up
     void hw.measure()
-    // the chain stack loads once "listening" is out (the CLI prints it when create() resolves)
-    setImmediate(() => { void stack.load() })
+    // once "listening" is out (the CLI prints it when create() resolves): join the mesh, then load the chain stack
+    setImmediate(() => {
+      void dialBootstrap(libp2p, o.bootstrap, o.connections.dialTimeoutMs)
+      void stack.load()
+    })
   }
 
   addresses (): string[] {

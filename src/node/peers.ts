@@ -3,7 +3,7 @@
  * events, the connected-peers gauge, and the `/v1/peers` view (with each peer's hardware summary).
  *
  * A peer is pinged once when it connects (so `/v1/peers` shows a latency at once); after that its latency is the
- * round-trip time libp2p's connection monitor measures on every connection anyway (`Connection.rtt`, every 30 s).
+ * round-trip time libp2p's connection monitor measures on every connection anyway (`Connection.rtt`, every 60 s).
  * The tracker used to ping every peer every 15 s on top of it (and of kad-dht's pings): a third pinger that only
  * cost CPU and streams.
  */

@@ -4,7 +4,7 @@
  * from the state store at start, so the lock survives a restart.
  */
 import { cidOf } from '../protocol/canonical.js'
-import type { EpochAttempt } from '../core/epoch-lock.js'
+import { doubleBackers, settleEpochQc, type EpochAttempt } from '../core/epoch-lock.js'
 import type { Entry } from './entry.js'
 import { EPOCH_KIND } from './epochs.js'
 
@@ -38,6 +38,20 @@ export class EpochAttempts {
       out.push({ id: e.id, epoch, content: this.content(e), createdAt: e.proposal.createdAt, yes })
     }
     return out
+  }
+
+  /**
+   * The conflict between the epoch-`epoch` proposal `finalizedId` (final here) and an accepted proposal `id` of other
+   * content (a QC on each: the byzantine bound was broken), with the voters whose yes on both is held here; undefined
+   * when there is none (the same content, or the finalized proposal pruned).
+   */
+  conflict (finalizedId: string | undefined, epoch: number, id: string, payload: unknown): { epoch: number, finalized: string, conflicting: string, doubleSigners: string[] } | undefined {
+    const finalized = finalizedId != null ? this.entries.get(finalizedId) : undefined
+    if (finalizedId == null || finalizedId === id || finalized == null) return undefined
+    const other = this.entries.get(id)
+    const content = other != null ? this.content(other) : cidOf(payload)
+    if (settleEpochQc(this.content(finalized), content) !== 'conflict') return undefined
+    return { epoch, finalized: finalizedId, conflicting: id, doubleSigners: [...doubleBackers(this.of(epoch), epoch).keys()] }
   }
 
   /** The attempt at `epoch` with content key `content` held here (the earliest), for its payload. */

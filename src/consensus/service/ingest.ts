@@ -318,10 +318,12 @@ export class Ingest implements BuiltinHost {
     const p = e.proposal.payload as EpochPayload
     // a QC'd epoch for an epoch final here is never applied: the same content is a no-op, other content is reported
     if (!e.executed && p.epoch <= this.s.chain.epoch) this.s.epochConflict(p.epoch, e.id, p)
-    if (e.executed || p.epoch <= this.s.chain.epoch || (p.epoch === this.s.chain.epoch + 1 && (p.prev !== this.s.chain.hash() || e.proposal.snapshot !== this.s.chain.epoch))) {
+    if (e.executed || p.epoch <= this.s.chain.epoch) {
       if (!e.executed) { e.executed = true; await this.s.write([ops.proposal(e.id, this.stored(e))]) }
       return
     }
+    // a QC on an epoch that does not follow this chain (another previous hash or snapshot) takes byzantine weight of 1/3
+    if (p.epoch === this.s.chain.epoch + 1 && (p.prev !== this.s.chain.hash() || e.proposal.snapshot !== this.s.chain.epoch)) return
     const missing = p.epoch !== this.s.chain.epoch + 1 || p.accepted.some(a => this.entries.get(a.id)?.qc == null) || p.evidence.some(id => !this.evidence.has(id))
     if (missing) { void this.catchUp.syncAll(); return }
     const entry = this.applyToChain(e)

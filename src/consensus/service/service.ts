@@ -19,7 +19,6 @@ import { policyVerdict, type Assessment, type OperatorPolicy } from '../core/pol
 import type { GuardianSet } from '../core/tally.js'
 import { electorateWeights, type ElectorateWeights } from '../core/weights.js'
 import { proposalId, signConsensusRecord, type ConsensusRecordSpecs } from '../protocol/records.js'
-import { cidOf } from '../protocol/canonical.js'
 import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC } from '../protocol/topic.js'
 import type { Proposal, Qc, VoteBls, VoteChoice } from '../protocol/schemas.js'
 import { deriveBlsKeyPair, makeBlsBinding, signBlsVote, type BlsBinding, type BlsKeyPair } from '../core/bls.js'
@@ -30,7 +29,7 @@ import { EpochChain } from './chain.js'
 import { entryView, type Entry } from './entry.js'
 import { EPOCH_KIND, buildEpochPayload, judgeEpoch, type EpochPayload } from './epochs.js'
 import { EpochAttempts, attemptedEpoch } from './epoch-attempts.js'
-import { doubleBackers, mayBack, reproposal, settleEpochQc } from '../core/epoch-lock.js'
+import { mayBack, reproposal } from '../core/epoch-lock.js'
 import { Ingest } from './ingest.js'
 import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
@@ -81,6 +80,8 @@ export class ConsensusService {
   readonly attempts: EpochAttempts
   /** The content this node is signing yes on, per epoch: taken before the vote is stored, so two at once cannot both pass. */
   private readonly backing = new Map<number, string>()
+  /** Proposals this node is signing a vote on right now. */
+  private readonly casting = new Set<string>()
   private blsKey?: BlsKeyPair
   private blsBinding?: BlsBinding
 
@@ -145,6 +146,9 @@ export class ConsensusService {
       .sort((a, b) => b.proposal.createdAt - a.proposal.createdAt || (a.id < b.id ? -1 : 1))
       .map(entryView)
   }
+
+  /** Sync now from every connected peer (a subsystem that sees this node is behind, e.g. training's seal voting). */
+  async catchUp (): Promise<void> { await this.ingest.catchUp.syncAll() }
 
   /** One proposal (ERR_NOT_FOUND). */
   get (id: string): ProposalView {
@@ -258,6 +262,8 @@ export class ConsensusService {
   }
 
   async castVote (e: Entry, choice: VoteChoice): Promise<void> {
+    // one vote per proposal at a time: two overlapping decisions (a beat and an arrival) must not sign yes and no
+    if (this.casting.has(e.id)) throw new ConsensusError('ERR_CLOSED', `this node is already voting on ${e.id}`)
     const epoch = attemptedEpoch(e)
     if (epoch != null && choice === 'yes') {
       // the epoch lock: yes on one content per epoch, ever (checked and taken with no await in between)
@@ -266,6 +272,11 @@ export class ConsensusService {
       for (const k of this.backing.keys()) if (k <= this.chain.epoch) this.backing.delete(k) // final: the chain decides now
       this.backing.set(epoch, content)
     }
+    this.casting.add(e.id)
+    try { await this.signAndSend(e, choice, epoch) } finally { this.casting.delete(e.id) }
+  }
+
+  private async signAndSend (e: Entry, choice: VoteChoice, epoch: number | undefined): Promise<void> {
     // the BLS part only where an aggregate may be built: small electorates keep today's records, byte for byte
     const bls = choice === 'yes' && this.electorateOf(e.proposal).weights.size > this.blsQcThreshold ? this.blsVote(e.id) : undefined
     const vote = { proposalId: e.id, choice, voter: this.peerId, network: this.network, ...(bls != null ? { bls } : {}) }
@@ -289,21 +300,12 @@ export class ConsensusService {
     return (taken == null || taken === content) && mayBack(this.attempts.of(epoch), this.peerId, epoch, content)
   }
 
-  /**
-   * Report an accepted epoch proposal for an epoch already final here with other content (a QC on each: the byzantine
-   * bound was broken); returns whether it conflicts. The finalized epoch stays; the pair and the double signers are logged.
-   */
+  /** Report a QC'd epoch proposal conflicting with an epoch final here (EpochAttempts.conflict); never applied. */
   epochConflict (epoch: number, id: string, payload: unknown): boolean {
-    const done = this.chain.entries[epoch - 1]
-    const finalized = done != null ? this.ingest.entries.get(done.proposalId) : undefined
-    if (done == null || done.proposalId === id || finalized == null) return false
-    const other = this.ingest.entries.get(id)
-    const content = other != null ? this.attempts.content(other) : cidOf(payload)
-    if (settleEpochQc(this.attempts.content(finalized), content) !== 'conflict') return false
-    const signers = [...doubleBackers(this.attempts.of(epoch), epoch).keys()]
-    this.c.logger.error({ epoch, finalized: done.proposalId, conflicting: id, doubleSigners: signers }, 'a QC on conflicting content for a finalized epoch')
-    this.c.events.emit('epoch.conflict', { epoch, finalized: done.proposalId, conflicting: id, doubleSigners: signers })
-    return true
+    const c = this.attempts.conflict(this.chain.entries[epoch - 1]?.proposalId, epoch, id, payload)
+    if (c != null) this.c.logger.error(c, 'a QC on conflicting content for a finalized epoch')
+    if (c != null) this.c.events.emit('epoch.conflict', c)
+    return c != null
   }
 
   /** This node's BLS key (derived from its identity, core/bls.ts), its binding, and its yes signature on `id`. */
@@ -315,7 +317,7 @@ export class ConsensusService {
 
   /** This node's automatic vote on a proposal it can vote on, by the kind's policy (epochs: `judgeEpoch`). */
   async decide (e: Entry): Promise<void> {
-    if (!this.started || e.status !== 'pending' || e.votes.has(this.peerId) || !this.isMember(e)) return
+    if (!this.started || e.status !== 'pending' || e.votes.has(this.peerId) || this.casting.has(e.id) || !this.isMember(e)) return
     if (this.c.clock.now() >= e.proposal.expiresAt) return
     let verdict: 'yes' | 'no' | 'wait'
     if (e.proposal.kind === EPOCH_KIND) {
@@ -335,7 +337,7 @@ export class ConsensusService {
       }
       verdict = policyVerdict(policy, assessment)
     }
-    if (verdict !== 'wait' && !e.votes.has(this.peerId)) await this.castVote(e, verdict)
+    if (verdict !== 'wait' && !e.votes.has(this.peerId) && !this.casting.has(e.id)) await this.castVote(e, verdict)
   }
 
   /** The chain's beat: re-tally, execute what became final, vote where waiting, raise the next epoch proposal. */

@@ -31,6 +31,8 @@ export interface TrainingProposals {
   list: (q: { kind?: string }) => ReadonlyArray<{ id: string, payload: unknown, status: string }>
   /** Vote as this node (seal voting casts the round machine's verdicts). */
   vote: (id: string, choice: 'yes' | 'no') => Promise<unknown>
+  /** Sync from peers now (seal voting, when it sees this node is behind on certificates). */
+  catchUp?: () => Promise<void>
 }
 
 /** A job's hyperparameters as its view shows them. */

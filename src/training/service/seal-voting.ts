@@ -29,8 +29,11 @@ import type { ProposalKind } from '../../consensus/index.js'
 const MAX_REFS = 4096
 const MAX_SEALS_PER_REF = 4
 
+/** At most one catch-up request per this long (consensus's sync joins a request while one runs anyway). */
+const CATCH_UP_EVERY_MS = 5000
+
 /** What the bridge uses of consensus (the node passes its consensus service). */
-export type SealProposals = Pick<TrainingProposals, 'create' | 'list' | 'vote'>
+export type SealProposals = Pick<TrainingProposals, 'create' | 'list' | 'vote' | 'catchUp'>
 
 /** What the bridge reads of the node's jobs. */
 export interface SealVotingHost {
@@ -38,6 +41,8 @@ export interface SealVotingHost {
   /** Wake a job's machine (a QC arrived: it adopts at this step). */
   poke: (jobId: string) => void
   logger: Logger
+  /** The clock of the catch-up rate limit (tests); default Date.now. */
+  now?: () => number
 }
 
 /**
@@ -77,6 +82,7 @@ export class SealVoting {
   /** Distinct seals seen per reference (an aggregator that equivocates shows several). */
   private readonly seals = new Map<string, RoundSeal[]>()
   private readonly ballots = new Map<string, Ballot>()
+  private lastCatchUp = -Infinity
 
   constructor (private readonly h: SealVotingHost) {}
 
@@ -110,6 +116,7 @@ export class SealVoting {
 
   /** A seal seen on the training topic or published here (kept to tell what a later vote approved). */
   noteSeal (seal: RoundSeal): void {
+    this.maybeCatchUp(seal)
     const key = refKey(seal)
     const list = this.seals.get(key) ?? []
     if (list.some(s => JSON.stringify(s) === JSON.stringify(seal)) || list.length >= MAX_SEALS_PER_REF) return
@@ -194,6 +201,36 @@ export class SealVoting {
     for (const id of this.byRef.get(refKey(ref)) ?? []) {
       const p = this.payloads.get(id)
       if (this.accepted.has(id) && p != null && sameElectorate(p, electorate)) return true
+    }
+    return false
+  }
+
+  /**
+   * Seals adopt only by QCs, which reach a node by gossip or by consensus's sync. A node that was away (restarted) gets
+   * the seals it missed re-sent by its peers (round/intake.ts helpStraggler), but a QC finalized while it was not yet in
+   * the topic mesh reaches it only at consensus's next stalled-sync, a minute or more later. A seal of a later round
+   * while we hold one of a round below it with no accepted proposal here says we are behind: ask consensus to sync now.
+   */
+  private maybeCatchUp (seal: RoundSeal): void {
+    const catchUp = this.h.proposals.catchUp
+    if (catchUp == null) return
+    const now = (this.h.now ?? Date.now)()
+    if (now - this.lastCatchUp < CATCH_UP_EVERY_MS || !this.behind(seal)) return
+    this.lastCatchUp = now
+    this.h.logger.debug({ job: seal.jobId, round: seal.round }, 'behind on seal certificates: consensus sync requested')
+    catchUp.call(this.h.proposals).catch((err: Error) => { this.h.logger.debug({ err: err.message }, 'consensus sync for seal certificates failed') })
+  }
+
+  /** Whether we hold a seal of `seal`'s job, of a round below it, while no proposal of that round is accepted here. */
+  behind (seal: Pick<RoundSeal, 'jobId' | 'round'>): boolean {
+    const certified = new Set<number>()
+    for (const id of this.accepted) {
+      const p = this.payloads.get(id)
+      if (p?.jobId === seal.jobId) certified.add(p.round)
+    }
+    for (const list of this.seals.values()) {
+      const s = list[0]
+      if (s.jobId === seal.jobId && s.round < seal.round && !certified.has(s.round)) return true
     }
     return false
   }

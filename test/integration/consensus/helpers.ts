@@ -135,6 +135,7 @@ export async function startConsensusMesh (scores: bigint[], opts: {
   }
   const node = (i: number): MeshNode => mesh.meshNode(at[i])
   const across = (): Array<[number, number]> => ids.flatMap((a, i) => ids.flatMap((b, j) => i < j && cut.separates(a, b) ? [[i, j] as [number, number]] : []))
+  const linked = (i: number, j: number): boolean => node(i).libp2p.getConnections(peerIdFromString(ids[j])).length > 0
   const partition = async (sides: number[][]): Promise<void> => {
     cut.set(sides.map(side => side.map(i => ids[i])))
     // hang up from both ends, again while any connection across remains (one mid-upgrade when the cut was set)
@@ -147,6 +148,13 @@ export async function startConsensusMesh (scores: bigint[], opts: {
       }))
       return open.length === 0
     }, { timeoutMs: 20_000, what: 'no connection across the cut' })
+    // each side whole: a node may have reached its own side only through the other (a revived node dials only the
+    // peers it is given), and gossip inside a side needs a path inside it
+    const within = sides.flatMap(side => side.flatMap((i, k) => side.slice(k + 1).map(j => [i, j] as [number, number])))
+    await Promise.all(within.filter(([i, j]) => !linked(i, j)).map(async ([i, j]) => {
+      await node(i).libp2p.dial(multiaddr(handle(j).addresses[0]), { signal: AbortSignal.timeout(20_000) }).catch(() => {})
+    }))
+    await waitFor(() => within.every(([i, j]) => linked(i, j)), { timeoutMs: 20_000, what: 'every node connected within its side' })
   }
   const heal = async (): Promise<void> => {
     const pairs = across()
@@ -155,7 +163,6 @@ export async function startConsensusMesh (scores: bigint[], opts: {
       // a dial of its own: the peer store may hold an address that another start replaced
       await node(i).libp2p.dial(multiaddr(handle(j).addresses[0]), { signal: AbortSignal.timeout(20_000) }).catch(() => {})
     }))
-    const linked = (i: number, j: number): boolean => node(i).libp2p.getConnections(peerIdFromString(ids[j])).length > 0
     const ends = [...new Set(pairs.flat())]
     await waitFor(() => ends.every(i => pairs.some(([a, b]) => (a === i || b === i) && linked(a, b))),
       { timeoutMs: 20_000, what: 'every node connected across the healed cut' })

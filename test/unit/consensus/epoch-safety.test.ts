@@ -45,7 +45,7 @@ interface Node {
   events: Array<{ type: string, data: unknown }>
 }
 
-async function boot (n: Pick<Node, 'id' | 'key' | 'dir'>, genesis: ConsensusService['init']['genesis'], clock: ManualClock): Promise<Node> {
+async function boot (n: Pick<Node, 'id' | 'key' | 'dir'>, genesis: ConsensusService['init']['genesis'], clock: ManualClock, mode: 'auto' | 'manual' = 'auto'): Promise<Node> {
   const state = await openState(join(n.dir, 'state'))
   const out: Uint8Array[] = []
   const events: Node['events'] = []
@@ -61,7 +61,7 @@ async function boot (n: Pick<Node, 'id' | 'key' | 'dir'>, genesis: ConsensusServ
     epochIntervalMs: 1000,
     epochTtlMs: 4000,
     finalityDelayMs: 0,
-    policies: { 'network-param': { mode: 'auto' } },
+    policies: { 'network-param': { mode } },
     genesis,
     network: NETWORK,
     recordMaxAgeMs: 3600_000,
@@ -193,5 +193,36 @@ describe('epoch safety: a second attempt after expiry plus a late in-time vote',
     expect(C.s.chain.entries[0].proposalId).toBe(P1)
     expect(C.s.chain.hash(1)).toBe(epochHash(B))
     expect(C.events.filter(e => e.type === 'epoch.conflict').map(e => e.data)).toEqual([{ epoch: 1, finalized: P1, conflicting: P3, doubleSigners: [B.id, L.id].sort() }])
+
+    // and a QC'd epoch 2 that does not follow C's chain (another previous hash) is accepted as a proposal, never applied
+    clock.set(8000)
+    const P4p: Proposal = { kind: 'epoch', payload: { epoch: 2, prev: '0'.repeat(64), accepted: [], evidence: [] }, proposer: L.id, createdAt: 8000, expiresAt: 12_000, snapshot: 1 }
+    const P4 = proposalId(P4p)
+    const forged4 = [await signConsensusRecord(L.key, NETWORK, 'proposal', 8000, P4p)]
+    for (const n of [L, B, D]) forged4.push(await signConsensusRecord(n.key, NETWORK, 'vote', 8001, { proposalId: P4, choice: 'yes', voter: n.id, network: NETWORK }))
+    await send(forged4, [C])
+    await C.s.tick()
+    expect(C.s.get(P4).status).toBe('accepted')
+    expect(C.s.chain.epoch).toBe(1)
   }, 60_000)
+
+  it('one vote per proposal at a time: two overlapping decisions cannot sign yes and no', async () => {
+    const clock = new ManualClock(1000)
+    const keys = await Promise.all([0, 1].map(async () => await generateKeyPair('Ed25519')))
+    const genesis = { params: {}, pretrusted: keys.map(k => ({ peerId: peerIdFromPrivateKey(k).toString(), score: '1000000000000' })), guardians: { keys: [], threshold: 0 }, startedAt: 0 }
+    const [A, B] = await Promise.all(keys.map(async key => {
+      const dir = await mkdtemp(join(tmpdir(), 'epoch-safety-'))
+      cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
+      return await boot({ id: peerIdFromPrivateKey(key).toString(), key, dir }, genesis, clock, 'manual')
+    }))
+    const { id } = await A.s.create({ kind: 'network-param', payload: { name: 'test.y', value: 2 }, ttlSeconds: 60 })
+    await send(take(A), [B])
+    expect(take(B)).toEqual([]) // manual: B waits for its operator
+    // the operator's yes and a second decision's no start together; the second is refused, not signed
+    const [yes, no] = await Promise.allSettled([B.s.vote(id, 'yes'), B.s.vote(id, 'no')])
+    expect(yes.status).toBe('fulfilled')
+    expect(no).toMatchObject({ status: 'rejected', reason: { code: 'ERR_CLOSED' } })
+    expect(await Promise.all(take(B).map(kindOf))).toEqual(['vote:yes'])
+    expect(B.s.entry(id).votes.get(B.id)?.map(v => v.choice)).toEqual(['yes'])
+  }, 30_000)
 })

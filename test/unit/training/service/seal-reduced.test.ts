@@ -101,3 +101,49 @@ describe('voting under a reduced electorate', () => {
     expect(b.votes.sort()).toEqual([['full', 'no'], ['half', 'no']])
   })
 })
+
+describe('a node behind on certificates asks consensus to sync', () => {
+  const at = (round: number, attempt = 0): RoundSeal => ({ ...seal, round, attempt, aggregateCid: cid(String.fromCharCode(102 + round + attempt)) })
+  function watched (): { v: SealVoting, syncs: number[], clock: { t: number }, accept: (s: RoundSeal) => void } {
+    const syncs: number[] = []
+    const clock = { t: 0 }
+    const proposals: SealProposals = {
+      create: async () => ({ id: 'x' }),
+      list: () => [],
+      vote: async () => {},
+      catchUp: async () => { syncs.push(clock.t) }
+    }
+    const v = new SealVoting({ proposals, poke: () => {}, logger: silent, now: () => clock.t })
+    let n = 0
+    const accept = (s: RoundSeal): void => { const p = sealPayload(s, FULL); v.kind().execute(p, { id: `acc${++n}`, proposal: { kind: MODEL_UPDATE_KIND, payload: p, proposer: 'p1', createdAt: 0, expiresAt: 1, snapshot: 0 } }) }
+    return { v, syncs, clock, accept }
+  }
+
+  it('a later round\'s seal while a round below has no accepted proposal here: one sync, then at most one per 5 s', () => {
+    const w = watched()
+    w.v.noteSeal(at(3))
+    expect(w.syncs).toEqual([])
+    w.v.noteSeal(at(4))
+    expect(w.syncs).toEqual([0])
+    w.clock.t = 4000
+    w.v.noteSeal(at(5))
+    expect(w.syncs).toEqual([0])
+    w.clock.t = 5000
+    w.v.noteSeal(at(5))
+    expect(w.syncs).toEqual([0, 5000])
+  })
+
+  it('a node whose lower rounds are certified (any attempt) asks for nothing', () => {
+    const w = watched()
+    w.v.noteSeal(at(3, 0))
+    w.v.noteSeal(at(3, 1))
+    w.accept(at(3, 1))
+    w.v.noteSeal(at(4))
+    // another job's seals do not count either
+    w.v.noteSeal({ ...at(2), jobId: '3'.repeat(64) })
+    w.accept(at(4))
+    w.v.noteSeal(at(5))
+    expect(w.v.behind(at(4))).toBe(false)
+    expect(w.syncs).toEqual([])
+  })
+})
