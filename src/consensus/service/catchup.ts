@@ -5,7 +5,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { ConsensusError } from '../errors.js'
-import { verifyQc, type OpenedVote, type VoteVerifier } from '../core/qc.js'
+import { verifyQc, type OpenedVote, type QcVerdict, type VoteVerifier } from '../core/qc.js'
 import { cidOf } from '../protocol/canonical.js'
 import { proposalId } from '../protocol/records.js'
 import type { Qc } from '../protocol/schemas.js'
@@ -148,17 +148,17 @@ export class CatchUp implements SyncSource {
       return
     }
     if (p.epoch !== this.s.chain.epoch + 1 || snapshot !== this.s.chain.epoch) return
-    await this.assertQc(proposalId(opened.record.payload), b.qc)
+    const epochQc = await this.assertQc(proposalId(opened.record.payload), b.qc)
     for (const item of b.items) {
       const o = await openConsensusRecord(item.proposal, this.s.network)
       if (o.type !== 'proposal') throw new ConsensusError('ERR_RECORDS', 'sync sent a non-proposal item')
       const id = proposalId(o.record.payload)
       if (!p.accepted.some(a => a.id === id)) continue
       if (o.record.payload.snapshot > this.s.chain.epoch) throw new ConsensusError('ERR_RECORDS', `proposal ${id} names a future snapshot`)
-      await this.assertQc(id, item.qc, o.record.payload.snapshot, this.s.kinds.electorate(o.record.payload))
+      const verdict = await this.assertQc(id, item.qc, o.record.payload.snapshot, this.s.kinds.electorate(o.record.payload))
       if (!this.i.entries.has(id)) await this.i.ingestBytes(item.proposal)
       for (const v of item.qc.votes) await this.i.ingestBytes(v).catch(() => {})
-      await this.adoptQc(id, item.qc)
+      await this.adoptQc(id, item.qc, verdict)
     }
     for (const pair of b.evidence) {
       const id = cidOf(ServiceEvidence.of(pair))
@@ -168,31 +168,37 @@ export class CatchUp implements SyncSource {
     for (const v of b.qc.votes) await this.i.ingestBytes(v).catch(() => {})
     const e = this.i.entries.get(proposalId(opened.record.payload))
     if (e != null) {
-      await this.adoptQc(e.id, b.qc)
+      await this.adoptQc(e.id, b.qc, epochQc)
       await this.i.applyEpoch(e)
     }
   }
 
   /**
    * A verified QC settles its proposal here too: a proposal first seen after its window closed (this node was away)
-   * was tallied as expired before its votes arrived, but 2/3 of its snapshot's weight signed it in time.
+   * was tallied as expired before its votes arrived, but 2/3 of its snapshot's weight signed it in time. An acceptance
+   * learned here is reported like one tallied here (event and metric), so `/v1/events` watchers see it too.
    */
-  private async adoptQc (id: string, qc: Qc): Promise<void> {
+  private async adoptQc (id: string, qc: Qc, verdict: QcVerdict): Promise<void> {
     const e = this.i.entries.get(id)
     if (e == null || e.qc != null) return
+    const before = e.status
     e.qc = qc
     e.qcVoters = await qcVoters(qc, id, this.s.network)
     e.status = 'accepted'
     await this.s.write([ops.qc(qc), ops.proposal(id, { b: e.bytes, s: e.status, x: e.executed, e: e.epoch })])
     this.s.archive.keep(e)
+    if (before === 'accepted') return
+    this.s.c.metrics?.proposals.inc({ status: 'accepted' })
+    this.s.c.events.emit('proposal.accepted', { id, kind: e.proposal.kind, yes: String(verdict.yes), quorum: String(verdict.quorum) })
   }
 
   /** Verify a QC this node did not assemble, under the snapshot it names (ERR_QC when it falls short). */
-  private async assertQc (id: string, qc: Qc, snapshot = this.s.chain.epoch, restricted?: readonly string[]): Promise<void> {
+  private async assertQc (id: string, qc: Qc, snapshot = this.s.chain.epoch, restricted?: readonly string[]): Promise<QcVerdict> {
     if (qc.proposalId !== id || qc.epoch !== snapshot) throw new ConsensusError('ERR_QC', `QC does not belong to ${id} at epoch ${snapshot}`)
     // a kind's restricted electorate (a round's, for model-update) is the QC's denominator, as in the tally
     const electorate = restricted ?? this.s.chain.electorate(snapshot).weights.keys()
     const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), { verify: voteVerifier(this.s.network), electorate })
     if (!verdict.ok) throw new ConsensusError('ERR_QC', `QC for ${id} counts ${verdict.yes} of the ${verdict.quorum} needed`)
+    return verdict
   }
 }
