@@ -191,32 +191,36 @@ describe('consensus on 7 nodes', () => {
   })
 
   // last in this mesh: the refusals cost the replaying node its gossipsub standing (invalid deliveries)
-  it('replayed votes sent through real gossip under a fresh message id (as after the seen-cache expired) are refused, also by a restarted node', async () => {
+  it('replayed votes sent through real gossip under a fresh message id (as after the seen-cache expired) are refused and counted once', async () => {
     expect(replays).toBeDefined()
     if (replays == null) return
     const { id, voter, vote, moved, foreign } = replays
     // each record from its own publisher: a refusal costs the node that delivered it gossipsub standing (invalid
     // deliveries count squared), so three from one node could meet a graylist before the third (it failed so twice).
-    // Node 5 is left out: it equivocated above. Node 2 restarted in the replay test: its gossipsub seen-cache is
-    // empty, its replay guard re-seeded from its store.
+    // Only the replayed vote must come from the voter's node (a record's signer must author its message); the moved
+    // and foreign ones fail their signature or domain before that check. Node 5 is left out: it equivocated above.
     const sends = [{ from: voter, bytes: vote, code: 'ERR_REPLAY' }, { from: 0, bytes: moved, code: 'ERR_RECORD_SIGNATURE' }, { from: 6, bytes: foreign, code: 'ERR_DOMAIN' }]
     const subscribed = (from: number): number[] => {
       const subs = cm.node(from).libp2p.services.pubsub.getSubscribers(CONSENSUS_TOPIC).map(p => p.toString())
       return ALL.filter(i => i !== from && i !== voter && subs.includes(cm.ids[i]))
     }
-    await waitFor(() => sends.every(s => subscribed(s.from).length >= 3 && subscribed(s.from).includes(2)),
-      { timeoutMs: 30_000, what: 'every publisher to see the restarted node and others subscribed' })
+    await waitFor(() => sends.every(s => subscribed(s.from).length >= 3), { timeoutMs: 30_000, what: 'every publisher to see 3 others subscribed' })
     const direct = sends.map(s => subscribed(s.from))
     const before = await Promise.all(sends.map(async (s, k) => await Promise.all(direct[k].map(async i => await gossipRefusals(cm, i, s.code)))))
     // gossipsub signs each publish as a new message, so no seen-cache knows it
     await Promise.all(sends.map(async s => { await cm.node(s.from).gossip.publish(CONSENSUS_TOPIC, s.bytes) }))
     await waitFor(async () => {
       const now = await Promise.all(sends.map(async (s, k) => await Promise.all(direct[k].map(async i => await gossipRefusals(cm, i, s.code)))))
-      const missing = sends.flatMap((s, k) => direct[k].filter((_, j) => now[k][j] <= before[k][j]).map(i => `node ${i} ${s.code} (from ${s.from})`))
-      if (missing.length > 0) throw new Error(`not refused yet: ${missing.join(', ')}`)
+      // each record refused by at least 3 of the nodes it was sent to: a receiver may miss one altogether (the
+      // publisher's flood publish skips a peer it scores below its publish threshold, and a refused record is never
+      // forwarded); the restarted node's own refusal of the replay is checked directly in the test before this one
+      const short = sends.flatMap((s, k) => {
+        const refused = direct[k].filter((_, j) => now[k][j] > before[k][j])
+        return refused.length >= 3 ? [] : [`${s.code} (from ${s.from}) refused by ${refused.join(',') || 'none'} of ${direct[k].join(',')}`]
+      })
+      if (short.length > 0) throw new Error(`not refused yet: ${short.join('; ')}`)
       return true
     }, { timeoutMs: 30_000, what: `nodes ${direct.map(d => d.join(',')).join(' / ')} to refuse the replayed, moved and foreign votes` })
-    for (const d of direct) expect(d).toContain(2)
     // nothing was counted twice: every node holds the voter's one vote on the replayed proposal
     for (const i of ALL) expect(cm.service(i).entry(id).votes.get(cm.ids[voter])?.length).toBe(1)
   })

@@ -20,7 +20,10 @@ async function seesAll (node: NodeHandle, others: string[]): Promise<boolean> {
  * after the first), so "formed within 10 s of the first start" cannot hold there; the deadline is FORM_MS after the
  * LAST node is ready, and the test logs (and puts in its failure message) the times from the first start.
  */
-const FORM_MS = 10_000
+// 15 s, not 10: a node now dials its bootstrap peers only once it listens (issue [scale]: nothing the mesh must
+// answer before "listening"), so this clock, started at the last "ready", now also covers the first dial; CI missed
+// 10 s by 1.3 s once with every node at 9/9
+const FORM_MS = 15_000
 
 /** Start and formation figures, in ms from the first start, for the failure message and the log. */
 function figures (mesh: Mesh, formedAt: number): string {
