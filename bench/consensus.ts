@@ -5,7 +5,7 @@
  *   (@chainsafe/blst; target <= 10 ms): the fast aggregate verify over keys already in the node's key ring, plus the
  *   one-off costs around it (a key's proof of possession, checked once per peer; signing; aggregating);
  * - reputation recomputation (replaying the epoch chain from genesis) against history length;
- * - the sybils' share of weight per epoch, 6 honest peers with history against 14 and 140 fresh identities;
+ * - the sybils' share of weight per epoch, 6 honest peers with earned training history against 14 and 140 fresh identities;
  * - proposal -> QC latency on N in-process loopback nodes (fixtures/consensus-mesh.ts).
  * Run: npx tsx bench/consensus.ts [--quick] [--nodes N] [--bls-threshold N]
  */
@@ -17,10 +17,12 @@ import {
 } from '../src/consensus/index.js'
 import { runSybilScenario } from './fixtures/sybil-scenario.js'
 import { proposalLatency } from './fixtures/consensus-mesh.js'
+import { proposalLatencyProcs } from './fixtures/qc-procs.js'
+import { spawnSync } from 'node:child_process'
 
 if (process.argv.includes('--help')) {
   process.stdout.write([
-    'usage: npx tsx bench/consensus.ts [--quick] [--nodes N]',
+    'usage: npx tsx bench/consensus.ts [--quick] [--nodes N] [--proposals N] [--only latency|sybil] [--cpu-prof FILE]',
     '  tally + QC verification of 1,000 voters, Ed25519 list and BLS aggregate (ms), reputation replay cost against history length,',
     '  sybil share per epoch (6 honest vs 14 and 140 fresh identities); one JSON object',
     '  proposal -> QC latency on N in-process loopback nodes, p50/p99, beside the time the proposal takes to reach all,',
@@ -29,6 +31,14 @@ if (process.argv.includes('--help')) {
     '  figure is CPU-bound (cpuMsPerProposal over all nodes / the cores this process got), not set by gossip hops',
     '  --quick  fewer voters, shorter histories, one timed run, 5 nodes instead of 20',
     '  --nodes N  loopback nodes for the latency figure (0 skips it)',
+    '  --proposals N  timed proposals for the latency figure (default 40, --quick 10)',
+    '  --only latency  the latency figure alone (no tally, replay or sybil sections)',
+    '  --procs  also the figure with each node its own daemon (meshnode start on the compiled dist/, proposals through',
+    '           POST /v1/proposals, QC times from each node\'s /v1/events); QC_NODE_ARGS: extra Node flags for the daemons;',
+    '           with --only latency, --no-in-process skips the in-process comparison',
+    '  --only sybil  the sybil share per epoch alone (the honest peers earn their weight in 12 epochs of training first)',
+    '  --cpu-prof FILE  write a V8 CPU profile of the timed proposals (in-process nodes) to FILE;',
+    '           npx tsx bench/fixtures/qc-profile.ts FILE sums its self time by function and by file',
     '  --bls-threshold N  the nodes\' consensus.blsQcThreshold (default: theirs, 64): below the node count, QCs are',
     '           gossiped as BLS aggregates, and the JSON counts the nodes that hold each'
   ].join('\n') + '\n')
@@ -36,6 +46,61 @@ if (process.argv.includes('--help')) {
 }
 
 const quick = process.argv.includes('--quick')
+const argOf = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined }
+
+/** Section 4: proposal -> QC on N in-process loopback nodes (a mesh that does not form in time is reported, not fatal). */
+async function proposalToQc (): Promise<unknown> {
+  const NODES = Number(argOf('--nodes') ?? (quick ? 5 : 20))
+  const PROPOSALS = Number(argOf('--proposals') ?? (quick ? 10 : 40))
+  const blsThreshold = argOf('--bls-threshold') != null ? Number(argOf('--bls-threshold')) : undefined
+  if (NODES <= 1) return 'skipped (--nodes 0)'
+  return await proposalLatency(NODES, PROPOSALS, blsThreshold, argOf('--cpu-prof')).catch((err: Error) => ({ nodes: NODES, error: err.message }))
+}
+
+/**
+ * Section 3: the sybils' share of weight per epoch (bench/fixtures/sybil-scenario.ts): 6 honest peers whose weight is
+ * all earned credit (12 epochs of accepted seals from an empty genesis, through the chain's own epoch step) against 14
+ * and 140 fresh identities that get 3 deltas accepted per round.
+ */
+function sybilShare (): unknown {
+  const attackEpochs = quick ? 12 : 40
+  const out: Record<string, unknown> = {}
+  for (const n of [14, 140]) {
+    const run = runSybilScenario({ honest: 6, sybils: n, attackEpochs })
+    out[`6 honest vs ${n} fresh`] = {
+      maxShareBps: Math.max(...run.map(e => e.sybilShareBps)),
+      maxRawShareBps: Math.max(...run.map(e => e.sybilRawShareBps)),
+      sybilOnlyQc: run.some(e => e.sybilOnlyQc),
+      sybilProposalPassed: run.some(e => e.sybilProposal === 'accepted'),
+      honestAlwaysPassed: run.every(e => e.honestProposal === 'accepted'),
+      honestEstablishedAtArrival: run[0].honestOnProbation === 0,
+      honestWorkCreditedAtArrival: run[0].honestWorkCredited,
+      shareBpsPerEpoch: run.map(e => e.sybilShareBps)
+    }
+  }
+  return { historyEpochs: 12, attackEpochs, attackerDeltasPerRound: 3, honestDeltasPerRound: 6, poolCapBps: Number(defaultReputationParams.probationPoolBps), ...out }
+}
+
+if (argOf('--only') === 'sybil') {
+  process.stdout.write(JSON.stringify({ sybilShare: sybilShare() }, null, 2) + '\n')
+  process.exit(0)
+}
+/** The same figure with each node its own daemon process (--procs; fixtures/qc-procs.ts), on the compiled dist/. */
+async function proposalToQcProcs (): Promise<unknown> {
+  if (!process.argv.includes('--procs')) return undefined
+  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' })
+  if (build.status !== 0 && build.status !== 2) return { error: `build failed: ${build.stdout.slice(-500)}` }
+  const nodeArgs = (process.env.QC_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+  return await proposalLatencyProcs(Number(argOf('--nodes') ?? (quick ? 5 : 20)), Number(argOf('--proposals') ?? (quick ? 10 : 40)), nodeArgs)
+    .catch((err: Error) => ({ error: err.message }))
+}
+
+if (argOf('--only') === 'latency') {
+  const procs = await proposalToQcProcs()
+  const inProcess = argOf('--nodes') === '0' || process.argv.includes('--no-in-process') ? undefined : await proposalToQc()
+  process.stdout.write(JSON.stringify({ proposalToQcProcesses: procs, proposalToQc: inProcess, uptime: spawnSync('uptime', { encoding: 'utf8' }).stdout.trim() }, null, 2) + '\n')
+  process.exit(0)
+}
 const VOTERS = quick ? 200 : 1_000
 const RUNS = quick ? 1 : 5
 const NET = 'bench'
@@ -123,28 +188,15 @@ for (const epochs of quick ? [10, 100] : [10, 100, 1_000, 5_000]) {
 }
 
 // --- 3. sybil share per epoch ---
-const EPOCHS = quick ? 12 : 40
-const sybils: Record<string, { maxShareBps: number, sybilOnlyQc: boolean, honestAlwaysPassed: boolean, shareBpsPerEpoch: number[] }> = {}
-for (const n of [14, 140]) {
-  const run = runSybilScenario({ honest: 6, sybils: n, epochs: EPOCHS })
-  sybils[`6 honest vs ${n} fresh`] = {
-    maxShareBps: Math.max(...run.map(e => e.sybilShareBps)),
-    sybilOnlyQc: run.some(e => e.sybilOnlyQc),
-    honestAlwaysPassed: run.every(e => e.honestProposal === 'accepted'),
-    shareBpsPerEpoch: run.map(e => e.sybilShareBps)
-  }
-}
+const sybils = sybilShare()
 
 // --- 4. proposal -> QC on N loopback nodes ---
-const nodesIdx = process.argv.indexOf('--nodes')
-const NODES = nodesIdx >= 0 ? Number(process.argv[nodesIdx + 1]) : quick ? 5 : 20
-// a mesh that does not form in time (a loaded machine) is reported, not fatal: the other figures still print
-const blsIdx = process.argv.indexOf('--bls-threshold')
-const blsThreshold = blsIdx >= 0 ? Number(process.argv[blsIdx + 1]) : undefined
-const latency = NODES > 1 ? await proposalLatency(NODES, quick ? 10 : 40, blsThreshold).catch((err: Error) => ({ nodes: NODES, error: err.message })) : 'skipped (--nodes 0)'
+const latency = await proposalToQc()
+const latencyProcs = await proposalToQcProcs()
 
 process.stdout.write(JSON.stringify({
   proposalToQc: latency,
+  ...(latencyProcs != null ? { proposalToQcProcesses: latencyProcs } : {}),
   voters: VOTERS,
   tallyMs: round(tallyMs, 3),
   qcVerifyEd25519Ms: round(qcMs),
@@ -163,5 +215,5 @@ process.stdout.write(JSON.stringify({
     ed25519OverBls: round(qcMs / blsQcMs, 1)
   },
   reputationReplay: { peers: PEERS, sealsPerEpoch: 2, outcomesPerEpoch: 2, runs: replay },
-  sybilShare: { epochs: EPOCHS, attackerDeltasPerRound: 3, honestDeltasPerRound: 6, poolCapBps: Number(P.probationPoolBps), ...sybils }
+  sybilShare: sybils
 }, null, 2) + '\n')

@@ -9,7 +9,8 @@
  *   - load: 1 KiB artifacts added round-robin through the admin API at `--rate` per second for `--seconds`, on a
  *     fixed schedule; every node's `/v1/events` records `artifact.announced`; delivery to every other node, latency
  *     from the scheduled publish to the receiving node's event, add latency, event-loop lag p99 per node (from
- *     /metrics over the load window), CPU and RSS under load.
+ *     /metrics over the load window: how late the delay monitor's timer fired, its resolution subtracted, in both
+ *     meshes), CPU and RSS under load.
  * The baseline, in the same run: the same figures for N bare libp2p + gossipsub peers (bench/fixtures/soak-peer.ts)
  * publishing the same 1 KiB messages on the same schedule. Prints one JSON object.
  */
@@ -236,7 +237,10 @@ async function runMesh (kind: string, start: (i: number, running: Member[]) => P
     const loadAtIdle = load()
     const idle0 = members.map(m => cpuSeconds(m.pid))
     const w0 = performance.now()
+    // the window on the monotonic clock (µs, the clock of --cpu-prof's sample timestamps): a profile can be cut to it
+    const m0 = process.hrtime.bigint() / 1000n
     await sleep(IDLE_S * 1000)
+    log(`${kind}: idle window ${m0}-${process.hrtime.bigint() / 1000n} µs monotonic (load ${load()})`)
     const idleCpu = cpuPercent(idle0, members.map(m => cpuSeconds(m.pid)), performance.now() - w0)
     const idleRss = members.map(m => round(rssMB(m.pid)))
 

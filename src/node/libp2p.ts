@@ -157,7 +157,9 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // no yamux keep-alive: its ping frame every 30 s per connection from both ends only measures a round trip
+    // nothing reads (a failed one is logged, never acted on); the connection monitor's ping (below) finds dead peers
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     connectionGater: init.connectionGater,
     peerDiscovery: discovery,
     // every 60 s, not libp2p's 10 s: each ping is a new stream (multistream-select, a peer-store merge at both ends)

@@ -4,6 +4,9 @@
  */
 import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client'
 import { conformExposition } from './metrics-exposition.js'
+import { PROM_CLIENT_MONITOR_PRECISION_MS, eventLoopLagMetrics } from './metrics-event-loop.js'
+
+const PROCESS_PREFIX = 'meshnode_process_'
 
 /**
  * The node's registry: its text exposition follows Prometheus's naming rules whatever libp2p registers on it
@@ -27,7 +30,10 @@ export interface NodeMetrics {
 /** Create the node's registry with process metrics and the node-level metrics. */
 export function createNodeMetrics (): NodeMetrics {
   const registry = new NodeRegistry()
-  collectDefaultMetrics({ register: registry, prefix: 'meshnode_process_' })
+  // prom-client's event-loop monitor wakes every 10 ms in every daemon: it is replaced by a coarser one whose gauges
+  // subtract their resolution (metrics-event-loop.ts); its own then wakes only every 10 s, its readings unexported
+  collectDefaultMetrics({ register: registry, prefix: PROCESS_PREFIX, eventLoopMonitoringPrecision: PROM_CLIENT_MONITOR_PRECISION_MS })
+  eventLoopLagMetrics(registry, PROCESS_PREFIX)
   return {
     registry,
     gossipValidation: new Counter({ name: 'meshnode_gossip_validation_total', help: 'Gossip messages validated, by topic, result and code', labelNames: ['topic', 'result', 'code'], registers: [registry] }),

@@ -4,10 +4,11 @@
  *
  * The encoding follows the IPLD dag-cbor rules without depending on @ipld/dag-cbor: cborg's canonical map order
  * (length-first, then bytewise, as dag-cbor), every float as 64-bit, and no `undefined`, NaN, Infinity or non-string
- * map key (those have no canonical form and throw ERR_CANONICAL).
+ * map key (those have no canonical form and throw ERR_CANONICAL). A CID value is an IPLD link: tag 42 over the
+ * CID's bytes behind a zero byte (the dag-cbor rule), so an archived decision links the proposal it decided.
  */
 import { createHash } from 'node:crypto'
-import { encode, type EncodeOptions } from 'cborg'
+import { encode, Token, Type, type EncodeOptions } from 'cborg'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { ConsensusError } from '../errors.js'
@@ -28,6 +29,10 @@ const CANONICAL_OPTIONS: EncodeOptions = {
     number: (n: unknown) => {
       if (typeof n === 'number' && !Number.isFinite(n)) refuse(String(n))
       return null
+    },
+    Object: (o: unknown) => {
+      const cid = CID.asCID(o)
+      return cid == null ? null : [new Token(Type.tag, 42), new Token(Type.bytes, Uint8Array.of(0, ...cid.bytes))]
     },
     Map: (m: unknown) => {
       if (m instanceof Map) for (const k of m.keys()) if (typeof k !== 'string') refuse('a non-string map key')

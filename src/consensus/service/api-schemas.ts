@@ -49,7 +49,9 @@ export const ProposalViewSchema = Type.Object({
   tally: TallySchema,
   votes: Type.Array(Type.Object({ voter: Type.String(), choice: Type.String(), at: Type.String({ format: 'date-time' }) })),
   vetoes: Type.Array(Type.Object({ guardian: Type.String(), reason: Type.String() })),
-  certificate: Type.Optional(Type.Object({ epoch: Type.Integer(), voters: Type.Array(Type.String()), votes: Type.Integer() }))
+  certificate: Type.Optional(Type.Object({ epoch: Type.Integer(), voters: Type.Array(Type.String()), votes: Type.Integer() })),
+  /** The CID of the decision block in IPFS (the proposal linked with its QC or vetoes), once final and archived. */
+  decision: Type.Optional(Type.String())
 })
 export type ProposalView = Static<typeof ProposalViewSchema>
 

@@ -11,7 +11,7 @@ import { proposalId } from '../protocol/records.js'
 import type { Qc } from '../protocol/schemas.js'
 import { CONSENSUS_SYNC_PROTOCOL } from '../protocol/topic.js'
 import { openConsensusRecord, openVote } from '../protocol/verify.js'
-import { qcOf } from './entry.js'
+import { heldVotes, qcOf, type Entry } from './entry.js'
 import { EPOCH_KIND, type EpochPayload } from './epochs.js'
 import { ServiceEvidence, type Ingest } from './ingest.js'
 import type { ConsensusService } from './service.js'
@@ -35,6 +35,14 @@ export async function qcVoters (qc: Qc, id: string, network: string): Promise<st
     if (r != null && r.proposalId === id && r.choice === 'yes') voters.add(r.voter)
   }
   return [...voters].sort()
+}
+
+/** The entry holding exactly these proposal bytes, if any (indexed by the envelope's last 32 bytes, its signature's). */
+export function heldProposals (entries: Iterable<Entry>): (bytes: Uint8Array) => Entry | undefined {
+  const tail = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset + Math.max(0, b.byteLength - 32), Math.min(32, b.byteLength)).toString('latin1')
+  const index = new Map<string, Entry[]>()
+  for (const e of entries) index.set(tail(e.bytes), [...(index.get(tail(e.bytes)) ?? []), e])
+  return bytes => index.get(tail(bytes))?.find(e => Buffer.compare(e.bytes, bytes) === 0)
 }
 
 /** The longest wait between stalled-chain syncs that bring nothing, in beats (see `CatchUp.stalledBeats`). */
@@ -122,9 +130,14 @@ export class CatchUp implements SyncSource {
         if (frames.length === 0 || this.s.chain.epoch < from) break
       }
       const open = await requestSync(this.s.c.libp2p, peer, CONSENSUS_SYNC_PROTOCOL, { op: 'open' }, syncTimeoutMs)
+      const held = heldProposals(this.i.entries.values())
       for (const f of open) {
         if (f.t !== 'open') continue
-        for (const bytes of [f.proposal, ...f.votes, ...f.vetoes]) await this.i.ingestBytes(bytes).catch(() => {})
+        // the answer repeats every open proposal with all its votes (accepted ones stay open until an epoch lists
+        // them): what this node holds byte for byte was verified when it arrived, so only the rest is opened
+        const e = held(f.proposal)
+        const hasVote = e != null ? heldVotes(e) : () => false
+        for (const bytes of [...(e == null ? [f.proposal] : []), ...f.votes.filter(v => !hasVote(v)), ...f.vetoes]) await this.i.ingestBytes(bytes).catch(() => {})
       }
       this.s.c.metrics?.syncs.inc({ result: 'ok' })
     } catch (err) {

@@ -46,6 +46,8 @@ export function withParams (base: ReputationParams, overrides: Readonly<Record<s
   return out
 }
 
+const EMPTY_CREDITS_HASH = creditLedgerHash(emptyCreditLedger)
+
 /** The chain: tables per epoch, the entries that produced them, the parameters. */
 export class EpochChain {
   readonly guardians: GuardianSet
@@ -95,6 +97,15 @@ export class EpochChain {
 
   /** The credit ledger's hash after the last epoch: equal on every node that applied the same epochs. */
   creditsHash (): string { return creditLedgerHash(this.credits) }
+
+  /**
+   * What an epoch payload names as `credits` to build on this chain: the ledger's hash, or undefined while the ledger
+   * is empty (so an epoch before any credited work encodes, and is named, as before the field existed).
+   */
+  creditsRef (): string | undefined {
+    const h = this.creditsHash()
+    return h === EMPTY_CREDITS_HASH ? undefined : h
+  }
 
   /** The credit rule's verdict on each seal the last epoch listed, in its order (empty at genesis). */
   creditVerdicts (): readonly CreditVerdict[] { return this.lastVerdicts }

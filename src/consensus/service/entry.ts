@@ -43,6 +43,8 @@ export interface Entry {
   qcVoters?: string[]
   /** The latest tally (for the view). */
   tally?: TallyResult<VoteRec>
+  /** The CID of its decision block in the blockstore (archive.ts), once archived here. */
+  decision?: string
 }
 
 /** A fresh entry. */
@@ -59,6 +61,19 @@ export function addVoteRec (e: Entry, v: VoteRec): boolean {
   list.push(v)
   e.votes.set(v.voter, list)
   return true
+}
+
+/**
+ * A test for "the entry already holds exactly these vote bytes" (a vote kept here was verified when it arrived), over
+ * the votes held now: indexed by each envelope's last 32 bytes (its signature's), then compared in full.
+ */
+export function heldVotes (e: Entry): (bytes: Uint8Array) => boolean {
+  const tail = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset + Math.max(0, b.byteLength - 32), Math.min(32, b.byteLength)).toString('latin1')
+  const index = new Map<string, Uint8Array[]>()
+  for (const list of e.votes.values()) {
+    for (const v of list) index.set(tail(v.bytes), [...(index.get(tail(v.bytes)) ?? []), v.bytes])
+  }
+  return bytes => index.get(tail(bytes))?.some(b => Buffer.compare(b, bytes) === 0) ?? false
 }
 
 /**
@@ -107,5 +122,6 @@ export function entryView (e: Entry): ProposalView {
     vetoes: [...e.vetoes.values()].map(v => ({ guardian: v.guardian, reason: v.reason }))
   }
   if (e.qc != null) view.certificate = { epoch: e.qc.epoch, voters: e.qcVoters ?? [], votes: e.qc.votes.length }
+  if (e.decision != null) view.decision = e.decision
   return view
 }

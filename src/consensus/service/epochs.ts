@@ -21,6 +21,12 @@ export const EPOCH_KIND = 'epoch'
 export const EpochPayloadSchema = Type.Object({
   epoch: Type.Integer({ minimum: 1, maximum: 2 ** 32 }),
   prev: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'reputation hash of the previous epoch\'s table' }),
+  /**
+   * The credit ledger's hash after the previous epoch (chain.ts `creditsRef`), absent while it is empty. With `prev`
+   * it binds the whole state the transition builds on: a node whose ledger differs votes no at once instead of
+   * diverging one epoch later.
+   */
+  credits: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   /** Each finalized proposal with the voters of its QC (sorted): the chain's agreed record of who voted with it. */
   accepted: Type.Array(Type.Object({ id: CidStringSchema, voters: Type.Array(PeerIdSchema, { minItems: 1, maxItems: 4096 }) }, { additionalProperties: false }), { maxItems: 4096 }),
   evidence: Type.Array(CidStringSchema, { maxItems: 4096 }),
@@ -64,6 +70,7 @@ export function buildEpochPayload (chain: EpochChain, view: EpochView): EpochPay
   const payload: EpochPayload = {
     epoch: chain.epoch + 1,
     prev: chain.hash(),
+    ...(chain.creditsRef() != null ? { credits: chain.creditsRef() } : {}),
     accepted: listed.map(e => ({ id: e.id, voters: [...(e.qcVoters ?? [])] })),
     evidence: sorted([...view.evidence].filter(([, ev]) => ev.epoch == null).map(([id]) => id))
   }
@@ -78,15 +85,20 @@ const sameList = (a: readonly string[] | undefined, b: readonly string[] | undef
 const sameWork = (a: { jobId: string, round: number, contributors: readonly string[], electorate?: readonly string[] }, b: WorkRecord): boolean =>
   a.jobId === b.jobId && a.round === b.round && sameList(a.contributors, b.contributors) && sameList(a.electorate, b.electorate)
 
+/** Whether an epoch payload builds on this chain's state: the previous table's hash and the credit ledger's. */
+export function followsChain (p: EpochPayload, chain: EpochChain): boolean {
+  return p.prev === chain.hash() && p.credits === chain.creditsRef()
+}
+
 /**
- * This node's verdict on an epoch proposal: `no` when it contradicts the chain here (wrong epoch or previous hash,
+ * This node's verdict on an epoch proposal: `no` when it contradicts the chain here (wrong epoch, previous hash or credits,
  * unsorted or repeated lists, records already listed), `wait` while it lists records this node does not hold
  * finalized yet (re-checked on every tick), `yes` otherwise.
  */
 export function judgeEpoch (p: EpochPayload, snapshot: number, chain: EpochChain, view: EpochView): PolicyVerdict {
   if (p.epoch < chain.epoch + 1 || snapshot < chain.epoch) return 'no'
   if (p.epoch > chain.epoch + 1 || snapshot > chain.epoch) return 'wait'
-  if (p.epoch !== snapshot + 1 || p.prev !== chain.hash() || !isSorted(p.accepted.map(a => a.id)) || !isSorted(p.evidence)) return 'no'
+  if (p.epoch !== snapshot + 1 || !followsChain(p, chain) || !isSorted(p.accepted.map(a => a.id)) || !isSorted(p.evidence)) return 'no'
   for (const { id, voters } of p.accepted) {
     const e = view.entries.get(id)
     if (e != null && (e.epoch != null || e.proposal.kind === EPOCH_KIND || e.status === 'vetoed' || e.status === 'rejected' || e.status === 'expired')) return 'no'

@@ -18,8 +18,8 @@ import { verifyQc } from '../core/qc.js'
 import type { BuiltinHost } from './builtin-kinds.js'
 import type { ElectorateWeights } from '../core/weights.js'
 import type { WorkRecord } from './kinds.js'
-import { addVoteRec, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
-import { EPOCH_KIND, epochRecords, type EpochPayload } from './epochs.js'
+import { addVoteRec, heldVotes, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
+import { EPOCH_KIND, epochRecords, followsChain, type EpochPayload } from './epochs.js'
 import type { ConsensusService } from './service.js'
 import { loadState, ops, type ConsensusOp } from './store.js'
 import { CatchUp, qcVoters } from './catchup.js'
@@ -148,7 +148,10 @@ export class Ingest implements BuiltinHost {
     }
     if (o.type === 'qc') {
       if (o.record.payload.aggregate != null) { await this.checkAggregate(o.record.payload).catch(() => {}); return }
-      for (const v of o.record.payload.votes) await this.ingestBytes(v).catch(() => {})
+      // a QC repeats votes this node mostly holds already (verified when they arrived): open only the others
+      const e = this.entries.get(o.record.payload.proposalId)
+      const held = e != null ? heldVotes(e) : () => false
+      for (const v of o.record.payload.votes) if (!held(v)) await this.ingestBytes(v).catch(() => {})
       return
     }
     if (o.type === 'proposal') {
@@ -203,6 +206,7 @@ export class Ingest implements BuiltinHost {
   async keepEvidence (id: string, pair: Evidence): Promise<void> {
     const { voter, proposalId: pid } = await verifyEvidence(pair, this.s.network)
     this.evidence.set(id, { voter, proposalId: pid, epoch: null, pair })
+    this.s.archive.keepEvidence(id, pair)
     this.s.c.metrics?.evidence.inc()
     // local suspicion: the gossip score drops at once; the reputation slash waits for the next epoch
     this.s.c.penalties?.penalise(voter, 10)
@@ -251,7 +255,7 @@ export class Ingest implements BuiltinHost {
       await this.s.write(batch)
       this.s.c.metrics?.proposals.inc({ status: e.status })
       const { kind } = e.proposal
-      if (e.status === 'accepted') this.s.archive.keep(e)
+      this.s.archive.keep(e)
       if (e.status === 'accepted') this.s.c.events.emit('proposal.accepted', { id: e.id, kind, yes: String(t.yes), quorum: String(t.quorum) })
       else if (e.status === 'vetoed') this.s.c.events.emit('proposal.vetoed', { id: e.id, kind, vetoes: t.vetoes })
       else if (e.status === 'rejected') this.s.c.events.emit('proposal.rejected', { id: e.id, kind })
@@ -310,6 +314,7 @@ export class Ingest implements BuiltinHost {
     }
     e.executed = true
     await this.s.write([ops.proposal(e.id, this.stored(e))])
+    this.s.archive.keep(e)
     this.s.c.events.emit('proposal.executed', { id: e.id, kind: e.proposal.kind })
   }
 
@@ -322,8 +327,8 @@ export class Ingest implements BuiltinHost {
       if (!e.executed) { e.executed = true; await this.s.write([ops.proposal(e.id, this.stored(e))]) }
       return
     }
-    // a QC on an epoch that does not follow this chain (another previous hash or snapshot) takes byzantine weight of 1/3
-    if (p.epoch === this.s.chain.epoch + 1 && (p.prev !== this.s.chain.hash() || e.proposal.snapshot !== this.s.chain.epoch)) return
+    // a QC on an epoch that does not follow this chain (another previous hash, credit ledger or snapshot) takes byzantine weight of 1/3
+    if (p.epoch === this.s.chain.epoch + 1 && (!followsChain(p, this.s.chain) || e.proposal.snapshot !== this.s.chain.epoch)) return
     const missing = p.epoch !== this.s.chain.epoch + 1 || p.accepted.some(a => this.entries.get(a.id)?.qc == null) || p.evidence.some(id => !this.evidence.has(id))
     if (missing) { void this.catchUp.syncAll(); return }
     const entry = this.applyToChain(e)

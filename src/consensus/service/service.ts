@@ -35,7 +35,7 @@ import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
 import { ops, type ConsensusState } from './store.js'
 import { serveSync } from './sync.js'
-import { ProposalArchive, type ConsensusBlocks } from './archive.js'
+import { ConsensusArchive, type ConsensusBlocks } from './archive.js'
 import { Pruner } from './prune.js'
 import { epochsView, reputationPeerView, reputationView } from './views.js'
 
@@ -58,7 +58,7 @@ export interface ConsensusComponents {
   clock: Clock
   penalties?: Pick<PenaltyBook, 'penalise'>
   metrics?: ConsensusMetrics
-  /** The node's blockstore: accepted proposals are put there under their ids (archive.ts); absent: not archived. */
+  /** The node's blockstore: decided proposals, their decisions and evidence are put there (archive.ts); absent: not archived. */
   blocks?: ConsensusBlocks
 }
 
@@ -67,8 +67,8 @@ type Payload<K extends keyof ConsensusRecordSpecs> = ConsensusRecordSpecs[K] ext
 /** The consensus service (see the module comment). Its public methods are the API's. */
 export class ConsensusService {
   readonly kinds = new KindRegistry()
-  /** Accepted proposals into the blockstore (archive.ts); pruning of settled records (prune.ts). */
-  readonly archive: ProposalArchive
+  /** Decided proposals, decisions and evidence into the blockstore (archive.ts); pruning of settled records (prune.ts). */
+  readonly archive: ConsensusArchive
   readonly pruner: Pruner
   readonly chain: EpochChain
   readonly guard: ReplayGuard
@@ -91,7 +91,7 @@ export class ConsensusService {
     this.seq = new SeqSource(c.clock)
     this.ingest = new Ingest(this)
     this.attempts = new EpochAttempts(this.ingest.entries)
-    this.archive = new ProposalArchive(c.blocks, c.logger, c.metrics)
+    this.archive = new ConsensusArchive(c.blocks, c.logger, c.metrics)
     this.pruner = new Pruner(this, this.ingest.entries)
     for (const k of builtinKinds(this.ingest)) this.kinds.register(k)
   }

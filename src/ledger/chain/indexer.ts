@@ -3,6 +3,9 @@
  * persisted cursor, so it resumes where it stopped. Writes are idempotent (an entry is keyed by its position and
  * carries its block hash). It keeps the hashes of the last `keepBlocks` blocks it indexed; when the chain's hash of
  * one differs (a reorg), it deletes every entry from the fork point on and indexes again from there, in one batch.
+ * At idle a periodic pass costs one RPC (the head) and no store read: while the head is the block it caught up to,
+ * nothing is new, and the pause between passes doubles up to `maxIdlePollMs` (core/idle-poll.ts); a new head brings
+ * the full pass and `pollMs` back. `sync()` always runs the full pass.
  */
 import { Interface, type InterfaceAbi, type JsonRpcProvider } from 'ethers'
 import type { Service } from '../../common/service.js'
@@ -10,6 +13,7 @@ import type { EventSink } from '../../common/events.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
 import { CHAIN_DEFAULTS } from './constants.js'
 import { findForkPoint, trimBlockWindow } from './core/reorg.js'
+import { headUnchanged, idlePollDelay } from './core/idle-poll.js'
 import type { ChainEvents } from './events.js'
 import type { ChainKv, KvOp } from './kv.js'
 import type { ChainMetrics } from './metrics.js'
@@ -34,6 +38,11 @@ export interface ChainIndexerInit {
   batchBlocks?: number
   /** Pause between syncs when caught up (ms). Default 1000. */
   pollMs?: number
+  /**
+   * The longest pause while the head stays unchanged (ms): the pause doubles from `pollMs` up to this. Default
+   * 4 x pollMs, so a new block (every transaction on the embedded anvil) is indexed within 4 s at worst.
+   */
+  maxIdlePollMs?: number
 }
 
 /** What the indexer uses. */
@@ -95,17 +104,23 @@ class Indexer implements ChainIndexer {
   private readonly keep: number
   private readonly batch: number
   private readonly pollMs: number
+  private readonly maxIdlePollMs: number
   private readonly log: Logger
   private readonly listeners = new Set<(e: IndexedEvent, removed: boolean) => void>()
   private running = false
   private timer: NodeJS.Timeout | undefined
   private serial: Promise<unknown> = Promise.resolve()
+  /** The block the last full pass caught up to (number and hash as indexed); cleared when a pass fails. */
+  private caughtUp: BlockRef | undefined
+  /** Periodic passes in a row that found the head unchanged (the backoff's exponent). */
+  private quiet = 0
 
   constructor (private readonly init: ChainIndexerInit, private readonly c: ChainIndexerComponents) {
     for (const w of init.contracts) this.byAddress.set(w.address.toLowerCase(), { name: w.name, iface: new Interface(w.abi) })
     this.keep = Math.max(2, init.keepBlocks ?? CHAIN_DEFAULTS.indexerKeepBlocks)
     this.batch = Math.max(1, init.batchBlocks ?? CHAIN_DEFAULTS.indexerBatchBlocks)
     this.pollMs = init.pollMs ?? CHAIN_DEFAULTS.indexerPollMs
+    this.maxIdlePollMs = init.maxIdlePollMs ?? this.pollMs * 4
     this.log = (c.logger ?? silentLogger).child({ module: 'ledger:indexer' })
   }
 
@@ -148,16 +163,41 @@ class Indexer implements ChainIndexer {
   }
 
   async sync (): Promise<IndexerCursor> {
-    const run = this.serial.then(async () => await this.catchUp())
+    const run = this.serial.then(async () => await this.fullPass())
     this.serial = run.catch(() => {})
     return await run
+  }
+
+  /** A periodic pass: the head only, when it is the block caught up to; else the full pass. */
+  private async pass (): Promise<void> {
+    const run = this.serial.then(async () => {
+      const head = this.caughtUp === undefined ? undefined : await this.head()
+      if (headUnchanged(this.caughtUp, head)) { this.quiet++; return }
+      this.quiet = 0
+      await this.fullPass()
+    })
+    this.serial = run.catch(() => {})
+    await run
+  }
+
+  private async fullPass (): Promise<IndexerCursor> {
+    this.caughtUp = undefined
+    const cur = await this.catchUp()
+    if (cur.hash != null) this.caughtUp = { number: cur.block, hash: cur.hash }
+    return cur
   }
 
   private schedule (delay: number): void {
     if (!this.running) return
     this.timer = setTimeout(() => {
-      this.sync().catch(err => { this.log.debug({ err: String(err) }, 'index sync failed; retrying') }).finally(() => { this.schedule(this.pollMs) })
+      this.pass().catch(err => { this.quiet = 0; this.log.debug({ err: String(err) }, 'index sync failed; retrying') })
+        .finally(() => { this.schedule(idlePollDelay(this.quiet, this.pollMs, this.maxIdlePollMs)) })
     }, delay)
+  }
+
+  private async head (): Promise<BlockRef | undefined> {
+    const b = await this.c.provider.send('eth_getBlockByNumber', ['latest', false]) as { number: string, hash: string } | null
+    return b == null ? undefined : { number: Number(b.number), hash: b.hash }
   }
 
   private async window (): Promise<BlockRef[]> {

@@ -10,6 +10,8 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { decode, encode } from 'cborg'
+import * as dagCbor from '@ipld/dag-cbor'
+import type { CID } from 'multiformats/cid'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadIdentity } from '../../../src/node/identity.js'
 import { CONSENSUS_TOPIC, signConsensusRecord, type ProposalView } from '../../../src/consensus/index.js'
@@ -87,6 +89,15 @@ describe('consensus on 7 nodes', () => {
     const block: unknown = decode(Buffer.concat(chunks))
     expect(cidOf(block)).toBe(id)
     expect(block).toMatchObject({ kind: 'network-param', payload: { name: 'test.answer', value: 42 }, proposer: cm.ids[0] })
+    // its decision too: node 3's QC linked to the proposal, fetchable by any peer by its CID
+    await waitFor(() => cm.service(3).get(id).decision != null, { timeoutMs: 10_000, what: 'node 3\'s decision in its blockstore' })
+    const decision = parseCid(cm.service(3).get(id).decision as string)
+    const dchunks: Uint8Array[] = []
+    for await (const c of cm.node(0).helia.blockstore.get(decision, { signal: AbortSignal.timeout(20_000) })) dchunks.push(c)
+    const d = dagCbor.decode<{ proposal: CID, qc: { proposalId: string, votes: Uint8Array[] } }>(Buffer.concat(dchunks))
+    expect(d.proposal.toString()).toBe(id)
+    expect(d.qc.proposalId).toBe(id)
+    expect(d.qc.votes.length).toBe(cm.service(3).get(id).certificate?.votes)
   })
 
   it('a hyperparams proposal passes with a QC and is executed identically on every node; one outside the job\'s bounds is rejected', async () => {
@@ -132,6 +143,13 @@ describe('consensus on 7 nodes', () => {
     await cm.handle(6).api.request('POST', `/v1/proposals/${id}/veto`, { json: { reason: 'guardian says no' } })
     await statusEverywhere(cm, id, 'vetoed', false)
     for (const i of ALL) expect(cm.service(i).param('test.vetoed')).toBeUndefined()
+    // its decision in Helia: the guardian's signed veto linked to the proposal
+    await waitFor(() => cm.service(0).get(id).decision != null, { timeoutMs: 10_000, what: 'the vetoed decision in node 0\'s blockstore' })
+    const chunks: Uint8Array[] = []
+    for await (const c of cm.node(0).helia.blockstore.get(parseCid(cm.service(0).get(id).decision as string))) chunks.push(c)
+    const d = dagCbor.decode<{ proposal: CID, vetoes: Uint8Array[] }>(Buffer.concat(chunks))
+    expect(d.proposal.toString()).toBe(id)
+    expect(d.vetoes.length).toBe(1)
     expectSameHashes(cm)
   })
 
@@ -173,6 +191,9 @@ describe('consensus on 7 nodes', () => {
       cm.service(i).epochs().epochs.some(e => e.evidence.length > 0)), { timeoutMs: 45_000, what: 'an epoch listing the evidence on every node' })
     const listed = cm.service(0).epochs().epochs.find(e => e.evidence.length > 0)
     expect(listed).toBeDefined()
+    // the evidence is in Helia under its id, as the pair that proves it
+    const evidenceCid = parseCid(listed?.evidence[0] as string)
+    await waitFor(async () => await cm.node(0).helia.blockstore.has(evidenceCid), { timeoutMs: 10_000, what: 'the evidence in node 0\'s blockstore' })
     await waitEpoch(cm, ALL, listed?.epoch ?? 0)
     for (const i of ALL) {
       const table = cm.service(i).chain.table(listed?.epoch ?? 0)

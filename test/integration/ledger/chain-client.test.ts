@@ -9,8 +9,9 @@ import { EventBus } from '../../../src/common/events.js'
 import { fundInVault } from '../../../contracts/test/harness/deploy.js'
 import { creditVaultAbi, computeMarketAbi, lockIdOf, signVoucher } from '../../../src/ledger/contracts/index.js'
 import {
-  chainClient, chainIndexer, createChainMetrics, createChainProvider, networkProfile, reportFailover, type ChainEvents
+  chainClient, chainIndexer, createChainMetrics, createChainProvider, networkProfile, reportFailover, type ChainEvents, type IndexedEvent
 } from '../../../src/ledger/chain/index.js'
+import { waitFor } from '../../harness/index.js'
 import { chainFixture, checkBatch, fundedWallet, settlementBatch, waitAllDone } from './chain-helpers.js'
 import { parseEther } from 'ethers'
 
@@ -231,5 +232,43 @@ describe('chain client on anvil', () => {
     // every stored event's block hash is the chain's
     for (const e of await ix2.query()) expect((await fx.anvil.provider.getBlock(e.blockNumber))?.hash).toBe(e.blockHash)
     expect(await fx.d.vault.freeBalanceOf(payer.address)).toBe(parseEther('1'))
+  })
+
+  it('an idle running indexer asks only for the head, less and less often; a new block or a same-height reorg brings the full pass back', async () => {
+    const network = networkProfile('local')
+    const provider = createChainProvider({ urls: [fx.anvil.url], network })
+    fx.cleanups.push(async () => { provider.destroy() })
+    // the real provider, with each JSON-RPC method it is asked recorded
+    const calls: string[] = []
+    const send = provider.send.bind(provider)
+    provider.send = async (method: string, params: unknown[] | Record<string, unknown>) => { calls.push(`${method}${method === 'eth_getBlockByNumber' ? `:${String((params as unknown[])[0])}` : ''}`); return await send(method, params) }
+    const payer = fx.anvil.wallets[7]
+    await (await fx.d.token.mint(payer.address, parseEther('10'))).wait()
+    await (await fx.d.token.connect(payer).approve(fx.d.addresses.vault, parseEther('10'))).wait()
+    const ix = chainIndexer({ contracts: [{ name: 'CreditVault', address: fx.d.addresses.vault, abi: creditVaultAbi }], fromBlock: await fx.anvil.provider.getBlockNumber(), pollMs: 50, maxIdlePollMs: 400 })({ provider, store: await fx.store('idle') })
+    const removed: string[] = []
+    ix.subscribe((e, gone) => { if (gone) removed.push(e.blockHash) })
+    fx.cleanups.push(async () => { await ix.stop() })
+    await ix.start()
+    await waitFor(async () => (await ix.cursor()).hash != null, { timeoutMs: 20_000, what: 'the first pass' })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    calls.length = 0
+    await new Promise(resolve => setTimeout(resolve, 2000))
+    // idle: the head, nothing else (no eth_blockNumber, no block hashes by number); at 50 ms with no backoff 40 passes
+    expect(calls.length).toBeGreaterThan(0)
+    expect(new Set(calls)).toEqual(new Set(['eth_getBlockByNumber:latest']))
+    expect(calls.length).toBeLessThanOrEqual(10)
+    // a new block: indexed by the running indexer, without a sync() call
+    const deposits = async (): Promise<IndexedEvent[]> => (await ix.query({ name: 'Deposited' })).filter(e => e.args.account === payer.address)
+    await (await fx.d.vault.connect(payer).deposit(parseEther('1'))).wait()
+    const [dep] = await waitFor(async () => { const d = await deposits(); return d.length === 1 ? d : undefined }, { timeoutMs: 20_000, what: 'the deposit indexed' })
+    // a reorg of depth 1 keeps the height and changes the head's hash: rolled back without a sync() call
+    await waitFor(async () => { await new Promise(resolve => setTimeout(resolve, 500)); return calls.at(-1) === 'eth_getBlockByNumber:latest' }, { timeoutMs: 20_000, what: 'idle again' })
+    const height = await fx.anvil.provider.getBlockNumber()
+    expect(dep.blockNumber).toBe(height)
+    await fx.anvil.rpc('anvil_reorg', [1, []])
+    expect(await fx.anvil.provider.getBlockNumber()).toBe(height)
+    await waitFor(() => removed.includes(dep.blockHash), { timeoutMs: 20_000, what: 'the reorged deposit rolled back' })
+    expect(await deposits()).toEqual([])
   })
 })

@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest'
 import { Type } from '@sinclair/typebox'
 import { EpochChain, KindRegistry, type EpochPayload } from '../../../src/consensus/index.js'
 import { withParams } from '../../../src/consensus/service/chain.js'
-import { judgeEpoch } from '../../../src/consensus/service/epochs.js'
+import { buildEpochPayload, followsChain, judgeEpoch } from '../../../src/consensus/service/epochs.js'
 import { newEntry, type Entry } from '../../../src/consensus/service/entry.js'
 import { defaultReputationParams } from '../../../src/consensus/core/index.js'
 
@@ -93,9 +93,25 @@ describe('judgeEpoch', () => {
     ['an unknown proposal', { accepted: [{ id: CID2, voters: ['p0'] }] }, 0, 'wait'],
     ['voters short of 2/3', { accepted: [{ id: CID, voters: ['p1'] }] }, 0, 'no'],
     ['a voter whose vote is not held here', { accepted: [{ id: CID, voters: ['p0', 'p2'] }] }, 0, 'wait'],
-    ['unknown evidence', { evidence: [CID2] }, 0, 'wait']
+    ['unknown evidence', { evidence: [CID2] }, 0, 'wait'],
+    ['a credit ledger named on a chain whose ledger is empty', { credits: 'a'.repeat(64) }, 0, 'no']
   ])('%s', (_name, over, snapshot, want) => {
     expect(judgeEpoch({ ...base, ...over }, snapshot, chain, view)).toBe(want)
+  })
+
+  it('binds the credit ledger once it holds work: the proposer names its hash, another or none is refused', () => {
+    const c = new EpochChain(genesis([2e12, 1e12, 1e12]))
+    expect(buildEpochPayload(c, { entries: new Map(), evidence: new Map() }).credits).toBeUndefined()
+    c.apply({ epoch: 1, proposalId: CID2, createdAt: 1, accepted: [], evidence: [] }, { seals: [{ jobId: 'j', round: 0, contributors: ['p0', 'p1'] }], outcomes: [], evidence: [] })
+    const ref = c.creditsRef()
+    expect(ref).toMatch(/^[0-9a-f]{64}$/)
+    const p = buildEpochPayload(c, { entries: new Map(), evidence: new Map() })
+    expect(p.credits).toBe(ref)
+    expect(followsChain(p, c)).toBe(true)
+    expect(followsChain({ ...p, credits: undefined }, c)).toBe(false)
+    expect(followsChain({ ...p, credits: 'b'.repeat(64) }, c)).toBe(false)
+    expect(judgeEpoch({ ...p, credits: undefined }, 1, c, { entries: new Map(), evidence: new Map() })).toBe('no')
+    expect(judgeEpoch(p, 1, c, { entries: new Map(), evidence: new Map() })).toBe('yes')
   })
 })
 

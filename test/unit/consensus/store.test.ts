@@ -1,13 +1,16 @@
 /**
  * The consensus store's I/O around the pure rules, on real stores in a temp dir: pruning deletes exactly what the rule
- * picks from a real Level state store (and the entries in memory), and accepted proposals land in a real Level
- * blockstore, pinned, under their id, as bytes that hash to it and decode to the proposal.
+ * picks from a real Level state store (and the entries in memory), and decided proposals, their decisions and evidence
+ * land in a real Level blockstore, pinned, under their CIDs, as bytes that hash to them and decode (as dag-cbor) to
+ * the record.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { decode } from 'cborg'
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
 import { ManualClock } from '../../../src/common/clock.js'
 import { silentLogger } from '../../../src/common/logger.js'
 import { openState, openStorage, parseCid, pinBlocks, type StateStore, type Storage } from '../../../src/storage/index.js'
@@ -16,7 +19,7 @@ import { EpochChain } from '../../../src/consensus/index.js'
 import { cidOf } from '../../../src/consensus/protocol/canonical.js'
 import { proposalId } from '../../../src/consensus/protocol/records.js'
 import type { Proposal } from '../../../src/consensus/protocol/schemas.js'
-import { ProposalArchive, type ConsensusBlocks } from '../../../src/consensus/service/archive.js'
+import { ConsensusArchive, decisionBlock, type ConsensusBlocks } from '../../../src/consensus/service/archive.js'
 import { newEntry, type Entry } from '../../../src/consensus/service/entry.js'
 import { Pruner, type PruneHost } from '../../../src/consensus/service/prune.js'
 import { loadState, ops, type ConsensusOp } from '../../../src/consensus/service/store.js'
@@ -99,7 +102,7 @@ describe('Pruner on a real Level state store', () => {
   })
 })
 
-describe('ProposalArchive on a real Level blockstore', () => {
+describe('ConsensusArchive on a real Level blockstore', () => {
   async function storage (): Promise<Storage> {
     const s = await openStorage({ dataDir: await tempDir() })
     closers.push(async () => { await s.close() })
@@ -113,7 +116,7 @@ describe('ProposalArchive on a real Level blockstore', () => {
 
   it('puts an accepted proposal under its id, pinned; the bytes hash to the id and decode to the proposal', async () => {
     const s = await storage()
-    const archive = new ProposalArchive(port(s), silentLogger)
+    const archive = new ConsensusArchive(port(s), silentLogger)
     const p = proposal('network-param', 5000)
     const e = entry(p, { status: 'accepted' })
     archive.keep(entry(proposal('network-param', 6000), {})) // pending: not archived
@@ -131,11 +134,68 @@ describe('ProposalArchive on a real Level blockstore', () => {
     expect(archive.failures).toBe(0)
   })
 
+  /** A block's bytes from the blockstore. */
+  async function read (s: Storage, cid: string): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = []
+    for await (const c of s.blockstore.get(parseCid(cid))) chunks.push(c)
+    return new Uint8Array(Buffer.concat(chunks))
+  }
+
+  it('a final decision is put beside its proposal: the QC (or the vetoes, by guardian) linked to the proposal by CID', async () => {
+    const s = await storage()
+    const archive = new ConsensusArchive(port(s), silentLogger)
+    const accepted = entry(proposal('network-param', 8000), { status: 'accepted', qcVoters: ['a'] })
+    accepted.qc = { proposalId: accepted.id, epoch: 0, votes: [new Uint8Array([1, 1]), new Uint8Array([2, 2])] }
+    archive.keep(accepted) // accepted, not executed: inside the veto window, the decision is not final
+    await archive.idle()
+    expect(await s.blockstore.has(parseCid(accepted.id))).toBe(true)
+    expect(accepted.decision).toBeUndefined()
+    accepted.executed = true
+    archive.keep(accepted)
+    await archive.idle()
+    const decision = accepted.decision as string
+    expect(decision).toBe(decisionBlock(accepted)?.cid)
+    const got = dagCbor.decode<{ proposal: CID, qc: unknown }>(await read(s, decision))
+    expect(got.proposal.toString()).toBe(accepted.id)
+    expect(got.qc).toEqual({ proposalId: accepted.id, epoch: 0, votes: [new Uint8Array([1, 1]), new Uint8Array([2, 2])] })
+    expect(CID.parse(decision).code).toBe(dagCbor.code)
+    expect(await hasPin(s.datastore, parseCid(decision))).toBe(true)
+
+    const vetoed = entry(proposal('network-param', 9000), { status: 'vetoed' })
+    vetoed.vetoes.set('g2', { guardian: 'g2', reason: 'no', at: 9001, bytes: new Uint8Array([2]) })
+    vetoed.vetoes.set('g1', { guardian: 'g1', reason: 'no', at: 9002, bytes: new Uint8Array([1]) })
+    archive.keep(vetoed)
+    await archive.idle()
+    expect(await s.blockstore.has(parseCid(vetoed.id))).toBe(true)
+    expect(dagCbor.decode(await read(s, vetoed.decision as string))).toEqual({ proposal: CID.parse(vetoed.id), vetoes: [new Uint8Array([1]), new Uint8Array([2])] })
+    // pending, rejected and expired proposals put nothing
+    for (const status of ['pending', 'rejected', 'expired'] as const) {
+      const e = entry(proposal('network-param', 10_000), { status })
+      archive.keep(e)
+      await archive.idle()
+      expect(await s.blockstore.has(parseCid(e.id))).toBe(false)
+    }
+    expect(archive.failures).toBe(0)
+  })
+
+  it('evidence is put under its id; bytes that do not hash to the id are refused and counted', async () => {
+    const s = await storage()
+    const archive = new ConsensusArchive(port(s), silentLogger)
+    const pair = { first: new Uint8Array([1, 2, 3]), second: new Uint8Array([4, 5, 6]) }
+    const id = cidOf(pair)
+    archive.keepEvidence(id, pair)
+    archive.keepEvidence(cidOf({ first: pair.second, second: pair.first }), pair)
+    await archive.idle()
+    expect(dagCbor.decode(await read(s, id))).toEqual(pair)
+    expect(await hasPin(s.datastore, parseCid(id))).toBe(true)
+    expect(archive.failures).toBe(1)
+  })
+
   it('a failing put is counted, not thrown, and retried by the next sweep', async () => {
     const s = await storage()
     let fail = true
     const real = port(s)
-    const archive = new ProposalArchive({ put: async (cid, bytes) => { if (fail) throw new Error('quota'); await real.put(cid, bytes) } }, silentLogger)
+    const archive = new ConsensusArchive({ put: async (cid, bytes) => { if (fail) throw new Error('quota'); await real.put(cid, bytes) } }, silentLogger)
     const e = entry(proposal('epoch', 7000), { status: 'accepted' })
     archive.keep(e)
     await archive.idle()

@@ -29,6 +29,7 @@ function describe (p: ProposalView): string {
     ['votes', p.votes.map(v => `${short(v.voter)} ${v.choice}`).join(', ') || 'none'],
     ['vetoes', p.vetoes.map(v => `${short(v.guardian)}: ${v.reason}`).join(', ') || 'none'],
     ['certificate', p.certificate == null ? 'none' : `${p.certificate.votes} votes, epoch ${p.certificate.epoch}`],
+    ['decision', p.decision ?? 'none'],
     ['listed in', p.epoch == null ? 'no epoch yet' : `epoch ${p.epoch}`]
   ])
 }
