@@ -6,7 +6,9 @@
  *   one-off costs around it (a key's proof of possession, checked once per peer; signing; aggregating);
  * - reputation recomputation (replaying the epoch chain from genesis) against history length;
  * - the sybils' share of weight per epoch, 6 honest peers with earned training history against 14 and 140 fresh identities;
- * - proposal -> QC latency on N in-process loopback nodes (fixtures/consensus-mesh.ts).
+ * - proposal -> QC latency on N in-process loopback nodes (fixtures/consensus-mesh.ts), and with --procs on N daemons,
+ *   one process each, through the API (fixtures/qc-procs.ts): in one process all N nodes share one event loop, so that
+ *   figure is this process's CPU (libp2p's transport and gossip, N times over), not the protocol's hops.
  * Run: npx tsx bench/consensus.ts [--quick] [--nodes N] [--bls-threshold N]
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'

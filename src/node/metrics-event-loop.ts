@@ -8,8 +8,10 @@
  * EVENT_LOOP_RESOLUTION_MS and the gauges report the interval minus the resolution: how late the timer fired, which
  * is 0 on an idle loop. A stall is seen when it overlaps a wakeup, so a short one is caught with probability
  * (its length / the resolution) and its reading is the part left when the timer was due; sustained load is seen
- * fully. prom-client's own gauges of these names are replaced (its `nodejs_eventloop_lag_seconds`, a setImmediate
- * delay measured at each scrape, stays).
+ * fully. The percentiles are per wakeup, so they depend on the resolution: a stall is one sample among 20 a second
+ * here, not among 100, and p99 under intermittent stalls reads higher than it did at 10 ms (the soak's bare baseline
+ * measures at the same resolution, so its figures compare). prom-client's own gauges of these names are replaced (its
+ * `nodejs_eventloop_lag_seconds`, a setImmediate delay measured at each scrape, stays).
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { Gauge, type Registry } from 'prom-client'

@@ -131,14 +131,18 @@ export class CatchUp implements SyncSource {
       }
       const open = await requestSync(this.s.c.libp2p, peer, CONSENSUS_SYNC_PROTOCOL, { op: 'open' }, syncTimeoutMs)
       const held = heldProposals(this.i.entries.values())
+      let fresh = 0
       for (const f of open) {
         if (f.t !== 'open') continue
         // the answer repeats every open proposal with all its votes (accepted ones stay open until an epoch lists
         // them): what this node holds byte for byte was verified when it arrived, so only the rest is opened
         const e = held(f.proposal)
         const hasVote = e != null ? heldVotes(e) : () => false
-        for (const bytes of [...(e == null ? [f.proposal] : []), ...f.votes.filter(v => !hasVote(v)), ...f.vetoes]) await this.i.ingestBytes(bytes).catch(() => {})
+        const records = [...(e == null ? [f.proposal] : []), ...f.votes.filter(v => !hasVote(v)), ...f.vetoes]
+        fresh += records.length
+        for (const bytes of records) await this.i.ingestBytes(bytes).catch(() => {})
       }
+      this.s.c.logger.debug({ peer: peer.toString(), open: open.length, fresh }, 'consensus sync done')
       this.s.c.metrics?.syncs.inc({ result: 'ok' })
     } catch (err) {
       this.failures++

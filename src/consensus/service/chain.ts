@@ -59,6 +59,8 @@ export class EpochChain {
   private credits: CreditLedger = emptyCreditLedger
   private lastVerdicts: CreditVerdict[] = []
   private readonly genesisPeers: string[]
+  /** electorate()'s last result and the table it was computed from. */
+  private lastElectorate: { table: ReputationTable, weights: ElectorateWeights } | undefined
 
   constructor (readonly genesis: Genesis) {
     const params = withParams(defaultReputationParams, genesis.params)
@@ -89,8 +91,14 @@ export class EpochChain {
    * weight (head count), the genesis peers, one vote each.
    */
   electorate (epoch = this.epoch): ElectorateWeights {
+    // kept for the last epoch asked (a table never changes once applied): gossipsub's app score asks it through
+    // reputationBonus for every peer at every heartbeat
+    const table = this.table(epoch)
+    if (this.lastElectorate?.table === table) return this.lastElectorate.weights
     const snap = this.snapshot(epoch)
-    return snap.headCount ? electorateWeights(snap, this.genesisPeers) : electorateWeights(snap)
+    const weights = snap.headCount ? electorateWeights(snap, this.genesisPeers) : electorateWeights(snap)
+    this.lastElectorate = { table, weights }
+    return weights
   }
 
   hash (epoch = this.epoch): string { return reputationHash(this.table(epoch)) }

@@ -176,14 +176,15 @@ export class Ingest implements BuiltinHost {
       return
     }
     if (!this.keep(o)) return
+    // the record lands in the same batch as the status it moves its proposal to (one write: the deciding vote's QC
+    // is not held back behind a write of its own)
     if (o.type === 'vote') {
-      await this.s.write([ops.vote(pid, o.record.signer, o.record.seq, o.record.bytes)])
       this.s.c.metrics?.votes.inc({ result: 'counted' })
       this.s.c.events.emit('proposal.voted', { id: pid, voter: o.record.signer, choice: o.record.payload.choice })
+      await this.retally(e, [ops.vote(pid, o.record.signer, o.record.seq, o.record.bytes)])
     } else {
-      await this.s.write([ops.veto(pid, o.record.signer, o.record.bytes)])
+      await this.retally(e, [ops.veto(pid, o.record.signer, o.record.bytes)])
     }
-    await this.retally(e)
   }
 
   /** Keep a vote or veto on its (known) entry; returns whether it was new. */
@@ -225,10 +226,10 @@ export class Ingest implements BuiltinHost {
     }
   }
 
-  /** Tally one proposal and act on a change of status. */
-  async retally (e: Entry): Promise<void> {
-    if (e.proposal.snapshot > this.s.chain.epoch) { void this.catchUp.syncAll(); return }
-    if (e.status !== 'pending' && !(e.status === 'accepted' && !e.executed)) return
+  /** Tally one proposal and act on a change of status; `records` (the vote or veto just kept) are written with it. */
+  async retally (e: Entry, records: ConsensusOp[] = []): Promise<void> {
+    if (e.proposal.snapshot > this.s.chain.epoch) { await this.s.write(records); void this.catchUp.syncAll(); return }
+    if (e.status !== 'pending' && !(e.status === 'accepted' && !e.executed)) { await this.s.write(records); return }
     const now = this.s.c.clock.now()
     const guardians = this.s.guardiansOf(e.proposal.kind)
     const t = tallyEntry(e, this.s.electorateOf(e.proposal), guardians, now)
@@ -240,7 +241,7 @@ export class Ingest implements BuiltinHost {
       await this.ingestBytes(bytes).catch(() => {})
       await this.s.publish(bytes)
     }
-    const batch: ConsensusOp[] = []
+    const batch: ConsensusOp[] = [...records]
     const before = e.status
     if (t.status === 'vetoed' && !e.executed) e.status = 'vetoed'
     else if (before === 'pending' && t.status !== 'pending') e.status = t.status

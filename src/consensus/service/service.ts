@@ -33,7 +33,7 @@ import { mayBack, reproposal } from '../core/epoch-lock.js'
 import { Ingest } from './ingest.js'
 import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
-import { ops, type ConsensusState } from './store.js'
+import { GroupCommit, ops, type ConsensusState } from './store.js'
 import { serveSync } from './sync.js'
 import { ConsensusArchive, type ConsensusBlocks } from './archive.js'
 import { Pruner } from './prune.js'
@@ -82,6 +82,8 @@ export class ConsensusService {
   private readonly backing = new Map<number, string>()
   /** Proposals this node is signing a vote on right now. */
   private readonly casting = new Set<string>()
+  /** Every write of the service, group-committed (store.ts). */
+  private readonly writes: GroupCommit
   private blsKey?: BlsKeyPair
   private blsBinding?: BlsBinding
 
@@ -89,6 +91,7 @@ export class ConsensusService {
     this.chain = new EpochChain(init.genesis)
     this.guard = new ReplayGuard(c.clock, { maxAgeMs: init.recordMaxAgeMs, maxSkewMs: init.recordMaxSkewMs })
     this.seq = new SeqSource(c.clock)
+    this.writes = new GroupCommit(async batch => { await c.state.atomic(batch) })
     this.ingest = new Ingest(this)
     this.attempts = new EpochAttempts(this.ingest.entries)
     this.archive = new ConsensusArchive(c.blocks, c.logger, c.metrics)
@@ -380,7 +383,7 @@ export class ConsensusService {
 
   /** Persist a batch (the ingest's writes go through here). */
   async write (batch: ReturnType<typeof ops.proposal>[]): Promise<void> {
-    await this.c.state.atomic(batch)
+    await this.writes.write(batch)
   }
 
   /** The QC this node holds for a proposal, if any. */

@@ -99,3 +99,41 @@ export async function loadState (state: ConsensusState): Promise<LoadedState> {
   out.epochs.sort((x, y) => x.epoch - y.epoch)
   return out
 }
+
+/**
+ * Group commit: batches handed in while a write is in flight are written together as ONE atomic batch, in arrival
+ * order (a later put of a key wins, as it would one batch later). Each caller still resolves only once its own ops are
+ * written; if a merged batch fails, its members are retried one by one, so one bad batch fails only its own caller.
+ * Gossip delivers a node's votes one by one: under load, a write per vote would queue behind the previous one.
+ */
+export class GroupCommit {
+  private queue: Array<{ ops: ConsensusOp[], done: (err?: unknown) => void }> = []
+  private running = false
+
+  constructor (private readonly atomic: (ops: ConsensusOp[]) => Promise<void>) {}
+
+  /** Write `ops` (atomically, with whatever else is queued); resolves once written. */
+  async write (ops: ConsensusOp[]): Promise<void> {
+    if (ops.length === 0) return
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops, done: err => { if (err === undefined) resolve(); else reject(err) } })
+      if (!this.running) void this.drain()
+    })
+  }
+
+  private async drain (): Promise<void> {
+    this.running = true
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0)
+        try {
+          await this.atomic(group.flatMap(g => g.ops))
+          for (const g of group) g.done()
+        } catch (err) {
+          if (group.length === 1) { group[0].done(err); continue }
+          for (const g of group) await this.atomic(g.ops).then(() => { g.done() }, (e: unknown) => { g.done(e ?? err) })
+        }
+      }
+    } finally { this.running = false }
+  }
+}

@@ -6,13 +6,13 @@
  * seals, and its credit ledger (core/credit.ts) credits each contributor `workUnit` once per (job, round). That credit
  * is what the honest weight the cap is checked against is made of: the test replays node 0's chain with the nodes' own
  * epoch step, checks that the replay hashes like every finalized epoch, and shows each honest node's work in the
- * score parts `GET /v1/reputation/{peerId}` renders (`reputationRows`), and that at the attack's snapshot at least 3/4
- * of each honest score is earned (the same chain replayed without any seal leaves less than a quarter).
+ * score parts `GET /v1/reputation/{peerId}` renders (`reputationRows`), and that at the attack's snapshot at least 4/5
+ * of each honest score is earned (the same chain replayed without any seal leaves less than a fifth).
  *
  * Genesis is still needed to bootstrap: the epoch chain finalizes epochs by QCs of its members, so a mesh whose genesis
  * names nobody has no electorate for its first epoch, and the seals would never be listed. The 6 honest nodes are
- * pre-trusted with a small bootstrap score (2x the probation threshold), kept established with a slow decay (0.6% per epoch)
- * until their work is credited (below the threshold, with the sybils' scores in the table, the chain would fall back
+ * pre-trusted with a small bootstrap score (1.25x the probation threshold), kept established with a slow decay (0.3% per
+ * epoch) until their work is credited (below the threshold, with the sybils' scores in the table, the chain would fall back
  * to head count, where 14 identities outvote 6).
  *
  * The sybils are identities with no training history. As the worst case for the cap, each is named in genesis with a
@@ -44,10 +44,10 @@ import { commonHashes, startConsensusMesh, waitEpoch, type ConsensusMesh } from 
 const HONEST = [0, 1, 2, 3, 4, 5]
 const SYBILS = 14
 const THETA = defaultReputationParams.probationThreshold
-const BOOTSTRAP = 2n * THETA
+const BOOTSTRAP = THETA + THETA / 4n
 const SYBIL_SCORE = THETA - THETA / 20n // below the threshold: on probation whatever its age
-// one credited contribution is 4 thresholds: two rounds of work outweigh the bootstrap four to one
-const WORK_UNIT = 4n * THETA
+// one credited contribution is 6 thresholds: two rounds of work outweigh the bootstrap about ten to one
+const WORK_UNIT = 6n * THETA
 
 const job: CreateJobRequest = {
   model: { arch: 'mlp', layers: [16, 10], seed: 4 },
@@ -133,11 +133,12 @@ describe('6 honest nodes that earned their weight by training, against 14 fresh 
     }
     cm = await startConsensusMesh(HONEST.map(() => BOOTSTRAP), {
       extraPretrusted: sybils.map(s => ({ peerId: s.id, score: SYBIL_SCORE })),
-      genesisParams: { workUnit: String(WORK_UNIT), decayBps: '60', bondBps: '30' },
+      genesisParams: { workUnit: String(WORK_UNIT), decayBps: '30', bondBps: '15' },
       consensus: { policies: { 'network-param': { mode: 'auto' } } },
       others: () => ({ training: { sealVoting: 'consensus' } })
     })
-    await waitEpoch(cm, HONEST, 1)
+    // generous: 6 nodes starting together on a loaded 2-core machine
+    await waitEpoch(cm, HONEST, 1, 90_000)
     mark('mesh up, epoch 1')
 
     // the history: a real 2-round job on all 6, its seals accepted by QCs
@@ -243,18 +244,18 @@ describe('6 honest nodes that earned their weight by training, against 14 fresh 
       expect(contributions, `${id}: one credit per round of the job`).toBe(2)
       expect(cm.service(0).reputationOf(id).peer.probation).toBe(false)
     }
-    // ...and makes most of it: without the seals, at the attack's snapshot each honest score would be under a quarter
+    // ...and makes most of it: without the seals, at the attack's snapshot each honest score would be under a fifth
     const noWork = replay(cm, 0, snapshot, false)
     const at = withWork[snapshot - 1].scores
     for (const id of honestIds) {
       const earned = (at.get(id) ?? 0n) - (noWork[snapshot - 1].scores.get(id) ?? 0n)
       mark(`${id.slice(-6)} at epoch ${snapshot}: earned ${earned * 100n / (at.get(id) ?? 1n)}% of its score`)
-      expect(earned * 4n, `${id} at epoch ${snapshot}`).toBeGreaterThanOrEqual(3n * (at.get(id) ?? 0n))
+      expect(earned * 5n, `${id} at epoch ${snapshot}`).toBeGreaterThanOrEqual(4n * (at.get(id) ?? 0n))
     }
     // the cap binds against that earned weight: raw, the sybils hold more than 10% of the attack snapshot's scores
     let raw = 0n; let all = 0n
     for (const [peer, score] of at) { all += score; if (ids.has(peer)) raw += score }
     mark(`sybils' raw share at epoch ${snapshot}: ${raw * 10_000n / all} bps`)
     expect(raw * 10_000n / all).toBeGreaterThan(1000n)
-  })
+  }, 180_000)
 })
