@@ -3,8 +3,8 @@
  * with default options; only the listen address and API port are per-node, mDNS is off unless `--mdns` (multicast
  * leaves the machine) and the ledger's embedded chain unless `--ledger` (it is not the mesh under test)), each
  * bootstrapped to the first, started one after another (each joins the running mesh). Then, per mesh:
- *   - start-up: spawn to the "listening" line, per node; the last node is started once the others have settled, so
- *     `lastNodeStartMs` is a node joining a running mesh;
+ *   - start-up: spawn to the "listening" line, per node; the last node is started once the others have settled and
+ *     come to rest (under 3% of a core each on average), so `lastNodeStartMs` is a node joining a running mesh;
  *   - idle: CPU time from /proc/<pid>/stat over `--idle` seconds with nothing to do (percent of one core), RSS;
  *   - load: 1 KiB artifacts added round-robin through the admin API at `--rate` per second for `--seconds`, on a
  *     fixed schedule; every node's `/v1/events` records `artifact.announced`; delivery to every other node, latency
@@ -165,6 +165,24 @@ async function startBare (addresses: string[]): Promise<Member> {
   }
 }
 
+/**
+ * Wait until the running members are at rest: their CPU over 2 s below 3% of a core per member on average (start-up work,
+ * discovery's quick walks, catch-up syncs and schema warm-up over), at most 120 s. The last node then joins a mesh at
+ * rest, which is what "the 20th node listening" means, instead of sharing the cores with 19 start-ups. Returns the
+ * wait in ms (the limit when the mesh never came to rest: the figure then says so).
+ */
+async function untilQuiet (members: Member[]): Promise<number> {
+  const t0 = Date.now()
+  while (Date.now() - t0 < 120_000) {
+    const before = members.map(m => cpuSeconds(m.pid))
+    const w0 = performance.now()
+    await sleep(2000)
+    const used = cpuPercent(before, members.map(m => cpuSeconds(m.pid)), performance.now() - w0).reduce((a, b) => a + b, 0)
+    if (used < 3 * members.length) break
+  }
+  return Date.now() - t0
+}
+
 const stats = (xs: number[]): { mean: number, max: number } => ({ mean: round(xs.reduce((a, b) => a + b, 0) / xs.length, 2), max: round(Math.max(...xs), 2) })
 const load = (): string => loadavg().map(x => x.toFixed(2)).join(' ')
 
@@ -223,6 +241,7 @@ async function runMesh (kind: string, start: (i: number, running: Member[]) => P
     // the last node joins a running mesh: the others are past their own start-up work (the training-speed probe), so
     // its figure is a join, not a share of 19 other start-ups on the same cores
     await Promise.all(members.map(async m => await m.settled()))
+    const quietAfterMs = await untilQuiet(members)
     members.push(await start(NODES - 1, members))
     const listenedAt = Date.now()
     log(`${kind}: ${NODES} listening; start ms ${members.map(m => Math.round(m.startMs)).join(' ')}`)
@@ -249,6 +268,8 @@ async function runMesh (kind: string, start: (i: number, running: Member[]) => P
     return {
       startMs: members.map(m => round(m.startMs, 0)),
       lastNodeStartMs: round(members[NODES - 1].startMs, 0),
+      // how long the first N-1 took to come to rest (after their start-up work) before the last one was started
+      quietBeforeLastNodeMs: quietAfterMs,
       meshFormed: formed,
       formationMsAfterLastListening: formationMs,
       peerCounts,
