@@ -8,6 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { initDataDir } from '../../../src/node/identity.js'
 import type { PartialNodeOptions } from '../../../src/node/options.js'
 import type { ConsensusService } from '../../../src/consensus/index.js'
+import type { CreateJobRequest } from '../../../src/training/service/api-types.js'
 import type { MeshNode } from '../../../src/node/node.js'
 import { Mesh, waitFor, type NodeHandle } from '../../harness/index.js'
 
@@ -179,4 +180,20 @@ export async function waitEpoch (cm: ConsensusMesh, nodes: number[], epoch: numb
 export function commonHashes (cm: ConsensusMesh, nodes: number[]): { epoch: number, hashes: string[] } {
   const epoch = Math.min(...nodes.map(i => cm.service(i).chain.epoch))
   return { epoch, hashes: nodes.map(i => cm.service(i).chain.hash(epoch)) }
+}
+
+/** The smallest real training job (digits, MLP 16-10, 2 rounds, short timings): history for the consensus tests. */
+export function smallDigitsJob (minParticipants: number): CreateJobRequest {
+  return {
+    model: { arch: 'mlp', layers: [16, 10], seed: 4 },
+    dataset: 'digits',
+    rounds: 2,
+    minParticipants,
+    localEpochs: 1,
+    batchSize: 20,
+    learningRate: 0.1,
+    aggregation: 'fedavg',
+    compression: 'fp32',
+    timing: { roundTimeoutMs: 20_000, deadlineK: 3, minWaitMs: 500, capMs: 4000, sealTimeoutMs: 4000 }
+  }
 }

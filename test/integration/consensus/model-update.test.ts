@@ -10,27 +10,16 @@
  */
 import { describe, it, expect, afterAll } from 'vitest'
 import { defaultReputationParams, nextWeights, type EpochPayload, type ProposalView } from '../../../src/consensus/index.js'
-import type { CreateJobRequest, JobView } from '../../../src/training/service/api-types.js'
+import type { JobView } from '../../../src/training/service/api-types.js'
 import { waitFor } from '../../harness/index.js'
-import { commonHashes, startConsensusMesh, type ConsensusMesh } from './helpers.js'
+import { commonHashes, smallDigitsJob, startConsensusMesh, type ConsensusMesh } from './helpers.js'
 
 const NODES = [0, 1, 2, 3]
 const THETA = defaultReputationParams.probationThreshold
 // large enough that two contributions outweigh an epoch's decay: the contributors' scores visibly rise
 const WORK_UNIT = 20_000_000n
 
-const job: CreateJobRequest = {
-  model: { arch: 'mlp', layers: [16, 10], seed: 4 },
-  dataset: 'digits',
-  rounds: 2,
-  minParticipants: 4,
-  localEpochs: 1,
-  batchSize: 20,
-  learningRate: 0.1,
-  aggregation: 'fedavg',
-  compression: 'fp32',
-  timing: { roundTimeoutMs: 20_000, deadlineK: 3, minWaitMs: 500, capMs: 4000, sealTimeoutMs: 4000 }
-}
+const job = smallDigitsJob(4)
 
 describe('model-update: round seals accepted by QCs, work credited by the epoch chain', () => {
   let cm: ConsensusMesh

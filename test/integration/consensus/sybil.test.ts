@@ -37,9 +37,9 @@ import {
   CONSENSUS_TOPIC, defaultReputationParams, emptyCreditLedger, epochStep, proposalId, reputationHash, reputationRows, signConsensusRecord,
   type ChainState, type EpochPayload, type EpochRecords, type Proposal, type ScoreParts, type VoteChoice
 } from '../../../src/consensus/index.js'
-import type { CreateJobRequest, JobView } from '../../../src/training/service/api-types.js'
+import type { JobView } from '../../../src/training/service/api-types.js'
 import { waitFor } from '../../harness/index.js'
-import { commonHashes, startConsensusMesh, waitEpoch, type ConsensusMesh } from './helpers.js'
+import { commonHashes, smallDigitsJob, startConsensusMesh, waitEpoch, type ConsensusMesh } from './helpers.js'
 
 const HONEST = [0, 1, 2, 3, 4, 5]
 const SYBILS = 14
@@ -49,18 +49,7 @@ const SYBIL_SCORE = THETA - THETA / 20n // below the threshold: on probation wha
 // one credited contribution is 6 thresholds: two rounds of work outweigh the bootstrap about ten to one
 const WORK_UNIT = 6n * THETA
 
-const job: CreateJobRequest = {
-  model: { arch: 'mlp', layers: [16, 10], seed: 4 },
-  dataset: 'digits',
-  rounds: 2,
-  minParticipants: HONEST.length,
-  localEpochs: 1,
-  batchSize: 20,
-  learningRate: 0.1,
-  aggregation: 'fedavg',
-  compression: 'fp32',
-  timing: { roundTimeoutMs: 20_000, deadlineK: 3, minWaitMs: 500, capMs: 4000, sealTimeoutMs: 4000 }
-}
+const job = smallDigitsJob(HONEST.length)
 
 interface Sybil { key: PrivateKey, id: string, p2p?: MeshLibp2p, seq: number }
 
