@@ -218,7 +218,17 @@ export function onVerified (ctx: RoundContext, e: Extract<JobEvent, { kind: 'sea
   if (e.round !== r.round) return
   const waiting = ctx.state.seals.filter(s => s.status === 'verifying' && s.seal.round === e.round && s.seal.aggregateCid === e.aggregateCid)
   if (waiting.length === 0) return
+  if (!e.ok && e.reason === 'unavailable') {
+    // no verdict on the aggregate: we vote no on these attempts only, and verify it again if it is re-proposed
+    for (const s of waiting) ctx.castVote(s, false, 'unavailable')
+    return
+  }
   r.verdicts[e.aggregateCid] = e.ok
+  if (e.ok) {
+    // we fetched every listed delta after all: none of them is unavailable here any more
+    const listed = new Set(waiting[0].seal.deltas.map(d => d.cid))
+    r.unavailable = r.unavailable.filter(c => !listed.has(c))
+  }
   if (!e.ok && e.reason === 'mismatch') for (const s of waiting) ctx.penalise(s.from, 'bad-seal')
 }
 
@@ -227,4 +237,12 @@ export function onInvalid (ctx: RoundContext, e: Extract<JobEvent, { kind: 'delt
   if (e.round !== r.round || !r.deltas.some(d => d.cid === e.cid && d.peerId === e.peerId)) return
   if (!r.invalid.includes(e.cid)) r.invalid.push(e.cid)
   ctx.penalise(e.peerId, 'invalid-delta')
+}
+
+/** A delta we could not fetch in time: out of our aggregates until a seal listing it verifies here (rules.ts). */
+export function onUnavailable (ctx: RoundContext, e: Extract<JobEvent, { kind: 'delta-unavailable' }>): void {
+  const r = ctx.current
+  if (e.round !== r.round || !r.deltas.some(d => d.cid === e.cid && d.peerId === e.peerId)) return
+  if (!r.unavailable.includes(e.cid)) r.unavailable.push(e.cid)
+  ctx.penalise(e.peerId, 'unavailable-delta')
 }

@@ -52,7 +52,7 @@
 import { VerifiedMajority, equalReputation } from '../../consensus/index.js'
 import { TRAINING_LIMITS } from '../protocol/messages.js'
 import { RoundContext } from './context.js'
-import { backOldRound, helpStraggler, onAggregate, onInvalid, onJoin, onLeave, onLocalDelta, onMessage, onVerified } from './intake.js'
+import { backOldRound, helpStraggler, onAggregate, onInvalid, onJoin, onLeave, onLocalDelta, onMessage, onUnavailable, onVerified } from './intake.js'
 import { diagnose } from './diagnose.js'
 import { currentRecord, recordMessages } from './electorate.js'
 import { reconcile } from './progress.js'
@@ -89,6 +89,8 @@ export class JobMachine {
   restore (snapshot: JobMachineSnapshot): void {
     checkSnapshot(snapshot, this.job)
     this.ctx.state = structuredClone(snapshot.state)
+    // snapshots written before `unavailable` existed
+    if (!Array.isArray(this.ctx.state.current.unavailable)) this.ctx.state.current.unavailable = []
     this.ctx.acceptance.restore(snapshot.acceptance)
   }
 
@@ -162,7 +164,8 @@ export class JobMachine {
       case 'local-delta-ready': onLocalDelta(ctx, event, now); break
       case 'aggregate-computed': onAggregate(ctx, event, now); break
       case 'seal-verified': onVerified(ctx, event); break
-      case 'delta-invalid': onInvalid(ctx, event)
+      case 'delta-invalid': onInvalid(ctx, event); break
+      case 'delta-unavailable': onUnavailable(ctx, event)
     }
     reconcile(ctx, now)
     return this.flush()

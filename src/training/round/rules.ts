@@ -22,11 +22,11 @@ export function sealMetrics (deltas: ReadonlyArray<{ metrics: TrainingMetrics }>
 
 /**
  * The deltas of the round an aggregate may use, sorted by cid: announced by a participant, not equivocated, not found
- * invalid, one per cid.
+ * invalid, not failed to fetch here, one per cid.
  */
 export function usableDeltas (r: RoundState): DeltaEntry[] {
   const sorted = r.deltas
-    .filter(d => !r.equivocators.includes(d.peerId) && !r.invalid.includes(d.cid))
+    .filter(d => !r.equivocators.includes(d.peerId) && !r.invalid.includes(d.cid) && !r.unavailable.includes(d.cid))
     .sort((a, b) => compareIds(a.cid, b.cid) || compareIds(a.peerId, b.peerId))
   // two peers with bit-identical deltas share a cid; a seal lists each cid once (the lowest peer id's)
   return sorted.filter((d, i) => i === 0 || sorted[i - 1].cid !== d.cid)

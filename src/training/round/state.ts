@@ -35,6 +35,7 @@ export function newRound (round: number, baseModelCid: string, baseModelHash: st
     deltas: [],
     equivocators: [],
     invalid: [],
+    unavailable: [],
     trainRequested: false,
     ownDeltaCid: null,
     aggregateRequest: null,

@@ -10,7 +10,8 @@ export type PenaltyReason =
   | 'equivocation-delta' // two different deltas for one round
   | 'equivocation-seal' // two different seals for one (round, attempt)
   | 'equivocation-vote' // conflicting votes in one (round, attempt)
-  | 'invalid-delta' // the shell could not use the delta (undecodable, wrong shape, NaN, fetch timeout)
+  | 'invalid-delta' // the delta's bytes prove it unusable (undecodable, wrong shape, NaN, over the size limit)
+  | 'unavailable-delta' // we could not fetch the delta in time (its producer died, or the mesh is slow): a lighter charge
   | 'bad-seal' // a seal that is provably wrong: aggregate mismatch, wrong metrics, lies about a delta, too few deltas
 
 /** Why a verification came back negative. Only 'mismatch' (we recomputed something else) blames the aggregator. */
@@ -35,8 +36,13 @@ export type JobEvent =
   | { kind: 'aggregate-computed', round: number, attempt: number, aggregateCid: string, modelHash: string, deltas: string[] }
   /** The result of a `verify` action: recomputing the seal's aggregate gave (ok) or did not give its modelHash/CID. */
   | { kind: 'seal-verified', round: number, attempt: number, aggregateCid: string, ok: boolean, reason?: VerifyFailure }
-  /** The shell found a delta unusable while aggregating or verifying. */
+  /** The shell found a delta unusable while aggregating or verifying: its bytes prove it (the same everywhere). */
   | { kind: 'delta-invalid', round: number, cid: string, peerId: string, reason: string }
+  /**
+   * The shell could not fetch a delta in time. Unlike `delta-invalid` this proves nothing about the delta (others may
+   * hold it): our own aggregates leave it out, but seals that list it are still verified, fetching it again.
+   */
+  | { kind: 'delta-unavailable', round: number, cid: string, peerId: string, reason: string }
 
 /** What the machine asks the shell to do, in order. */
 export type JobAction =
@@ -139,8 +145,15 @@ export interface RoundState {
   attemptStartedAt: number | null
   deltas: DeltaEntry[]
   equivocators: string[]
-  /** Delta cids the shell reported unusable. */
+  /** Delta cids the shell reported unusable (their bytes prove it): a seal listing one is refused unverified. */
   invalid: string[]
+  /**
+   * Delta cids we failed to fetch in time: left out of our own aggregates (so a dead producer cannot stall the round)
+   * but not held against seals that list them, which we verify (and so fetch again); a verified seal clears them.
+   * Treating a timeout as invalid made a loaded node vote no on the same aggregate at every attempt, and more than a
+   * third of such votes kept a QC from ever forming while fewer than half could not release the promised lock.
+   */
+  unavailable: string[]
   trainRequested: boolean
   ownDeltaCid: string | null
   /** The aggregate we asked the shell for (one per attempt), if we seal this attempt. */

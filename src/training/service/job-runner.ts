@@ -15,7 +15,7 @@ import type { JobStop, TrainingMessage } from '../protocol/messages.js'
 import { encodeTrainingMessage, validateTrainingGossip } from '../protocol/record.js'
 import type { JoinJobRequest } from '../protocol/requests.js'
 import { TRAINING_TOPIC } from '../protocol/topic.js'
-import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot } from '../round/index.js'
+import { JobMachine, type JobAction, type JobEvent, type JobMachineSnapshot, type PenaltyReason } from '../round/index.js'
 import type { RoundReport } from './api-types.js'
 import type { TrainingServiceComponents } from './components.js'
 import { localData } from './local-data.js'
@@ -27,6 +27,16 @@ import type { RewardsBridge } from './rewards.js'
 import type { SealVoting } from './seal-voting.js'
 
 const SUB = 'training'
+
+/** Penalty points per reason: provable misbehaviour costs most, a delta we merely failed to fetch least. */
+const PENALTY_POINTS: Record<PenaltyReason, number> = {
+  'equivocation-delta': 5,
+  'equivocation-seal': 5,
+  'equivocation-vote': 5,
+  'invalid-delta': 2,
+  'bad-seal': 2,
+  'unavailable-delta': 1
+}
 
 /** What a job keeps across restarts. */
 interface Persisted { spec: JobSpec, join?: JoinJobRequest, left?: boolean, stopped?: JobRuntime['stopped'], reports: RoundReport[], snapshot: JobMachineSnapshot }
@@ -211,7 +221,7 @@ export class JobRunner {
           break
         }
         case 'penalise':
-          this.c.penalties?.penalise(a.peerId, a.reason.startsWith('equivocation') ? 5 : 2)
+          this.c.penalties?.penalise(a.peerId, PENALTY_POINTS[a.reason])
           this.c.metrics?.penalties.inc({ reason: a.reason })
           this.c.events.emit('training.penalty', { jobId: job.spec.id, peerId: a.peerId, reason: a.reason, round: a.round })
           this.log.info({ job: job.spec.id, peer: a.peerId, reason: a.reason }, 'peer penalised')

@@ -280,7 +280,10 @@ export class RoundWork {
     return { kind: 'delta-invalid', round, cid, peerId: from, reason: `${r.code}: ${r.reason}` }
   }
 
-  /** Fetch a round's listed deltas; unreachable ones are refused like undecodable ones. */
+  /**
+   * Fetch a round's listed deltas. One we cannot fetch in time is `delta-unavailable` (the network's fault as likely as
+   * its producer's), one whose size alone refutes it `delta-invalid`.
+   */
   private async fetchDeltas (job: JobRuntime, round: number, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ fetched: FetchedDelta[], events: JobEvent[] }> {
     const maxBytes = this.maxDeltaBytes(job)
     const events: JobEvent[] = []
@@ -294,15 +297,18 @@ export class RoundWork {
         const timeoutMs = pre === undefined ? undefined : Math.min(this.c.fetchTimeoutMs, Math.max(MIN_REFETCH_MS, this.c.fetchTimeoutMs - (performance.now() - pre.startedAt)))
         fetched.push({ ...d, bytes: early ?? await this.fetch(job, d.cid, maxBytes, d.peerId, timeoutMs) })
       } catch (err) {
+        // the next verification of a seal listing it (a re-proposal) gets a full timeout again
+        job.prefetched.delete(d.cid)
         const code = err instanceof MeshError ? err.code : 'ERR_FETCH'
         this.c.metrics?.rejected.inc({ code })
-        events.push({ kind: 'delta-invalid', round, cid: d.cid, peerId: d.peerId, reason: `${code}: fetch failed: ${(err as Error).message}` })
+        const kind = code === 'ERR_TOO_LARGE' ? 'delta-invalid' : 'delta-unavailable'
+        events.push({ kind, round, cid: d.cid, peerId: d.peerId, reason: `${code}: fetch failed: ${(err as Error).message}` })
       }
     }))
     return { fetched, events }
   }
 
-  /** Screen fetched deltas and compute M_{r+1}; every refusal becomes a delta-invalid event. */
+  /** Screen fetched deltas and compute M_{r+1}; every refusal becomes a delta-invalid or delta-unavailable event. */
   private async recompute (job: JobRuntime, round: number, baseCid: string, deltas: Array<{ cid: string, peerId: string, samples: number }>): Promise<{ next?: Float32Array, events: JobEvent[] }> {
     const base = await this.loadModelWeights(job, baseCid)
     const { fetched, events } = await this.fetchDeltas(job, round, deltas)
@@ -332,7 +338,9 @@ export class RoundWork {
       return [{ kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'unavailable' }]
     }
     if (result.next == null) {
-      return [...result.events, { kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason: 'invalid-delta' }]
+      // only a delta proven invalid is a verdict on the aggregate; one we merely failed to fetch is tried again later
+      const reason = result.events.some(e => e.kind === 'delta-invalid') ? 'invalid-delta' : 'unavailable'
+      return [...result.events, { kind: 'seal-verified', round: seal.round, attempt: seal.attempt, aggregateCid: seal.aggregateCid, ok: false, reason }]
     }
     const cid = await this.storeModel(job, seal.round + 1, result.next, false)
     const ok = modelHash(result.next) === seal.modelHash && cid === seal.aggregateCid

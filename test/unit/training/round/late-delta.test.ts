@@ -1,6 +1,6 @@
 /**
  * A closed round that loses a delta must still complete (the lost-voter liveness gap): its contributor died after
- * announcing it and before anyone fetched it, the aggregator's fetch timed out (`delta-invalid`), and the round was left
+ * announcing it and before anyone fetched it, the aggregator's fetch timed out (`delta-unavailable`), and the round was left
  * with fewer usable deltas than minParticipants. A closed round still takes deltas; a participant with none in it (it
  * joined after the close) trains it once the round is short of deltas in its own view or needs a second attempt, and a
  * later attempt's fresh aggregate lists it. Locks are still re-proposed first (the Paxos promise rule).
@@ -112,8 +112,8 @@ describe('JobMachine: a closed round short of deltas collects again', () => {
     const asked = only(out0, 'aggregate')
     expect(asked.map(a => a.deltas.map(x => x.peerId).sort())).toEqual([['p0', 'p1']])
     // the other contributor died before we fetched its delta: the fetch times out
-    const refused = d.send({ kind: 'delta-invalid', round: 1, cid: round1Delta(OTHER, seal).cid, peerId: OTHER, reason: 'ERR_TIMEOUT' })
-    expect(only(refused, 'penalise')).toEqual([{ kind: 'penalise', peerId: OTHER, reason: 'invalid-delta', round: 1 }])
+    const refused = d.send({ kind: 'delta-unavailable', round: 1, cid: round1Delta(OTHER, seal).cid, peerId: OTHER, reason: 'ERR_TIMEOUT' })
+    expect(only(refused, 'penalise')).toEqual([{ kind: 'penalise', peerId: OTHER, reason: 'unavailable-delta', round: 1 }])
     expect(only(refused, 'aggregate')).toEqual([])
     expect(d.m.view()).toMatchObject({ phase: 'sealing', deltas: 1 })
     expect(d.m.stall()?.reason).toContain('short of deltas: 1 usable of the 2 needed')
@@ -135,9 +135,12 @@ describe('JobMachine: a closed round short of deltas collects again', () => {
     const { d, seal } = inRound1(B)
     const base = seal.aggregateCid
     d.deltas([B, A], 1, base)
-    d.send({ kind: 'delta-invalid', round: 1, cid: round1Delta(A, seal).cid, peerId: A, reason: 'ERR_TIMEOUT' })
+    d.send({ kind: 'delta-unavailable', round: 1, cid: round1Delta(A, seal).cid, peerId: A, reason: 'ERR_TIMEOUT' })
     const s0 = sealOf(job, [A, B], { round: 1, baseModelCid: base })
-    expect(published(d.msg(A, s0), 'vote')).toEqual([{ ...voteMsg(s0, false), reason: 'invalid-delta' }])
+    // a delta we failed to fetch is no verdict on a seal listing it: we verify (fetch it again), and fail again
+    expect(only(d.msg(A, s0), 'verify')).toEqual([{ kind: 'verify', seal: s0 }])
+    const failed = d.send({ kind: 'seal-verified', round: 1, attempt: 0, aggregateCid: s0.aggregateCid, ok: false, reason: 'unavailable' })
+    expect(published(failed, 'vote')).toEqual([{ ...voteMsg(s0, false), reason: 'unavailable' }])
     d.msg(A, voteMsg(s0, true))
     // a late delta makes a fresh aggregate possible...
     d.msg('p2', { type: 'join', jobId: job.id, samples: 100 })
@@ -181,7 +184,7 @@ describe('simulation: a contributor dies after delivering, before anyone fetched
     sim.run(() => p0.log.finished != null && p2.log.finished != null, 300_000)
     expect(verdict(sim, 3, [p1])).toBeNull()
     expect(p2.log.trains).toEqual([1, 2])
-    expect(p0.log.penalties).toContainEqual({ peerId: p1.id, reason: 'invalid-delta', round: 1 })
+    expect(p0.log.penalties).toContainEqual({ peerId: p1.id, reason: 'unavailable-delta', round: 1 })
     // round 1 was sealed over the creator's and the late joiner's deltas
     const r1 = p0.log.accepted.find(a => a.round === 1)
     const s1 = sim.nodes.flatMap(n => n.log.seals).find(s => s.round === 1 && s.aggregateCid === r1?.modelCid)

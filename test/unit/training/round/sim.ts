@@ -107,7 +107,7 @@ export class Sim {
   latency: (from: SimNode, to: SimNode) => number = () => 20
   /**
    * Peers whose deltas nobody can fetch any more (they died before anyone fetched them): aggregating or verifying a
-   * list that names one answers `delta-invalid` for it, as the real shell does once its fetch times out.
+   * list that names one answers `delta-unavailable` for it, as the real shell does once its fetch times out.
    */
   readonly unfetchable = new Set<string>()
   private queue: Scheduled[] = []
@@ -248,9 +248,9 @@ export class Sim {
     return applyDelta(this.store.get(baseCid), agg.result)
   }
 
-  /** `delta-invalid` for each listed delta whose producer is unfetchable. */
+  /** `delta-unavailable` for each listed delta whose producer is unfetchable. */
   private lost (round: number, deltas: SealedDelta[]): JobEvent[] {
-    return deltas.filter(d => this.unfetchable.has(d.peerId)).map(d => ({ kind: 'delta-invalid', round, cid: d.cid, peerId: d.peerId, reason: 'fetch timed out' }))
+    return deltas.filter(d => this.unfetchable.has(d.peerId)).map(d => ({ kind: 'delta-unavailable', round, cid: d.cid, peerId: d.peerId, reason: 'fetch timed out' }))
   }
 
   private perform (node: SimNode, a: JobAction): void {
@@ -289,7 +289,7 @@ export class Sim {
         const s = a.seal
         this.schedule(node, 50, () => {
           const lost = this.lost(s.round, s.deltas)
-          if (lost.length > 0) return [...lost, { kind: 'seal-verified', round: s.round, attempt: s.attempt, aggregateCid: s.aggregateCid, ok: false, reason: 'invalid-delta' }]
+          if (lost.length > 0) return [...lost, { kind: 'seal-verified', round: s.round, attempt: s.attempt, aggregateCid: s.aggregateCid, ok: false, reason: 'unavailable' }]
           const next = this.compute(s.baseModelCid, s.deltas)
           const ok = modelHash(next) === s.modelHash && this.store.put(next) === s.aggregateCid
           return { kind: 'seal-verified', round: s.round, attempt: s.attempt, aggregateCid: s.aggregateCid, ok, reason: ok ? undefined : 'mismatch' }
