@@ -17,9 +17,10 @@ export const TrainingOptionsSchema = Type.Object({
    */
   hyperparamsRollbackMargin: Type.Number({ minimum: 0, maximum: 1 }),
   /**
-   * Who accepts a round's seal: `majority`, a strict majority of the round's electorate approving it on the training
-   * topic; `consensus`, a QC of a `model-update` proposal under the epoch's weights restricted to the round's
-   * electorate (service/seal-voting.ts), so accepted work enters the epoch chain. Every node of a job must agree.
+   * Who accepts a round's seal: `consensus` (the default), a QC of a `model-update` proposal under the epoch's weights
+   * restricted to the round's electorate (service/seal-voting.ts), so accepted work enters the epoch chain and earns
+   * reputation; `majority`, a strict majority of the round's electorate approving it on the training topic (no QC, so
+   * the work earns nothing). Every node of a job must agree.
    */
   sealVoting: Type.Union([Type.Literal('majority'), Type.Literal('consensus')])
 }, { additionalProperties: false })
@@ -31,5 +32,5 @@ export const defaultTrainingOptions: TrainingOptions = {
   adversary: 'none',
   adversaryScale: 10,
   hyperparamsRollbackMargin: 0.05,
-  sealVoting: 'majority'
+  sealVoting: 'consensus'
 }

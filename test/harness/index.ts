@@ -66,7 +66,7 @@ export const TEST_CONFIG: PartialNodeOptions = {
   hardware: { benchmark: false, advertiseIntervalMs: 5000 },
   // no chain unless a test asks for one (`config: { ledger: { enabled: true, ... } }`): meshes would each start anvil
   ledger: { enabled: false },
-  // MESHNODE_SEAL_VOTING=consensus runs the same tests with seals through consensus (`training.sealVoting`)
+  // MESHNODE_SEAL_VOTING=majority runs the same tests with seals by strict majority of training votes (`training.sealVoting`)
   ...(process.env.MESHNODE_SEAL_VOTING === 'consensus' || process.env.MESHNODE_SEAL_VOTING === 'majority' ? { training: { sealVoting: process.env.MESHNODE_SEAL_VOTING } } : {})
 }
 
