@@ -33,6 +33,23 @@ function verifying (): { d: Driver, s0: ReturnType<typeof sealOf> } {
   return { d, s0 }
 }
 
+/**
+ * SLOW's delta refused at attempt 0 (`invalid`: its bytes prove it; else unavailable), A0 alone approving s0; then
+ * attempt 1, whose aggregator re-proposes s0. Returns what judging that re-proposal asked for.
+ */
+function reproposedAfter (invalid: boolean): { d: Driver, s1: ReturnType<typeof sealOf>, judged: ReturnType<Driver['msg']> } {
+  const { d, s0 } = verifying()
+  d.send(invalid
+    ? { kind: 'delta-invalid', round: 0, cid: dcid(SLOW), peerId: SLOW, reason: 'ERR_SHAPE' }
+    : { kind: 'delta-unavailable', round: 0, cid: dcid(SLOW), peerId: SLOW, reason: 'ERR_TIMEOUT' })
+  d.send({ kind: 'seal-verified', round: 0, attempt: 0, aggregateCid: s0.aggregateCid, ok: false, reason: invalid ? 'invalid-delta' : 'unavailable' })
+  d.votes(s0, [A0])
+  d.tick(SLOT)
+  expect(d.m.view().attempt).toBe(1)
+  const s1 = { ...s0, attempt: 1 }
+  return { d, s1, judged: d.msg(A1, s1) }
+}
+
 describe('a delta that could not be fetched in time', () => {
   it('is charged lightly, leaves our aggregates, and our vote on that attempt is no without a verdict', () => {
     const { d, s0 } = verifying()
@@ -46,15 +63,7 @@ describe('a delta that could not be fetched in time', () => {
   })
 
   it('the re-proposal of the same aggregate is verified again, approved, and the delta is usable again', () => {
-    const { d, s0 } = verifying()
-    d.send({ kind: 'delta-unavailable', round: 0, cid: dcid(SLOW), peerId: SLOW, reason: 'ERR_TIMEOUT' })
-    d.send({ kind: 'seal-verified', round: 0, attempt: 0, aggregateCid: s0.aggregateCid, ok: false, reason: 'unavailable' })
-    // the others approved s0 but not a majority adopted it here; attempt 1's aggregator re-proposes it
-    d.votes(s0, [A0])
-    d.tick(SLOT)
-    expect(d.m.view().attempt).toBe(1)
-    const s1 = { ...s0, attempt: 1 }
-    const judged = d.msg(A1, s1)
+    const { d, s1, judged } = reproposedAfter(false)
     expect(published(judged, 'vote')).toEqual([]) // no unverified no any more
     expect(only(judged, 'verify')).toEqual([{ kind: 'verify', seal: s1 }])
     const ok = d.send({ kind: 'seal-verified', round: 0, attempt: 1, aggregateCid: s1.aggregateCid, ok: true })
@@ -63,13 +72,7 @@ describe('a delta that could not be fetched in time', () => {
   })
 
   it('a delta whose bytes prove it invalid still refuses every seal listing it, unverified', () => {
-    const { d, s0 } = verifying()
-    d.send({ kind: 'delta-invalid', round: 0, cid: dcid(SLOW), peerId: SLOW, reason: 'ERR_SHAPE' })
-    d.send({ kind: 'seal-verified', round: 0, attempt: 0, aggregateCid: s0.aggregateCid, ok: false, reason: 'invalid-delta' })
-    d.votes(s0, [A0])
-    d.tick(SLOT)
-    const s1 = { ...s0, attempt: 1 }
-    const judged = d.msg(A1, s1)
+    const { s1, judged } = reproposedAfter(true)
     expect(only(judged, 'verify')).toEqual([])
     expect(published(judged, 'vote')).toEqual([{ ...voteMsg(s1, false), reason: 'invalid-delta' }])
   })
