@@ -1,6 +1,7 @@
 /** The training subsystem's options: schema and defaults. `src/node/options.ts` composes them under `training`. */
 import { Type, type Static } from '@sinclair/typebox'
 import { ADVERSARY_KINDS } from './service/adversary.js'
+import { SealVotingSchema } from './protocol/job-schema.js'
 
 export const TrainingOptionsSchema = Type.Object({
   /** How often a job's creator re-announces it while it runs (peers that joined the mesh later learn it). */
@@ -17,12 +18,13 @@ export const TrainingOptionsSchema = Type.Object({
    */
   hyperparamsRollbackMargin: Type.Number({ minimum: 0, maximum: 1 }),
   /**
-   * Who accepts a round's seal: `consensus` (the default), a QC of a `model-update` proposal under the epoch's weights
-   * restricted to the round's electorate (service/seal-voting.ts), so accepted work enters the epoch chain and earns
-   * reputation; `majority`, a strict majority of the round's electorate approving it on the training topic (no QC, so
-   * the work earns nothing). Every node of a job must agree.
+   * Who accepts a round's seal in the jobs this node creates (written into the job spec, so every node of a job
+   * agrees), and in jobs whose spec names none: `consensus` (the default), a QC of a `model-update` proposal under the
+   * epoch's weights restricted to the round's electorate (service/seal-voting.ts), so accepted work enters the epoch
+   * chain and earns reputation; `majority`, a strict majority of the round's electorate approving it on the training
+   * topic (no QC, so the work earns nothing).
    */
-  sealVoting: Type.Union([Type.Literal('majority'), Type.Literal('consensus')])
+  sealVoting: SealVotingSchema
 }, { additionalProperties: false })
 
 export type TrainingOptions = Static<typeof TrainingOptionsSchema>

@@ -6,7 +6,7 @@
 import { extname } from 'node:path'
 import { Type } from '@sinclair/typebox'
 import {
-  AGGREGATION_KINDS, COMPRESSION_KINDS, CreateJobRequestSchema, JOIN_DEFAULTS, JobTimingSchema, JoinJobRequestSchema, PartitionSchema,
+  AGGREGATION_KINDS, COMPRESSION_KINDS, CreateJobRequestSchema, JOIN_DEFAULTS, JobTimingSchema, JoinJobRequestSchema, PartitionSchema, SealVotingSchema,
   RequestModelSchema, TargetSchema, TrainingError, createRequestIssue, joinRequestIssue,
   type CreateJobRequest, type JoinJobRequest
 } from '../../training/index.js'
@@ -33,6 +33,7 @@ export const CREATE_DEFAULTS = {
 export { AGGREGATION_KINDS as AGGREGATIONS, COMPRESSION_KINDS as COMPRESSIONS }
 /** The partition schemes `train join --partition` takes. */
 export const PARTITIONS = literalsOf(PartitionSchema.properties.scheme)
+export const SEAL_VOTING_MODES = literalsOf(SealVotingSchema)
 /** The model architectures `train create --arch` takes. */
 export const ARCHS = RequestModelSchema.anyOf.map(v => v.properties.arch.const)
 
@@ -88,6 +89,7 @@ export interface CreateFlags {
   initModel?: string
   /** FTNS (decimal string) to lock and pay contributors by vouchers; the node checks the amount. */
   reward?: string
+  sealVoting?: string
   roundTimeoutMs?: string
   deadlineK?: string
   minWaitMs?: string
@@ -150,6 +152,7 @@ export function buildCreateRequest (flags: CreateFlags): CreateJobRequest {
   }
   if (f.initModel !== undefined) req.init = { model: f.initModel.trim() }
   if (f.reward !== undefined) req.reward = { total: f.reward.trim() }
+  if (f.sealVoting !== undefined) req.sealVoting = choiceFlag('--seal-voting', f.sealVoting, SEAL_VOTING_MODES)
   const T = JobTimingSchema.properties
   const ms = (path: keyof typeof T, v: string | undefined): number | undefined => optional(v, s => intFlag(flagOf(`timing.${path}`), s, T[path]))
   const timing = defined({

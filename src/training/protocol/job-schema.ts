@@ -194,6 +194,14 @@ export const RewardSpecSchema = closed({
 /** A job's reward. */
 export type RewardSpec = Static<typeof RewardSpecSchema>
 
+/**
+ * Who accepts a job's round seals: `consensus`, a QC of a `model-update` proposal (the accepted work enters the epoch
+ * chain and earns reputation); `majority`, a strict majority of the round's electorate on the training topic.
+ */
+export const SealVotingSchema = Type.Union([Type.Literal('majority'), Type.Literal('consensus')], { description: 'who accepts round seals: a QC through consensus, or a strict majority of training votes' })
+/** A seal voting mode. */
+export type SealVotingMode = Static<typeof SealVotingSchema>
+
 /** A training job as announced. `id` = hex SHA-256 of the canonical CBOR of every other field (see `jobIdOf`). */
 export const JobSpecSchema = closed({
   id: JobIdSchema,
@@ -218,6 +226,11 @@ export const JobSpecSchema = closed({
   /** Bounds of `hyperparams` proposals (absent: the defaults). Optional for the same reason as `warmStart`. */
   hyperparamBounds: Type.Optional(HyperparamBoundsSchema),
   reward: Type.Optional(RewardSpecSchema),
+  /**
+   * How its seals are accepted, fixed by the creator so that every node of the job agrees (a node's own
+   * `training.sealVoting` applies only to jobs without it: those announced before it existed, whose id it keeps).
+   */
+  sealVoting: Type.Optional(SealVotingSchema),
   manifestHash: Type.Optional(ModelHashSchema),
   createdAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'ms since the epoch' }),
   timing: JobTimingSchema

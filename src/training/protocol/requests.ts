@@ -10,7 +10,7 @@ import { DEFAULT_DIRICHLET_ALPHA, PARTITION_SCHEMES } from '../core/partition.js
 import {
   AGGREGATION_KINDS, AggregationSpecSchema, BetaSchema, COMPRESSION_KINDS, CompressionSpecSchema, Int8BlockSchema,
   HyperparamBoundsSchema, JOB_DEFAULTS, JobTimingSchema, KrumFSchema, KrumMSchema, LearningRateSchema, LocalEpochsSchema, MinParticipantsSchema,
-  RequestModelSchema, RoundsSchema, TargetSchema, TopkFractionSchema, CidSchema, closed, paramsOf
+  RequestModelSchema, RoundsSchema, SealVotingSchema, TargetSchema, TopkFractionSchema, CidSchema, closed, paramsOf
 } from './job-schema.js'
 import { REQUEST_LIMITS as R } from './limits.js'
 
@@ -56,6 +56,7 @@ export const CreateJobRequestSchema = closed({
   reward: Type.Optional(closed({
     total: Type.String({ minLength: 1, maxLength: 64, description: 'FTNS, a decimal string like "100" or "12.5" (at most 18 decimals); locked in the vault from this node\'s free balance' })
   }, { description: 'pay contributors: the total is locked now and paid by vouchers after each accepted round, pro rata to their samples' })),
+  sealVoting: Type.Optional({ ...SealVotingSchema, description: 'who accepts round seals (default: this node\'s training.sealVoting, consensus unless configured)' }),
   timing: Type.Optional(Type.Partial(JobTimingSchema, { additionalProperties: false, description: 'round timing overrides (ms); the defaults suit a LAN mesh' }))
 }, { description: 'A training job to announce' })
 /** A create request. */

@@ -9,7 +9,7 @@ import { TopKCompressor } from '../core/topk-compressor.js'
 import { manifestSize } from '../core/tensors.js'
 import type { DatasetStore } from '../data/index.js'
 import { modelManifest, resolveInputShape } from '../model/spec.js'
-import type { JobSpec } from '../protocol/job-schema.js'
+import type { JobSpec, SealVotingMode } from '../protocol/job-schema.js'
 import { stopIssue } from '../protocol/checks.js'
 import type { JobStop, TrainingMessage } from '../protocol/messages.js'
 import { encodeTrainingMessage, validateTrainingGossip } from '../protocol/record.js'
@@ -48,12 +48,12 @@ export interface JobRunnerComponents extends Omit<TrainingServiceComponents, 'ar
   rewards?: RewardsBridge
   reports: RoundReports
   datasets: DatasetStore
-  /** Seals through consensus (`sealVoting: 'consensus'`): proposes our seals, mirrors our votes, accepts by QC. */
+  /** Seals through consensus (jobs whose `sealVoting` is 'consensus'): proposes our seals, mirrors our votes, accepts by QC. */
   seals?: SealVoting
 }
 
-/** The runner's options. */
-export interface JobRunnerInit { announceIntervalMs: number, recordMaxAgeMs: number, recordMaxSkewMs: number }
+/** The runner's options; `sealVoting`: the mode of jobs whose spec names none. */
+export interface JobRunnerInit { announceIntervalMs: number, recordMaxAgeMs: number, recordMaxSkewMs: number, sealVoting: SealVotingMode }
 
 /** Runs every job this node knows. */
 export class JobRunner {
@@ -130,11 +130,17 @@ export class JobRunner {
     await p
   }
 
+  /** The consensus bridge when the job's seals go through consensus: as its spec says, else as this node is set. */
+  private sealsOf (spec: JobSpec): SealVoting | undefined {
+    return (spec.sealVoting ?? this.init.sealVoting) === 'consensus' ? this.c.seals : undefined
+  }
+
   private add (spec: JobSpec, snapshot?: JobMachineSnapshot): JobRuntime {
     const inputShape = resolveInputShape(spec.model)
     // sized from the spec alone: a gossiped spec may describe up to 50M parameters
     const params = manifestSize(modelManifest(spec.model, inputShape))
-    const machine = new JobMachine({ self: this.c.peerId, job: spec, ...(this.c.seals != null ? { acceptance: this.c.seals.acceptance() } : {}) })
+    const seals = this.sealsOf(spec)
+    const machine = new JobMachine({ self: this.c.peerId, job: spec, ...(seals != null ? { acceptance: seals.acceptance() } : {}) })
     if (snapshot != null) machine.restore(snapshot)
     const job: JobRuntime = {
       spec, machine, params, inputShape, left: false, reports: [], roundStartedAt: this.c.clock.now(),
@@ -193,7 +199,7 @@ export class JobRunner {
       // queued after the delta itself (below), so the machine knows the delta it is told is invalid
       this.background(job, async () => await work.prefetch(job, msg.round, msg.cid, from))
     }
-    if (msg.type === 'seal') this.c.seals?.noteSeal(msg)
+    if (msg.type === 'seal') this.sealsOf(job.spec)?.noteSeal(msg)
     if (msg.type === 'electorate' && from === job.spec.creator && msg.round === job.machine.view().round && !job.machine.electorateRecords().some(x => x.round === msg.round)) this.log.info({ job: job.spec.id, round: msg.round, fromAttempt: msg.fromAttempt, electorate: msg.electorate }, 'the job\'s creator reduced the round\'s electorate to its live half')
     void this.enqueue(job, { kind: 'message', from, seq, msg })
   }
@@ -207,7 +213,7 @@ export class JobRunner {
         case 'publish':
           if (a.msg.type === 'electorate') this.log.info({ job: job.spec.id, round: a.msg.round, fromAttempt: a.msg.fromAttempt, electorate: a.msg.electorate }, 'half of the round\'s electorate is gone: as the job\'s creator, naming the live half the electorate')
           await this.publish(a.msg).catch(err => { this.log.debug({ err: (err as Error).message }, 'training publish failed') })
-          if (this.c.seals != null) this.toConsensus(this.c.seals, job, a.msg)
+          this.toConsensus(job, a.msg)
           break
         case 'train': this.background(job, async () => await work.train(job, a.round, a.baseModelCid)); break
         case 'aggregate': this.background(job, async () => await work.aggregate(job, a)); break
@@ -238,8 +244,9 @@ export class JobRunner {
   }
 
   /** Our seals become proposals and our votes consensus votes (in order: a seal is proposed before our vote on it). */
-  private toConsensus (seals: SealVoting, job: JobRuntime, msg: TrainingMessage): void {
-    if (msg.type !== 'seal' && msg.type !== 'vote') return
+  private toConsensus (job: JobRuntime, msg: TrainingMessage): void {
+    const seals = this.sealsOf(job.spec)
+    if (seals == null || (msg.type !== 'seal' && msg.type !== 'vote')) return
     // the machine's round and electorate as of this step (the queue below runs later)
     const v = job.machine.view()
     const reduced = job.machine.reducedElectorate()

@@ -40,7 +40,7 @@ export class TrainingService implements TrainingApi {
   private readonly hyperparams: HyperparamTable
   private unregisterKind?: () => void
   private unregisterPayoutKind?: () => void
-  /** Seals through consensus (`sealVoting: 'consensus'` where the node runs consensus). */
+  /** Seals through consensus, for the jobs that use it (`sealVotingOf`), where the node runs consensus. */
   private readonly seals?: SealVoting
   private unregisterSealKind?: () => void
   private rollbackTimer?: NodeJS.Timeout
@@ -49,7 +49,7 @@ export class TrainingService implements TrainingApi {
     this.datasets = new DatasetStore(init.dataDir)
     this.fetchTimeoutMs = init.fetchTimeoutMs
     this.hyperparams = new HyperparamTable(c.state)
-    if (init.sealVoting === 'consensus' && c.proposals != null) {
+    if (c.proposals != null) {
       this.seals = new SealVoting({
         proposals: c.proposals,
         poke: id => { const job = this.runner.get(id); if (job != null) void this.runner.enqueue(job, { kind: 'tick' }) },
@@ -203,6 +203,7 @@ export class TrainingService implements TrainingApi {
       ...(warm != null ? { warmStart: { modelHash: warm.modelHash } } : {}),
       ...(req.hyperparamBounds != null ? { hyperparamBounds: req.hyperparamBounds } : {}),
       ...(reward != null ? { reward } : {}),
+      sealVoting: req.sealVoting ?? this.init.sealVoting,
       createdAt: this.c.clock.now()
     })
     const refused = announcedJobIssue(spec)

@@ -7,6 +7,9 @@
  * Round 0's first aggregator (the smallest peer id, all reputations equal) is the 'wrong-seal' adversary: it trains
  * honestly but seals a perturbed aggregate. The electorate votes its proposal down, and the next aggregator's correct
  * seal is the one accepted.
+ *
+ * One node other than the creator is configured `training.sealVoting: majority`: the job's spec names the creator's
+ * mode (consensus), and that node follows the job, not its own setting (it votes in consensus on every seal).
  */
 import { describe, it, expect, afterAll } from 'vitest'
 import { defaultReputationParams, nextWeights, type EpochPayload, type ProposalView } from '../../../src/consensus/index.js'
@@ -20,6 +23,8 @@ const THETA = defaultReputationParams.probationThreshold
 const WORK_UNIT = 20_000_000n
 
 const job = smallDigitsJob(4)
+/** The node set to `sealVoting: majority`: the largest peer id among the nodes other than node 0 (the job's creator). */
+const holdoutOf = (ids: readonly string[]): string => ids.filter((_, k) => k !== 0).sort().at(-1) as string
 
 describe('model-update: round seals accepted by QCs, work credited by the epoch chain', () => {
   let cm: ConsensusMesh
@@ -29,9 +34,15 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
   it('4 nodes adopt the same QC\'d models and the next epoch raises the contributors\' weights alike', async () => {
     cm = await startConsensusMesh(NODES.map(() => 15n * THETA), {
       genesisParams: { workUnit: String(WORK_UNIT) },
-      others: (i, ids) => ({ training: { sealVoting: 'consensus', ...(ids[i] === [...ids].sort()[0] ? { adversary: 'wrong-seal' as const } : {}) } })
+      others: (i, ids) => ({
+        training: {
+          sealVoting: ids[i] === holdoutOf(ids) ? 'majority' as const : 'consensus' as const,
+          ...(ids[i] === [...ids].sort()[0] ? { adversary: 'wrong-seal' as const } : {})
+        }
+      })
     })
     const liar = [...cm.ids].sort()[0]
+    const holdout = holdoutOf(cm.ids)
     const mark = (what: string): void => { if (process.env.MESHNODE_TEST_TIMING === '1') console.log(`${what}: ${Date.now() - t0} ms`) }
     mark('mesh up')
     const api = (i: number): ConsensusMesh['mesh']['nodes'][number]['api'] => cm.handle(i).api
@@ -48,6 +59,7 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
     // one model per round on every node
     for (const r of [0, 1]) expect(new Set(views.map(v => v.rounds.find(x => x.round === r)?.modelCid)).size, `round ${r}`).toBe(1)
     const models = [0, 1].map(r => views[0].rounds.find(x => x.round === r)?.modelCid)
+    expect(views.map(v => v.spec.sealVoting)).toEqual(NODES.map(() => 'consensus'))
 
     // each adopted model is the aggregate of a model-update proposal accepted with a QC of >= 3 of the 4 voters, on
     // every node, naming all 4 as the round's electorate
@@ -64,6 +76,9 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
       }
     }
     const sealIds = [0, 1].map(r => sealOf(0, r)?.id as string)
+    // the node set to majority voted on both accepted seals through consensus: it followed the job's mode
+    await waitFor(() => sealIds.every(s => cm.service(0).get(s)?.votes.some(v => v.voter === holdout && v.choice === 'yes')) || undefined,
+      { timeoutMs: 20_000, what: 'the majority-configured node\'s consensus votes on both seals' })
 
     // the liar's seal of round 0 was voted down everywhere; a later aggregator's correct seal is the one accepted
     for (const i of NODES) {

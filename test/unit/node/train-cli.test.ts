@@ -189,6 +189,7 @@ describe('flag parsing', () => {
     [{ arch: 'cnn', inputShape: '8,8,1', layers: '10' }, /--layers applies to --arch mlp only/],
     [{ inputShape: '8,8,1' }, /--input-shape applies to --arch cnn/],
     [{ aggregation: 'mean' }, /--aggregation must be one of fedavg, median, trimmed-mean, krum/],
+    [{ sealVoting: 'vote' }, /--seal-voting must be one of majority, consensus/],
     [{ beta: '0.1' }, /--beta applies to --aggregation trimmed-mean only/],
     [{ aggregation: 'trimmed-mean', beta: '0.5' }, /--beta must be a number >= 0 and < 0.5/],
     [{ f: '1' }, /--f and --m apply to --aggregation krum only/],
@@ -421,6 +422,13 @@ describe('train commands against a real admin server', () => {
     expect(svc.created.at(-1)?.reward).toEqual({ total: '12.5' })
     await run('train', 'create', '--dataset', 'digits')
     expect(svc.created.at(-1)?.reward).toBeUndefined()
+  })
+
+  it('create --seal-voting names who accepts the job\'s seals (absent: the node decides)', async () => {
+    await run('train', 'create', '--dataset', 'digits', '--seal-voting', 'majority')
+    expect(svc.created.at(-1)?.sealVoting).toBe('majority')
+    await run('train', 'create', '--dataset', 'digits')
+    expect(svc.created.at(-1)?.sealVoting).toBeUndefined()
   })
 
   it('create prints the job id and sends the flags as a request', async () => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { CreateJobRequestSchema, JoinJobRequestSchema, PartitionSchema, TargetSchema, type JobView } from '../../../training/index.js'
 import { output } from '../format.js'
-import { AGGREGATIONS, ARCHS, COMPRESSIONS, CREATE_DEFAULTS, PARTITIONS, buildCreateRequest, buildJoinRequest, type CreateFlags, type JoinFlags } from '../train-args.js'
+import { AGGREGATIONS, ARCHS, COMPRESSIONS, CREATE_DEFAULTS, PARTITIONS, SEAL_VOTING_MODES, buildCreateRequest, buildJoinRequest, type CreateFlags, type JoinFlags } from '../train-args.js'
 import { jobSummary, shortJobId } from '../train-format.js'
 import { helpOf } from '../train-flags.js'
 import type { Connect } from './info.js'
@@ -39,6 +39,7 @@ function registerCreate (train: Command, connect: Connect): void {
     .option('--init-model <cid>', 'warm start: continue from this trained model (an exported job\'s model CID, of the same architecture)')
     .option('--target <accuracy>', `finish early at this accuracy: 0.95 or 95%; ${helpOf(TargetSchema.properties.value, '')}`)
     .option('--reward <ftns>', 'pay contributors this many FTNS (locked now from the free vault balance; paid by vouchers after each accepted round, pro rata to samples)')
+    .option('--seal-voting <mode>', `who accepts round seals: ${SEAL_VOTING_MODES.join(' | ')} (default: the node's training.sealVoting, consensus unless configured)`)
     .option('--round-timeout-ms <ms>', `timing: ${helpOf(T.roundTimeoutMs)}`)
     .option('--min-wait-ms <ms>', `timing: ${helpOf(T.minWaitMs)}`)
     .option('--cap-ms <ms>', `timing: ${helpOf(T.capMs)}`)
