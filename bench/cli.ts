@@ -1,7 +1,7 @@
 /**
  * CLI start-up (issue [hardening], defect 13): the wall time of a whole `meshnode <client command>` process, run
- * from the compiled dist/ through bin/meshnode.js as an installed CLI runs, beside `node -e ''` measured in the same
- * run (interleaved, so both see the same machine load). Target: a client command <= 3x the baseline.
+ * from the build (the bundle of dist/) through bin/meshnode.js as an installed CLI runs, beside `node -e ''`
+ * measured in the same run (interleaved, so both see the same machine load). Target: a client command <= 3x the baseline.
  * Prints one JSON object with the medians (ms) and each command's ratio to the baseline. `--quick`: fewer runs.
  */
 import { spawnSync } from 'node:child_process'
@@ -9,21 +9,22 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT, BIN } from '../test/harness/index.js'
+import { buildDaemon } from '../scripts/bundle.js'
 import { initDataDir } from '../src/node/identity.js'
 
 if (process.argv.includes('--help')) {
   process.stdout.write(`usage: npx tsx bench/cli.ts [--quick]
   wall time of client commands (status, peers, hardware, artifacts ls, train status; --help and a real call with no
-  daemon running) and of \`meshnode --help\` / \`start --help\`, run from dist/ via bin/meshnode.js, beside
-  \`node -e ''\` in the same run; builds dist/ first; prints one JSON object (medians in ms, ratio to the baseline)
+  daemon running) and of \`meshnode --help\` / \`start --help\`, run from the build via bin/meshnode.js, beside
+  \`node -e ''\` in the same run; builds first (tsc, bundle); prints one JSON object (medians in ms, ratio to the baseline)
 `)
   process.exit(0)
 }
 const quick = process.argv.includes('--quick')
 const runs = quick ? 3 : 11
 
-const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' })
-if (build.status !== 0 && build.status !== 2) throw new Error(`build failed: ${build.stdout}${build.stderr}`)
+// the CLI as installed: tsc, then the bundle bin/meshnode.js runs
+await buildDaemon()
 
 const dataDir = await mkdtemp(join(tmpdir(), 'meshnode-bench-cli-'))
 await initDataDir(dataDir)

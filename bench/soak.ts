@@ -22,6 +22,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { BIN, REPO_ROOT, waitFor } from '../test/harness/index.js'
+import { buildDaemon } from '../scripts/bundle.js'
 import { Receipts, cpuPercent, cpuSeconds, onSchedule, pct, round, rssMB, watchAnnouncements } from './fixtures/soak-driver.js'
 
 const USAGE = `usage: npx tsx bench/soak.ts [--nodes N] [--rate R[,R2...]] [--seconds S] [--idle S] [--mdns] [--ledger] [--only meshnode|bare] [--quick]
@@ -287,9 +288,8 @@ function prefix (p: string, o: { mean: number, max: number }): Record<string, nu
 }
 
 async function main (): Promise<void> {
-  // the daemons run the compiled dist/ (as installed); build it like the integration tests' global setup
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' })
-  if (build.status !== 0 && build.status !== 2) throw new Error(`build failed: ${build.stdout}${build.stderr}`)
+  // the daemons run the build as installed (the bundle of dist/); build it like the integration tests' global setup
+  await buildDaemon()
   const result: Record<string, unknown> = {
     config: { nodes: NODES, rates: RATES, seconds: SECONDS, idleSeconds: IDLE_S, mdns: MDNS, ledger: LEDGER, artifactBytes: 1024, cores: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() },
     uptimeBefore: spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()

@@ -107,8 +107,9 @@ describe('meshnode CLI', () => {
 
   it('client commands load only the API client and their formatting; start loads the daemon', async () => {
     const dir = await initedDir()
-    const loaded = async (args: string[]): Promise<string[]> => {
-      const r = await exec(process.execPath, ['--import', join(REPO_ROOT, 'test/harness/trace-imports.mjs'), ...CLI, ...args], { cwd: REPO_ROOT, timeout: 60_000 }).catch((e: { stderr: string }) => e)
+    // traced on dist/, one file per module (the bundle bin/meshnode.js prefers keeps each dynamic import its own chunk)
+    const loaded = async (args: string[], env: NodeJS.ProcessEnv = { ...process.env, MESHNODE_NO_BUNDLE: '1' }): Promise<string[]> => {
+      const r = await exec(process.execPath, ['--import', join(REPO_ROOT, 'test/harness/trace-imports.mjs'), ...CLI, ...args], { cwd: REPO_ROOT, env, timeout: 60_000 }).catch((e: { stderr: string }) => e)
       return [...r.stderr.matchAll(/^import-trace (\S+)$/gm)].map(m => m[1].replace(`file://${REPO_ROOT}/`, ''))
     }
     // what a client command must never pull in: schemas, the subsystems, the daemon, libp2p, Helia, tfjs
@@ -126,6 +127,10 @@ describe('meshnode CLI', () => {
     const startHelp = await loaded(['start', '--help'])
     expect(startHelp).toContain('dist/src/node/cli/commands/daemon.js')
     expect(startHelp).not.toContain('dist/src/node/node.js')
+    // as installed, the CLI runs the bundle the global setup made of this very build (stale, it would run dist/)
+    const bundled = await loaded(['start', '--help'], { ...process.env, MESHNODE_NO_BUNDLE: undefined })
+    expect(bundled).toContain('dist/bundle/meshnode.js')
+    expect(bundled.filter(m => m.startsWith('dist/src/'))).toEqual([])
   })
 
   it('status says clearly when no daemon runs', async () => {
