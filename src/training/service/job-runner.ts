@@ -168,6 +168,7 @@ export class JobRunner {
         this.log.info({ job: id, round: adopted.round }, 'replaying the outcome of a round adopted before the restart')
         await this.carryOut(job, outcome)
       }
+      this.remirror(job)
       await this.carryOut(job, job.machine.resume(this.c.clock.now()))
     }).catch(err => { this.log.error({ job: id, err: (err as Error).message }, 'resuming a job failed') })
   }
@@ -241,6 +242,22 @@ export class JobRunner {
     }
     this.logStall(job)
     this.schedule(job)
+  }
+
+  /**
+   * After a restart, where seals go through consensus. A step is persisted before its actions run, so a node killed in
+   * between published a seal or a vote that consensus never got, and the bridge's memory (the seals seen, the ballots
+   * our votes became) died with the process: a vote on a seal restored from the snapshot would have been cast as no.
+   * Tell the bridge the seals the machine holds, and hand it again our seals and votes of the round in progress; it
+   * proposes only what consensus holds no proposal of, and a vote already cast is not cast again.
+   */
+  private remirror (job: JobRuntime): void {
+    const seals = this.sealsOf(job.spec)
+    if (seals == null) return
+    const { seals: held, current } = job.machine.snapshot().state
+    for (const e of held) seals.noteSeal(e.seal)
+    for (const e of held) if (e.from === this.c.peerId && e.seal.round === current.round) this.toConsensus(job, e.seal)
+    for (const v of current.ownVotes) this.toConsensus(job, v)
   }
 
   /** Our seals become proposals and our votes consensus votes (in order: a seal is proposed before our vote on it). */

@@ -72,6 +72,14 @@ describe('TrainingService.createJob', () => {
     expect(published).toBe(1)
   })
 
+  it('writes the seal voting into the spec: the request\'s, else this node\'s setting (consensus by default)', async () => {
+    const byDefault = (await service.createJob(REQ)).id
+    expect(service.getJob(byDefault)?.spec.sealVoting).toBe('consensus')
+    const asked = (await service.createJob({ ...REQ, sealVoting: 'majority' })).id
+    expect(service.getJob(asked)?.spec.sealVoting).toBe('majority')
+    expect(asked).not.toBe(byDefault) // the mode is part of what the job id hashes
+  })
+
   // filled in from the defaults, each makes capMs < minWaitMs: a spec every other node rejects
   it.each([
     ['capMs below the default minWaitMs', { capMs: 500 }],
