@@ -125,8 +125,10 @@ export async function bundle (): Promise<Metafile> {
     metafile: true,
     logLevel: 'warning'
   })
+  // named from their node_modules on (a symlinked node_modules, as in a worktree, gives longer relative paths)
+  const packageFile = (f: string): string => f.slice(f.lastIndexOf('node_modules/'))
   const located = Object.keys(result.metafile.inputs)
-    .filter(f => f.includes('node_modules/') && !SELF_LOCATING_OK.has(f) && SELF_LOCATING.test(readFileSync(join(ROOT, f), 'utf8')))
+    .filter(f => f.includes('node_modules/') && !SELF_LOCATING_OK.has(packageFile(f)) && SELF_LOCATING.test(readFileSync(join(ROOT, f), 'utf8')))
   if (located.length > 0) throw new Error(`bundled packages locate files beside themselves (make them external in scripts/bundle.ts):\n${located.join('\n')}`)
   mkdirSync(OUT, { recursive: true })
   const written = new Set<string>()
