@@ -6,7 +6,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { GossipValidationError, MeshError } from '../../common/errors.js'
-import type { GossipContext } from '../../protocols/gossip.js'
+import { refusalAction, type GossipContext } from '../../protocols/gossip.js'
 import { ConsensusError } from '../errors.js'
 import type { EquivocationRecord } from '../core/epoch.js'
 import { cidOf } from '../protocol/canonical.js'
@@ -103,7 +103,7 @@ export class Ingest implements BuiltinHost {
       return opened
     } catch (err) {
       // malformed consensus gossip costs its forwarder application score, beyond gossipsub's own topic penalty
-      if (err instanceof GossipValidationError && err.action === 'reject') this.s.c.penalties?.penalise(ctx.propagationSource)
+      if (err instanceof GossipValidationError && refusalAction(err, ctx) === 'reject') this.s.c.penalties?.penalise(ctx.propagationSource)
       this.s.c.metrics?.votes.inc({ result: 'refused' })
       throw err
     }
