@@ -275,6 +275,7 @@ export class JobRunner {
   /**
    * A round that needs another attempt is stalling: say at info level, once per attempt, what it waits for (whose
    * promises, seal or votes; which electorate members look gone), so an operator can tell why a job does not move.
+   * Through consensus, also ask for a sync: the round's QC may exist where this node was not listening.
    */
   private logStall (job: JobRuntime): void {
     const v = job.machine.view()
@@ -282,6 +283,7 @@ export class JobRunner {
     const key = `${v.round}/${v.attempt}`
     if (this.stalls.get(job.spec.id) === key) return
     this.stalls.set(job.spec.id, key)
+    this.sealsOf(job.spec)?.stalled(job.spec.id, v.round)
     const s = job.machine.stall()
     if (s == null) return
     this.log.info({ job: job.spec.id, round: s.round, attempt: s.attempt, aggregator: s.aggregator, electorate: s.electorate, promised: s.promised, silent: s.silent, promisedAttempts: s.promisedAttempts, deltas: s.usableDeltas, lock: s.lock }, `round ${s.round} needs attempt ${s.attempt}: ${s.reason}`)

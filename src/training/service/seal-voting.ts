@@ -212,12 +212,25 @@ export class SealVoting {
    * while we hold one of a round below it with no accepted proposal here says we are behind: ask consensus to sync now.
    */
   private maybeCatchUp (seal: RoundSeal): void {
+    if (this.behind(seal)) this.catchUp(seal.jobId, seal.round, 'behind on seal certificates')
+  }
+
+  /**
+   * A round of ours needs another attempt: the QC that decided it may exist elsewhere (a node that was away when it
+   * formed finds its peers past the round, re-sending the seal of the round it is in, which `behind` cannot tell).
+   */
+  stalled (jobId: string, round: number): void {
+    this.catchUp(jobId, round, 'round stalled')
+  }
+
+  /** Ask consensus to sync now, at most once per CATCH_UP_EVERY_MS. */
+  private catchUp (jobId: string, round: number, why: string): void {
     const catchUp = this.h.proposals.catchUp
     if (catchUp == null) return
     const now = (this.h.now ?? Date.now)()
-    if (now - this.lastCatchUp < CATCH_UP_EVERY_MS || !this.behind(seal)) return
+    if (now - this.lastCatchUp < CATCH_UP_EVERY_MS) return
     this.lastCatchUp = now
-    this.h.logger.debug({ job: seal.jobId, round: seal.round }, 'behind on seal certificates: consensus sync requested')
+    this.h.logger.debug({ job: jobId, round }, `${why}: consensus sync requested`)
     catchUp.call(this.h.proposals).catch((err: Error) => { this.h.logger.debug({ err: err.message }, 'consensus sync for seal certificates failed') })
   }
 

@@ -166,3 +166,18 @@ describe('the bridge', () => {
     expect(v.counts()).toEqual({ proposals: 2, accepted: 1 })
   })
 })
+
+describe('the bridge asks consensus to sync', () => {
+  it('when a round of ours stalls, at most once per 5 s (the QC that decided it may exist where we were not listening)', () => {
+    const io = port()
+    let syncs = 0
+    let now = 1_000_000
+    const v = new SealVoting({ proposals: { ...io.proposals, catchUp: async () => { syncs++ } }, poke: () => {}, logger: silent, now: () => now })
+    v.stalled(JOB, 2)
+    v.stalled(JOB, 2)
+    expect(syncs).toBe(1)
+    now += 5000
+    v.stalled(JOB, 2)
+    expect(syncs).toBe(2)
+  })
+})
