@@ -4,6 +4,7 @@
  * Run directly, it prints one JSON line: `{ backend, bench }`. Arguments: `<threads> <durationMs>`.
  */
 import { spawn } from 'node:child_process'
+import { setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { BackendInfo } from '../../training/model/backend.js'
 import type { TrainingSpeed } from '../../training/model/benchmark.js'
@@ -68,7 +69,16 @@ async function main (threads: number, durationMs: number): Promise<void> {
   process.stdout.write(JSON.stringify({ backend, bench } satisfies BenchmarkChildResult) + '\n')
 }
 
+/**
+ * The child's scheduling niceness: the benchmark runs while the node joins the mesh, and a start-up measurement must
+ * not take the CPU from the node (nor from other nodes on the machine: ten nodes starting at once on 2 cores spent
+ * half their CPU in benchmark children, and their first DHT walks timed out). On an idle machine it changes nothing.
+ */
+export const BENCHMARK_NICENESS = 10
+
 if (process.argv[1] === SELF) {
+  // first, before TF.js starts its threads (they inherit it); a platform that refuses just runs at normal priority
+  try { setPriority(BENCHMARK_NICENESS) } catch { /* not permitted here */ }
   main(Number(process.argv[2]), Number(process.argv[3])).then(() => process.exit(0), err => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
     process.exit(1)
