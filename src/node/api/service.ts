@@ -12,9 +12,12 @@ import { compileAllSchemas, startApiServer, warmSchemas, type ApiPlugin, type Ap
 
 /**
  * How long after listening the route schemas start compiling in the background: past the node's own start-up work
- * (the chain stack's load, the training-speed probe), which a node joining a mesh needs first.
+ * (the chain stack's load, the training-speed probe) and its joining the mesh (handshakes, identify, the DHT's pings
+ * and walks, consensus sync with each new peer), which come first. Ten nodes starting at once on 2 cores take 10-20 s
+ * to connect in full; compiling from 3 s on cost them 2-3 s of it (mesh.test.ts). A route used before then compiles
+ * its schema on its first request.
  */
-const SCHEMA_WARM_DELAY_MS = 3000
+const SCHEMA_WARM_DELAY_MS = 30_000
 
 /** The admin API's options: its option section plus where the token and URL files are. */
 export interface AdminApiInit extends Pick<ApiOptions, 'host' | 'port' | 'allowedHosts' | 'bodyLimitBytes'> {
