@@ -14,9 +14,10 @@
  * Why that is safe: a QC needs yes from at least 2/3 of the snapshot's weight W (3·yes >= 2·W), and both attempts of
  * epoch e are tallied under the same snapshot (e-1; honest members vote no on any other). Two QCs on different
  * contents would share signers of at least W/3 of the weight; byzantine members hold less than W/3, so one shared
- * signer is honest and signed yes on two contents, which the rule forbids. Hence at most one content of epoch e ever
- * has a QC, and every node that finalizes epoch e (by its own tally, a late vote, or a QC synced in catch-up) applies
- * the same table. Vote timestamps (a backdated vote, a vote delivered after expiry) no longer matter for safety: the
+ * signer is honest and signed yes on two contents, which the rule forbids (a signer seen doing so is slashed: its two
+ * votes with the two proposals are evidence, service/evidence.ts). Hence at most one content of epoch e ever has a QC,
+ * and every node that finalizes epoch e (by its own tally, a late vote, or a QC synced in catch-up) applies the same
+ * table. Vote timestamps (a backdated vote, a vote delivered after expiry) no longer matter for safety: the
  * expiry only keeps tallies tidy.
  *
  * Liveness: the leader of a later attempt re-proposes locked content (`reproposal`): its own lock, else the content

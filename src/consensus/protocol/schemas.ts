@@ -8,7 +8,8 @@ import { Type, type Static } from '@sinclair/typebox'
 export const MAX_PROPOSAL_BYTES = 256 * 1024
 export const MAX_VOTE_BYTES = 1024
 export const MAX_VETO_BYTES = 2048
-export const MAX_EVIDENCE_BYTES = 2 * MAX_VOTE_BYTES + 1024
+/** Two votes, and for a double-back (see EvidenceSchema) the two epoch proposals they back. */
+export const MAX_EVIDENCE_BYTES = 2 * MAX_VOTE_BYTES + 2 * MAX_PROPOSAL_BYTES + 1024
 export const MAX_QC_VOTES = 4096
 export const MAX_QC_BYTES = MAX_QC_VOTES * MAX_VOTE_BYTES + 1024
 /** The longest a proposal may stay open (createdAt to expiresAt): 30 days in ms. */
@@ -88,10 +89,23 @@ export const QcSchema = Type.Object({
 }, { additionalProperties: false })
 export type Qc = Static<typeof QcSchema>
 
-/** Equivocation evidence: two conflicting signed votes of one voter on one proposal (the pair is the proof). */
+/** The kind of the epoch chain's own proposals (service/epochs.ts); named here for double-back evidence. */
+export const EPOCH_KIND = 'epoch'
+
+/**
+ * Equivocation evidence (the pair is the proof), either:
+ * - two conflicting signed votes of one voter on one proposal; or
+ * - a **double-back**: two signed yes votes of one voter on two `epoch` proposals for the same epoch with different
+ *   content (core/epoch-lock.ts: an honest member backs one content per epoch, ever), with the two signed proposals
+ *   (`proposals`, in the votes' order), so that any node checks it alone.
+ */
 export const EvidenceSchema = Type.Object({
   first: Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES }),
-  second: Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES })
+  second: Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_VOTE_BYTES }),
+  proposals: Type.Optional(Type.Tuple([
+    Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_PROPOSAL_BYTES }),
+    Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_PROPOSAL_BYTES })
+  ]))
 }, { additionalProperties: false })
 export type Evidence = Static<typeof EvidenceSchema>
 

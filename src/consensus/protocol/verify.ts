@@ -1,6 +1,6 @@
 /**
  * Opening consensus records whose checks need more than their own envelope: a vote as a QC member, equivocation
- * evidence (two votes), and any record off the topic (dispatched by its domain). All signature checks go through
+ * evidence (two votes, with two proposals for a double-back), and any record off the topic (dispatched by its domain). All signature checks go through
  * src/protocols/record.ts.
  */
 import { decode } from 'cborg'
@@ -9,7 +9,9 @@ import type { SignedRecord } from '../../protocols/envelope.js'
 import { openGossipRecord, openSignedRecord, type RecordSpec } from '../../protocols/record.js'
 import type { ReplayGuard } from '../../protocols/replay.js'
 import { consensusRecordSpecs, type ConsensusRecordSpecs } from './records.js'
-import type { Evidence, Vote } from './schemas.js'
+import { EPOCH_KIND, type Evidence, type Proposal, type Vote } from './schemas.js'
+import { cidOf } from './canonical.js'
+import { proposalId } from './records.js'
 import { consensusDomain, type ConsensusRecordType } from './topic.js'
 import type { BlsKeyRing } from '../core/bls.js'
 
@@ -32,17 +34,38 @@ export function checkVoteBls (v: Vote, ring: BlsKeyRing): void {
 }
 
 /**
- * Verify equivocation evidence: both votes verify on `network`, have one voter and one proposal, and differ in
- * choice. Returns the two opened votes; throws GossipValidationError ERR_EVIDENCE otherwise.
+ * Verify equivocation evidence: both votes verify on `network` and have one voter; then either they are on one
+ * proposal and differ in choice, or (a double-back) both are yes on two epoch proposals, carried in `proposals` and
+ * verified too, for the same epoch with different content. Returns the voter, the proposal the evidence is counted
+ * under (a double-back: the smaller of the two ids, so either order names it alike) and the two opened votes; throws
+ * GossipValidationError ERR_EVIDENCE otherwise.
  */
 export async function verifyEvidence (e: Evidence, network: string): Promise<{ voter: string, proposalId: string, first: SignedRecord<Vote>, second: SignedRecord<Vote> }> {
   const first = await openVote(e.first, network)
   const second = await openVote(e.second, network)
-  if (first.signer !== second.signer) throw new GossipValidationError('reject', 'ERR_EVIDENCE', 'evidence votes have two voters')
-  if (first.payload.proposalId !== second.payload.proposalId) throw new GossipValidationError('reject', 'ERR_EVIDENCE', 'evidence votes are on two proposals')
-  if (first.payload.choice === second.payload.choice) throw new GossipValidationError('reject', 'ERR_EVIDENCE', 'evidence votes do not conflict')
-  return { voter: first.signer, proposalId: first.payload.proposalId, first, second }
+  if (first.signer !== second.signer) throw evidenceError('evidence votes have two voters')
+  if (first.payload.proposalId === second.payload.proposalId) {
+    if (e.proposals != null) throw evidenceError('evidence on one proposal carries proposals')
+    if (first.payload.choice === second.payload.choice) throw evidenceError('evidence votes do not conflict')
+    return { voter: first.signer, proposalId: first.payload.proposalId, first, second }
+  }
+  if (e.proposals == null) throw evidenceError('evidence votes are on two proposals')
+  if (first.payload.choice !== 'yes' || second.payload.choice !== 'yes') throw evidenceError('double-back evidence needs two yes votes')
+  const spec = consensusRecordSpecs(network).proposal
+  const [a, b] = await Promise.all(e.proposals.map(async bytes => (await openSignedRecord(bytes, spec)).payload))
+  if (proposalId(a) !== first.payload.proposalId || proposalId(b) !== second.payload.proposalId) throw evidenceError('double-back evidence proposals are not the ones voted on')
+  const epochOf = (p: Proposal): number | undefined => {
+    const n = p.kind === EPOCH_KIND ? (p.payload as { epoch?: unknown } | null)?.epoch : undefined
+    return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined
+  }
+  const epoch = epochOf(a)
+  if (epoch == null || epoch !== epochOf(b)) throw evidenceError('double-back evidence proposals are not epoch proposals for one epoch')
+  if (cidOf(a.payload) === cidOf(b.payload)) throw evidenceError('double-back evidence proposals have the same content')
+  const ids = [first.payload.proposalId, second.payload.proposalId].sort()
+  return { voter: first.signer, proposalId: ids[0], first, second }
 }
+
+const evidenceError = (msg: string): GossipValidationError => new GossipValidationError('reject', 'ERR_EVIDENCE', msg)
 
 /** A consensus record opened off the topic or a stream, tagged with its type. */
 export type OpenedConsensusRecord = {

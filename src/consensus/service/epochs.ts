@@ -8,14 +8,14 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { EpochRecords, OutcomeRecord, EquivocationRecord, SealRecord } from '../core/epoch.js'
 import type { PolicyVerdict } from '../core/policy.js'
-import { CidStringSchema, PeerIdSchema, type Proposal } from '../protocol/schemas.js'
+import { CidStringSchema, EPOCH_KIND, PeerIdSchema, type Proposal } from '../protocol/schemas.js'
 import { reachesQuorum, type ElectorateWeights } from '../core/weights.js'
 import type { WorkRecord } from './kinds.js'
 import type { EpochChain } from './chain.js'
 import type { Entry } from './entry.js'
 
-/** The kind name of the chain's own proposals. */
-export const EPOCH_KIND = 'epoch'
+/** The kind name of the chain's own proposals (defined with the records: double-back evidence names it). */
+export { EPOCH_KIND }
 
 /** An epoch proposal's payload. */
 export const EpochPayloadSchema = Type.Object({

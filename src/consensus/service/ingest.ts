@@ -23,6 +23,7 @@ import { EPOCH_KIND, epochRecords, followsChain, type EpochPayload } from './epo
 import type { ConsensusService } from './service.js'
 import { loadState, ops, type ConsensusOp } from './store.js'
 import { CatchUp, qcVoters } from './catchup.js'
+import { DoubleBacks, ServiceEvidence } from './evidence.js'
 
 const NETWORK_PARAM = 'network-param'
 const REPUTATION_PREFIX = 'reputation.'
@@ -35,6 +36,8 @@ export class Ingest implements BuiltinHost {
   readonly bans = new Map<string, string>()
   /** Votes and vetoes that arrived before their proposal (bounded). */
   private readonly orphans = new Map<string, Uint8Array[]>()
+  /** Double-backs this node turned into evidence (once per voter and epoch). */
+  private readonly doubleBacks: DoubleBacks
   readonly catchUp: CatchUp
   private readonly busy = new Set<Promise<unknown>>()
   /** BLS keys and yes signatures, for aggregate QCs of large electorates (core/bls-votes.ts). */
@@ -43,6 +46,7 @@ export class Ingest implements BuiltinHost {
   constructor (private readonly s: ConsensusService) {
     this.catchUp = new CatchUp(s, this)
     this.bls = new BlsVotes(s.network, s.blsQcThreshold)
+    this.doubleBacks = new DoubleBacks(this.entries, () => s.attempts)
   }
 
   // ---- start: read the store back, replay the chain ----
@@ -182,9 +186,18 @@ export class Ingest implements BuiltinHost {
       this.s.c.metrics?.votes.inc({ result: 'counted' })
       this.s.c.events.emit('proposal.voted', { id: pid, voter: o.record.signer, choice: o.record.payload.choice })
       await this.retally(e, [ops.vote(pid, o.record.signer, o.record.seq, o.record.bytes)])
+      const doubleBack = o.record.payload.choice === 'yes' ? this.doubleBacks.check(e, o.record.signer) : undefined
+      if (doubleBack != null) await this.sendEvidence(doubleBack)
     } else {
       await this.retally(e, [ops.veto(pid, o.record.signer, o.record.bytes)])
     }
+  }
+
+  /** Sign equivocation evidence (a vote's conflict, or a yes that broke the epoch lock: evidence.ts), take it in here and gossip it. */
+  private async sendEvidence (pair: Evidence): Promise<void> {
+    const bytes = await this.s.sign('evidence', pair)
+    await this.ingestBytes(bytes).catch(() => {})
+    await this.s.publish(bytes)
   }
 
   /** Keep a vote or veto on its (known) entry; returns whether it was new. */
@@ -237,9 +250,7 @@ export class Ingest implements BuiltinHost {
     for (const eq of t.evidence) {
       if (e.evidenced.has(eq.voter) || eq.first.record == null || eq.second.record == null) continue
       e.evidenced.add(eq.voter)
-      const bytes = await this.s.sign('evidence', ServiceEvidence.of({ first: eq.first.record.bytes, second: eq.second.record.bytes }))
-      await this.ingestBytes(bytes).catch(() => {})
-      await this.s.publish(bytes)
+      await this.sendEvidence(ServiceEvidence.of({ first: eq.first.record.bytes, second: eq.second.record.bytes }))
     }
     const batch: ConsensusOp[] = [...records]
     const before = e.status
@@ -385,12 +396,5 @@ export class Ingest implements BuiltinHost {
     await this.s.write([ops.ban(peer, reason)])
     this.s.c.penalties?.penalise(peer, 100)
     await this.s.c.libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
-  }
-}
-
-/** Evidence pairs in one order (smaller envelope first), so every node names a pair by the same id. */
-export const ServiceEvidence = {
-  of (e: Evidence): Evidence {
-    return Buffer.compare(Buffer.from(e.first), Buffer.from(e.second)) <= 0 ? { first: e.first, second: e.second } : { first: e.second, second: e.first }
   }
 }

@@ -14,7 +14,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadIdentity } from '../../../src/node/identity.js'
-import { CONSENSUS_TOPIC, signConsensusRecord, type ProposalView } from '../../../src/consensus/index.js'
+import { CONSENSUS_TOPIC, proposalId, signConsensusRecord, type Proposal, type ProposalView } from '../../../src/consensus/index.js'
 import { cidOf } from '../../../src/consensus/protocol/canonical.js'
 import { parseCid } from '../../../src/storage/index.js'
 import type { CreateJobRequest, JobView } from '../../../src/training/index.js'
@@ -211,6 +211,41 @@ describe('consensus on 7 nodes', () => {
       // compare what each kept: node 5 under 60%, node 4 over 85%
       expect(peer5 * 100n < before5 * 60n).toBe(true)
       expect(peer4 * 100n > before4 * 85n).toBe(true)
+    }
+    expectSameHashes(cm)
+  })
+
+  it('a double-back (yes on two contents of one epoch) is evidence: listed and slashed identically at the next epoch', async () => {
+    // two attempts at the next epoch with different content (wrong previous hashes: every honest node votes no on
+    // both), and node 6 signing yes on each; node 0 takes them in, finds the lock broken and gossips the evidence
+    const listed = new Set(cm.service(0).epochs().epochs.flatMap(e => e.evidence))
+    const epoch = cm.service(0).chain.epoch + 1
+    const now = Date.now()
+    const attempt = (prev: string): Proposal => ({ kind: 'epoch', payload: { epoch, prev, accepted: [], evidence: [] }, proposer: cm.ids[2], createdAt: now, expiresAt: now + 10_000, snapshot: epoch - 1 })
+    const [a, b] = [attempt('a'.repeat(64)), attempt('b'.repeat(64))]
+    const proposer = await loadIdentity(cm.dirs[2])
+    const key = await loadIdentity(cm.dirs[6])
+    const voter = cm.ids[6]
+    const records = [
+      await signConsensusRecord(proposer, 'local', 'proposal', now, a),
+      await signConsensusRecord(proposer, 'local', 'proposal', now + 1, b),
+      await signConsensusRecord(key, 'local', 'vote', now, { proposalId: proposalId(a), choice: 'yes', voter, network: 'local' }),
+      await signConsensusRecord(key, 'local', 'vote', now + 1, { proposalId: proposalId(b), choice: 'yes', voter, network: 'local' })
+    ]
+    for (const r of records) await cm.service(0).ingestRecord(r)
+    const fresh = (i: number): Array<{ epoch: number, id: string }> => cm.service(i).epochs().epochs.flatMap(e => e.evidence.filter(id => !listed.has(id)).map(id => ({ epoch: e.epoch, id })))
+    await waitFor(() => ALL.every(i => fresh(i).length > 0), { timeoutMs: 45_000, what: 'an epoch listing the double-back on every node' })
+    const [{ epoch: at, id }] = fresh(0)
+    expect(new Set(ALL.map(i => JSON.stringify(fresh(i))))).toEqual(new Set([JSON.stringify(fresh(0))]))
+    // the evidence in Helia under its id: the two votes with the two proposals they back
+    const chunks: Uint8Array[] = []
+    for await (const c of cm.node(0).helia.blockstore.get(parseCid(id))) chunks.push(c)
+    expect((dagCbor.decode<{ proposals?: Uint8Array[] }>(Buffer.concat(chunks)).proposals ?? []).length).toBe(2)
+    await waitEpoch(cm, ALL, at)
+    for (const i of ALL) {
+      const kept = cm.service(i).chain.table(at).peers.get(voter)?.score ?? 0n
+      const before = cm.service(i).chain.table(at - 1).peers.get(voter)?.score ?? 0n
+      expect(kept * 100n < before * 60n).toBe(true) // slashed: half its score, no bonds
     }
     expectSameHashes(cm)
   })

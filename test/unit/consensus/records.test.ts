@@ -167,3 +167,55 @@ describe('verifyEvidence', () => {
     expect(await codeOf(verifyEvidence({ first, second }, NET))).toBe(code)
   })
 })
+
+describe('verifyEvidence: a double-back (yes on two contents of one epoch)', () => {
+  const epochProposal = (over: Record<string, unknown> = {}, p: Partial<Proposal> = {}): Proposal => proposal({
+    kind: 'epoch', payload: { epoch: 4, prev: 'a'.repeat(64), accepted: [], evidence: [], ...over }, snapshot: 3, ...p
+  })
+  /** Alice proposes both; Bob signs yes on each (unless `choices` says otherwise); the evidence carries both. */
+  const make = async (a: Proposal, b: Proposal, choices: [Vote['choice'], Vote['choice']] = ['yes', 'yes']): Promise<{ first: Uint8Array, second: Uint8Array, proposals: [Uint8Array, Uint8Array] }> => ({
+    first: await signConsensusRecord(bob, NET, 'vote', 1, vote(B, { proposalId: proposalId(a), choice: choices[0] })),
+    second: await signConsensusRecord(bob, NET, 'vote', 2, vote(B, { proposalId: proposalId(b), choice: choices[1] })),
+    proposals: [await signConsensusRecord(alice, NET, 'proposal', 1, a), await signConsensusRecord(alice, NET, 'proposal', 2, b)]
+  })
+
+  it('accepts yes votes on two epoch proposals of one epoch with different content, named by the smaller id in either order', async () => {
+    const a = epochProposal()
+    const b = epochProposal({ prev: 'b'.repeat(64) }, { createdAt: 2_000 })
+    const e = await make(a, b)
+    const r = await verifyEvidence(e, NET)
+    expect(r.voter).toBe(B)
+    expect(r.proposalId).toBe([proposalId(a), proposalId(b)].sort()[0])
+    const swapped = await verifyEvidence({ first: e.second, second: e.first, proposals: [e.proposals[1], e.proposals[0]] }, NET)
+    expect(swapped.proposalId).toBe(r.proposalId)
+  })
+
+  it.each<[string, () => Promise<{ first: Uint8Array, second: Uint8Array, proposals?: [Uint8Array, Uint8Array] }>]>([
+    ['the same content (another attempt carrying it again)', async () => await make(epochProposal(), epochProposal({}, { createdAt: 2_000 }))],
+    ['two epochs', async () => await make(epochProposal(), epochProposal({ epoch: 5 }))],
+    ['a kind other than epoch', async () => await make(epochProposal(), proposal())],
+    ['a no among the votes', async () => await make(epochProposal(), epochProposal({ prev: 'b'.repeat(64) }), ['yes', 'no'])],
+    ['proposals other than the ones voted on', async () => {
+      const e = await make(epochProposal(), epochProposal({ prev: 'b'.repeat(64) }))
+      return { ...e, proposals: [e.proposals[1], e.proposals[0]] }
+    }],
+    ['no proposals', async () => {
+      const { first, second } = await make(epochProposal(), epochProposal({ prev: 'b'.repeat(64) }))
+      return { first, second }
+    }],
+    ['proposals on evidence about one proposal', async () => {
+      const a = epochProposal()
+      const e = await make(a, a, ['yes', 'no'])
+      return e
+    }]
+  ])('refuses %s', async (_name, build) => {
+    expect(await codeOf(verifyEvidence(await build(), NET))).toBe('ERR_EVIDENCE')
+  })
+
+  it('refuses a proposal whose signature does not verify', async () => {
+    const e = await make(epochProposal(), epochProposal({ prev: 'b'.repeat(64) }))
+    const env = decode(e.proposals[1]) as Record<string, unknown>
+    const forged = encode({ ...env, p: encode({ ...(decode(env.p as Uint8Array) as Record<string, unknown>), createdAt: 3_000 }) })
+    expect(await codeOf(verifyEvidence({ ...e, proposals: [e.proposals[0], forged] }, NET))).toBe('ERR_RECORD_SIGNATURE')
+  })
+})
