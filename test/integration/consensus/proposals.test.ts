@@ -238,8 +238,9 @@ describe('consensus on 7 nodes', () => {
     const [{ epoch: at, id }] = fresh(0)
     expect(new Set(ALL.map(i => JSON.stringify(fresh(i))))).toEqual(new Set([JSON.stringify(fresh(0))]))
     // the evidence in Helia under its id: the two votes with the two proposals they back
+    await waitFor(async () => await cm.node(0).helia.blockstore.has(parseCid(id)), { timeoutMs: 10_000, what: 'the double-back evidence in node 0\'s blockstore' })
     const chunks: Uint8Array[] = []
-    for await (const c of cm.node(0).helia.blockstore.get(parseCid(id))) chunks.push(c)
+    for await (const c of cm.node(0).helia.blockstore.get(parseCid(id), { signal: AbortSignal.timeout(5000) })) chunks.push(c)
     expect((dagCbor.decode<{ proposals?: Uint8Array[] }>(Buffer.concat(chunks)).proposals ?? []).length).toBe(2)
     await waitEpoch(cm, ALL, at)
     for (const i of ALL) {

@@ -206,6 +206,35 @@ describe('epoch safety: a second attempt after expiry plus a late in-time vote',
     expect(C.s.chain.epoch).toBe(1)
   }, 60_000)
 
+  it('a voter backing two contents of one epoch is caught: the node holding both yes votes gossips them as evidence, once', async () => {
+    const clock = new ManualClock(1000)
+    const keys = await Promise.all([0, 1].map(async () => await generateKeyPair('Ed25519')))
+    const [A, M] = keys.map(k => peerIdFromPrivateKey(k).toString())
+    const genesis = { params: {}, pretrusted: [A, M].map(peerId => ({ peerId, score: '1000000000000' })), guardians: { keys: [], threshold: 0 }, startedAt: 0 }
+    const dir = await mkdtemp(join(tmpdir(), 'epoch-safety-'))
+    cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
+    const node = await boot({ id: A, key: keys[0], dir }, genesis, clock, 'manual')
+    // M proposes two attempts at epoch 1 with different content (the second lists made-up evidence) and backs both
+    const attempt = (evidence: string[]): Proposal => ({ kind: 'epoch', payload: { epoch: 1, prev: node.s.chain.hash(), accepted: [], evidence }, proposer: M, createdAt: 1000, expiresAt: 5000, snapshot: 0 })
+    const [p1, p2] = [attempt([]), attempt([proposalId(attempt([]))])]
+    const records = [
+      await signConsensusRecord(keys[1], NETWORK, 'proposal', 1000, p1),
+      await signConsensusRecord(keys[1], NETWORK, 'proposal', 1001, p2),
+      await signConsensusRecord(keys[1], NETWORK, 'vote', 1000, { proposalId: proposalId(p1), choice: 'yes', voter: M, network: NETWORK }),
+      await signConsensusRecord(keys[1], NETWORK, 'vote', 1001, { proposalId: proposalId(p2), choice: 'yes', voter: M, network: NETWORK })
+    ]
+    await send(records.slice(0, 3), [node])
+    expect((await Promise.all(take(node).map(kindOf))).filter(k => k === 'evidence')).toEqual([]) // one content: no evidence yet
+    await send(records.slice(3), [node])
+    const sent = take(node)
+    expect(await Promise.all(sent.map(kindOf))).toContain('evidence')
+    const ev = await openConsensusRecord(sent[(await Promise.all(sent.map(kindOf))).indexOf('evidence')], NETWORK)
+    expect(ev.type === 'evidence' && ev.record.payload.proposals?.length).toBe(2)
+    // the same double-back seen again (a re-delivered vote) is not reported twice
+    await send(records, [node])
+    expect((await Promise.all(take(node).map(kindOf))).filter(k => k === 'evidence')).toEqual([])
+  }, 30_000)
+
   it('one vote per proposal at a time: two overlapping decisions cannot sign yes and no', async () => {
     const clock = new ManualClock(1000)
     const keys = await Promise.all([0, 1].map(async () => await generateKeyPair('Ed25519')))
