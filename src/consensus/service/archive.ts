@@ -53,9 +53,9 @@ export function decisionBlock (e: Entry): { cid: string, bytes: Uint8Array } | u
   return undefined
 }
 
-/** Evidence's block: its id is the CID of the pair's canonical encoding. */
+/** Evidence's block: its id is the CID of the pair's canonical encoding (a double-back's proposals with it). */
 export function evidenceBlock (pair: Evidence): { cid: string, bytes: Uint8Array } {
-  return blockOf({ first: pair.first, second: pair.second })
+  return blockOf({ first: pair.first, second: pair.second, ...(pair.proposals != null ? { proposals: pair.proposals } : {}) })
 }
 
 /** Puts consensus records into the blockstore, once each, in the background, one at a time (the start-up sweep of a
