@@ -58,8 +58,8 @@ import { currentRecord, recordMessages } from './electorate.js'
 import { reconcile } from './progress.js'
 import { roundDeadline, sealedDeltas, usableDeltas } from './rules.js'
 import { checkSnapshot, initialState } from './state.js'
-import type { JobAction, JobEvent, JobMachineOptions, JobMachineSnapshot, JobMachineView, RoundStall } from './types.js'
-import type { ElectorateChange, JobSpec } from '../protocol/messages.js'
+import type { JobAction, JobEvent, JobMachineOptions, JobMachineSnapshot, JobMachineView, RoundStall, SealEntry } from './types.js'
+import type { ElectorateChange, JobSpec, SealVote } from '../protocol/messages.js'
 
 /** One job's round protocol on one node. See the module comment for the rules. */
 export class JobMachine {
@@ -78,6 +78,14 @@ export class JobMachine {
     const m = new JobMachine(opts)
     m.restore(snapshot)
     return m
+  }
+
+  /**
+   * The seals this machine holds and our votes of the round in progress (read-only views, no copy): what a restored
+   * node hands consensus again (job-runner.ts `remirror`).
+   */
+  held (): { seals: readonly SealEntry[], round: number, ownVotes: readonly SealVote[] } {
+    return { seals: this.ctx.state.seals, round: this.ctx.current.round, ownVotes: this.ctx.current.ownVotes }
   }
 
   /** The whole state as plain JSON (a deep copy): persist it after every `handle`. */

@@ -254,10 +254,11 @@ export class JobRunner {
   private remirror (job: JobRuntime): void {
     const seals = this.sealsOf(job.spec)
     if (seals == null) return
-    const { seals: held, current } = job.machine.snapshot().state
+    const { seals: held, round, ownVotes } = job.machine.held()
     for (const e of held) seals.noteSeal(e.seal)
-    for (const e of held) if (e.from === this.c.peerId && e.seal.round === current.round) this.toConsensus(job, e.seal)
-    for (const v of current.ownVotes) this.toConsensus(job, v)
+    // copies: the consensus queue reads them later, and the machine's own objects are not ours to hold
+    for (const e of held) if (e.from === this.c.peerId && e.seal.round === round) this.toConsensus(job, structuredClone(e.seal))
+    for (const v of ownVotes) this.toConsensus(job, structuredClone(v))
   }
 
   /** Our seals become proposals and our votes consensus votes (in order: a seal is proposed before our vote on it). */
