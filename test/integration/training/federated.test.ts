@@ -112,7 +112,8 @@ describe('federated training on the mesh', () => {
     expect(new Set(vs.map(v => v.rounds[reached as number].modelCid)).size).toBe(1)
   }, 540_000)
 
-  // 10 CLI nodes x 3 concurrent jobs: about 3 minutes on 2 cores
+  // 10 CLI nodes x 3 concurrent jobs: 3 minutes on 2 cores on a quiet day, 7-8 minutes on a slow one (the same commit
+  // took 174 s in one CI run and 477 s a day later, its job waits at 400 s nearly spent): hence the long limits
   it('10 nodes with 2 sending sign-flipped x10 deltas: median and trimmed mean stay >= 0.93, FedAvg collapses', async () => {
     mesh = await Mesh.start(8, { mode: 'process' })
     for (let i = 0; i < 2; i++) await mesh.add({ mode: 'process', bootstrap: mesh.nodes[0].addresses, config: { training: { adversary: 'sign-flip', adversaryScale: 10 } } })
@@ -128,7 +129,7 @@ describe('federated training on the mesh', () => {
     const final = async (id: string): Promise<JobView[]> => await waitFor(async () => {
       const v = await views(honest, id)
       return v.every(x => x.status === 'finished') ? v : undefined
-    }, { timeoutMs: 400_000, intervalMs: 2000, what: `job ${id} to finish` })
+    }, { timeoutMs: 600_000, intervalMs: 2000, what: `job ${id} to finish` })
     const [median, trimmed, fedavg] = await Promise.all([final(ids.median), final(ids.trimmed), final(ids.fedavg)])
     const last = (vs: JobView[]): number => meanAccuracy(vs, Math.max(...vs[0].rounds.map(r => r.round)))
     expect(last(median)).toBeGreaterThanOrEqual(0.93)
@@ -136,5 +137,5 @@ describe('federated training on the mesh', () => {
     // the control: plain averaging is dragged along by the attackers
     expect(Number.isNaN(last(fedavg)) || last(fedavg) < 0.5).toBe(true)
     for (const vs of [median, trimmed, fedavg]) expectSameModels(vs)
-  }, 600_000)
+  }, 900_000)
 })
