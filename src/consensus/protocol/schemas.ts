@@ -92,6 +92,13 @@ export type Qc = Static<typeof QcSchema>
 /** The kind of the epoch chain's own proposals (service/epochs.ts); named here for double-back evidence. */
 export const EPOCH_KIND = 'epoch'
 
+/** The epoch an `epoch` proposal attempts (its payload's `epoch`); undefined for other kinds and malformed payloads. */
+export function attemptedEpoch (p: Proposal): number | undefined {
+  if (p.kind !== EPOCH_KIND) return undefined
+  const n = (p.payload as { epoch?: unknown } | null)?.epoch
+  return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined
+}
+
 /**
  * Equivocation evidence (the pair is the proof), either:
  * - two conflicting signed votes of one voter on one proposal; or

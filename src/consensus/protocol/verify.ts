@@ -9,7 +9,7 @@ import type { SignedRecord } from '../../protocols/envelope.js'
 import { openGossipRecord, openSignedRecord, type RecordSpec } from '../../protocols/record.js'
 import type { ReplayGuard } from '../../protocols/replay.js'
 import { consensusRecordSpecs, type ConsensusRecordSpecs } from './records.js'
-import { EPOCH_KIND, type Evidence, type Proposal, type Vote } from './schemas.js'
+import { attemptedEpoch, type Evidence, type Vote } from './schemas.js'
 import { cidOf } from './canonical.js'
 import { proposalId } from './records.js'
 import { consensusDomain, type ConsensusRecordType } from './topic.js'
@@ -54,12 +54,8 @@ export async function verifyEvidence (e: Evidence, network: string): Promise<{ v
   const spec = consensusRecordSpecs(network).proposal
   const [a, b] = await Promise.all(e.proposals.map(async bytes => (await openSignedRecord(bytes, spec)).payload))
   if (proposalId(a) !== first.payload.proposalId || proposalId(b) !== second.payload.proposalId) throw evidenceError('double-back evidence proposals are not the ones voted on')
-  const epochOf = (p: Proposal): number | undefined => {
-    const n = p.kind === EPOCH_KIND ? (p.payload as { epoch?: unknown } | null)?.epoch : undefined
-    return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined
-  }
-  const epoch = epochOf(a)
-  if (epoch == null || epoch !== epochOf(b)) throw evidenceError('double-back evidence proposals are not epoch proposals for one epoch')
+  const epoch = attemptedEpoch(a)
+  if (epoch == null || epoch !== attemptedEpoch(b)) throw evidenceError('double-back evidence proposals are not epoch proposals for one epoch')
   if (cidOf(a.payload) === cidOf(b.payload)) throw evidenceError('double-back evidence proposals have the same content')
   const ids = [first.payload.proposalId, second.payload.proposalId].sort()
   return { voter: first.signer, proposalId: ids[0], first, second }

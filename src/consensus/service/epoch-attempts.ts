@@ -6,14 +6,7 @@
 import { cidOf } from '../protocol/canonical.js'
 import { doubleBackers, settleEpochQc, type EpochAttempt } from '../core/epoch-lock.js'
 import type { Entry } from './entry.js'
-import { EPOCH_KIND } from './epochs.js'
-
-/** The epoch a proposal attempts (its payload's `epoch`), or undefined for other kinds and malformed payloads. */
-export function attemptedEpoch (e: Entry): number | undefined {
-  if (e.proposal.kind !== EPOCH_KIND) return undefined
-  const n = (e.proposal.payload as { epoch?: unknown } | null)?.epoch
-  return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined
-}
+import { attemptedEpoch } from '../protocol/schemas.js'
 
 /** Epoch attempts over the service's entries, with their content keys cached by proposal id. */
 export class EpochAttempts {
@@ -33,7 +26,7 @@ export class EpochAttempts {
     for (const id of this.keys.keys()) if (!this.entries.has(id)) this.keys.delete(id) // pruned
     const out: EpochAttempt[] = []
     for (const e of this.entries.values()) {
-      if (attemptedEpoch(e) !== epoch) continue
+      if (attemptedEpoch(e.proposal) !== epoch) continue
       const yes = [...e.votes].filter(([, list]) => list.some(v => v.choice === 'yes')).map(([voter]) => voter)
       out.push({ id: e.id, epoch, content: this.content(e), createdAt: e.proposal.createdAt, yes })
     }
@@ -58,7 +51,7 @@ export class EpochAttempts {
   find (epoch: number, content: string): Entry | undefined {
     let best: Entry | undefined
     for (const e of this.entries.values()) {
-      if (attemptedEpoch(e) !== epoch || this.content(e) !== content) continue
+      if (attemptedEpoch(e.proposal) !== epoch || this.content(e) !== content) continue
       if (best == null || e.proposal.createdAt < best.proposal.createdAt) best = e
     }
     return best

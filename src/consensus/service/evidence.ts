@@ -3,9 +3,9 @@
  * and the double-backs found among the epoch attempts held here (two yes votes of one voter on two contents of one
  * epoch: core/epoch-lock.ts's rule broken, proven by the votes and the proposals they back).
  */
-import type { Evidence } from '../protocol/schemas.js'
+import { attemptedEpoch, type Evidence } from '../protocol/schemas.js'
 import type { Entry } from './entry.js'
-import { attemptedEpoch, type EpochAttempts } from './epoch-attempts.js'
+import type { EpochAttempts } from './epoch-attempts.js'
 
 /** Evidence pairs in one order (smaller vote envelope first, a double-back's proposals with their votes). */
 export const ServiceEvidence = {
@@ -28,7 +28,7 @@ export class DoubleBacks {
    * voter's yes on other content is held here and this pair was not reported before; undefined otherwise.
    */
   check (e: Entry, voter: string): Evidence | undefined {
-    const epoch = attemptedEpoch(e)
+    const epoch = attemptedEpoch(e.proposal)
     const key = `${voter} ${epoch ?? ''}`
     if (epoch == null || this.reported.has(key)) return undefined
     const attempts = this.attempts()

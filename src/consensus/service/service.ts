@@ -20,7 +20,7 @@ import type { GuardianSet } from '../core/tally.js'
 import { electorateWeights, type ElectorateWeights } from '../core/weights.js'
 import { proposalId, signConsensusRecord, type ConsensusRecordSpecs } from '../protocol/records.js'
 import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC } from '../protocol/topic.js'
-import type { Proposal, Qc, VoteBls, VoteChoice } from '../protocol/schemas.js'
+import { attemptedEpoch, type Proposal, type Qc, type VoteBls, type VoteChoice } from '../protocol/schemas.js'
 import { deriveBlsKeyPair, makeBlsBinding, signBlsVote, type BlsBinding, type BlsKeyPair } from '../core/bls.js'
 import type { QcAggregate } from '../core/qc.js'
 import type { RecordSpec } from '../../protocols/record.js'
@@ -28,7 +28,7 @@ import type { EpochsView, ProposalCreate, ProposalListQuery, ProposalView, Reput
 import { EpochChain } from './chain.js'
 import { entryView, type Entry } from './entry.js'
 import { EPOCH_KIND, buildEpochPayload, judgeEpoch, type EpochPayload } from './epochs.js'
-import { EpochAttempts, attemptedEpoch } from './epoch-attempts.js'
+import { EpochAttempts } from './epoch-attempts.js'
 import { mayBack, reproposal } from '../core/epoch-lock.js'
 import { Ingest } from './ingest.js'
 import { KindRegistry, type ProposalKind } from './kinds.js'
@@ -267,7 +267,7 @@ export class ConsensusService {
   async castVote (e: Entry, choice: VoteChoice): Promise<void> {
     // one vote per proposal at a time: two overlapping decisions (a beat and an arrival) must not sign yes and no
     if (this.casting.has(e.id)) throw new ConsensusError('ERR_CLOSED', `this node is already voting on ${e.id}`)
-    const epoch = attemptedEpoch(e)
+    const epoch = attemptedEpoch(e.proposal)
     if (epoch != null && choice === 'yes') {
       // the epoch lock: yes on one content per epoch, ever (checked and taken with no await in between)
       const content = this.attempts.content(e)
