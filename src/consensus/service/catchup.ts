@@ -46,6 +46,12 @@ export function heldProposals (entries: Iterable<Entry>): (bytes: Uint8Array) =>
   return bytes => index.get(tail(bytes))?.find(e => Buffer.compare(e.bytes, bytes) === 0)
 }
 
+/**
+ * A sync from one peer still running after this many exchanges' time is reported with the step it is in: each exchange
+ * is bounded (sync.ts), and a step that never returned would hold every later sync (`syncAll` joins the one in flight).
+ */
+const SLOW_SYNC_EXCHANGES = 6
+
 /** The longest wait between stalled-chain syncs that bring nothing, in beats (see `CatchUp.stalledBeats`). */
 const MAX_STALLED_BEATS = 8
 
@@ -123,14 +129,22 @@ export class CatchUp implements SyncSource {
   /** Fetch finalized epochs (checking every QC) and then open proposals from one peer. */
   async syncFrom (peer: PeerId): Promise<void> {
     const { syncTimeoutMs } = this.s.init
+    let step = 'asking for epochs'
+    const slow = setTimeout(() => {
+      this.s.c.logger.warn({ peer: peer.toString(), step, afterMs: SLOW_SYNC_EXCHANGES * syncTimeoutMs }, 'consensus sync from a peer is still running')
+    }, SLOW_SYNC_EXCHANGES * syncTimeoutMs)
     try {
       for (;;) {
         const from = this.s.chain.epoch + 1
+        step = `asking for epochs from ${from}`
         const frames = await requestSync(this.s.c.libp2p, peer, CONSENSUS_SYNC_PROTOCOL, { op: 'epochs', from }, syncTimeoutMs)
+        step = `applying epochs from ${from}`
         for (const f of frames) if (f.t === 'epoch') await this.adoptEpoch(f)
         if (frames.length === 0 || this.s.chain.epoch < from) break
       }
+      step = 'asking for open proposals'
       const open = await requestSync(this.s.c.libp2p, peer, CONSENSUS_SYNC_PROTOCOL, { op: 'open' }, syncTimeoutMs)
+      step = `taking in ${open.length} open proposals`
       const held = heldProposals(this.i.entries.values())
       let fresh = 0
       for (const f of open) {
@@ -150,6 +164,8 @@ export class CatchUp implements SyncSource {
       this.s.c.metrics?.syncs.inc({ result: 'failed' })
       this.lastFailure = (err as Error).message
       this.s.c.logger.debug({ err: (err as Error).message, peer: peer.toString() }, 'consensus sync failed')
+    } finally {
+      clearTimeout(slow)
     }
   }
 

@@ -11,6 +11,7 @@
 import type { Connection, Stream, PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { encode, decode } from 'cborg'
+import { raceSignal } from 'race-signal'
 import type { Evidence, Qc } from '../protocol/schemas.js'
 
 /** Epochs per request; the asker asks again from where the answer stopped. */
@@ -69,7 +70,8 @@ export async function serveSync (stream: Stream, source: SyncSource, timeoutMs: 
       for (const b of source.openBundles()) await lp.write(encode(b), { signal })
     }
     await lp.write(encode({ t: 'end' }), { signal })
-    await stream.close()
+    // bounded too: a close waits for the answer to drain, which an asker that stopped reading never does
+    await stream.close({ signal })
   } catch (err) {
     onError?.(err as Error)
     stream.abort(err as Error)
@@ -84,7 +86,13 @@ export interface SyncDialer {
 /** Send one request to a peer and collect its frames (unchecked: the caller verifies everything). */
 export async function requestSync (dialer: SyncDialer, peer: PeerId, protocol: string, req: SyncRequest, timeoutMs: number): Promise<Array<EpochBundle | OpenBundle>> {
   const signal = AbortSignal.timeout(timeoutMs)
-  const stream = await dialer.dialProtocol(peer, protocol, { signal })
+  // every step is bounded by the one timeout, the dial and the close included: a sync that never returned held every
+  // later one (CatchUp.syncAll joins the one in flight), and the node stopped catching up for good
+  const dialing = dialer.dialProtocol(peer, protocol, { signal })
+  const stream = await raceSignal(dialing, signal).catch((err: Error) => {
+    void dialing.then(s => { s.abort(err) }, () => {})
+    throw err
+  })
   const frames: Array<EpochBundle | OpenBundle> = []
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_SYNC_FRAME_BYTES })
@@ -98,7 +106,7 @@ export async function requestSync (dialer: SyncDialer, peer: PeerId, protocol: s
       else break
     }
   } finally {
-    await stream.close().catch(() => { stream.abort(new Error('close failed')) })
+    await stream.close({ signal }).catch(() => { stream.abort(new Error('consensus sync stream not closed in time')) })
   }
   return frames
 }
