@@ -103,12 +103,15 @@ export class CatchUp implements SyncSource {
   /** Sync from every connected peer in turn (one sync at a time; a call while one runs joins it). */
   async syncAll (): Promise<void> {
     this.lastRound = this.s.c.clock.now()
-    this.syncing ??= (async () => {
-      try {
-        for (const peer of this.s.c.libp2p.getPeers()) await this.syncFrom(peer)
-      } finally { this.syncing = undefined }
-    })()
+    // cleared in a `.finally` callback, which always runs after this assignment: an async body that cleared it itself
+    // ran to its end synchronously when there was no peer (every node's first sync, at start), then the assignment
+    // kept that settled promise for good and every later sync joined it and did nothing
+    this.syncing ??= this.syncEachPeer().finally(() => { this.syncing = undefined })
     await this.syncing
+  }
+
+  private async syncEachPeer (): Promise<void> {
+    for (const peer of this.s.c.libp2p.getPeers()) await this.syncFrom(peer)
   }
 
   /**

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import '../../../src/node/polyfills.js'
 import { ManualClock } from '../../../src/common/clock.js'
@@ -37,6 +37,25 @@ async function node (clock: ManualClock): Promise<{ s: ConsensusService, libp2p:
 }
 
 describe('stalled-chain sync (a mesh with no epoch beat)', () => {
+  it('a start with no peer leaves later syncs working (its sync of nobody once wedged every later one)', async () => {
+    const clock = new ManualClock(100 * BEAT)
+    const a = await node(clock) // its start synced from every peer: none yet
+    const b = await node(clock)
+    const catchUp = a.s['ingest'].catchUp
+    expect(catchUp.syncing).toBeUndefined()
+    await a.libp2p.dial(b.libp2p.getMultiaddrs()[0])
+    // observed, not replaced: the real exchange with b runs
+    const asked = vi.spyOn(catchUp, 'syncFrom')
+    await catchUp.syncAll()
+    await catchUp.syncAll()
+    // each round asked b (b identifying may add a sync of its own)
+    const peers = asked.mock.calls.map(([peer]) => peer.toString())
+    expect(peers.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(peers)).toEqual(new Set([b.libp2p.peerId.toString()]))
+    expect(catchUp.syncing).toBeUndefined()
+    expect(catchUp.lastFailure).toBeUndefined()
+  }, 30_000)
+
   it('backs off to at most 8 beats while rounds bring nothing, and returns to one beat when a peer identifies', async () => {
     const clock = new ManualClock(100 * BEAT)
     const a = await node(clock)
