@@ -110,6 +110,16 @@ export class CatchUp implements SyncSource {
     await this.syncing
   }
 
+  /**
+   * A sync asked for by a record that arrived (a proposal naming an epoch this chain has not reached, an accepted epoch
+   * listing records not held here): joins a round in flight, else starts one unless one started within a sync timeout
+   * (such records come once per vote and per beat; the next one asks again).
+   */
+  async syncSoon (): Promise<void> {
+    if (this.syncing == null && this.s.c.clock.now() - this.lastRound < this.s.init.syncTimeoutMs) return
+    await this.syncAll()
+  }
+
   private async syncEachPeer (): Promise<void> {
     for (const peer of this.s.c.libp2p.getPeers()) await this.syncFrom(peer)
   }

@@ -241,7 +241,7 @@ export class Ingest implements BuiltinHost {
 
   /** Tally one proposal and act on a change of status; `records` (the vote or veto just kept) are written with it. */
   async retally (e: Entry, records: ConsensusOp[] = []): Promise<void> {
-    if (e.proposal.snapshot > this.s.chain.epoch) { await this.s.write(records); void this.catchUp.syncAll(); return }
+    if (e.proposal.snapshot > this.s.chain.epoch) { await this.s.write(records); void this.catchUp.syncSoon(); return }
     if (e.status !== 'pending' && !(e.status === 'accepted' && !e.executed)) { await this.s.write(records); return }
     const now = this.s.c.clock.now()
     const guardians = this.s.guardiansOf(e.proposal.kind)
@@ -342,7 +342,7 @@ export class Ingest implements BuiltinHost {
     // a QC on an epoch that does not follow this chain (another previous hash, credit ledger or snapshot) takes byzantine weight of 1/3
     if (p.epoch === this.s.chain.epoch + 1 && (!followsChain(p, this.s.chain) || e.proposal.snapshot !== this.s.chain.epoch)) return
     const missing = p.epoch !== this.s.chain.epoch + 1 || p.accepted.some(a => this.entries.get(a.id)?.qc == null) || p.evidence.some(id => !this.evidence.has(id))
-    if (missing) { void this.catchUp.syncAll(); return }
+    if (missing) { void this.catchUp.syncSoon(); return }
     const entry = this.applyToChain(e)
     const batch: ConsensusOp[] = [ops.epoch(entry), ops.proposal(e.id, this.stored(e))]
     for (const { id } of p.accepted) {
