@@ -161,14 +161,16 @@ describe('faults during training', () => {
     // the unfetchable sender is the slowest node (it verifies every seal, and so adopts each round, after the others):
     // rounds wait long enough for its delta to be in each of them, and an aggregator's failed fetch of it (one
     // fetchTimeoutMs) fits in one attempt
-    const id = await start(mesh.nodes, job({ rounds: 2, minParticipants: 3, timing: { ...FAST, minWaitMs: 6000, capMs: 10_000, sealTimeoutMs: 9000 } }))
+    // three rounds: a CI run once listed the unfetchable delta in neither of two (its sender joined late, then adopted
+    // each round late), and nothing fetched it
+    const id = await start(mesh.nodes, job({ rounds: 3, minParticipants: 3, timing: { ...FAST, minWaitMs: 6000, capMs: 10_000, sealTimeoutMs: 9000 } }))
     const vs = await waitFor(async () => {
       const v = await Promise.all(honest.map(async n => await view(n, id)))
       return v.every(x => x.status === 'finished') ? v : undefined
     }, { timeoutMs: 180_000, intervalMs: 1000, what: 'the job to finish on the honest nodes' })
     // every honest node holds the final model; any round two nodes both report, they report identically
-    expect(vs.every(v => hashOf(v, 1) != null)).toBe(true)
-    for (const r of [0, 1]) expect(new Set(vs.map(v => hashOf(v, r)).filter(h => h != null)).size, JSON.stringify(vs.map(v => v.rounds))).toBe(1)
+    expect(vs.every(v => hashOf(v, 2) != null)).toBe(true)
+    for (const r of [0, 1, 2]) expect(new Set(vs.map(v => hashOf(v, r)).filter(h => h != null)).size, JSON.stringify(vs.map(v => v.rounds))).toBe(1)
     // only honest deltas made it into the models
     expect(vs[0].rounds.every(r => r.participants === 3)).toBe(true)
     // deltas are screened by whoever aggregates (any node, adversaries run the honest screening code too):
