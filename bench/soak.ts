@@ -121,7 +121,9 @@ async function startDaemon (dataDir: string, bootstrap: string | undefined): Pro
     address: match[2],
     peers: async () => (await get<{ peers: unknown[] }>('/v1/peers')).peers.length,
     settled: async () => {
-      await waitFor(async () => (await get<{ tfjs: { backend: string } }>('/v1/hardware')).tfjs.backend !== 'pending', { timeoutMs: 60_000, intervalMs: 250, what: 'the training-speed probe' })
+      // 19 probes at once, each at niceness 10 (hardware/benchmark-child.ts) behind 19 starting daemons on 2 cores:
+      // 60 s was not enough for all of them on 2026-12-02
+      await waitFor(async () => (await get<{ tfjs: { backend: string } }>('/v1/hardware')).tfjs.backend !== 'pending', { timeoutMs: 240_000, intervalMs: 250, what: 'the training-speed probe' })
     },
     lag: async () => {
       const text = await get<string>('/metrics')
