@@ -5,6 +5,7 @@
  * mesh's hardware within a round trip; measures bandwidth to a peer on request over `/meshnode/bandwidth/1.0.0`;
  * and, once the node is up, measures its own training backend and speed.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { IdentifyResult, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
@@ -33,7 +34,15 @@ export interface HardwareInit {
   requestTimeoutMs?: number
   /** Per-probe timeout of a bandwidth measurement (default 60 s). */
   bandwidthTimeoutMs?: number
+  /** Wait before trying a failed backend measurement again (default 30 s; see `measure`). */
+  measureRetryMs?: number
 }
+
+/**
+ * Tries of the backend measurement. Its child runs at a low priority under a 60 s limit, so on a machine busy with
+ * many starting nodes it can run out of time; the record would then say `pending` for good.
+ */
+const MEASURE_TRIES = 3
 
 /** The slice of libp2p the hardware service uses. */
 export type HardwareLibp2p = Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'addEventListener' | 'removeEventListener'>
@@ -123,15 +132,23 @@ export class HardwareService implements Service {
    */
   async measure (): Promise<void> {
     if (this.c.measureBackend == null) return
-    try {
-      const measured = await this.c.measureBackend()
-      const base = this.record
-      if (!this.started || base == null) return
-      await this.setLocal({ ...base, ...measured })
-      this.c.events.emit('hardware.measured', { backend: measured.tfjs.backend, samplesPerSec: measured.bench?.samplesPerSec ?? null })
-      this.c.logger.info({ backend: measured.tfjs.backend, samplesPerSec: measured.bench?.samplesPerSec }, 'training speed measured')
-    } catch (err) {
-      this.c.logger.warn({ err: (err as Error).message }, 'training backend probe failed; advertising without a benchmark')
+    const retryMs = this.init.measureRetryMs ?? 30_000
+    for (let attempt = 1; attempt <= MEASURE_TRIES; attempt++) {
+      try {
+        const measured = await this.c.measureBackend()
+        const base = this.record
+        if (!this.started || base == null) return
+        await this.setLocal({ ...base, ...measured })
+        this.c.events.emit('hardware.measured', { backend: measured.tfjs.backend, samplesPerSec: measured.bench?.samplesPerSec ?? null })
+        this.c.logger.info({ backend: measured.tfjs.backend, samplesPerSec: measured.bench?.samplesPerSec }, 'training speed measured')
+        return
+      } catch (err) {
+        const last = attempt === MEASURE_TRIES
+        this.c.logger.warn({ err: (err as Error).message, attempt }, last ? 'training backend probe failed; advertising without a benchmark' : `training backend probe failed; trying again in ${retryMs} ms`)
+        if (last || !this.started) return
+        await sleep(retryMs, undefined, { ref: false })
+        if (!this.started) return
+      }
     }
   }
 

@@ -44,7 +44,7 @@ async function rig (measureBackend?: () => Promise<MeasuredBackend>): Promise<Ri
     addEventListener: target.addEventListener.bind(target),
     removeEventListener: target.removeEventListener.bind(target)
   }
-  const service = hardware({ advertiseIntervalMs: 60_000, recordMaxAgeMs: 60_000, recordMaxSkewMs: 1000 })({
+  const service = hardware({ advertiseIntervalMs: 60_000, recordMaxAgeMs: 60_000, recordMaxSkewMs: 1000, measureRetryMs: 1 })({
     libp2p,
     privateKey: key,
     gossip: {
@@ -122,12 +122,28 @@ describe('hardware service', () => {
 })
 
 describe('hardware service without a working benchmark', () => {
-  it('keeps advertising the probed record when the backend probe fails', async () => {
-    const r = await rig(async () => { throw new Error('no tfjs here') })
+  it('keeps advertising the probed record when the backend probe fails, after trying it 3 times', async () => {
+    let tries = 0
+    const r = await rig(async () => { tries++; throw new Error('no tfjs here') })
     await r.service.start()
     await r.service.measure()
+    expect(tries).toBe(3)
     expect(r.service.local()?.tfjs.backend).toBe('pending')
     expect(r.events).toEqual([])
+    await r.service.stop()
+  })
+
+  it('tries a probe that ran out of time again (a machine busy with starting nodes), and advertises its result', async () => {
+    let tries = 0
+    const r = await rig(async () => {
+      if (++tries < 3) throw new Error('training benchmark exited with null: killed at its time limit')
+      return { tfjs: { backend: 'wasm', version: '4.22.0' }, bench: SAMPLE.bench }
+    })
+    await r.service.start()
+    await r.service.measure()
+    expect(tries).toBe(3)
+    expect(r.service.local()?.tfjs.backend).toBe('wasm')
+    expect(r.events).toEqual([['hardware.measured', { backend: 'wasm', samplesPerSec: SAMPLE.bench?.samplesPerSec }]])
     await r.service.stop()
   })
 })
