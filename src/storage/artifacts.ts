@@ -22,6 +22,7 @@ import { SharedLock } from './lock.js'
 import { hasPin, pinBlocks, releasePin } from './pins.js'
 import type { ArtifactMeta } from './protocol/artifact-record.js'
 import { ProvideQueue, lookUpProviders, type ProvideQueueStats, type ProviderLookupOptions } from './providers.js'
+import { hintedSession } from './hinted.js'
 import { openArtifact, readAll, readWholeDag, resolveFileSize } from './read.js'
 import { Recovery, operationId } from './recovery.js'
 import { ArtifactRegistry, entryInfo as info, type RegistryEntry } from './registry.js'
@@ -167,8 +168,9 @@ export class ArtifactStore {
   async open (cidStr: string, opts: FetchOptions = {}): Promise<ArtifactContent> {
     const cid = parseCid(cidStr)
     const lookup = this.lookUp(cid, opts)
-    return await openArtifact(this.fs, cid, {
-      onDone: () => { lookup?.abort() },
+    const session = opts.offline === true ? undefined : hintedSession(this.c.helia, cid, opts.providers)
+    return await openArtifact({ fs: this.fs, hinted: session?.fs }, cid, {
+      onDone: () => { lookup?.abort(); session?.close() },
       timeoutMs: opts.timeoutMs ?? this.init.fetchTimeoutMs,
       maxBytes: opts.maxBytes ?? this.init.maxArtifactBytes,
       signal: opts.signal,

@@ -83,7 +83,8 @@ export type ArtifactNetwork = Pick<Libp2p, 'peerId' | 'dial' | 'getConnections' 
 
 /** The Helia slice the store uses: its networked blockstore (bitswap), its pin index and the libp2p under it. */
 export interface ArtifactHelia {
-  blockstore: UnixFSBlockstore
+  /** `createSession`: reads that name the peers holding an artifact ask them alone first (hinted.ts). */
+  blockstore: UnixFSBlockstore & Partial<Pick<Helia['blockstore'], 'createSession'>>
   pins: Pick<Helia['pins'], 'isPinned'>
   libp2p: ArtifactNetwork
 }

@@ -239,7 +239,8 @@ export class Mesh {
     const index = this.nodes.length
     const node = opts.mode === 'inprocess' ? new InProcessNode(index, dataDir, opts) : new ProcessNode(index, dataDir, opts)
     this.nodes.push(node)
-    this.cleanups.push(async () => { await node.kill() })
+    // a profiled node (MESHNODE_TEST_NODE_ARGS='--cpu-prof ...') writes its profile only on a graceful exit
+    this.cleanups.push(async () => { await (process.env.MESHNODE_TEST_NODE_ARGS != null ? node.stop() : node.kill()) })
     await node.start()
     return node
   }

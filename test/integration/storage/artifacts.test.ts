@@ -17,7 +17,7 @@ import { signRecord } from '../../../src/protocols/envelope.js'
 import { ARTIFACT_DOMAIN, ARTIFACT_TOPIC } from '../../../src/storage/protocol/topic.js'
 import { openArtifactRecord, ARTIFACT_RECORD_VERSION } from '../../../src/storage/protocol/artifact-record.js'
 import { StorageError } from '../../../src/storage/errors.js'
-import { startStorageNode, connectAll, pseudoRandom, sha256, hashStream, du, waitFor, type StorageNode } from './helpers.js'
+import { startStorageNode, connectAll, countBitswapBlocks, pseudoRandom, sha256, hashStream, du, waitFor, type StorageNode } from './helpers.js'
 
 const MiB = 1024 * 1024
 
@@ -193,6 +193,33 @@ describe('artifacts across three real nodes', () => {
       c.libp2p.contentRouting.findProviders = find
     }
     expect(await b.store.meta(quiet.cid)).toBeUndefined() // no announcement reached B
+  })
+
+  it('a read naming the holder asks it alone: each reader gets the block once, not once more from every other reader', async () => {
+    const [a, b, c] = nodes
+    const bytes = pseudoRandom(20_000, 79)
+    const held = await a.store.add(bytes, { name: 'hinted.bin', announce: false })
+    const counters = [b, c].map(n => countBitswapBlocks(n))
+    try {
+      // B and C read at once, as every node prefetches a delta: a want broadcast to all peers had each of them also
+      // receive the block from the other (the first to get it serves the other's outstanding want)
+      const got = await Promise.all([b, c].map(async n => await n.store.cat(held.cid, { timeoutMs: 10_000, providers: [a.peerId] })))
+      for (const g of got) expect(sha256(g)).toBe(sha256(bytes))
+      await new Promise(resolve => setTimeout(resolve, 1000)) // time for a late duplicate to arrive
+      expect(counters.map(k => k.count())).toEqual([1, 1])
+    } finally {
+      for (const k of counters) k.stop()
+    }
+  })
+
+  it('a read naming a peer that lacks the artifact still gets it from the peer that has it', async () => {
+    const [a, b, c] = nodes
+    const bytes = pseudoRandom(20_000, 80)
+    const held = await a.store.add(bytes, { name: 'misnamed.bin', announce: false })
+    const t0 = Date.now()
+    // B answers "don't have": the read asks every connected peer next, at once, not after its patience for B ran out
+    expect(sha256(await c.store.cat(held.cid, { timeoutMs: 15_000, providers: [b.peerId] }))).toBe(sha256(bytes))
+    expect(Date.now() - t0).toBeLessThan(4_000)
   })
 
   it('provides roots on the mesh DHT, and looks up providers only for the root being read', async () => {
