@@ -39,12 +39,11 @@ try {
   await connectAll(nodes)
   for (let i = 0; i < LOAD; i++) busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
   const readers = nodes.slice(1)
-  const counters = readers.map(n => countBitswapBlocks(n))
   const modes = { hinted: { ms: [] as number[], blocks: 0, reads: 0 }, broadcast: { ms: [] as number[], blocks: 0, reads: 0 } }
   for (let t = 0; t < TRIALS; t++) {
     for (const mode of (t % 2 === 0 ? ['hinted', 'broadcast'] : ['broadcast', 'hinted']) as Array<keyof typeof modes>) {
       const { cid } = await nodes[0].store.add(pseudoRandom(BYTES, 1000 + 2 * t + (mode === 'hinted' ? 0 : 1)), { name: 'delta.bin', announce: false })
-      const before = counters.reduce((a, c) => a + c.count(), 0)
+      const counters = readers.map(n => countBitswapBlocks(n, cid))
       const providers = mode === 'hinted' ? [nodes[0].peerId] : undefined
       const ms = await Promise.all(readers.map(async n => {
         const t0 = performance.now()
@@ -53,11 +52,11 @@ try {
       }))
       await new Promise(resolve => setTimeout(resolve, 1500)) // late duplicates still count
       modes[mode].ms.push(...ms)
-      modes[mode].blocks += counters.reduce((a, c) => a + c.count(), 0) - before
+      modes[mode].blocks += counters.reduce((a, c) => a + c.count(), 0)
+      for (const c of counters) c.stop()
       modes[mode].reads += readers.length
     }
   }
-  for (const c of counters) c.stop()
   const figures = (m: { ms: number[], blocks: number, reads: number }): Record<string, number> => ({
     fetchMsP50: Math.round(quantile(m.ms, 0.5)),
     fetchMsP90: Math.round(quantile(m.ms, 0.9)),

@@ -199,7 +199,7 @@ describe('artifacts across three real nodes', () => {
     const [a, b, c] = nodes
     const bytes = pseudoRandom(20_000, 79)
     const held = await a.store.add(bytes, { name: 'hinted.bin', announce: false })
-    const counters = [b, c].map(n => countBitswapBlocks(n))
+    const counters = [b, c].map(n => countBitswapBlocks(n, held.cid))
     try {
       // B and C read at once, as every node prefetches a delta: a want broadcast to all peers had each of them also
       // receive the block from the other (the first to get it serves the other's outstanding want)

@@ -115,18 +115,19 @@ export async function waitFor<T> (check: () => Promise<T> | T, what: string, tim
 }
 
 /**
- * Counts the blocks this node's bitswap receives from now on, duplicates included: what a test of how often a block
- * crosses the wire needs and no public API tells. Reads Helia's internals (networked storage -> bitswap broker -> its
- * network's message events) and throws when a Helia upgrade moved them, so a test using it fails loudly, never vacuously.
+ * Counts the copies of one block this node's bitswap receives from now on, duplicates included: what a test of how often
+ * a block crosses the wire needs and no public API tells. Reads Helia's internals (networked storage -> bitswap broker
+ * -> its want list's block events) and throws when a Helia upgrade moved them, so a test using it fails loudly, never
+ * vacuously.
  */
-export function countBitswapBlocks (node: Pick<StorageNode, 'helia'>): { count: () => number, stop: () => void } {
+export function countBitswapBlocks (node: Pick<StorageNode, 'helia'>, cid: string): { count: () => number, stop: () => void } {
   const brokers = (node.helia.blockstore as unknown as { child?: { blockBrokers?: unknown[] } }).child?.blockBrokers ?? []
-  const network = brokers
-    .map(b => (b as { bitswap?: { wantList?: { network?: EventTarget } } }).bitswap?.wantList?.network)
-    .find(n => n != null)
-  if (network == null) throw new Error('cannot find the bitswap network in Helia\'s internals (did a Helia upgrade move it?)')
+  const wantList = brokers
+    .map(b => (b as { bitswap?: { wantList?: EventTarget } }).bitswap?.wantList)
+    .find(w => w != null)
+  if (wantList == null) throw new Error('cannot find the bitswap want list in Helia\'s internals (did a Helia upgrade move it?)')
   let n = 0
-  const listener = (e: Event): void => { n += (e as CustomEvent<{ message: { blocks: unknown[] } }>).detail.message.blocks.length }
-  network.addEventListener('bitswap:message', listener)
-  return { count: () => n, stop: () => { network.removeEventListener('bitswap:message', listener) } }
+  const listener = (e: Event): void => { if ((e as CustomEvent<{ cid: { toString: () => string } }>).detail.cid.toString() === cid) n++ }
+  wantList.addEventListener('block', listener)
+  return { count: () => n, stop: () => { wantList.removeEventListener('block', listener) } }
 }
