@@ -3,6 +3,7 @@
  * (through a bounded queue of batches: ProvideQueue, batch-provide.ts), and looked up when connected peers do not deliver it to a read or pin. Found providers are dialled; bitswap sends its
  * wantlist to every newly connected peer, so blocks start flowing from them without any per-block lookup.
  */
+import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../common/logger.js'
@@ -34,13 +35,16 @@ export function connectToProviders (libp2p: ArtifactNetwork, root: CID, signal: 
   })
 }
 
+/** The peer ids a reader named as an artifact's holders, the first MAX_PROVIDERS of them; malformed ones skipped. */
+export function namedPeers (ids: readonly string[]): PeerId[] {
+  return ids.slice(0, MAX_PROVIDERS).flatMap(id => { try { return [peerIdFromString(id)] } catch { return [] } })
+}
+
 /** In the background: dial the named peers we are not connected to (peers known to hold an artifact). */
 export function connectToPeers (libp2p: ArtifactNetwork, peers: string[], signal: AbortSignal, log: Logger): void {
-  for (const id of peers.slice(0, MAX_PROVIDERS)) {
-    let peer
-    try { peer = peerIdFromString(id) } catch { continue }
+  for (const peer of namedPeers(peers)) {
     if (peer.equals(libp2p.peerId) || libp2p.getConnections(peer).length > 0) continue
-    libp2p.dial(peer, { signal }).catch(err => { log.debug({ peer: id, err: (err as Error).message }, 'cannot dial an artifact holder') })
+    libp2p.dial(peer, { signal }).catch(err => { log.debug({ peer: peer.toString(), err: (err as Error).message }, 'cannot dial an artifact holder') })
   }
 }
 
