@@ -20,6 +20,7 @@ import {
 import { runSybilScenario } from './fixtures/sybil-scenario.js'
 import { proposalLatency } from './fixtures/consensus-mesh.js'
 import { proposalLatencyProcs } from './fixtures/qc-procs.js'
+import { buildDaemon } from '../scripts/bundle.js'
 import { spawnSync } from 'node:child_process'
 
 if (process.argv.includes('--help')) {
@@ -35,7 +36,7 @@ if (process.argv.includes('--help')) {
     '  --nodes N  loopback nodes for the latency figure (0 skips it)',
     '  --proposals N  timed proposals for the latency figure (default 40, --quick 10)',
     '  --only latency  the latency figure alone (no tally, replay or sybil sections)',
-    '  --procs  also the figure with each node its own daemon (meshnode start on the compiled dist/, proposals through',
+    '  --procs  also the figure with each node its own daemon (meshnode start on the bundled build, proposals through',
     '           POST /v1/proposals, QC times from each node\'s /v1/events); QC_NODE_ARGS: extra Node flags for the daemons;',
     '           with --only latency, --no-in-process skips the in-process comparison',
     '  --only sybil  the sybil share per epoch alone (the honest peers earn their weight in 12 epochs of training first)',
@@ -87,11 +88,12 @@ if (argOf('--only') === 'sybil') {
   process.stdout.write(JSON.stringify({ sybilShare: sybilShare() }, null, 2) + '\n')
   process.exit(0)
 }
-/** The same figure with each node its own daemon process (--procs; fixtures/qc-procs.ts), on the compiled dist/. */
+/** The same figure with each node its own daemon process (--procs; fixtures/qc-procs.ts), on the build as installed. */
 async function proposalToQcProcs (): Promise<unknown> {
   if (!process.argv.includes('--procs')) return undefined
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' })
-  if (build.status !== 0 && build.status !== 2) return { error: `build failed: ${build.stdout.slice(-500)}` }
+  // the daemons run what `npm start` runs: the bundle of dist/ (bin/meshnode.js falls back to dist/ when the bundle is
+  // older than the tsc build, which a tsc-only build here made it)
+  try { await buildDaemon() } catch (err) { return { error: (err as Error).message.slice(-500) } }
   const nodeArgs = (process.env.QC_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
   return await proposalLatencyProcs(Number(argOf('--nodes') ?? (quick ? 5 : 20)), Number(argOf('--proposals') ?? (quick ? 10 : 40)), nodeArgs)
     .catch((err: Error) => ({ error: err.message }))

@@ -5,7 +5,10 @@
  * bootstrapped to the first, started one after another (each joins the running mesh). Then, per mesh:
  *   - start-up: spawn to the "listening" line, per node; the last node is started once the others have settled and
  *     come to rest (under 3% of a core each on average), so `lastNodeStartMs` is a node joining a running mesh;
- *   - idle: CPU time from /proc/<pid>/stat over `--idle` seconds with nothing to do (percent of one core), RSS;
+ *     with `--joins K`, K - 1 more new identities join the mesh at rest after the load phases (`joinMsMedian`);
+ *   - idle: CPU time from /proc/<pid>/stat over `--idle` seconds with nothing to do (percent of one core), RSS, and
+ *     the counters of /metrics that grew meanwhile (per node per minute: what still runs) and the connections opened
+ *     and closed meanwhile (`/v1/events`);
  *   - load: 1 KiB artifacts added round-robin through the admin API at `--rate` per second for `--seconds`, on a
  *     fixed schedule; every node's `/v1/events` records `artifact.announced`; delivery to every other node, latency
  *     from the scheduled publish to the receiving node's event, add latency, event-loop lag p99 per node (from
@@ -17,20 +20,22 @@
 import '../src/node/polyfills.js'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { BIN, REPO_ROOT, waitFor } from '../test/harness/index.js'
 import { buildDaemon } from '../scripts/bundle.js'
-import { Receipts, cpuPercent, cpuSeconds, onSchedule, pct, round, rssMB, watchAnnouncements } from './fixtures/soak-driver.js'
+import { Receipts, cpuPercent, cpuSeconds, onSchedule, pct, round, rssMB, watchAnnouncements, watchEvents } from './fixtures/soak-driver.js'
 
-const USAGE = `usage: npx tsx bench/soak.ts [--nodes N] [--rate R[,R2...]] [--seconds S] [--idle S] [--mdns] [--ledger] [--only meshnode|bare] [--quick]
+const USAGE = `usage: npx tsx bench/soak.ts [--nodes N] [--rate R[,R2...]] [--seconds S] [--idle S] [--joins K] [--mdns] [--ledger] [--only meshnode|bare] [--quick]
   N meshnode daemons (CLI, default options; mDNS and the ledger's embedded chain off unless --mdns / --ledger) in one
   mesh; 1 KiB artifacts added round-robin at R/s for S s (each rate in turn on the same mesh); prints
   delivery, publish->receipt latency, add latency, idle CPU (% of a core, /proc), RSS, start-up per node and
   event-loop lag p99 per node, beside a bare libp2p + gossipsub mesh of the same size (same run, same schedule).
-  Defaults (also --quick, for npm run bench): --nodes 8 --rate 10 --seconds 20 --idle 20.
+  --joins K: K joins of a new node to the mesh at rest (the last node, then K - 1 more after the load; median).
+  Defaults (also --quick, for npm run bench): --nodes 8 --rate 10 --seconds 20 --idle 20 --joins 1.
   The issue's figures: --nodes 20 --rate 25,50 --seconds 300.
 `
 if (process.argv.includes('--help')) { process.stdout.write(USAGE); process.exit(0) }
@@ -42,6 +47,9 @@ const NODES = arg('nodes', 8)
 const RATES = (() => { const i = process.argv.indexOf('--rate'); return i >= 0 ? process.argv[i + 1].split(',').map(Number) : [10] })()
 const SECONDS = arg('seconds', 20)
 const IDLE_S = arg('idle', 20)
+// joins of a node to the mesh at rest, each a new identity: the first is the last of the N nodes, each further one
+// replaces the previous joiner (stopped, the mesh back at rest) after the load phases; the median is reported
+const JOINS = Math.max(1, arg('joins', 1))
 const MDNS = process.argv.includes('--mdns')
 // the ledger's embedded chain (one anvil on port 8545, contracts, faucet) is not the mesh: off unless --ledger
 const LEDGER = process.argv.includes('--ledger')
@@ -59,6 +67,10 @@ interface Member {
   peers: () => Promise<number>
   /** Resolves when start-up work after "listening" is over (the daemon's training-speed probe). */
   settled: () => Promise<void>
+  /** Count the member's connection events (`peer.connected` / `peer.disconnected`) until `signal` aborts; a bare peer counts none. */
+  churn: (counts: { connected: number, disconnected: number }, signal: AbortSignal) => Promise<void>
+  /** Every counter (`*_total` series) the member exports, by series; empty for a bare peer. */
+  counters: () => Promise<Map<string, number>>
   /** Event-loop delay since the previous call (p99 and max, ms). */
   lag: () => Promise<{ p99Ms: number, maxMs: number }>
   watch: (onReceipt: (i: number, atMs: number) => void, signal: AbortSignal) => Promise<void>
@@ -77,7 +89,9 @@ async function spawnUntil (args: string[], ready: RegExp, onLine?: (line: string
   children.add(child)
   child.once('exit', () => { children.delete(child) })
   const tail: string[] = []
-  const keep = (line: string): void => { tail.push(line); if (tail.length > 40) tail.shift() }
+  // SOAK_LOG_DIR=dir (with MESHNODE_LOG_LEVEL, DEBUG for libp2p's logs): each process's output, whole, in dir/<pid>.log
+  const logFile = process.env.SOAK_LOG_DIR != null ? createWriteStream(join(process.env.SOAK_LOG_DIR, `${child.pid ?? 'unknown'}.log`)) : undefined
+  const keep = (line: string): void => { logFile?.write(line + '\n'); tail.push(line); if (tail.length > 40) tail.shift() }
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', keep)
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', line => {
@@ -125,6 +139,10 @@ async function startDaemon (dataDir: string, bootstrap: string | undefined): Pro
       // 60 s was not enough for all of them on 2026-12-02
       await waitFor(async () => (await get<{ tfjs: { backend: string } }>('/v1/hardware')).tfjs.backend !== 'pending', { timeoutMs: 240_000, intervalMs: 250, what: 'the training-speed probe' })
     },
+    churn: async (counts, signal) => {
+      await watchEvents(base, headers, /^peer\.(dis)?connected$/, type => { counts[type === 'peer.connected' ? 'connected' : 'disconnected']++ }, signal)
+    },
+    counters: async () => parseCounters(await get<string>('/metrics')),
     lag: async () => {
       const text = await get<string>('/metrics')
       return { p99Ms: metric(text, 'meshnode_process_nodejs_eventloop_lag_p99_seconds'), maxMs: metric(text, 'meshnode_process_nodejs_eventloop_lag_max_seconds') }
@@ -161,6 +179,8 @@ async function startBare (addresses: string[]): Promise<Member> {
     address: `${match[1]}`,
     peers: async () => peers,
     settled: async () => {},
+    churn: async () => {},
+    counters: async () => new Map(),
     lag: async () => await new Promise(resolve => { lagWaiter = resolve; write('l') }),
     watch: async (fn) => { onReceipt = fn },
     publish: async i => { write(`p ${i}`); return 0 },
@@ -184,6 +204,24 @@ async function untilQuiet (members: Member[]): Promise<number> {
     if (used < 3 * members.length) break
   }
   return Date.now() - t0
+}
+
+/** The `*_total` series of a Prometheus exposition, by series (name and labels). */
+function parseCounters (text: string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const m of text.matchAll(/^(\w+_total(?:\{[^}]*\})?) (\S+)$/gm)) out.set(m[1], Number(m[2]))
+  return out
+}
+
+/**
+ * What the mesh did between two readings of every member's counters: the series that grew, summed over members, per
+ * member per minute, largest first (what runs at idle: DHT queries, pings, identify, gossip heartbeats' messages...).
+ */
+function counterRates (before: Array<Map<string, number>>, after: Array<Map<string, number>>, wallMs: number, top = 40): Record<string, number> {
+  const sum = new Map<string, number>()
+  after.forEach((a, i) => { for (const [k, v] of a) { const d = v - (before[i].get(k) ?? 0); if (d > 0) sum.set(k, (sum.get(k) ?? 0) + d) } })
+  const perMemberMinute = (d: number): number => round(d / after.length / (wallMs / 60_000), 2)
+  return Object.fromEntries([...sum].sort((x, y) => y[1] - x[1]).slice(0, top).map(([k, d]) => [k, perMemberMinute(d)]))
 }
 
 const stats = (xs: number[]): { mean: number, max: number } => ({ mean: round(xs.reduce((a, b) => a + b, 0) / xs.length, 2), max: round(Math.max(...xs), 2) })
@@ -257,6 +295,10 @@ async function runMesh (kind: string, start: (i: number, running: Member[]) => P
 
     log(`${kind}: idle ${IDLE_S} s (load ${load()})`)
     const loadAtIdle = load()
+    const counters0 = await Promise.all(members.map(async m => await m.counters()))
+    const churn = { connected: 0, disconnected: 0 }
+    const idleAc = new AbortController()
+    await Promise.all(members.map(async m => { await m.churn(churn, idleAc.signal) }))
     const idle0 = members.map(m => cpuSeconds(m.pid))
     const w0 = performance.now()
     // the window on the monotonic clock (µs, the clock of --cpu-prof's sample timestamps): a profile can be cut to it
@@ -265,18 +307,31 @@ async function runMesh (kind: string, start: (i: number, running: Member[]) => P
     log(`${kind}: idle window ${m0}-${process.hrtime.bigint() / 1000n} µs monotonic (load ${load()})`)
     const idleCpu = cpuPercent(idle0, members.map(m => cpuSeconds(m.pid)), performance.now() - w0)
     const idleRss = members.map(m => round(rssMB(m.pid)))
+    idleAc.abort()
+    const idleCounters = counterRates(counters0, await Promise.all(members.map(async m => await m.counters())), performance.now() - w0)
 
     const phases: Array<Record<string, unknown>> = []
     for (const rate of RATES) phases.push(await loadPhase(kind, members, rate, offset++))
+    const joinMs = [members[NODES - 1].startMs]
+    for (let j = 1; j < JOINS; j++) {
+      // the previous joiner leaves; a new identity joins the mesh once it is at rest again
+      await (members.pop() as Member).stop()
+      await untilQuiet(members)
+      members.push(await start(NODES - 1 + j, members))
+      joinMs.push(members[NODES - 1].startMs)
+      log(`${kind}: join ${j + 1}/${JOINS}: ${Math.round(members[NODES - 1].startMs)} ms`)
+    }
     return {
       startMs: members.map(m => round(m.startMs, 0)),
-      lastNodeStartMs: round(members[NODES - 1].startMs, 0),
+      lastNodeStartMs: round(joinMs[0], 0),
+      joinMs: joinMs.map(ms => round(ms, 0)),
+      joinMsMedian: round(pct(joinMs, 50), 0),
       // how long the first N-1 took to come to rest (after their start-up work) before the last one was started
       quietBeforeLastNodeMs: quietAfterMs,
       meshFormed: formed,
       formationMsAfterLastListening: formationMs,
       peerCounts,
-      idle: { seconds: IDLE_S, cpuPercentOfCore: idleCpu, ...prefix('cpuPercent', stats(idleCpu)), rssMB: stats(idleRss), loadavg: loadAtIdle },
+      idle: { seconds: IDLE_S, cpuPercentOfCore: idleCpu, ...prefix('cpuPercent', stats(idleCpu)), rssMB: stats(idleRss), loadavg: loadAtIdle, connectionEvents: kind === 'bare' ? undefined : churn, countersPerNodePerMinute: idleCounters },
       load: phases,
       loadavgAtStart: loadAtStart
     }
@@ -293,13 +348,13 @@ async function main (): Promise<void> {
   // the daemons run the build as installed (the bundle of dist/); build it like the integration tests' global setup
   await buildDaemon()
   const result: Record<string, unknown> = {
-    config: { nodes: NODES, rates: RATES, seconds: SECONDS, idleSeconds: IDLE_S, mdns: MDNS, ledger: LEDGER, artifactBytes: 1024, cores: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() },
+    config: { nodes: NODES, rates: RATES, seconds: SECONDS, idleSeconds: IDLE_S, joins: JOINS, mdns: MDNS, ledger: LEDGER, artifactBytes: 1024, cores: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() },
     uptimeBefore: spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()
   }
   if (ONLY !== 'bare') {
     const root = await mkdtemp(join(tmpdir(), 'meshnode-soak-'))
     try {
-      const dirs = Array.from({ length: NODES }, (_, i) => join(root, `node-${i}`))
+      const dirs = Array.from({ length: NODES + JOINS - 1 }, (_, i) => join(root, `node-${i}`))
       // `meshnode init` derives the key (a third of a second of CPU each): not part of a node's start
       for (let i = 0; i < dirs.length; i += 4) {
         await Promise.all(dirs.slice(i, i + 4).map(async d => { await spawnUntil([BIN, 'init', '--data-dir', d, '--json'], /"peerId"/) }))
@@ -308,7 +363,7 @@ async function main (): Promise<void> {
     } finally { await rm(root, { recursive: true, force: true }) }
   }
   if (ONLY !== 'meshnode') result.baseline = { what: 'bare libp2p + gossipsub peers (bench/fixtures/soak-peer.ts), each dialling every peer already running', ...await runMesh('bare', async (_i, running) => await startBare(running.map(m => m.address))) }
-  result.targets = { idleCpuPercentOfCore: 1, deliveredPct: 100, latencyP99Ms: 1000, eventLoopLagP99Ms: 100, lastNodeStartMs: 3000 }
+  result.targets = { idleCpuPercentOfCore: 1, deliveredPct: 100, latencyP99Ms: 1000, eventLoopLagP99Ms: 100, lastNodeStartMs: 3000, joinMsMedian: 3000 }
   result.uptimeAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()
   process.stdout.write(JSON.stringify(result, null, 2) + '\n')
 }

@@ -1,14 +1,20 @@
 /**
  * When discovery walks (pure; discovery.ts runs it). Quick right after start, while the mesh forms; then, once that
- * start-up schedule is over ("settled"), a walk that finds nobody new backs off (1, 2, 5, then 10 minutes), and a new
+ * start-up schedule is over ("settled"), a walk that finds nobody new backs off (2, 5, 10, then 20 minutes), and a new
  * connection brings one walk soon, not the whole quick schedule again: in a 20-node mesh every join restarted six
  * quick walks at each of the 19 others, and every walk queries every peer (a third of an idle node's CPU).
  */
 
 /** Delays between walks while the mesh forms (the last one: the pace once settled, while walks find peers). */
 export const SCHEDULE_MS = [300, 700, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000] as const
-/** Delays after walks that found nobody new, one step per fruitless walk (then stays at the last). */
-export const IDLE_SCHEDULE_MS = [60_000, 120_000, 300_000, 600_000] as const
+/**
+ * Delays after walks that found nobody new, one step per fruitless walk (then stays at the last). A walk asks every
+ * peer of a small mesh for the peers closest to us: in a 20-node mesh, 19 requests each answered with 19 peer records,
+ * the largest part of an idle node's CPU while walks came a minute apart (measured with `bench/soak.ts`). A node that
+ * joins dials us itself, and a new connection brings a walk soon (`onConnection`), so the idle pace only finds peers
+ * that nobody connected us to.
+ */
+export const IDLE_SCHEDULE_MS = [120_000, 300_000, 600_000, 1_200_000] as const
 /** Where a connection before settling puts the quick schedule back. */
 const QUICK_AGAIN = 3
 

@@ -36,6 +36,8 @@ export const CONNECTION_PING_INTERVAL_MS = 60_000
  * stays under the ping interval, so one ping never overlaps the next.
  */
 export const CONNECTION_PING_TIMEOUT = { minTimeout: 20_000, maxTimeout: 25_000 } as const
+/** How often kad-dht queries for our own id by itself, past its first query at start: discovery.ts walks instead. */
+export const KAD_SELF_QUERY_INTERVAL_MS = 3_600_000
 /** The tag libp2p's bootstrap discovery puts on its peers (kept over untagged peers when pruning), for 2 minutes. */
 const BOOTSTRAP_TAG = { name: 'bootstrap', value: 50, ttl: 120_000 } as const
 
@@ -188,6 +190,10 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
       dht: kadDHT({
         protocol: KAD_PROTOCOL,
         clientMode: false,
+        // our discovery walks (discovery.ts) are self-queries on their own back-off schedule; kad's own every 5 min
+        // doubled them, each asking every peer of a small mesh for the peers closest to us (N^2 peer records). Its
+        // first, at start, still runs (queries wait for it)
+        querySelfInterval: KAD_SELF_QUERY_INTERVAL_MS,
         // keep loopback and LAN addresses: the public-network default strips them
         peerInfoMapper: passthroughMapper
       }),

@@ -15,8 +15,8 @@ describe('discovery walk schedule', () => {
     ['the first walk comes quickly', [], 300],
     ['walks stay quick while the mesh forms, found or not', [3, 0, 0], 1500],
     ['the start-up schedule runs to its end', Array(SCHEDULE_MS.length - 1).fill(0), 30_000],
-    ['once settled, a fruitless walk backs off a minute', Array(SCHEDULE_MS.length).fill(0), IDLE_SCHEDULE_MS[0]],
-    ['and further with each fruitless walk, up to 10 minutes', Array(SCHEDULE_MS.length + 6).fill(0), 600_000],
+    ['once settled, a fruitless walk backs off two minutes', Array(SCHEDULE_MS.length).fill(0), IDLE_SCHEDULE_MS[0]],
+    ['and further with each fruitless walk, up to 20 minutes', Array(SCHEDULE_MS.length + 6).fill(0), 1_200_000],
     ['a walk that found someone returns to the settled pace', [...Array(SCHEDULE_MS.length + 2).fill(0), 1], 30_000],
     ['a walk that could not tell (failed, or alone) returns to the settled pace', [...Array(SCHEDULE_MS.length + 4).fill(0), -1], 30_000]
   ])('%s', (_name, results, delay) => {
