@@ -29,11 +29,12 @@ import { BIN, REPO_ROOT, waitFor } from '../test/harness/index.js'
 import { buildDaemon } from '../scripts/bundle.js'
 import { Receipts, cpuPercent, cpuSeconds, onSchedule, pct, round, rssMB, watchAnnouncements, watchEvents } from './fixtures/soak-driver.js'
 
-const USAGE = `usage: npx tsx bench/soak.ts [--nodes N] [--rate R[,R2...]] [--seconds S] [--idle S] [--joins K] [--mdns] [--ledger] [--only meshnode|bare] [--quick]
+const USAGE = `usage: npx tsx bench/soak.ts [--nodes N] [--rate R[,R2...]] [--seconds S] [--idle S] [--idle-after S] [--joins K] [--mdns] [--ledger] [--only meshnode|bare] [--quick]
   N meshnode daemons (CLI, default options; mDNS and the ledger's embedded chain off unless --mdns / --ledger) in one
   mesh; 1 KiB artifacts added round-robin at R/s for S s (each rate in turn on the same mesh); prints
   delivery, publish->receipt latency, add latency, idle CPU (% of a core, /proc), RSS, start-up per node and
   event-loop lag p99 per node, beside a bare libp2p + gossipsub mesh of the same size (same run, same schedule).
+  --idle-after S: the idle window starts S s after the last node listened (default 60).
   --joins K: K joins of a new node to the mesh at rest (the last node, then K - 1 more after the load; median).
   Defaults (also --quick, for npm run bench): --nodes 8 --rate 10 --seconds 20 --idle 20 --joins 1.
   The issue's figures: --nodes 20 --rate 25,50 --seconds 300.
@@ -47,6 +48,7 @@ const NODES = arg('nodes', 8)
 const RATES = (() => { const i = process.argv.indexOf('--rate'); return i >= 0 ? process.argv[i + 1].split(',').map(Number) : [10] })()
 const SECONDS = arg('seconds', 20)
 const IDLE_S = arg('idle', 20)
+const IDLE_AFTER_S = arg('idle-after', 60)
 // joins of a node to the mesh at rest, each a new identity: the first is the last of the N nodes, each further one
 // replaces the previous joiner (stopped, the mesh back at rest) after the load phases; the median is reported
 const JOINS = Math.max(1, arg('joins', 1))
@@ -290,8 +292,9 @@ async function runMesh (kind: string, start: (i: number, running: Member[]) => P
     const formationMs = Date.now() - listenedAt
     const peerCounts = await Promise.all(members.map(async m => await m.peers()))
     await Promise.all(members.map(async m => await m.settled()))
-    // idle means steady state: past each node's start-up discovery schedule (about a minute of quick DHT walks)
-    await sleep(Math.max(5000, Math.min(60_000, listenedAt + 60_000 - Date.now())))
+    // idle means steady state: past each node's start-up discovery schedule (about a minute of quick DHT walks);
+    // --idle-after S starts the window later (the walks' idle back-off spaces them 2, 5, 10, then 20 minutes apart)
+    await sleep(Math.max(5000, listenedAt + IDLE_AFTER_S * 1000 - Date.now()))
 
     log(`${kind}: idle ${IDLE_S} s (load ${load()})`)
     const loadAtIdle = load()
@@ -348,7 +351,7 @@ async function main (): Promise<void> {
   // the daemons run the build as installed (the bundle of dist/); build it like the integration tests' global setup
   await buildDaemon()
   const result: Record<string, unknown> = {
-    config: { nodes: NODES, rates: RATES, seconds: SECONDS, idleSeconds: IDLE_S, joins: JOINS, mdns: MDNS, ledger: LEDGER, artifactBytes: 1024, cores: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() },
+    config: { nodes: NODES, rates: RATES, seconds: SECONDS, idleSeconds: IDLE_S, idleAfterSeconds: IDLE_AFTER_S, joins: JOINS, mdns: MDNS, ledger: LEDGER, artifactBytes: 1024, cores: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() },
     uptimeBefore: spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()
   }
   if (ONLY !== 'bare') {
