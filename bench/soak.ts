@@ -239,12 +239,17 @@ async function loadPhase (kind: string, members: Member[], rate: number, phase: 
   const base = phase * 10_000_000
   await Promise.all(members.map(async (m, n) => { await m.watch((i, at) => { if (i >= base) receipts.received(i - base, n, at) }, ac.signal) }))
   await Promise.all(members.map(async m => await m.lag()))
+  // connections opened and closed under load: a saturated node's pings time out and its connections are dropped
+  const churn = { connected: 0, disconnected: 0 }
+  await Promise.all(members.map(async m => { await m.churn(churn, ac.signal) }))
+  const counters0 = await Promise.all(members.map(async m => await m.counters()))
   const count = rate * SECONDS
   const addMs: number[] = []
   const addErrors: string[] = []
   const loadAtLoad = load()
   const load0 = members.map(m => cpuSeconds(m.pid))
   const l0 = performance.now()
+  const m0 = process.hrtime.bigint() / 1000n
   const fired = await onSchedule(rate, count, async (i, due) => {
     const by = i % NODES
     receipts.sent(i, due, by)
@@ -254,8 +259,10 @@ async function loadPhase (kind: string, members: Member[], rate: number, phase: 
   const expected = receipts.expected(NODES)
   await waitFor(() => receipts.delivered() >= expected, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {})
   const loadCpu = cpuPercent(load0, members.map(m => cpuSeconds(m.pid)), performance.now() - l0)
+  log(`${kind}: load window ${m0}-${process.hrtime.bigint() / 1000n} µs monotonic (load ${load()})`)
   const lags = await Promise.all(members.map(async m => await m.lag()))
   const loadRss = members.map(m => round(rssMB(m.pid)))
+  const loadCounters = counterRates(counters0, await Promise.all(members.map(async m => await m.counters())), performance.now() - l0)
   ac.abort()
   const lagP99 = lags.map(l => round(l.p99Ms))
   return {
@@ -271,7 +278,9 @@ async function loadPhase (kind: string, members: Member[], rate: number, phase: 
     maxEventLoopLagMs: round(Math.max(...lags.map(l => l.maxMs))),
     cpuPercentOfCore: stats(loadCpu),
     rssMB: stats(loadRss),
-    loadavg: loadAtLoad
+    loadavg: loadAtLoad,
+    connectionEvents: kind === 'bare' ? undefined : churn,
+    countersPerNodePerMinute: loadCounters
   }
 }
 

@@ -7,6 +7,12 @@
  * loop on a stream), and each root still lands on the k closest peers the walks found, plus our own provider record
  * (kad's reprovider republishes from it; `cancelReprovide` removes it). The messages are kad's own: receivers run
  * stock kad-dht (and go-libp2p's), nothing changes on the wire.
+ *
+ * A region's walk is reused for `walkTtlMs` (RegionWalks): under steady adds a batch leaves every 5 s, and a walk each
+ * time (FIND_NODE to every peer of a small mesh, each answering with a peer record per peer, each merged into the
+ * peer store) was a fifth of a loaded 20-node mesh's CPU, to find the same closest peers again. A peer that joined
+ * meanwhile gets the region's records from the next walk (and kad's reprovides); a peer that did not take its records
+ * makes the walks that found it be forgotten.
  */
 import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
@@ -45,12 +51,55 @@ export function asBatchDht (dht: unknown): BatchDht | undefined {
 /** Peers written to at once. */
 const WRITE_CONCURRENCY = 4
 
+/** How long a region's walk (its closest peers) is reused by later batches. */
+export const WALK_TTL_MS = 60_000
+
+/** A peer found by a walk, with its kad id (the SHA-256 of its multihash). */
+export interface WalkPeer { peer: PeerId, id: Uint8Array }
+
+/**
+ * The peers each keyspace region's last walk found, kept for `ttlMs`. A region is the first `bits` bits of a key;
+ * `bits` grows with the routing table, so it is part of the region's name.
+ */
+export class RegionWalks {
+  private readonly walks = new Map<string, { at: number, peers: WalkPeer[] }>()
+
+  constructor (private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+
+  /** The region's peers, if walked less than `ttlMs` ago. */
+  get (bits: number, region: number): WalkPeer[] | undefined {
+    const walk = this.walks.get(`${bits}/${region}`)
+    return walk != null && this.now() - walk.at < this.ttlMs ? walk.peers : undefined
+  }
+
+  /** Remember a walk's result (an empty one is not worth keeping); expired walks are dropped meanwhile. */
+  set (bits: number, region: number, peers: WalkPeer[]): void {
+    const now = this.now()
+    for (const [name, walk] of this.walks) if (now - walk.at >= this.ttlMs) this.walks.delete(name)
+    if (peers.length > 0) this.walks.set(`${bits}/${region}`, { at: now, peers })
+  }
+
+  /** Forget every walk that found `peer` (it did not take its records: the next batch walks those regions again). */
+  forget (peer: string): void {
+    for (const [name, walk] of this.walks) if (walk.peers.some(p => p.peer.toString() === peer)) this.walks.delete(name)
+  }
+}
+
+/** Options of a batch provider. */
+export interface BatchProviderInit {
+  /** Reuse a region's walk this long (default WALK_TTL_MS; 0 walks every batch). */
+  walkTtlMs?: number
+  now?: () => number
+}
+
 /**
  * A batch provider on `dht`. Roots are grouped by the first b bits of their DHT key, b chosen so that a region holds
  * about k peers (b = 0, one walk, in a mesh of up to 2k peers); each region's walk targets its first root, and each
- * root then goes to the k peers closest to it among everything the walks found.
+ * root then goes to the k peers closest to it among everything the walks found. A region walked less than
+ * `walkTtlMs` ago is not walked again.
  */
-export function batchProvider (libp2p: BatchNetwork, dht: BatchDht): ProvideBatch {
+export function batchProvider (libp2p: BatchNetwork, dht: BatchDht, init: BatchProviderInit = {}): ProvideBatch {
+  const walks = new RegionWalks(init.walkTtlMs ?? WALK_TTL_MS, init.now)
   return async (roots, signal) => {
     for (const root of roots) await dht.providers.addProvider(root, libp2p.peerId, { signal })
     const keys = await Promise.all(roots.map(async root => ({ root, id: await kadId(root.multihash.bytes) })))
@@ -60,13 +109,14 @@ export function batchProvider (libp2p: BatchNetwork, dht: BatchDht): ProvideBatc
       const region = prefixBits(key.id, bits)
       regions.set(region, [...(regions.get(region) ?? []), key])
     }
-    const candidates = new Map<string, { peer: PeerId, id: Uint8Array }>()
-    for (const region of regions.values()) {
-      for await (const event of dht.getClosestPeers(region[0].root.multihash.bytes, { signal })) {
-        const peer = event.name === 'FINAL_PEER' ? event.peer?.id : undefined
-        if (peer == null || peer.equals(libp2p.peerId) || candidates.has(peer.toString())) continue
-        candidates.set(peer.toString(), { peer, id: await kadId(peer.toMultihash().bytes) })
+    const candidates = new Map<string, WalkPeer>()
+    for (const [region, regionKeys] of regions) {
+      let peers = walks.get(bits, region)
+      if (peers == null) {
+        peers = await walk(libp2p, dht, regionKeys[0].root, signal)
+        walks.set(bits, region, peers)
       }
+      for (const p of peers) candidates.set(p.peer.toString(), p)
     }
     const perPeer = new Map<string, { peer: PeerId, messages: Uint8Array[] }>()
     const self = { id: libp2p.peerId.toMultihash().bytes, addrs: libp2p.getMultiaddrs().map(m => m.bytes) }
@@ -83,12 +133,23 @@ export function batchProvider (libp2p: BatchNetwork, dht: BatchDht): ProvideBatc
     let failures = 0
     const worker = async (): Promise<void> => {
       for (let t = targets.shift(); t != null; t = targets.shift()) {
-        await sendAll(libp2p, dht.protocol, t.peer, t.messages, signal).catch(() => { failures++ })
+        await sendAll(libp2p, dht.protocol, t.peer, t.messages, signal).catch(() => { failures++; walks.forget(t.peer.toString()) })
       }
     }
     await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker))
     if (perPeer.size > 0 && failures === perPeer.size) throw new Error(`no peer took the provider records (${failures} failed)`)
   }
+}
+
+/** kad's walk towards `root`: the closest peers it found (ourselves excluded), with their kad ids. */
+async function walk (libp2p: BatchNetwork, dht: BatchDht, root: CID, signal: AbortSignal): Promise<WalkPeer[]> {
+  const found = new Map<string, WalkPeer>()
+  for await (const event of dht.getClosestPeers(root.multihash.bytes, { signal })) {
+    const peer = event.name === 'FINAL_PEER' ? event.peer?.id : undefined
+    if (peer == null || peer.equals(libp2p.peerId) || found.has(peer.toString())) continue
+    found.set(peer.toString(), { peer, id: await kadId(peer.toMultihash().bytes) })
+  }
+  return [...found.values()]
 }
 
 /** One stream to `peer` carrying every message, then closed: kad's server handles them one after another. */

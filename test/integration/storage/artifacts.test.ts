@@ -238,6 +238,22 @@ describe('artifacts across three real nodes', () => {
       const stored: PeerId[] = await (b.libp2p.services.dht as any).providers.getProviders(root)
       return stored.map(String).includes(a.peerId)
     }, "B to store A's provider record", 20_000)
+    // the next batch, within the walk TTL, reuses that batch's walk (batch-provide.ts: RegionWalks): no DHT walk,
+    // and the record still lands on B
+    const dht = a.libp2p.services.dht as any
+    const walk = dht.getClosestPeers.bind(dht)
+    let walks = 0
+    dht.getClosestPeers = (key: Uint8Array, options: unknown) => { walks++; return walk(key, options) }
+    try {
+      const next = CID.parse((await a.store.add(pseudoRandom(10_000, 32), { name: 'provided-next.bin' })).cid)
+      await waitFor(async () => {
+        const stored: PeerId[] = await (b.libp2p.services.dht as any).providers.getProviders(next)
+        return stored.map(String).includes(a.peerId)
+      }, "B to store A's provider record of the next root", 20_000)
+    } finally {
+      dht.getClosestPeers = walk
+    }
+    expect(walks).toBe(0)
     // a fresh node reading it asks the DHT about the root only, never about each of its blocks
     const d = await startStorageNode(join(root_, 'n3'))
     extra.push(async () => { await d.close() })
