@@ -8,9 +8,9 @@
  * (kad's reprovider republishes from it; `cancelReprovide` removes it). The messages are kad's own: receivers run
  * stock kad-dht (and go-libp2p's), nothing changes on the wire.
  *
- * A region's walk is reused for `walkTtlMs` (RegionWalks): under steady adds a batch leaves every 5 s, and a walk each
- * time (FIND_NODE to every peer of a small mesh, each answering with a peer record per peer, each merged into the
- * peer store) was a fifth of a loaded 20-node mesh's CPU, to find the same closest peers again. A peer that joined
+ * A region's walk is reused for WALK_TTL_MS (RegionWalks): under steady adds a batch leaves every 5 s, and a walk each
+ * time (FIND_NODE to every peer of a small mesh, each answer read from the peer store and merged back into the
+ * asker's) was about a tenth of a loaded 20-node mesh's CPU, to find the same closest peers again. A peer that joined
  * meanwhile gets the region's records from the next walk (and kad's reprovides); a peer that did not take its records
  * makes the walks that found it be forgotten.
  */
@@ -85,21 +85,14 @@ export class RegionWalks {
   }
 }
 
-/** Options of a batch provider. */
-export interface BatchProviderInit {
-  /** Reuse a region's walk this long (default WALK_TTL_MS; 0 walks every batch). */
-  walkTtlMs?: number
-  now?: () => number
-}
-
 /**
  * A batch provider on `dht`. Roots are grouped by the first b bits of their DHT key, b chosen so that a region holds
  * about k peers (b = 0, one walk, in a mesh of up to 2k peers); each region's walk targets its first root, and each
  * root then goes to the k peers closest to it among everything the walks found. A region walked less than
- * `walkTtlMs` ago is not walked again.
+ * WALK_TTL_MS ago is not walked again.
  */
-export function batchProvider (libp2p: BatchNetwork, dht: BatchDht, init: BatchProviderInit = {}): ProvideBatch {
-  const walks = new RegionWalks(init.walkTtlMs ?? WALK_TTL_MS, init.now)
+export function batchProvider (libp2p: BatchNetwork, dht: BatchDht): ProvideBatch {
+  const walks = new RegionWalks(WALK_TTL_MS)
   return async (roots, signal) => {
     for (const root of roots) await dht.providers.addProvider(root, libp2p.peerId, { signal })
     const keys = await Promise.all(roots.map(async root => ({ root, id: await kadId(root.multihash.bytes) })))

@@ -10,7 +10,8 @@ const PROTOCOL = '/meshnode-test/sink/1.0.0'
 
 // Window updates a stream received, counted on the real class (src/node/yamux-window.ts changes when they are sent)
 const updates = new WeakMap<object, number>()
-const proto: { handleWindowUpdate: (this: object, frame: unknown) => void } = YamuxStream.prototype
+type Frame = Parameters<YamuxStream['handleWindowUpdate']>[0]
+const proto: { handleWindowUpdate: (this: object, frame: Frame) => void } = YamuxStream.prototype
 const handle = proto.handleWindowUpdate
 proto.handleWindowUpdate = function (frame) { updates.set(this, (updates.get(this) ?? 0) + 1); handle.call(this, frame) }
 
