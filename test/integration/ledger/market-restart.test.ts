@@ -32,7 +32,8 @@ describe('compute jobs survive a restart; a buyer\'s dataset artifact (anvil)', 
   let wallets: string[]
 
   const ready = async (n: NodeHandle): Promise<void> => {
-    await waitFor(async () => await n.api.request('GET', '/v1/market/books').then(() => true, () => false), { timeoutMs: 90_000, what: `node ${n.index}'s market` })
+    // a failed request is kept by waitFor: a timeout then says why the market never answered
+    await waitFor(async () => { await n.api.request('GET', '/v1/market/books'); return true }, { timeoutMs: 90_000, what: `node ${n.index}'s market` })
   }
 
   beforeAll(async () => {
