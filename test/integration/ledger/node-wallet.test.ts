@@ -6,7 +6,7 @@
  * stops with the last one. An operator's `contracts deploy --network amoy` runs against an anvil standing in for Amoy.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HDNodeWallet, JsonRpcProvider, MaxUint256, Mnemonic, Wallet } from 'ethers'
 import { CLI, REPO_ROOT, waitFor, freePort } from '../../harness/index.js'
+import { npmStart as startNpm } from '../../harness/npm-start.js'
 import { ApiClient, ClientError } from '../../../src/node/cli/client.js'
 import { attachCreditVault, attachFTNSToken, localContractAddresses, parseFtns, probeChainId, type WalletView, type LedgerInfoView } from '../../../src/ledger/index.js'
 import { startAnvil } from '../../../contracts/test/harness/anvil.js'
@@ -43,8 +44,7 @@ interface Daemon { dir: string, api: ApiClient, stop: () => Promise<void>, outpu
 /** `npm start` (what a user runs) on a fresh data dir, with loopback-only test addresses and this test's anvil port. */
 async function npmStart (anvilPort: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<Daemon> {
   const dir = await tempDir()
-  const env = {
-    ...process.env,
+  const npm = startNpm({
     MESHNODE_DATA_DIR: dir,
     MESHNODE_API_PORT: '0',
     MESHNODE_LISTEN: '/ip4/127.0.0.1/tcp/0',
@@ -52,30 +52,16 @@ async function npmStart (anvilPort: number, extraEnv: NodeJS.ProcessEnv = {}): P
     MESHNODE_LOG_FORMAT: 'json',
     MESHNODE_ANVIL_PORT: String(anvilPort),
     ...extraEnv
-  }
-  const child: ChildProcess = spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-  let out = ''
-  child.stdout?.on('data', d => { out += String(d) })
-  child.stderr?.on('data', d => { out += String(d) })
-  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    process.kill(-(child.pid as number), 'SIGTERM')
-    await exited
-  }
-  try {
-    await waitFor(() => existsSync(join(dir, 'api.url')), { timeoutMs: 60_000, what: `npm start to serve the API (${out.slice(-800)})` })
-  } catch (err) {
-    await stop()
-    throw err
-  }
+  })
+  const { stop, output } = npm
+  await npm.waitForApi()
   const api = await ApiClient.fromDataDir(dir)
   // the ledger comes up in the background (anvil, deploy, faucet): the wallet answers 409 ERR_LEDGER_NOT_READY until then
   await waitFor(async () => await api.request('GET', '/v1/wallet').then(() => true, (err: ClientError) => {
     if (err.code !== 'ERR_LEDGER_NOT_READY') throw err
     return false
-  }), { timeoutMs: 60_000, what: 'the ledger to be ready' }).catch(async (err: unknown) => { await stop(); throw new Error(`${(err as Error).message}\n${out.slice(-1500)}`) })
-  return { dir, api, stop, output: () => out }
+  }), { timeoutMs: 60_000, what: 'the ledger to be ready' }).catch(async (err: unknown) => { await stop(); throw new Error(`${(err as Error).message}\n${output().slice(-1500)}`) })
+  return { dir, api, stop: async () => { await stop() }, output }
 }
 
 /** The error a request got (status and code), or fails the test when it succeeded. */

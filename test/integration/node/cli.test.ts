@@ -1,11 +1,12 @@
 import { describe, it, expect, afterAll } from 'vitest'
-import { spawn, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { mkdtemp, rm, readFile, stat, writeFile, chmod } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CLI, REPO_ROOT, waitFor, Mesh } from '../../harness/index.js'
+import { npmStart as startNpm } from '../../harness/npm-start.js'
 import { initDataDir } from '../../../src/node/identity.js'
 
 const exec = promisify(execFile)
@@ -142,14 +143,10 @@ describe('meshnode CLI', () => {
 
   it('npm start runs a node on the embedded default, status/peers/hardware answer, and SIGTERM closes it within 5 s', async () => {
     const dir = await tempDir()
-    const env = { ...process.env, MESHNODE_DATA_DIR: dir, MESHNODE_API_PORT: '0', MESHNODE_LISTEN: '/ip4/127.0.0.1/tcp/0', MESHNODE_MDNS: 'false', MESHNODE_LOG_FORMAT: 'json' }
-    const child = spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    let out = ''
-    child.stdout.on('data', d => { out += String(d) })
-    child.stderr.on('data', d => { out += String(d) })
-    const exited = new Promise<number | null>(resolve => child.on('exit', code => { resolve(code) }))
+    const env = { MESHNODE_DATA_DIR: dir, MESHNODE_API_PORT: '0', MESHNODE_LISTEN: '/ip4/127.0.0.1/tcp/0', MESHNODE_MDNS: 'false', MESHNODE_LOG_FORMAT: 'json' }
+    const npm = startNpm(env)
     try {
-      await waitFor(() => existsSync(join(dir, 'api.url')), { timeoutMs: 60_000, what: `npm start to serve the API (${out.slice(-500)})` })
+      await npm.waitForApi()
       const status = await cli(['status', '--json'], { MESHNODE_DATA_DIR: dir })
       expect(status.code, status.stderr).toBe(0)
       const identity = JSON.parse(await readFile(join(dir, 'identity.json'), 'utf8'))
@@ -166,8 +163,7 @@ describe('meshnode CLI', () => {
     } finally {
       // what Ctrl-C does: the signal goes to npm and the node; the node closes gracefully (api.url removed)
       const t0 = Date.now()
-      process.kill(-(child.pid as number), 'SIGTERM')
-      await exited
+      await npm.stop()
       await waitFor(() => !existsSync(join(dir, 'api.url')), { timeoutMs: 5000, what: 'graceful close' })
       expect(Date.now() - t0).toBeLessThan(5000)
     }
