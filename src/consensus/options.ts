@@ -57,6 +57,12 @@ export const ConsensusOptionsSchema = Type.Object({
    * state store, except what the chain and catch-up still need (absent: 64; see core/prune.ts).
    */
   retainEpochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  /**
+   * Yes votes go to the proposer alone, which gossips the QC (service/direct-votes.ts); a vote whose proposal is still
+   * open this long after is gossiped too (the proposer may be gone). 0: every vote is gossiped at once. Absent: 3000.
+   * Electorates above `blsQcThreshold` always gossip their votes (an aggregate QC carries no vote list).
+   */
+  directVoteFallbackMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
   genesis: GenesisSchema
 }, { additionalProperties: false })
 

@@ -27,13 +27,22 @@ export class ReplayGuard {
 
   /** Throws a reject-level GossipValidationError when the record is stale, from the future, or already seen. */
   check (signer: string, domain: string, seq: number): void {
-    const now = this.clock.now()
-    if (seq < now - this.opts.maxAgeMs) throw new GossipValidationError('reject', 'ERR_STALE', `record is older than ${this.opts.maxAgeMs} ms`)
-    if (seq > now + this.opts.maxSkewMs) throw new GossipValidationError('reject', 'ERR_FUTURE', 'record is dated in the future')
+    const now = this.fresh(seq)
     const id = `${signer}|${domain}|${seq}`
     if (this.seen.has(id)) throw new GossipValidationError('reject', 'ERR_REPLAY', 'record was already seen')
     this.seen.set(id, seq)
     if (this.seen.size > this.maxEntries) this.prune(now)
+  }
+
+  /**
+   * The freshness half of `check`, without remembering the record (a path where a repeat is harmless, e.g. a vote sent
+   * straight to its proposer that may arrive again by gossip); returns the clock's now.
+   */
+  fresh (seq: number): number {
+    const now = this.clock.now()
+    if (seq < now - this.opts.maxAgeMs) throw new GossipValidationError('reject', 'ERR_STALE', `record is older than ${this.opts.maxAgeMs} ms`)
+    if (seq > now + this.opts.maxSkewMs) throw new GossipValidationError('reject', 'ERR_FUTURE', 'record is dated in the future')
+    return now
   }
 
   private prune (now: number): void {

@@ -10,6 +10,9 @@ export const CONSENSUS_TOPIC = topicName('consensus', 1)
 /** The stream protocol a node that was away fetches finalized records with (by epoch, then by id). */
 export const CONSENSUS_SYNC_PROTOCOL = protocolId('consensus-sync', '1.0.0')
 
+/** The stream protocol a voter sends its yes vote to the proposer on (service/direct-votes.ts). */
+export const CONSENSUS_VOTE_PROTOCOL = protocolId('consensus-vote', '1.0.0')
+
 /** The consensus records, each signed under its own domain. */
 export type ConsensusRecordType = 'proposal' | 'vote' | 'qc' | 'evidence' | 'veto'
 

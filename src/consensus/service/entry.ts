@@ -41,6 +41,8 @@ export interface Entry {
   evidenced: Set<string>
   /** The voters the chain (or, before an epoch lists it, this node's QC) counts as its agreeing yes votes. */
   qcVoters?: string[]
+  /** The QC is public: this node published it as the proposer, took it from the proposer, or the chain listed it. */
+  qcPublic?: boolean
   /** The latest tally (for the view). */
   tally?: TallyResult<VoteRec>
   /** The CID of its decision block in the blockstore (archive.ts), once archived here. */
@@ -97,6 +99,24 @@ export function qcOf (e: Entry, voters: readonly string[]): Qc {
     if (v != null) votes.push(v.bytes)
   }
   return { proposalId: e.id, epoch: e.proposal.snapshot, votes }
+}
+
+/**
+ * The distinct voters of `votes` when each is a counted yes vote held on the entry (so verified here), sorted;
+ * undefined when any is not (a QC this node cannot take as it stands).
+ */
+export function heldYesVoters (e: Entry, votes: readonly Uint8Array[]): string[] | undefined {
+  const held = new Map<string, string>()
+  for (const [voter, list] of e.votes) {
+    for (const v of list) if (v.choice === 'yes' && v.seq <= e.proposal.expiresAt) held.set(Buffer.from(v.bytes).toString('base64'), voter)
+  }
+  const voters = new Set<string>()
+  for (const b of votes) {
+    const voter = held.get(Buffer.from(b).toString('base64'))
+    if (voter == null) return undefined
+    voters.add(voter)
+  }
+  return [...voters].sort()
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()

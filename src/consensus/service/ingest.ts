@@ -16,9 +16,9 @@ import { checkVoteBls, openConsensusRecord, verifyEvidence, type OpenedConsensus
 import { BlsVotes } from '../core/bls-votes.js'
 import { verifyQc } from '../core/qc.js'
 import type { BuiltinHost } from './builtin-kinds.js'
-import type { ElectorateWeights } from '../core/weights.js'
+import { reachesQuorum, type ElectorateWeights } from '../core/weights.js'
 import type { WorkRecord } from './kinds.js'
-import { addVoteRec, heldVotes, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
+import { addVoteRec, heldVotes, heldYesVoters, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
 import { EPOCH_KIND, epochRecords, followsChain, type EpochPayload } from './epochs.js'
 import type { ConsensusService } from './service.js'
 import { loadState, ops, type ConsensusOp } from './store.js'
@@ -113,6 +113,29 @@ export class Ingest implements BuiltinHost {
     }
   }
 
+  /**
+   * A yes vote sent straight to this node as its proposal's proposer (direct-votes.ts): checked as gossip would be,
+   * except that a repeat is harmless (the same vote may come again by gossip) and the sender must be the voter.
+   * Returns whether it was taken in; false (the voter then gossips it) when its proposal is not known here.
+   */
+  async takeDirectVote (bytes: Uint8Array, from: string): Promise<boolean> {
+    try {
+      const opened = await openConsensusRecord(bytes, this.s.network)
+      if (opened.type !== 'vote' || opened.record.signer !== from) throw new GossipValidationError('reject', 'ERR_SIGNER', 'a direct vote must be the sender\'s own vote')
+      if (this.bans.has(from)) return false
+      this.s.guard.fresh(opened.record.seq)
+      checkVoteBls(opened.record.payload, this.bls.ring)
+      if (!this.entries.has(opened.record.payload.proposalId)) return false
+      this.s.c.metrics?.votes.inc({ result: 'direct' })
+      await this.ingest(opened)
+      return true
+    } catch (err) {
+      if (!(err instanceof GossipValidationError) || err.action === 'reject') this.s.c.penalties?.penalise(from)
+      this.s.c.metrics?.votes.inc({ result: 'refused' })
+      return false
+    }
+  }
+
   private checkKind (p: Proposal): void {
     if (p.kind === EPOCH_KIND) return
     try {
@@ -124,9 +147,14 @@ export class Ingest implements BuiltinHost {
     }
   }
 
-  /** Open bytes from a trusted path (this node's own signing, sync, the store) and take them in. */
+  /**
+   * Open bytes from a trusted path (this node's own signing, sync, a QC's votes) and take them in. The record counts
+   * as seen: the same record on gossip later is a replay (a vote first seen in its QC, since votes go to the proposer).
+   */
   async ingestBytes (bytes: Uint8Array): Promise<void> {
-    await this.ingest(await openConsensusRecord(bytes, this.s.network))
+    const o = await openConsensusRecord(bytes, this.s.network)
+    this.seed(o.record.signer, o.record.domain, o.record.seq)
+    await this.ingest(o)
   }
 
   /** Take in an opened record; tracked so `stop` can wait for the work in flight. */
@@ -156,6 +184,7 @@ export class Ingest implements BuiltinHost {
       const e = this.entries.get(o.record.payload.proposalId)
       const held = e != null ? heldVotes(e) : () => false
       for (const v of o.record.payload.votes) if (!held(v)) await this.ingestBytes(v).catch(() => {})
+      if (e != null && o.record.signer === e.proposal.proposer) await this.adoptQc(e, o.record.payload)
       return
     }
     if (o.type === 'proposal') {
@@ -260,7 +289,7 @@ export class Ingest implements BuiltinHost {
       e.qcVoters = t.yesVoters
       e.qc = qcOf(e, t.yesVoters)
       batch.push(ops.qc(e.qc))
-      if (e.proposal.proposer === this.s.peerId) void this.publishQc(e, e.qc)
+      if (e.proposal.proposer === this.s.peerId) { e.qcPublic = true; void this.publishQc(e, e.qc) }
     }
     if (e.status !== before) {
       batch.push(ops.proposal(e.id, this.stored(e)))
@@ -274,6 +303,22 @@ export class Ingest implements BuiltinHost {
       else if (e.status === 'expired') this.s.c.events.emit('proposal.expired', { id: e.id, kind })
     } else if (batch.length > 0) await this.s.write(batch)
     if (e.status === 'accepted' && !e.executed) await this.finalize(e, now)
+  }
+
+  /**
+   * Take the proposer's QC as this node's own: its voters are the ones every node holds (a QC this node assembled may
+   * count its own vote, which went to the proposer alone: direct-votes.ts), so the epoch chain lists those.
+   */
+  private async adoptQc (e: Entry, qc: Qc): Promise<void> {
+    if (e.qcPublic === true || e.status !== 'accepted' || qc.epoch !== e.proposal.snapshot) return
+    const voters = heldYesVoters(e, qc.votes)
+    if (voters == null) return
+    const weights = this.s.electorateOf(e.proposal)
+    if (!reachesQuorum(voters.reduce((n, v) => n + (weights.weights.get(v) ?? 0n), 0n), weights.total)) return
+    e.qc = { proposalId: e.id, epoch: qc.epoch, votes: [...qc.votes] }
+    e.qcVoters = voters
+    e.qcPublic = true
+    await this.s.write([ops.qc(e.qc)])
   }
 
   /** Gossip a QC this node assembled: as one BLS aggregate when its voters exceed the threshold and it verifies. */
@@ -365,6 +410,7 @@ export class Ingest implements BuiltinHost {
       if (x == null) continue
       x.epoch = p.epoch
       x.qcVoters = voters
+      x.qcPublic = true
       x.status = 'accepted'
       const pl = x.proposal.payload as { name?: unknown, value?: unknown }
       if (x.proposal.kind === NETWORK_PARAM && typeof pl.name === 'string' && pl.name.startsWith(REPUTATION_PREFIX)) changes[pl.name.slice(REPUTATION_PREFIX.length)] = pl.value

@@ -65,7 +65,9 @@ async function boot (n: Pick<Node, 'id' | 'key' | 'dir'>, genesis: ConsensusServ
     genesis,
     network: NETWORK,
     recordMaxAgeMs: 3600_000,
-    recordMaxSkewMs: 500
+    recordMaxSkewMs: 500,
+    // every vote on gossip: the test carries gossip itself (votes straight to a proposer: direct-votes.test.ts)
+    directVoteFallbackMs: 0
   })({ peerId: n.id, privateKey: n.key, libp2p, gossip: { register: () => {}, publish: async (_t, b) => { out.push(b) } }, state, events: bus, logger: silentLogger, clock })
   await s.start()
   clearInterval(s['timer']) // the test beats the chain itself (tick), at the manual clock's times

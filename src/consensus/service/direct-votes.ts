@@ -1,0 +1,106 @@
+/**
+ * Yes votes go to the proposer, not to the mesh (`/meshnode/consensus-vote/1.0.0`): the proposer assembles the QC
+ * and gossips it, so a proposal costs every node two gossip messages (the proposal, the QC) instead of one per voter.
+ * On a 20-node mesh each gossip message reaches a node about ten times over; the votes were most of the work.
+ *
+ * Every vote still becomes public where it matters (the epoch chain lists voters others must hold, core/epoch-lock.ts
+ * reads who backed what): `sweep` gossips a vote sent here once `fallbackMs` passed if its proposal is still open (the
+ * proposer may be gone) or this node's own QC counts it (no QC from the proposer made it public). No and abstain
+ * votes, vetoes and evidence are gossiped as before: early rejection and equivocation are seen by everyone.
+ *
+ * Wire: the voter sends its signed vote envelope (one length-prefixed frame); the proposer answers one byte, ACK when
+ * it took the vote in, and closes. Anything else (a refusal, a timeout, no connection) and the voter gossips at once.
+ */
+import type { PeerId, Stream } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { raceSignal } from 'race-signal'
+
+/** Largest vote envelope accepted (an Ed25519 vote with its BLS part is well under 1 KiB). */
+export const MAX_DIRECT_VOTE_BYTES = 16 * 1024
+/** One direct send (dial included) may take this long before the vote is gossiped instead. */
+export const DIRECT_VOTE_TIMEOUT_MS = 2_000
+const ACK = 1
+const REFUSED = 0
+
+/** What the proposer's side does with a vote: true when taken in. */
+export type DirectVoteSink = (bytes: Uint8Array, from: PeerId) => Promise<boolean>
+
+/** Serve one inbound vote stream. */
+export async function serveDirectVote (stream: Stream, from: PeerId, sink: DirectVoteSink, timeoutMs = DIRECT_VOTE_TIMEOUT_MS): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  try {
+    const lp = lpStream(stream, { maxDataLength: MAX_DIRECT_VOTE_BYTES })
+    const bytes = (await lp.read({ signal })).subarray()
+    const taken = await sink(bytes, from).catch(() => false)
+    await lp.write(Uint8Array.of(taken ? ACK : REFUSED), { signal })
+    await stream.close({ signal })
+  } catch (err) {
+    stream.abort(err as Error)
+  }
+}
+
+/** The slice of libp2p the sender uses. */
+export interface DirectVoteDialer {
+  dialProtocol: (peer: PeerId, protocol: string, opts: { signal: AbortSignal }) => Promise<Stream>
+}
+
+/** Send a vote to `peer`; true when it answered ACK. Never throws. */
+export async function sendDirectVote (dialer: DirectVoteDialer, peer: PeerId, protocol: string, bytes: Uint8Array, timeoutMs = DIRECT_VOTE_TIMEOUT_MS): Promise<boolean> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  const dialing = dialer.dialProtocol(peer, protocol, { signal })
+  const stream = await raceSignal(dialing, signal).catch((err: Error) => {
+    void dialing.then(s => { s.abort(err) }, () => {})
+    return undefined
+  })
+  if (stream == null) return false
+  try {
+    const lp = lpStream(stream, { maxDataLength: 1 })
+    await lp.write(bytes, { signal })
+    const answer = (await lp.read({ signal })).subarray()
+    await stream.close({ signal })
+    return answer.length === 1 && answer[0] === ACK
+  } catch (err) {
+    stream.abort(err as Error)
+    return false
+  }
+}
+
+/** What `sweep` asks about a proposal a vote was sent on. */
+export interface SentVoteState {
+  /** Still open (no QC, not expired or rejected). */
+  open: boolean
+  /** This node's QC counts this node's vote, and that QC was not made public by the proposer. */
+  privatelyCounted: boolean
+}
+
+/** This node's yes votes not gossiped (sent to their proposer, or the proposer's own), until they are public or moot. */
+export class HeldVotes {
+  private readonly held = new Map<string, { bytes: Uint8Array, at: number }>()
+
+  constructor (private readonly fallbackMs: number, private readonly publish: (bytes: Uint8Array) => Promise<void>) {}
+
+  /** Note a vote on proposal `id` that left (or stayed) without gossip at `now`. */
+  hold (id: string, bytes: Uint8Array, now: number): void {
+    this.held.set(id, { bytes, at: now })
+  }
+
+  /** Gossip a held vote now (its direct send failed); no-op when not held. */
+  async release (id: string): Promise<void> {
+    const h = this.held.get(id)
+    if (h == null) return
+    this.held.delete(id)
+    await this.publish(h.bytes)
+  }
+
+  /** On the service's beat: gossip what must become public, forget what no longer matters (see the module comment). */
+  async sweep (now: number, state: (id: string) => SentVoteState | undefined): Promise<void> {
+    for (const [id, h] of [...this.held]) {
+      if (now - h.at < this.fallbackMs) continue
+      const s = state(id)
+      if (s != null && (s.open || s.privatelyCounted)) await this.release(id)
+      else this.held.delete(id)
+    }
+  }
+
+  get size (): number { return this.held.size }
+}
