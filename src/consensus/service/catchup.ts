@@ -232,7 +232,7 @@ export class CatchUp implements SyncSource {
     e.qc = qc
     e.qcVoters = await qcVoters(qc, id, this.s.network)
     e.status = 'accepted'
-    await this.s.write([ops.qc(qc), ops.proposal(id, { b: e.bytes, s: e.status, x: e.executed, e: e.epoch })])
+    await this.s.write([ops.qc(qc), ops.entry(e)])
     this.s.archive.keep(e)
     if (before === 'accepted') return
     this.s.c.metrics?.proposals.inc({ status: 'accepted' })

@@ -16,9 +16,9 @@ import { checkVoteBls, openConsensusRecord, verifyEvidence, type OpenedConsensus
 import { BlsVotes } from '../core/bls-votes.js'
 import { verifyQc } from '../core/qc.js'
 import type { BuiltinHost } from './builtin-kinds.js'
-import { reachesQuorum, type ElectorateWeights } from '../core/weights.js'
+import type { ElectorateWeights } from '../core/weights.js'
 import type { WorkRecord } from './kinds.js'
-import { addVoteRec, heldVotes, heldYesVoters, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
+import { addVoteRec, heldVotes, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
 import { EPOCH_KIND, epochRecords, followsChain, type EpochPayload } from './epochs.js'
 import type { ConsensusService } from './service.js'
 import { loadState, ops, type ConsensusOp } from './store.js'
@@ -113,29 +113,6 @@ export class Ingest implements BuiltinHost {
     }
   }
 
-  /**
-   * A yes vote sent straight to this node as its proposal's proposer (direct-votes.ts): checked as gossip would be,
-   * except that a repeat is harmless (the same vote may come again by gossip) and the sender must be the voter.
-   * Returns whether it was taken in; false (the voter then gossips it) when its proposal is not known here.
-   */
-  async takeDirectVote (bytes: Uint8Array, from: string): Promise<boolean> {
-    try {
-      const opened = await openConsensusRecord(bytes, this.s.network)
-      if (opened.type !== 'vote' || opened.record.signer !== from) throw new GossipValidationError('reject', 'ERR_SIGNER', 'a direct vote must be the sender\'s own vote')
-      if (this.bans.has(from)) return false
-      this.s.guard.fresh(opened.record.seq)
-      checkVoteBls(opened.record.payload, this.bls.ring)
-      if (!this.entries.has(opened.record.payload.proposalId)) return false
-      this.s.c.metrics?.votes.inc({ result: 'direct' })
-      await this.ingest(opened)
-      return true
-    } catch (err) {
-      if (!(err instanceof GossipValidationError) || err.action === 'reject') this.s.c.penalties?.penalise(from)
-      this.s.c.metrics?.votes.inc({ result: 'refused' })
-      return false
-    }
-  }
-
   private checkKind (p: Proposal): void {
     if (p.kind === EPOCH_KIND) return
     try {
@@ -147,10 +124,7 @@ export class Ingest implements BuiltinHost {
     }
   }
 
-  /**
-   * Open bytes from a trusted path (this node's own signing, sync, a QC's votes) and take them in. The record counts
-   * as seen: the same record on gossip later is a replay (a vote first seen in its QC, since votes go to the proposer).
-   */
+  /** Open bytes from a trusted path (own signing, sync, a QC's votes) and take them in; on gossip later it is a replay. */
   async ingestBytes (bytes: Uint8Array): Promise<void> {
     const o = await openConsensusRecord(bytes, this.s.network)
     this.seed(o.record.signer, o.record.domain, o.record.seq)
@@ -184,7 +158,7 @@ export class Ingest implements BuiltinHost {
       const e = this.entries.get(o.record.payload.proposalId)
       const held = e != null ? heldVotes(e) : () => false
       for (const v of o.record.payload.votes) if (!held(v)) await this.ingestBytes(v).catch(() => {})
-      if (e != null && o.record.signer === e.proposal.proposer) await this.adoptQc(e, o.record.payload)
+      if (e != null && o.record.signer === e.proposal.proposer) await this.s.votes?.adopt(e, o.record.payload)
       return
     }
     if (o.type === 'proposal') {
@@ -193,7 +167,7 @@ export class Ingest implements BuiltinHost {
       if (o.record.payload.kind !== EPOCH_KIND) this.s.kinds.check({ id, proposal: o.record.payload })
       const e = newEntry(id, o.record.bytes, o.record.payload)
       this.entries.set(id, e)
-      await this.s.write([ops.proposal(id, this.stored(e))])
+      await this.s.write([ops.entry(e)])
       this.s.c.events.emit('proposal.created', { id, kind: e.proposal.kind, proposer: e.proposal.proposer, expiresAt: e.proposal.expiresAt })
       for (const bytes of this.orphans.get(id) ?? []) await this.ingestBytes(bytes).catch(() => {})
       this.orphans.delete(id)
@@ -255,10 +229,6 @@ export class Ingest implements BuiltinHost {
     this.s.c.penalties?.penalise(voter, 10)
   }
 
-  private stored (e: Entry): { b: Uint8Array, s: Entry['status'], x: boolean, e: number | null } {
-    return { b: e.bytes, s: e.status, x: e.executed, e: e.epoch }
-  }
-
   // ---- tally, finality, execution ----
 
   /** Re-tally every proposal that can still move (expiry, finality), on the chain's beat. */
@@ -292,7 +262,7 @@ export class Ingest implements BuiltinHost {
       if (e.proposal.proposer === this.s.peerId) { e.qcPublic = true; void this.publishQc(e, e.qc) }
     }
     if (e.status !== before) {
-      batch.push(ops.proposal(e.id, this.stored(e)))
+      batch.push(ops.entry(e))
       await this.s.write(batch)
       this.s.c.metrics?.proposals.inc({ status: e.status })
       const { kind } = e.proposal
@@ -303,22 +273,6 @@ export class Ingest implements BuiltinHost {
       else if (e.status === 'expired') this.s.c.events.emit('proposal.expired', { id: e.id, kind })
     } else if (batch.length > 0) await this.s.write(batch)
     if (e.status === 'accepted' && !e.executed) await this.finalize(e, now)
-  }
-
-  /**
-   * Take the proposer's QC as this node's own: its voters are the ones every node holds (a QC this node assembled may
-   * count its own vote, which went to the proposer alone: direct-votes.ts), so the epoch chain lists those.
-   */
-  private async adoptQc (e: Entry, qc: Qc): Promise<void> {
-    if (e.qcPublic === true || e.status !== 'accepted' || qc.epoch !== e.proposal.snapshot) return
-    const voters = heldYesVoters(e, qc.votes)
-    if (voters == null) return
-    const weights = this.s.electorateOf(e.proposal)
-    if (!reachesQuorum(voters.reduce((n, v) => n + (weights.weights.get(v) ?? 0n), 0n), weights.total)) return
-    e.qc = { proposalId: e.id, epoch: qc.epoch, votes: [...qc.votes] }
-    e.qcVoters = voters
-    e.qcPublic = true
-    await this.s.write([ops.qc(e.qc)])
   }
 
   /** Gossip a QC this node assembled: as one BLS aggregate when its voters exceed the threshold and it verifies. */
@@ -370,7 +324,7 @@ export class Ingest implements BuiltinHost {
       this.s.c.logger.warn({ err: (err as Error).message, id: e.id, kind: e.proposal.kind }, 'proposal executor failed')
     }
     e.executed = true
-    await this.s.write([ops.proposal(e.id, this.stored(e))])
+    await this.s.write([ops.entry(e)])
     this.s.archive.keep(e)
     this.s.c.events.emit('proposal.executed', { id: e.id, kind: e.proposal.kind })
   }
@@ -381,7 +335,7 @@ export class Ingest implements BuiltinHost {
     // a QC'd epoch for an epoch final here is never applied: the same content is a no-op, other content is reported
     if (!e.executed && p.epoch <= this.s.chain.epoch) this.s.epochConflict(p.epoch, e.id, p)
     if (e.executed || p.epoch <= this.s.chain.epoch) {
-      if (!e.executed) { e.executed = true; await this.s.write([ops.proposal(e.id, this.stored(e))]) }
+      if (!e.executed) { e.executed = true; await this.s.write([ops.entry(e)]) }
       return
     }
     // a QC on an epoch that does not follow this chain (another previous hash, credit ledger or snapshot) takes byzantine weight of 1/3
@@ -389,12 +343,12 @@ export class Ingest implements BuiltinHost {
     const missing = p.epoch !== this.s.chain.epoch + 1 || p.accepted.some(a => this.entries.get(a.id)?.qc == null) || p.evidence.some(id => !this.evidence.has(id))
     if (missing) { void this.catchUp.syncSoon(); return }
     const entry = this.applyToChain(e)
-    const batch: ConsensusOp[] = [ops.epoch(entry), ops.proposal(e.id, this.stored(e))]
+    const batch: ConsensusOp[] = [ops.epoch(entry), ops.entry(e)]
     for (const { id } of p.accepted) {
       const x = this.entries.get(id)
       if (x == null) continue
       if (!x.executed) await this.execute(x)
-      batch.push(ops.proposal(id, this.stored(x)))
+      batch.push(ops.entry(x))
     }
     await this.s.write(batch)
     this.s.c.metrics?.epoch.set(entry.epoch)
@@ -410,7 +364,6 @@ export class Ingest implements BuiltinHost {
       if (x == null) continue
       x.epoch = p.epoch
       x.qcVoters = voters
-      x.qcPublic = true
       x.status = 'accepted'
       const pl = x.proposal.payload as { name?: unknown, value?: unknown }
       if (x.proposal.kind === NETWORK_PARAM && typeof pl.name === 'string' && pl.name.startsWith(REPUTATION_PREFIX)) changes[pl.name.slice(REPUTATION_PREFIX.length)] = pl.value

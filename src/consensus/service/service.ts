@@ -19,7 +19,7 @@ import { policyVerdict, type Assessment, type OperatorPolicy } from '../core/pol
 import type { GuardianSet } from '../core/tally.js'
 import { electorateWeights, type ElectorateWeights } from '../core/weights.js'
 import { proposalId, signConsensusRecord, type ConsensusRecordSpecs } from '../protocol/records.js'
-import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC, CONSENSUS_VOTE_PROTOCOL } from '../protocol/topic.js'
+import { CONSENSUS_SYNC_PROTOCOL, CONSENSUS_TOPIC } from '../protocol/topic.js'
 import { attemptedEpoch, type Proposal, type Qc, type VoteBls, type VoteChoice } from '../protocol/schemas.js'
 import { deriveBlsKeyPair, makeBlsBinding, signBlsVote, type BlsBinding, type BlsKeyPair } from '../core/bls.js'
 import type { QcAggregate } from '../core/qc.js'
@@ -35,14 +35,10 @@ import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
 import { GroupCommit, ops, type ConsensusState } from './store.js'
 import { serveSync } from './sync.js'
-import { HeldVotes, sendDirectVote, serveDirectVote } from './direct-votes.js'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { DIRECT_VOTE_FALLBACK_MS, VoteRouting } from './vote-routing.js'
 import { ConsensusArchive, type ConsensusBlocks } from './archive.js'
 import { Pruner } from './prune.js'
-import { epochsView, reputationPeerView, reputationView } from './views.js'
-
-/** How long a yes vote sent to its proposer alone waits for a QC before it is gossiped too (direct-votes.ts). */
-export const DIRECT_VOTE_FALLBACK_MS = 3_000
+import { epochsView, reputationBonus, reputationPeerView, reputationView } from './views.js'
 
 /** The service's options (the node's `consensus` options plus what it shares with other subsystems). */
 export interface ConsensusInit extends ConsensusOptions {
@@ -89,8 +85,8 @@ export class ConsensusService {
   private readonly casting = new Set<string>()
   /** Every write of the service, group-committed (store.ts). */
   private readonly writes: GroupCommit
-  /** This node's yes votes that went to their proposer alone (direct-votes.ts); undefined: every vote is gossiped. */
-  private readonly held?: HeldVotes
+  /** Where this node's votes go: yes votes straight to their proposer (vote-routing.ts). */
+  readonly votes: VoteRouting
   private blsKey?: BlsKeyPair
   private blsBinding?: BlsBinding
 
@@ -104,8 +100,7 @@ export class ConsensusService {
     this.archive = new ConsensusArchive(c.blocks, c.logger, c.metrics)
     this.pruner = new Pruner(this, this.ingest.entries)
     for (const k of builtinKinds(this.ingest)) this.kinds.register(k)
-    const fallbackMs = init.directVoteFallbackMs ?? DIRECT_VOTE_FALLBACK_MS
-    if (fallbackMs > 0) this.held = new HeldVotes(fallbackMs, async bytes => { await this.publish(bytes) })
+    this.votes = new VoteRouting(this, this.ingest, init.directVoteFallbackMs ?? DIRECT_VOTE_FALLBACK_MS)
   }
 
   get peerId (): string { return this.c.peerId }
@@ -127,11 +122,7 @@ export class ConsensusService {
       deliver: async (opened) => { await this.ingest.ingest(opened) }
     })
     await this.c.libp2p.handle(CONSENSUS_SYNC_PROTOCOL, (stream: Stream) => { void serveSync(stream, this.ingest.catchUp, this.init.syncTimeoutMs, err => { this.c.logger.debug({ err: err.message }, 'consensus sync request failed') }) }, { maxInboundStreams: 8 })
-    if (this.held != null) {
-      await this.c.libp2p.handle(CONSENSUS_VOTE_PROTOCOL, (stream, connection) => {
-        void serveDirectVote(stream, connection.remotePeer, async (bytes, from) => await this.ingest.takeDirectVote(bytes, from.toString()))
-      }, { maxInboundStreams: 16 })
-    }
+    await this.votes.start()
     this.c.libp2p.addEventListener('peer:identify', this.ingest.catchUp.onIdentify)
     const tickMs = Math.max(50, Math.min(500, Math.floor(this.init.epochIntervalMs / 4)))
     this.timer = setInterval(() => { void this.tick() }, tickMs)
@@ -145,7 +136,7 @@ export class ConsensusService {
     clearInterval(this.timer)
     this.c.libp2p.removeEventListener('peer:identify', this.ingest.catchUp.onIdentify)
     await this.c.libp2p.unhandle(CONSENSUS_SYNC_PROTOCOL).catch(() => {})
-    if (this.held != null) await this.c.libp2p.unhandle(CONSENSUS_VOTE_PROTOCOL).catch(() => {})
+    await this.votes.stop()
     await this.ingest.idle()
     await this.archive.close()
   }
@@ -215,13 +206,8 @@ export class ConsensusService {
   epochs (): EpochsView { return epochsView(this.chain, this.ingest.params, this.kinds.names()) }
   /** A network parameter set by an executed `network-param` proposal. */
   param (name: string): unknown { return this.ingest.params.get(name) }
-  /** A small positive bonus for gossipsub's application score from reputation: at most `max`, by share of weight. */
-  reputationBonus (peerId: string, max = 10): number {
-    const w = this.chain.electorate()
-    const mine = w.weights.get(peerId) ?? 0n
-    if (mine === 0n || w.total === 0n) return 0
-    return Math.min(max, max * Number(mine * 10_000n / w.total) / 10_000 * w.weights.size)
-  }
+  /** A small positive bonus for gossipsub's application score from reputation (views.ts). */
+  reputationBonus (peerId: string, max = 10): number { return reputationBonus(this.chain, peerId, max) }
 
   /** Run the topic validator on bytes as if they arrived by gossip from `origin` (what the gossip handler runs). */
   async validateGossip (bytes: Uint8Array, origin: string): Promise<void> {
@@ -303,35 +289,13 @@ export class ConsensusService {
       const seq = this.seq.next()
       const signed = await signConsensusRecord(this.c.privateKey, this.network, 'vote', seq, vote)
       await this.write([ops.vote(e.id, this.peerId, seq, signed)])
-      await this.send(e, choice, bls != null, signed)
+      await this.votes.send(e, choice, bls != null, signed)
       await this.ingest.ingestBytes(signed)
       return
     }
     const bytes = await this.sign('vote', vote)
-    await this.send(e, choice, bls != null, bytes)
+    await this.votes.send(e, choice, bls != null, bytes)
     await this.ingest.ingestBytes(bytes)
-  }
-
-  /**
-   * A yes vote goes to the proposer alone (the proposer's own stays here): its QC carries it to everyone. Gossiped
-   * instead: no and abstain votes, votes with a BLS part (an aggregate QC carries no vote list), and a vote whose
-   * direct send failed. See direct-votes.ts.
-   */
-  private async send (e: Entry, choice: VoteChoice, bls: boolean, bytes: Uint8Array): Promise<void> {
-    if (this.held == null || choice !== 'yes' || bls) { await this.publish(bytes); return }
-    const held = this.held
-    held.hold(e.id, bytes, this.c.clock.now())
-    if (e.proposal.proposer === this.peerId) return
-    void sendDirectVote(this.c.libp2p, peerIdFromString(e.proposal.proposer), CONSENSUS_VOTE_PROTOCOL, bytes)
-      .then(async taken => { if (!taken) await held.release(e.id) })
-  }
-
-  /** Gossip held votes that must become public; forget the others (direct-votes.ts, on the beat). */
-  private async sweepHeldVotes (now: number): Promise<void> {
-    await this.held?.sweep(now, id => {
-      const e = this.ingest.entries.get(id)
-      return e == null ? undefined : { open: e.status === 'pending', privatelyCounted: e.qcPublic !== true && (e.qcVoters?.includes(this.peerId) ?? false) }
-    })
   }
 
   /** Whether this node may sign yes on `content` for `epoch` (its stored votes and the vote it is signing now). */
@@ -389,7 +353,7 @@ export class ConsensusService {
       const open = [...this.ingest.entries.values()].filter(e => e.status === 'pending')
       for (const e of open) await this.decide(e)
       await this.maybeProposeEpoch(now, open)
-      await this.sweepHeldVotes(now)
+      await this.votes.sweep(now)
       await this.pruner.maybePrune()
       void this.ingest.catchUp.syncIfStalled()
     } catch (err) {

@@ -15,6 +15,7 @@ import { encode, decode } from 'cborg'
 import type { ProposalStatus } from '../core/tally.js'
 import type { Evidence, Qc } from '../protocol/schemas.js'
 import type { EpochEntry } from './chain.js'
+import type { Entry } from './entry.js'
 
 const SUBLEVEL = 'consensus'
 
@@ -53,6 +54,8 @@ const put = (key: string, value: unknown): ConsensusOp => ({ type: 'put', sublev
 /** Builders of the batch ops, and the one loader. */
 export const ops = {
   proposal: (id: string, p: StoredProposal): ConsensusOp => put(`p/${id}`, p),
+  /** A proposal as the service holds it: its bytes, status, execution and listing epoch. */
+  entry: (e: Pick<Entry, 'id' | 'bytes' | 'status' | 'executed' | 'epoch'>): ConsensusOp => put(`p/${e.id}`, { b: e.bytes, s: e.status, x: e.executed, e: e.epoch }),
   vote: (id: string, voter: string, seq: number, bytes: Uint8Array): ConsensusOp => put(`v/${id}/${voter}/${pad(seq)}`, bytes),
   veto: (id: string, guardian: string, bytes: Uint8Array): ConsensusOp => put(`x/${id}/${guardian}`, bytes),
   qc: (qc: Qc): ConsensusOp => put(`q/${qc.proposalId}`, qc),

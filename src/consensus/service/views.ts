@@ -45,3 +45,14 @@ export function epochsView (chain: EpochChain, params: ReadonlyMap<string, unkno
     epochs: chain.entries.map(e => ({ ...e, createdAt: new Date(e.createdAt).toISOString(), accepted: [...e.accepted], evidence: [...e.evidence] }))
   }
 }
+
+/**
+ * A small positive bonus for gossipsub's application score from reputation: at most `max`, by share of the current
+ * electorate's weight (0 for a peer without weight).
+ */
+export function reputationBonus (chain: EpochChain, peerId: string, max: number): number {
+  const w = chain.electorate()
+  const mine = w.weights.get(peerId) ?? 0n
+  if (mine === 0n || w.total === 0n) return 0
+  return Math.min(max, max * Number(mine * 10_000n / w.total) / 10_000 * w.weights.size)
+}

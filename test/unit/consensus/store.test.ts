@@ -66,7 +66,7 @@ describe('Pruner on a real Level state store', () => {
     const all = [expired, listed, chainEpoch, pending]
     const batch: ConsensusOp[] = []
     for (const e of all) {
-      batch.push(ops.proposal(e.id, { b: e.bytes, s: e.status, x: e.executed, e: e.epoch }))
+      batch.push(ops.entry(e))
       if (e.qc != null) batch.push(ops.qc(e.qc))
       for (const v of [...e.votes.values()].flat()) batch.push(ops.vote(e.id, v.voter, v.seq, v.bytes))
       for (const x of e.vetoes.values()) batch.push(ops.veto(e.id, x.guardian, x.bytes))
