@@ -11,18 +11,18 @@ import { ConsensusError } from '../errors.js'
 import type { EquivocationRecord } from '../core/epoch.js'
 import { cidOf } from '../protocol/canonical.js'
 import { proposalId } from '../protocol/records.js'
-import type { Evidence, Proposal, Qc } from '../protocol/schemas.js'
+import type { Evidence, Proposal } from '../protocol/schemas.js'
 import { checkVoteBls, openConsensusRecord, verifyEvidence, type OpenedConsensusRecord } from '../protocol/verify.js'
 import { BlsVotes } from '../core/bls-votes.js'
-import { verifyQc } from '../core/qc.js'
 import type { BuiltinHost } from './builtin-kinds.js'
 import type { ElectorateWeights } from '../core/weights.js'
 import type { WorkRecord } from './kinds.js'
-import { addVoteRec, heldVotes, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
+import { addVoteRec, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
 import { EPOCH_KIND, epochRecords, followsChain, type EpochPayload } from './epochs.js'
 import type { ConsensusService } from './service.js'
 import { loadState, ops, type ConsensusOp } from './store.js'
 import { CatchUp, qcVoters } from './catchup.js'
+import { QcFlow } from './qcs.js'
 import { DoubleBacks, ServiceEvidence } from './evidence.js'
 
 const NETWORK_PARAM = 'network-param'
@@ -42,10 +42,13 @@ export class Ingest implements BuiltinHost {
   private readonly busy = new Set<Promise<unknown>>()
   /** BLS keys and yes signatures, for aggregate QCs of large electorates (core/bls-votes.ts). */
   readonly bls: BlsVotes
+  /** QCs in (vote lists, BLS aggregates, the proposer's adopted) and out (qcs.ts). */
+  readonly qcs: QcFlow
 
   constructor (private readonly s: ConsensusService) {
     this.catchUp = new CatchUp(s, this)
     this.bls = new BlsVotes(s.network, s.blsQcThreshold)
+    this.qcs = new QcFlow(s, this)
     this.doubleBacks = new DoubleBacks(this.entries, () => s.attempts)
   }
 
@@ -63,13 +66,13 @@ export class Ingest implements BuiltinHost {
       e.executed = stored.x
       e.epoch = stored.e
       this.entries.set(id, e)
-      this.seed(opened.record.signer, opened.record.domain, opened.record.seq)
+      this.seed(opened)
     }
     for (const list of [...st.votes.values(), ...st.vetoes.values()]) {
       for (const bytes of list) {
         const o = await openConsensusRecord(bytes, this.s.network).catch(() => undefined)
         if (o == null) continue
-        this.seed(o.record.signer, o.record.domain, o.record.seq)
+        this.seed(o)
         this.keep(o)
       }
     }
@@ -89,8 +92,8 @@ export class Ingest implements BuiltinHost {
   }
 
   /** A record seen before a restart is seen again: replaying it on gossip is refused like any duplicate. */
-  private seed (signer: string, domain: string, seq: number): void {
-    try { this.s.guard.check(signer, domain, seq) } catch { /* stale: the age check refuses it anyway */ }
+  seed (o: OpenedConsensusRecord): void {
+    try { this.s.guard.check(o.record.signer, o.record.domain, o.record.seq) } catch { /* stale: the age check refuses it anyway */ }
   }
 
   // ---- gossip ----
@@ -103,7 +106,7 @@ export class Ingest implements BuiltinHost {
       if (opened.type === 'proposal') this.checkKind(opened.record.payload)
       if (opened.type === 'evidence') await verifyEvidence(opened.record.payload, this.s.network)
       if (opened.type === 'vote') checkVoteBls(opened.record.payload, this.bls.ring)
-      if (opened.type === 'qc' && opened.record.payload.aggregate != null) await this.checkAggregate(opened.record.payload)
+      if (opened.type === 'qc' && opened.record.payload.aggregate != null) await this.qcs.checkAggregate(opened.record.payload)
       return opened
     } catch (err) {
       // malformed consensus gossip costs its forwarder application score, beyond gossipsub's own topic penalty
@@ -127,7 +130,7 @@ export class Ingest implements BuiltinHost {
   /** Open bytes from a trusted path (own signing, sync, a QC's votes) and take them in; on gossip later it is a replay. */
   async ingestBytes (bytes: Uint8Array): Promise<void> {
     const o = await openConsensusRecord(bytes, this.s.network)
-    this.seed(o.record.signer, o.record.domain, o.record.seq)
+    this.seed(o)
     await this.ingest(o)
   }
 
@@ -152,15 +155,7 @@ export class Ingest implements BuiltinHost {
       }
       return
     }
-    if (o.type === 'qc') {
-      if (o.record.payload.aggregate != null) { await this.checkAggregate(o.record.payload).catch(() => {}); return }
-      // a QC repeats votes this node mostly holds already (verified when they arrived): open only the others
-      const e = this.entries.get(o.record.payload.proposalId)
-      const held = e != null ? heldVotes(e) : () => false
-      for (const v of o.record.payload.votes) if (!held(v)) await this.ingestBytes(v).catch(() => {})
-      if (e != null && o.record.signer === e.proposal.proposer) await this.s.votes?.adopt(e, o.record.payload)
-      return
-    }
+    if (o.type === 'qc') { await this.qcs.take(o.record.signer, o.record.payload); return }
     if (o.type === 'proposal') {
       const id = proposalId(o.record.payload)
       if (this.entries.has(id)) return
@@ -182,17 +177,29 @@ export class Ingest implements BuiltinHost {
       if (this.orphans.size < 10_000 && list.length < 4096) { list.push(o.record.bytes); this.orphans.set(pid, list) }
       return
     }
-    if (!this.keep(o)) return
-    // the record lands in the same batch as the status it moves its proposal to (one write: the deciding vote's QC
-    // is not held back behind a write of its own)
-    if (o.type === 'vote') {
+    if (o.type === 'vote') await this.takeVotes(e, [o])
+    else if (this.keep(o)) await this.retally(e, [ops.veto(pid, o.record.signer, o.record.bytes)])
+  }
+
+  /**
+   * Votes on one known proposal (one from gossip, or a QC's): kept, then one tally, the records written in the same
+   * batch as the status they move it to (the deciding vote's QC is not held back behind writes of its own).
+   */
+  async takeVotes (e: Entry, votes: OpenedConsensusRecord[]): Promise<void> {
+    const batch: ConsensusOp[] = []
+    const yes: string[] = []
+    for (const o of votes) {
+      if (o.type !== 'vote' || o.record.payload.proposalId !== e.id || !this.keep(o)) continue
       this.s.c.metrics?.votes.inc({ result: 'counted' })
-      this.s.c.events.emit('proposal.voted', { id: pid, voter: o.record.signer, choice: o.record.payload.choice })
-      await this.retally(e, [ops.vote(pid, o.record.signer, o.record.seq, o.record.bytes)])
-      const doubleBack = o.record.payload.choice === 'yes' ? this.doubleBacks.check(e, o.record.signer) : undefined
+      this.s.c.events.emit('proposal.voted', { id: e.id, voter: o.record.signer, choice: o.record.payload.choice })
+      batch.push(ops.vote(e.id, o.record.signer, o.record.seq, o.record.bytes))
+      if (o.record.payload.choice === 'yes') yes.push(o.record.signer)
+    }
+    if (batch.length === 0) return
+    await this.retally(e, batch)
+    for (const voter of yes) {
+      const doubleBack = this.doubleBacks.check(e, voter)
       if (doubleBack != null) await this.sendEvidence(doubleBack)
-    } else {
-      await this.retally(e, [ops.veto(pid, o.record.signer, o.record.bytes)])
     }
   }
 
@@ -259,7 +266,7 @@ export class Ingest implements BuiltinHost {
       e.qcVoters = t.yesVoters
       e.qc = qcOf(e, t.yesVoters)
       batch.push(ops.qc(e.qc))
-      if (e.proposal.proposer === this.s.peerId) { e.qcPublic = true; void this.publishQc(e, e.qc) }
+      if (e.proposal.proposer === this.s.peerId) { e.qcPublic = true; void this.qcs.publish(e, e.qc) }
     }
     if (e.status !== before) {
       batch.push(ops.entry(e))
@@ -273,35 +280,6 @@ export class Ingest implements BuiltinHost {
       else if (e.status === 'expired') this.s.c.events.emit('proposal.expired', { id: e.id, kind })
     } else if (batch.length > 0) await this.s.write(batch)
     if (e.status === 'accepted' && !e.executed) await this.finalize(e, now)
-  }
-
-  /** Gossip a QC this node assembled: as one BLS aggregate when its voters exceed the threshold and it verifies. */
-  private async publishQc (e: Entry, qc: Qc): Promise<void> {
-    if (qc.votes.length === 0) return
-    const voters = e.qcVoters ?? []
-    const aggregate = voters.length > this.s.blsQcThreshold
-      ? await this.bls.aggregate(e.id, voters, this.s.chain.snapshot(e.proposal.snapshot), this.s.electorateOf(e.proposal).weights.keys()).catch(() => undefined)
-      : undefined
-    await this.s.publish(await this.s.sign('qc', aggregate != null ? { proposalId: qc.proposalId, epoch: qc.epoch, votes: [], aggregate: { voters: [...aggregate.voters], signature: aggregate.signature } } : qc))
-  }
-
-  /**
-   * Verify an aggregate QC where this node can (its proposal known, every voter's BLS key verified here) and keep it;
-   * 'ignore' when it cannot tell, 'reject' when it does not verify.
-   */
-  private async checkAggregate (qc: Qc): Promise<void> {
-    const e = this.entries.get(qc.proposalId)
-    if (qc.aggregate == null || this.bls.get(qc.proposalId) != null) return
-    if (e == null || e.proposal.snapshot > this.s.chain.epoch) throw new GossipValidationError('ignore', 'ERR_QC_UNKNOWN', 'aggregate QC of a proposal not known here')
-    if (qc.epoch !== e.proposal.snapshot) throw new GossipValidationError('reject', 'ERR_QC', 'aggregate QC names another epoch than its proposal')
-    const v = await verifyQc(qc, this.s.chain.snapshot(qc.epoch), {
-      verify: () => { throw new ConsensusError('ERR_QC', 'an aggregate QC has no vote list') },
-      electorate: this.s.electorateOf(e.proposal).weights.keys(),
-      bls: { network: this.s.network, keys: id => this.bls.ring.get(id) }
-    })
-    if (v.refused.some(r => r.reason === 'key')) throw new GossipValidationError('ignore', 'ERR_QC_KEYS', 'aggregate QC names voters whose BLS keys are not known here')
-    if (!v.ok) throw new GossipValidationError('reject', 'ERR_QC', `aggregate QC does not verify (${v.refused[0]?.reason ?? 'short of 2/3'})`)
-    this.bls.adopt(qc.proposalId, qc.aggregate)
   }
 
   /** Execute an accepted proposal once its veto window (and the finality delay) is over; apply an accepted epoch. */

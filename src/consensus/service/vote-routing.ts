@@ -1,19 +1,17 @@
 /**
  * Where this node's votes go, and what it takes from voters straight (the wire is direct-votes.ts): a yes vote goes
- * to the proposer alone and is held here until it is public or moot; the proposer takes such votes in on the stream;
- * a QC from the proposer becomes this node's own (its voters are the ones every node holds).
+ * to the proposer alone and is held here until it is public or moot; the proposer takes such votes in on the stream
+ * and gossips the QC (qcs.ts).
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { GossipValidationError } from '../../common/errors.js'
-import { reachesQuorum } from '../core/weights.js'
 import { CONSENSUS_VOTE_PROTOCOL } from '../protocol/topic.js'
-import type { Qc, VoteChoice } from '../protocol/schemas.js'
+import type { VoteChoice } from '../protocol/schemas.js'
 import { checkVoteBls, openConsensusRecord } from '../protocol/verify.js'
 import { sendDirectVote, serveDirectVote } from './direct-votes.js'
-import { heldYesVoters, type Entry } from './entry.js'
+import type { Entry } from './entry.js'
 import type { Ingest } from './ingest.js'
 import type { ConsensusService } from './service.js'
-import { ops } from './store.js'
 
 /** How long a yes vote sent to its proposer alone waits before it may be gossiped too (options: `directVoteFallbackMs`). */
 export const DIRECT_VOTE_FALLBACK_MS = 3_000
@@ -112,21 +110,5 @@ export class VoteRouting {
       c.metrics?.votes.inc({ result: 'refused' })
       return false
     }
-  }
-
-  /**
-   * Take the proposer's QC (its votes already taken in) as this node's own: a QC this node assembled may count its
-   * own vote, which went to the proposer alone, and the epoch chain must list voters every node holds.
-   */
-  async adopt (e: Entry, qc: Qc): Promise<void> {
-    if (e.qcPublic === true || e.status !== 'accepted' || qc.epoch !== e.proposal.snapshot) return
-    const voters = heldYesVoters(e, qc.votes)
-    if (voters == null) return
-    const weights = this.s.electorateOf(e.proposal)
-    if (!reachesQuorum(voters.reduce((n, v) => n + (weights.weights.get(v) ?? 0n), 0n), weights.total)) return
-    e.qc = { proposalId: e.id, epoch: qc.epoch, votes: [...qc.votes] }
-    e.qcVoters = voters
-    e.qcPublic = true
-    await this.s.write([ops.qc(e.qc)])
   }
 }
