@@ -76,8 +76,10 @@ describe('model-update: round seals accepted by QCs, work credited by the epoch 
       }
     }
     const sealIds = [0, 1].map(r => sealOf(0, r)?.id as string)
-    // the node set to majority voted on both accepted seals through consensus: it followed the job's mode
-    await waitFor(() => sealIds.every(s => cm.service(0).get(s)?.votes.some(v => v.voter === holdout && v.choice === 'yes')) || undefined,
+    // the node set to majority voted on both accepted seals through consensus: it followed the job's mode (its own
+    // view: a yes vote goes to the seal's proposer alone, and the QC may have formed without it)
+    const own = cm.ids.indexOf(holdout)
+    await waitFor(() => sealIds.every(s => cm.service(own).get(s)?.votes.some(v => v.voter === holdout && v.choice === 'yes')) || undefined,
       { timeoutMs: 20_000, what: 'the majority-configured node\'s consensus votes on both seals' })
 
     // the liar's seal of round 0 was voted down everywhere; a later aggregator's correct seal is the one accepted
