@@ -76,8 +76,14 @@ export class VoteRouting {
         ? undefined
         : { ageMs: now - h.at, open: e.status === 'pending', privatelyCounted: e.qcPublic !== true && e.epoch == null && (e.qcVoters?.includes(this.s.peerId) ?? false) }
       const fate = heldVoteFate(state, this.fallbackMs)
-      if (fate === 'publish') await this.release(id)
-      else if (fate === 'drop') this.held.delete(id)
+      if (fate === 'drop') { this.held.delete(id); continue }
+      if (fate === 'wait') continue
+      await this.release(id)
+      // still open here: the proposer's QC may have reached everyone but this node (one gossip message, where the
+      // votes were many): ask the proposer for what it holds (the sync's open proposals, with their votes)
+      if (e != null && state?.open === true && e.proposal.proposer !== this.s.peerId) {
+        void this.ingest.catchUp.syncFrom(peerIdFromString(e.proposal.proposer)).catch(() => {})
+      }
     }
   }
 

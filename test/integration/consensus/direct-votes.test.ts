@@ -12,7 +12,8 @@ import type { Counter } from 'prom-client'
 import { CONSENSUS_TOPIC } from '../../../src/consensus/index.js'
 import { CONSENSUS_VOTE_PROTOCOL } from '../../../src/consensus/protocol/topic.js'
 import { openConsensusRecord } from '../../../src/consensus/protocol/verify.js'
-import { sendDirectVote } from '../../../src/consensus/service/direct-votes.js'
+import { DIRECT_VOTE_TIMEOUT_MS, sendDirectVote } from '../../../src/consensus/service/direct-votes.js'
+import { GossipValidationError } from '../../../src/common/errors.js'
 import { waitFor } from '../../harness/index.js'
 import { startConsensusMesh, type ConsensusMesh } from './helpers.js'
 
@@ -32,10 +33,15 @@ describe('votes straight to the proposer', () => {
   const gossiped: Array<[string, string, string]> = []
   beforeAll(async () => {
     cm = await startConsensusMesh([T, T, T, T, T], {
-      // epochs an hour apart: the proposals below are (nearly) the only votes in flight
+      // no epoch for an hour: the proposals below are the only votes in flight
+      startedAt: Date.now(),
       consensus: { epochIntervalMs: 3_600_000, directVoteFallbackMs: FALLBACK_MS, policies: { 'network-param': { mode: 'auto' }, 'ban-peer': { mode: 'manual' } } }
     })
-    await waitFor(() => ALL.every(i => cm.node(i).libp2p.services.pubsub.getSubscribers(CONSENSUS_TOPIC).length === ALL.length - 1), { timeoutMs: 45_000, what: 'every node to see the others on the consensus topic' })
+    // a quiet mesh: every node connected to every other and subscribed, no catch-up sync running (a new connection's
+    // identify starts one, and a sync would bring the votes the tests below expect only the QC to carry)
+    await waitFor(() => ALL.every(i => cm.node(i).libp2p.getPeers().length === ALL.length - 1 &&
+      cm.node(i).libp2p.services.pubsub.getSubscribers(CONSENSUS_TOPIC).length === ALL.length - 1 && cm.service(i)['ingest'].catchUp.syncing == null),
+    { timeoutMs: 45_000, what: 'every node connected to the others, subscribed, and no sync running' })
     for (const i of ALL) {
       const gossip = cm.node(i).gossip
       const publish = gossip.publish.bind(gossip)
@@ -55,7 +61,8 @@ describe('votes straight to the proposer', () => {
 
   it('a proposal passes on every node with no yes vote on gossip; each node lists the proposer\'s QC voters', async () => {
     const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.direct', value: 1 }, ttlSeconds: 60 })
-    await waitFor(() => ALL.every(i => cm.service(i).get(id).status === 'accepted'), { timeoutMs: 45_000, what: 'the proposal accepted on every node' })
+    // accepted on every node through the proposer's QC (taken as each node's own)
+    await waitFor(() => ALL.every(i => cm.service(i).get(id).status === 'accepted' && cm.service(i).entry(id).qcPublic === true), { timeoutMs: 45_000, what: 'the proposal accepted on every node with the proposer\'s QC' })
     // the four other voters' votes all reached the proposer (not on gossip, as checked below: on the stream)
     await waitFor(() => cm.service(0).entry(id).votes.size === 5, { timeoutMs: 15_000, what: 'every vote at the proposer' })
     const voters = cm.service(0).entry(id).qcVoters
@@ -88,6 +95,28 @@ describe('votes straight to the proposer', () => {
     expect(cm.service(0).entry(id).votes.get(cm.ids[2])).toHaveLength(1)
   })
 
+  it('a voter that missed the proposer\'s QC asks the proposer for it after the fallback delay', async () => {
+    // node 4 drops every QC it is gossiped: the one message that carries the votes to it
+    const ingest = cm.service(4)['ingest']
+    const validate = ingest.validateGossip.bind(ingest)
+    let dropped = 0
+    ingest.validateGossip = async (data, ctx) => {
+      if ((await openConsensusRecord(data, 'local')).type === 'qc') { dropped++; throw new GossipValidationError('ignore', 'ERR_TEST', 'dropped by the test') }
+      return await validate(data, ctx)
+    }
+    try {
+      const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.missed', value: 1 }, ttlSeconds: 60 })
+      await waitFor(() => [0, 1, 2, 3].every(i => cm.service(i).get(id).status === 'accepted') && dropped > 0, { timeoutMs: 45_000, what: 'nodes 0-3 accepting while node 4 drops the QC' })
+      expect(cm.service(4).get(id).status).toBe('pending')
+      // nothing else brings it the votes (the others hold none back, epochs are an hour apart): its sync with node 0 does
+      await waitFor(() => cm.service(4).get(id).status === 'accepted', { timeoutMs: FALLBACK_MS + 20_000, what: 'node 4 to accept after asking the proposer' })
+      // it was still waiting when its fallback fired: it gossiped its own vote then
+      expect(gossiped.filter(([t, pid, signer]) => t === 'vote:yes' && pid === id && signer === cm.ids[4])).toHaveLength(1)
+    } finally {
+      ingest.validateGossip = validate
+    }
+  })
+
   it('a proposer gone before its QC: the votes it took are gossiped after the fallback delay, and the others finalize', async () => {
     const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     const { id } = await cm.service(0).create({ kind: 'ban-peer', payload: { peerId: target, reason: 'fallback test' }, ttlSeconds: 120 })
@@ -103,5 +132,15 @@ describe('votes straight to the proposer', () => {
     const signers = gossiped.filter(([t, pid]) => t === 'vote:yes' && pid === id).map(([, , s]) => s).sort()
     expect(signers).toEqual([1, 2, 3, 4].map(i => cm.ids[i]).sort())
     for (const i of [1, 2, 3, 4]) expect(cm.service(i).entry(id).qcVoters).toEqual([1, 2, 3, 4].map(k => cm.ids[k]).sort())
+  })
+
+  // last: the protocol change is pushed to the peers (identify), whose catch-up then syncs from the node
+  it('a node that does not speak the vote protocol (an older version) answers `na`: refused at once, not at the timeout', async () => {
+    const vote = (cm.service(2).entry(passed as string).votes.get(cm.ids[2]) ?? [])[0]?.bytes
+    expect(vote).toBeDefined()
+    await cm.node(3).libp2p.unhandle(CONSENSUS_VOTE_PROTOCOL)
+    const t0 = Date.now()
+    expect(await sendDirectVote(cm.node(2).libp2p, peerIdFromString(cm.ids[3]), CONSENSUS_VOTE_PROTOCOL, vote as Uint8Array)).toBe(false)
+    expect(Date.now() - t0).toBeLessThan(DIRECT_VOTE_TIMEOUT_MS)
   })
 })

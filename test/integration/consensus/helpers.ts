@@ -84,6 +84,8 @@ export async function startConsensusMesh (scores: bigint[], opts: {
   consensus?: PartialNodeOptions['consensus']
   /** Genesis members that are not nodes of the mesh (the sybil scenario's lightweight peers). */
   extraPretrusted?: Array<{ peerId: string, score: bigint }>
+  /** The genesis's start (ms; default 0): now, and the first epoch waits one `epochIntervalMs`. */
+  startedAt?: number
   /** Genesis reputation parameters (decimal strings, as in a genesis file). */
   genesisParams?: Record<string, string | number>
   /** Other subsystems' options of node i, given every node's peer id (e.g. `training: { sealVoting: 'consensus' }`). */
@@ -109,7 +111,7 @@ export async function startConsensusMesh (scores: bigint[], opts: {
           ...(opts.extraPretrusted ?? []).map(p => ({ peerId: p.peerId, score: String(p.score) }))
         ],
         guardians: { keys: (opts.guardians ?? []).map(i => ids[i]), threshold: (opts.guardians ?? []).length > 0 ? 1 : 0 },
-        startedAt: 0
+        startedAt: opts.startedAt ?? 0
       }
     }
   }
