@@ -1,21 +1,18 @@
 /**
- * Yes votes go to the proposer, not to the mesh (`/meshnode/consensus-vote/1.0.0`): the proposer assembles the QC
- * and gossips it, so a proposal costs every node two gossip messages (the proposal, the QC) instead of one per voter.
- * On a 20-node mesh each gossip message reaches a node about ten times over; the votes were most of the work.
+ * `/meshnode/consensus-vote/1.0.0`: a yes vote goes to its proposal's proposer, not to the mesh, and the proposer
+ * gossips the QC. A proposal then costs every node two gossip messages (the proposal, the QC) instead of one per
+ * voter; on a 20-node mesh each gossip message reaches a node about ten times over, and the votes were most of the work.
+ * What a node sends where, and when a held vote is gossiped after all, is vote-routing.ts; this is the wire.
  *
- * Every vote still becomes public where it matters (the epoch chain lists voters others must hold, core/epoch-lock.ts
- * reads who backed what): `sweep` gossips a vote sent here once `fallbackMs` passed if its proposal is still open (the
- * proposer may be gone) or this node's own QC counts it (no QC from the proposer made it public). No and abstain
- * votes, vetoes and evidence are gossiped as before: early rejection and equivocation are seen by everyone.
- *
- * Wire: the voter sends its signed vote envelope (one length-prefixed frame); the proposer answers one byte, ACK when
- * it took the vote in, and closes. Anything else (a refusal, a timeout, no connection) and the voter gossips at once.
+ * The voter sends its signed vote envelope (one length-prefixed frame); the proposer answers one byte, ACK when it
+ * took the vote in, and closes. Anything else (a refusal, a timeout, no connection, a peer that does not speak the
+ * protocol) and the voter gossips the vote at once.
  */
 import type { PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { raceSignal } from 'race-signal'
 
-/** Largest vote envelope accepted (an Ed25519 vote with its BLS part is well under 1 KiB). */
+/** Largest vote envelope accepted (a signed vote is a few hundred bytes). */
 export const MAX_DIRECT_VOTE_BYTES = 16 * 1024
 /** One direct send (dial included) may take this long before the vote is gossiped instead. */
 export const DIRECT_VOTE_TIMEOUT_MS = 2_000
