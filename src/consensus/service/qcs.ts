@@ -15,6 +15,7 @@ import type { Ingest } from './ingest.js'
 import type { ConsensusService } from './service.js'
 import { ops } from './store.js'
 
+/** QCs in and out of this node (see the module comment). */
 export class QcFlow {
   constructor (private readonly s: ConsensusService, private readonly ingest: Ingest) {}
 
