@@ -58,7 +58,7 @@ export const ConsensusOptionsSchema = Type.Object({
    */
   retainEpochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   /**
-   * Yes votes go to the proposer alone, which gossips the QC (service/direct-votes.ts); a vote whose proposal is still
+   * Yes votes go to the proposer alone, which gossips the QC (service/vote-routing.ts); a vote whose proposal is still
    * open this long after is gossiped too (the proposer may be gone). 0: every vote is gossiped at once. Absent: 3000.
    * Electorates above `blsQcThreshold` always gossip their votes (an aggregate QC carries no vote list).
    */

@@ -36,8 +36,8 @@ export function npmStart (env: NodeJS.ProcessEnv): NpmStart {
   const exited = new Promise<number | null>(resolve => child.once('exit', code => { resolve(code) }))
 
   const processes = async (): Promise<string> => {
-    // ps exits 1 when the group is empty
-    const r = await exec('ps', ['-o', 'pid,ppid,stat,etime,time,args', '-g', String(group)]).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }))
+    // detached: npm leads a session of its own, and its children stay in it; ps exits 1 when it is empty
+    const r = await exec('ps', ['-o', 'pid,ppid,stat,etime,time,args', '--sid', String(group)]).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }))
     return r.stdout.trim()
   }
   const signal = (sig: NodeJS.Signals): void => {

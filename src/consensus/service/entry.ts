@@ -41,7 +41,7 @@ export interface Entry {
   evidenced: Set<string>
   /** The voters the chain (or, before an epoch lists it, this node's QC) counts as its agreeing yes votes. */
   qcVoters?: string[]
-  /** The QC is public: this node published it as the proposer, took it from the proposer, or the chain listed it. */
+  /** The QC is public: this node published it as the proposer, or took it from the proposer (qcs.ts). */
   qcPublic?: boolean
   /** The latest tally (for the view). */
   tally?: TallyResult<VoteRec>
@@ -66,16 +66,22 @@ export function addVoteRec (e: Entry, v: VoteRec): boolean {
 }
 
 /**
- * A test for "the entry already holds exactly these vote bytes" (a vote kept here was verified when it arrived), over
- * the votes held now: indexed by each envelope's last 32 bytes (its signature's), then compared in full.
+ * The vote the entry holds with exactly these bytes, if any (a vote kept here was verified when it arrived), over the
+ * votes held now: indexed by each envelope's last 32 bytes (its signature's), then compared in full.
  */
-export function heldVotes (e: Entry): (bytes: Uint8Array) => boolean {
+export function heldVote (e: Entry): (bytes: Uint8Array) => VoteRec | undefined {
   const tail = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset + Math.max(0, b.byteLength - 32), Math.min(32, b.byteLength)).toString('latin1')
-  const index = new Map<string, Uint8Array[]>()
+  const index = new Map<string, VoteRec[]>()
   for (const list of e.votes.values()) {
-    for (const v of list) index.set(tail(v.bytes), [...(index.get(tail(v.bytes)) ?? []), v.bytes])
+    for (const v of list) index.set(tail(v.bytes), [...(index.get(tail(v.bytes)) ?? []), v])
   }
-  return bytes => index.get(tail(bytes))?.some(b => Buffer.compare(b, bytes) === 0) ?? false
+  return bytes => index.get(tail(bytes))?.find(v => Buffer.compare(v.bytes, bytes) === 0)
+}
+
+/** A test for "the entry already holds exactly these vote bytes" (`heldVote`). */
+export function heldVotes (e: Entry): (bytes: Uint8Array) => boolean {
+  const find = heldVote(e)
+  return bytes => find(bytes) != null
 }
 
 /**
@@ -106,15 +112,12 @@ export function qcOf (e: Entry, voters: readonly string[]): Qc {
  * undefined when any is not (a QC this node cannot take as it stands).
  */
 export function heldYesVoters (e: Entry, votes: readonly Uint8Array[]): string[] | undefined {
-  const held = new Map<string, string>()
-  for (const [voter, list] of e.votes) {
-    for (const v of list) if (v.choice === 'yes' && v.seq <= e.proposal.expiresAt) held.set(Buffer.from(v.bytes).toString('base64'), voter)
-  }
+  const find = heldVote(e)
   const voters = new Set<string>()
   for (const b of votes) {
-    const voter = held.get(Buffer.from(b).toString('base64'))
-    if (voter == null) return undefined
-    voters.add(voter)
+    const v = find(b)
+    if (v == null || v.choice !== 'yes' || v.seq > e.proposal.expiresAt) return undefined
+    voters.add(v.voter)
   }
   return [...voters].sort()
 }

@@ -33,7 +33,7 @@ import { mayBack, reproposal } from '../core/epoch-lock.js'
 import { Ingest } from './ingest.js'
 import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
-import { GroupCommit, ops, type ConsensusState } from './store.js'
+import { GroupCommit, ops, type ConsensusOp, type ConsensusState } from './store.js'
 import { serveSync } from './sync.js'
 import { DIRECT_VOTE_FALLBACK_MS, VoteRouting } from './vote-routing.js'
 import { ConsensusArchive, type ConsensusBlocks } from './archive.js'
@@ -384,7 +384,7 @@ export class ConsensusService {
   }
 
   /** Persist a batch (the ingest's writes go through here). */
-  async write (batch: ReturnType<typeof ops.proposal>[]): Promise<void> {
+  async write (batch: ConsensusOp[]): Promise<void> {
     await this.writes.write(batch)
   }
 

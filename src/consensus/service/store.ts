@@ -53,9 +53,11 @@ const put = (key: string, value: unknown): ConsensusOp => ({ type: 'put', sublev
 
 /** Builders of the batch ops, and the one loader. */
 export const ops = {
-  proposal: (id: string, p: StoredProposal): ConsensusOp => put(`p/${id}`, p),
   /** A proposal as the service holds it: its bytes, status, execution and listing epoch. */
-  entry: (e: Pick<Entry, 'id' | 'bytes' | 'status' | 'executed' | 'epoch'>): ConsensusOp => put(`p/${e.id}`, { b: e.bytes, s: e.status, x: e.executed, e: e.epoch }),
+  entry: (e: Pick<Entry, 'id' | 'bytes' | 'status' | 'executed' | 'epoch'>): ConsensusOp => {
+    const stored: StoredProposal = { b: e.bytes, s: e.status, x: e.executed, e: e.epoch }
+    return put(`p/${e.id}`, stored)
+  },
   vote: (id: string, voter: string, seq: number, bytes: Uint8Array): ConsensusOp => put(`v/${id}/${voter}/${pad(seq)}`, bytes),
   veto: (id: string, guardian: string, bytes: Uint8Array): ConsensusOp => put(`x/${id}/${guardian}`, bytes),
   qc: (qc: Qc): ConsensusOp => put(`q/${qc.proposalId}`, qc),
