@@ -12,7 +12,7 @@ import type { EventSink } from '../common/events.js'
 import type { Logger } from '../common/logger.js'
 import { MeshError } from '../common/errors.js'
 import {
-  chainClient, chainIndexer, createChainProvider, loadOrCreateChainWallet, networkProfile,
+  chainClient, chainIndexer, createChainProvider, loadOrCreateChainWallet, networkProfile, HeadWatch,
   type ChainClient, type ChainIndexer, type ChainKv, type FailoverProvider
 } from './chain/index.js'
 import { creditVaultAbi } from './contracts/index.js'
@@ -75,6 +75,8 @@ export interface LedgerChain {
   contracts: ContractAddresses
   /** The settlement client (exactly-once intents); absent when the node gave the ledger no store. */
   client?: ChainClient
+  /** The ledger's one head poller: indexers follow it rather than polling the chain themselves. */
+  heads: HeadWatch
   /** Where the local chain's lock lives (local network only), for serialised dev-chain setup. */
   anvilPort?: number
   runDir?: string
@@ -114,6 +116,7 @@ export class Ledger implements LedgerApi {
   private ops?: WalletOps
   private client?: ChainClient
   private indexer?: ChainIndexer
+  private heads?: HeadWatch
   private timer?: NodeJS.Timeout
   private polling = false
   private startOnce?: Promise<void>
@@ -198,6 +201,12 @@ export class Ledger implements LedgerApi {
     if (contracts === undefined) throw new LedgerError('ERR_NOT_DEPLOYED', `no contract addresses for network ${init.network}: add chain.contracts to configs/networks/${init.network}.yaml (see \`meshnode contracts deploy\`)`)
 
     const wallet: Wallet = (await loadOrCreateChainWallet(join(init.dataDir, WALLET_FILE), await this.components.passphrase())).connect(provider)
+    const heads = this.heads = new HeadWatch(provider, {}, logger)
+    heads.subscribe(head => {
+      this.components.metrics?.blockNumber.set(head.number)
+      void this.poll() // a mined block may be the one that makes a pending withdrawal due (the chain's clock)
+    })
+    heads.start()
     let sender: TxSender | undefined
     const store = this.components.store
     if (store !== undefined) {
@@ -205,10 +214,10 @@ export class Ledger implements LedgerApi {
       const metrics = this.components.metrics?.chain
       // the embedded chain mines each transaction at once: look for its receipt soon, and idle slowly
       const polls = embedded ? { pollMs: 100, idlePollMs: 5000 } : {}
-      const client = this.client = chainClient({ network, ...polls })({ wallet, provider, store, events, metrics, logger })
+      const client = this.client = chainClient({ network, ...polls })({ wallet, provider, store, events, metrics, logger, heads })
       await client.start()
       sender = intentSender(client, this.components.metrics)
-      this.indexer = chainIndexer({ contracts: [{ name: 'CreditVault', address: contracts.CreditVault, abi: creditVaultAbi }], fromBlock: init.fromBlock ?? 0 })({ provider, store, events, metrics, logger })
+      this.indexer = chainIndexer({ contracts: [{ name: 'CreditVault', address: contracts.CreditVault, abi: creditVaultAbi }], fromBlock: init.fromBlock ?? 0 })({ provider, store, events, metrics, logger, heads })
       await this.indexer.start()
     }
     const ops = new WalletOps(wallet, init.chainId, contracts, this.components.metrics, sender, this.indexer)
@@ -222,7 +231,7 @@ export class Ledger implements LedgerApi {
     }
     this.checkpoint()
     this.ops = ops
-    this.handles = { chainId: init.chainId, network: init.network, wallet, provider, contracts, client: this.client, anvilPort: onLocal ? init.anvil.port : undefined, runDir: init.runDir }
+    this.handles = { chainId: init.chainId, network: init.network, wallet, provider, contracts, client: this.client, heads, anvilPort: onLocal ? init.anvil.port : undefined, runDir: init.runDir }
     this.failure = undefined
     this.current = 'ready'
     this.timer = setInterval(() => { void this.poll() }, init.withdrawalPollMs)
@@ -231,7 +240,10 @@ export class Ledger implements LedgerApi {
     events.emit('ledger.ready', { network: init.network, chainId: init.chainId, address: wallet.address, deployed })
   }
 
-  /** Complete a due withdrawal; one poll at a time, failures logged and retried at the next tick. */
+  /**
+   * Complete a due withdrawal (on each new head and every withdrawalPollMs; no RPC while the wallet is known to have
+   * none pending); one poll at a time, failures logged and retried at the next tick.
+   */
   private async poll (): Promise<void> {
     if (this.polling || this.ops === undefined) return
     this.polling = true
@@ -241,8 +253,6 @@ export class Ledger implements LedgerApi {
         this.components.logger.info(done, 'completed a vault withdrawal')
         this.components.events.emit('wallet.withdrawn', done)
       }
-      const head = await this.provider?.getBlockNumber()
-      if (head !== undefined) this.components.metrics?.blockNumber.set(head)
     } catch (err) {
       this.components.logger.warn({ err: (err as Error).message.split('\n')[0] }, 'withdrawal check failed; retrying')
     } finally {
@@ -268,7 +278,8 @@ export class Ledger implements LedgerApi {
   private async cleanup (): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
-    const { indexer, client, provider, local } = this
+    const { indexer, client, provider, local, heads } = this
+    this.heads = undefined
     this.indexer = undefined
     this.client = undefined
     this.provider = undefined
@@ -276,6 +287,7 @@ export class Ledger implements LedgerApi {
     this.ops = undefined
     this.handles = undefined
     if (this.current === 'ready') this.current = 'starting'
+    heads?.stop()
     await indexer?.stop()
     await client?.stop()
     provider?.destroy()

@@ -28,6 +28,10 @@ export class WalletOps {
   private readonly vault: CreditVaultContract
   private queue: Promise<unknown> = Promise.resolve()
   private readonly sender: TxSender
+  /** Whether the vault holds a withdrawal of ours (undefined: not read yet); only our own transactions change it. */
+  private withdrawalPending: boolean | undefined
+  /** Bumped by each withdrawal request: a read begun before it must not overwrite what it set. */
+  private withdrawalRequests = 0
 
   /**
    * `sender`: how transactions go out (default: straight from the wallet); `indexer`: where lock events are read
@@ -127,6 +131,8 @@ export class WalletOps {
       const free = await this.vault.freeBalanceOf(this.address)
       if (wei > free) throw new LedgerError('ERR_INSUFFICIENT_FUNDS', `cannot withdraw ${formatFtns(wei)} FTNS: the vault's free balance is ${formatFtns(free)} FTNS (locked funds stay until their lock expires)`)
       const tx = await this.send({ op: 'withdraw-request', to: this.contracts.CreditVault, data: this.vault.interface.encodeFunctionData('requestWithdrawal', [wei]) })
+      this.withdrawalPending = true
+      this.withdrawalRequests++
       const w = await this.vault.withdrawalOf(this.address)
       return { op: 'withdraw' as const, amount: formatFtns(wei), tx, readyAt: iso(w.readyAt), wallet: await this.view() }
     })
@@ -149,15 +155,19 @@ export class WalletOps {
    * was mined since). Returns what was withdrawn, or undefined when nothing was due.
    */
   async completeDueWithdrawal (nowSeconds: number): Promise<{ amount: string, tx: string } | undefined> {
+    if (this.withdrawalPending === false) return undefined
+    const requests = this.withdrawalRequests
     const w = await this.vault.withdrawalOf(this.address)
+    if (requests === this.withdrawalRequests) this.withdrawalPending = w.amount > 0n
     if (w.amount === 0n) return undefined
     const head = await this.provider().getBlock('latest')
     const chainNow = BigInt(Math.max(Number(head?.timestamp ?? 0), Math.floor(nowSeconds)))
     if (chainNow < w.readyAt) return undefined
     return await this.serial(async () => {
       const again = await this.vault.withdrawalOf(this.address)
-      if (again.amount === 0n) return undefined
+      if (again.amount === 0n) { this.withdrawalPending = false; return undefined }
       const tx = await this.send({ op: 'withdraw-complete', to: this.contracts.CreditVault, data: this.vault.interface.encodeFunctionData('completeWithdrawal') })
+      this.withdrawalPending = false
       return { amount: formatFtns(again.amount), tx }
     })
   }

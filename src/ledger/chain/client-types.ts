@@ -8,6 +8,7 @@ import type { ChainEvents } from './events.js'
 import type { ChainKv } from './kv.js'
 import type { ChainMetrics } from './metrics.js'
 import type { ProofReader } from './proofs.js'
+import type { HeadWatch } from './head-watch.js'
 import type { FinalityStatus, IntentInput, IntentRecord, IntentState, NetworkProfile } from './types.js'
 
 /** The client's options. */
@@ -38,6 +39,11 @@ export interface ChainClientComponents {
   clock?: Clock
   /** How proofs are read; default: the CreditVault through `provider`. */
   proofReader?: ProofReader
+  /**
+   * The ledger's one head poller. When given, an idle client runs a pass when the head changes (at most every
+   * idlePollMs) and once a minute besides (the finality alarm), instead of every idlePollMs; each broadcast pokes it.
+   */
+  heads?: HeadWatch
 }
 
 /** The chain client. */

@@ -1,7 +1,7 @@
 /**
  * The chain client service: settlement intents sent exactly once (see core/intents.ts for why), with nonces persisted
  * beside them, fees per network, bump-and-replace after a stall, confirmation per network with a finality-lag alarm,
- * and recovery at start and after RPC errors. One pass (`tick`) at a time; between passes it sleeps `pollMs`.
+ * and recovery at start and after RPC errors. One pass (`tick`) at a time, timed by pass-scheduler.ts.
  */
 import { Transaction } from 'ethers'
 import { silentLogger, type Logger } from '../../common/logger.js'
@@ -14,6 +14,7 @@ import { recoverNonce } from './core/nonces.js'
 import { ChainError } from './errors.js'
 import { IntentStore, checkIntentInput, sameIntent } from './intent-store.js'
 import { NonceStore } from './nonce-store.js'
+import { PassScheduler } from './pass-scheduler.js'
 import { describeRevert, proofHolds, type ProofReader } from './proofs.js'
 import { isConnectionError } from './rpc.js'
 import type { Fees, FinalityStatus, IntentInput, IntentRecord, IntentState, IntentTx, NetworkProfile } from './types.js'
@@ -49,7 +50,7 @@ class Client implements ChainClient {
   private nextNonce: number | undefined
   private seq = 0
   private running = false
-  private timer: NodeJS.Timeout | undefined
+  private readonly passes: PassScheduler
   private serial: Promise<void> = Promise.resolve()
   private lagging = false
 
@@ -67,6 +68,8 @@ class Client implements ChainClient {
     this.idlePollMs = init.idlePollMs ?? this.pollMs * 5
     this.watchBlocks = init.reorgWatchBlocks ?? 64
     this.feeCap = init.maxFeeCapWei ?? CHAIN_DEFAULTS.maxFeeCapWei
+    const pass = async (): Promise<void> => { await this.tick().catch(err => { this.log.warn({ err: String(err) }, 'chain client pass failed') }) }
+    this.passes = new PassScheduler(pass, () => this.busy(), { pollMs: this.pollMs, idlePollMs: this.idlePollMs, heartbeatMs: CHAIN_DEFAULTS.idleHeartbeatPasses * this.idlePollMs, heads: c.heads })
   }
 
   async start (): Promise<void> {
@@ -85,13 +88,13 @@ class Client implements ChainClient {
       this.log.warn({ err: String(err) }, 'chain RPC unreachable at start; recovering when it answers')
     }
     this.running = true
-    this.schedule(0)
+    this.passes.start()
   }
 
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    clearTimeout(this.timer)
+    this.passes.stop()
     await this.serial
     for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new ChainError('ERR_NOT_STARTED', `chain client stopped while waiting for intent ${id}`))
     this.waiters.clear()
@@ -114,7 +117,7 @@ class Client implements ChainClient {
     await this.intents.write([this.intents.putOp(rec), this.intents.seqOp(seq)])
     this.active.set(rec.id, rec)
     this.announce(rec)
-    this.kick()
+    this.passes.now()
     return rec
   }
 
@@ -160,22 +163,10 @@ class Client implements ChainClient {
     await run
   }
 
-  private schedule (delay: number): void {
-    clearTimeout(this.timer)
-    if (!this.running) return
-    this.timer = setTimeout(() => {
-      this.tick().catch(err => { this.log.warn({ err: String(err) }, 'chain client pass failed') }).finally(() => { this.schedule(this.busy() ? this.pollMs : this.idlePollMs) })
-    }, delay)
-  }
-
   /** Whether an intent is on its way (not yet done or failed): passes then come every pollMs, else every idlePollMs. */
   private busy (): boolean {
     for (const r of this.active.values()) if (r.state !== 'done' && r.state !== 'failed') return true
     return false
-  }
-
-  private kick (): void {
-    if (this.running) this.schedule(0)
   }
 
   /** Checks the chain id and recovers the next nonce: the store's value against the chain's pending nonce. */
@@ -332,6 +323,7 @@ class Client implements ChainClient {
     if (tx === undefined) return
     try {
       await this.reader.broadcast(tx.raw)
+      this.c.heads?.poke()
       this.c.metrics?.txs.inc({ reason })
       this.unsure.delete(rec.id)
     } catch (err) {

@@ -4,6 +4,8 @@ export const CHAIN_DEFAULTS = {
   stallMs: 30_000,
   /** How often the client polls receipts, heads and proofs. */
   pollMs: 1_000,
+  /** Following a head watch, an idle client still passes every this many idlePollMs (the finality alarm of a stalled chain). */
+  idleHeartbeatPasses: 12,
   /** Per-request RPC timeout before the next URL of the failover list is tried. */
   rpcTimeoutMs: 5_000,
   /** Gas estimate headroom: estimate * (1000 + this) / 1000. */

@@ -40,6 +40,7 @@ export {
   chainIndexer, type ChainIndexer, type ChainIndexerInit, type ChainIndexerComponents, type WatchedContract,
   type IndexedEventQuery, type IndexerCursor
 } from './indexer.js'
+export { HeadWatch, type HeadWatchInit, type HeadListener } from './head-watch.js'
 export { ChainError, CHAIN_ERRORS, type ChainErrorCode } from './errors.js'
 export { chainEvents, type ChainEvents } from './events.js'
 export { createChainMetrics, type ChainMetrics } from './metrics.js'

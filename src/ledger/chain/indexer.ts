@@ -5,7 +5,8 @@
  * one differs (a reorg), it deletes every entry from the fork point on and indexes again from there, in one batch.
  * At idle a periodic pass costs one RPC (the head) and no store read: while the head is the block it caught up to,
  * nothing is new, and the pause between passes doubles up to `maxIdlePollMs` (core/idle-poll.ts); a new head brings
- * the full pass and `pollMs` back. `sync()` always runs the full pass.
+ * the full pass and `pollMs` back. `sync()` always runs the full pass. Given the ledger's `heads` (head-watch.ts), it
+ * polls nothing itself: a new head starts a pass, and a timer runs only to retry a failed pass or to finish catching up.
  */
 import { Interface, type InterfaceAbi, type JsonRpcProvider } from 'ethers'
 import type { Service } from '../../common/service.js'
@@ -18,6 +19,7 @@ import type { ChainEvents } from './events.js'
 import type { ChainKv, KvOp } from './kv.js'
 import type { ChainMetrics } from './metrics.js'
 import type { BlockRef, IndexedEvent } from './types.js'
+import type { HeadWatch } from './head-watch.js'
 
 /** A contract whose events are indexed. */
 export interface WatchedContract {
@@ -52,6 +54,8 @@ export interface ChainIndexerComponents {
   events?: EventSink<ChainEvents>
   metrics?: ChainMetrics
   logger?: Logger
+  /** The ledger's one head poller: when given, passes follow its heads instead of a timer of their own. */
+  heads?: HeadWatch
 }
 
 /** The last block indexed (-1 / null before the first). */
@@ -114,6 +118,7 @@ class Indexer implements ChainIndexer {
   private caughtUp: BlockRef | undefined
   /** Periodic passes in a row that found the head unchanged (the backoff's exponent). */
   private quiet = 0
+  private unwatch: (() => void) | undefined
 
   constructor (private readonly init: ChainIndexerInit, private readonly c: ChainIndexerComponents) {
     for (const w of init.contracts) this.byAddress.set(w.address.toLowerCase(), { name: w.name, iface: new Interface(w.abi) })
@@ -127,11 +132,13 @@ class Indexer implements ChainIndexer {
   start (): void {
     if (this.running) return
     this.running = true
+    this.unwatch = this.c.heads?.subscribe(() => { this.schedule(0) })
     this.schedule(0)
   }
 
   async stop (): Promise<void> {
     this.running = false
+    this.unwatch?.()
     clearTimeout(this.timer)
     await this.serial.catch(() => {})
   }
@@ -168,10 +175,10 @@ class Indexer implements ChainIndexer {
     return await run
   }
 
-  /** A periodic pass: the head only, when it is the block caught up to; else the full pass. */
+  /** A periodic pass: the head only (the watch's, or one RPC), when it is the block caught up to; else the full pass. */
   private async pass (): Promise<void> {
     const run = this.serial.then(async () => {
-      const head = this.caughtUp === undefined ? undefined : await this.head()
+      const head = this.caughtUp === undefined ? undefined : this.c.heads !== undefined ? this.c.heads.current() : await this.head()
       if (headUnchanged(this.caughtUp, head)) { this.quiet++; return }
       this.quiet = 0
       await this.fullPass()
@@ -190,8 +197,14 @@ class Indexer implements ChainIndexer {
   private schedule (delay: number): void {
     if (!this.running) return
     this.timer = setTimeout(() => {
-      this.pass().catch(err => { this.quiet = 0; this.log.debug({ err: String(err) }, 'index sync failed; retrying') })
-        .finally(() => { this.schedule(idlePollDelay(this.quiet, this.pollMs, this.maxIdlePollMs)) })
+      let failed = false
+      this.pass().catch(err => { failed = true; this.quiet = 0; this.log.debug({ err: String(err) }, 'index sync failed; retrying') })
+        .finally(() => {
+          const watched = this.c.heads?.current()
+          // following the watch: no timer once caught up to its head (or before it has one); the next head wakes us
+          if (this.c.heads !== undefined && !failed && (watched === undefined || headUnchanged(this.caughtUp, watched))) return
+          this.schedule(idlePollDelay(this.quiet, this.pollMs, this.maxIdlePollMs))
+        })
     }, delay)
   }
 

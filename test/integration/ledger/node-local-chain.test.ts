@@ -1,13 +1,14 @@
 /**
  * The embedded local chain's rules, with real anvils and no node around them: concurrent starters spawn one anvil and
  * deploy once; the last lease stops it and its state survives into the next start (contracts found, not redeployed);
- * an anvil someone else started is reused but never stopped; a port serving another chain is refused.
+ * an anvil someone else started is reused but never stopped; a port serving another chain is refused; a ready
+ * ledger at idle asks its chain for the head only (one poller: no indexer, client or withdrawal polls of their own).
  */
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { JsonRpcProvider, Wallet } from 'ethers'
@@ -19,6 +20,7 @@ import { fundFromFaucet } from '../../../src/ledger/local/faucet.js'
 import { attachFTNSToken } from '../../../src/ledger/contracts/index.js'
 import { EventBus } from '../../../src/common/events.js'
 import { ledger, defaultLedgerOptions, type LedgerEvents } from '../../../src/ledger/index.js'
+import { memoryKv } from '../../../src/ledger/chain/index.js'
 
 const dirs: string[] = []
 async function tempDir (): Promise<string> {
@@ -117,5 +119,28 @@ describe('the embedded local chain', () => {
       await l.stop()
     }
     await waitFor(async () => await probeChainId(`http://127.0.0.1:${port}`, 300) === undefined, { timeoutMs: 10_000, what: 'the node\'s anvil to stop with it' })
+  })
+
+  it('a ready ledger at idle asks its chain for the head only, every few seconds', async () => {
+    const port = await freePort()
+    const dataDir = await tempDir()
+    const l = ledger({ ...defaultLedgerOptions, withdrawalPollMs: 100, anvil: { port, startTimeoutMs: 20_000 }, dataDir, runDir: await tempDir(), network: 'local', chainId: 31337, rpcUrls: [], contracts: {} })(
+      { logger: silentLogger, events: new EventBus<LedgerEvents>(), passphrase: async () => 'a passphrase for the test wallet', store: memoryKv() })
+    // anvil logs each JSON-RPC method it serves, one per line
+    const methods = async (): Promise<string[]> => (await readFile(join(dataDir, 'ledger', 'anvil.log'), 'utf8')).split('\n').filter(x => /^[a-z]+_[A-Za-z]+$/.test(x.trim())).map(x => x.trim())
+    try {
+      await l.start()
+      expect(await l.whenStarted()).toBe('ready')
+      // the bring-up's own transactions (the faucet's) are a few seconds old before the client's idle pass follows them
+      await new Promise(resolve => setTimeout(resolve, 6000))
+      const before = (await methods()).length
+      await new Promise(resolve => setTimeout(resolve, 8000))
+      const idle = (await methods()).slice(before)
+      // the head watch only, backed off to 4 s (before: the indexer's and the client's heads, nonces, the vault's withdrawal, ~12 a minute each)
+      expect(new Set(idle)).toEqual(new Set(['eth_getBlockByNumber']))
+      expect(idle.length).toBeLessThanOrEqual(4)
+    } finally {
+      await l.stop()
+    }
   })
 })

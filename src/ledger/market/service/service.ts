@@ -187,7 +187,7 @@ export class MarketCore {
     const contract = chain.contracts.ComputeMarket
     const funding = new FundingChecker({ market: contract, vault: chain.contracts.CreditVault, ftns: chain.contracts.FTNSToken, ttlMs: this.init.fundingTtlMs }, { runner: chain.provider })
     const head = await chain.provider.getBlockNumber()
-    const indexer = chainIndexer({ contracts: [{ name: 'ComputeMarket', address: contract, abi: computeMarketAbi }], fromBlock: head, pollMs: 500 })({ provider: chain.provider, store: this.c.store, logger: this.c.logger })
+    const indexer = chainIndexer({ contracts: [{ name: 'ComputeMarket', address: contract, abi: computeMarketAbi }], fromBlock: head, pollMs: 500 })({ provider: chain.provider, store: this.c.store, logger: this.c.logger, heads: chain.heads })
     this.unsubscribe = indexer.subscribe((e, removed) => { if (!removed) void this.chainEvents.apply(e) })
     try { await indexer.start() } catch (err) { await Promise.resolve(indexer.stop()).catch(() => {}); throw err }
     if (this.stopped) { this.unsubscribe?.(); await indexer.stop(); return }
