@@ -156,10 +156,11 @@ describe('consensus on 7 nodes', () => {
   it('replayed votes are refused: again, after a restart, moved onto another proposal, signed for another network', async () => {
     const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.replay', value: true }, ttlSeconds: 8 })
     await statusEverywhere(cm, id, 'accepted')
-    // a QC can form without any one voter (weights 2,2,2,2,1,1,1 of 11), so take the first of these whose vote node 0
-    // holds: not 0 (it holds them), 2 (restarted below), 5 (equivocates later) or 6 (publishes the foreign vote later)
-    const holder = await waitFor(() => [1, 4, 3].find(i => (cm.service(0).entry(id).votes.get(cm.ids[i]) ?? []).length > 0),
-      { timeoutMs: 15_000, what: 'node 0 to hold the vote of node 1, 4 or 3' })
+    // a QC can form without any one voter (weights 2,2,2,2,1,1,1 of 11), so take the first of these whose vote the QC
+    // carries (every node has seen those; a yes vote that reached the proposer after its QC stays with the proposer):
+    // not 0 (the proposer), 2 (restarted below), 5 (equivocates later) or 6 (publishes the foreign vote later)
+    const holder = await waitFor(() => [1, 4, 3].find(i => cm.service(0).entry(id).qcVoters?.includes(cm.ids[i]) === true && (cm.service(0).entry(id).votes.get(cm.ids[i]) ?? []).length > 0),
+      { timeoutMs: 15_000, what: "node 0's QC to carry the vote of node 1, 4 or 3" })
     const voter = cm.ids[holder]
     const vote = (cm.service(0).entry(id).votes.get(voter) ?? [])[0]
     expect(vote).toBeDefined()
