@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
+import { scrypt, toUtf8Bytes } from 'ethers'
 import {
   createChainWallet, DEFAULT_SCRYPT_N, levelKv, loadOrCreateChainWallet, openChainWallet, readWalletAddress, NonceStore
 } from '../../../../src/ledger/chain/index.js'
@@ -42,6 +43,13 @@ describe('chain wallet keystore', () => {
     const w = await createChainWallet(path, PASS, { privateKey: key })
     expect(w.privateKey).toBe(key)
     expect(JSON.parse(await readFile(path, 'utf8')).Crypto.kdfparams.n).toBe(DEFAULT_SCRYPT_N)
+    // 128 MiB of scrypt state at that cost: over Node's default memory cap, which the registered derivation raises
+    expect((await openChainWallet(path, PASS)).privateKey).toBe(key)
+  })
+
+  it("derives keys with Node's scrypt through ethers' hook: RFC 7914's test vector", async () => {
+    const key = await scrypt(toUtf8Bytes('password'), toUtf8Bytes('NaCl'), 1024, 8, 16, 64)
+    expect(key).toBe('0xfdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640')
   })
 })
 
