@@ -195,6 +195,7 @@ class Indexer implements ChainIndexer {
   }
 
   private schedule (delay: number): void {
+    clearTimeout(this.timer) // a head may come while a retry waits: one timer, never two loops
     if (!this.running) return
     this.timer = setTimeout(() => {
       let failed = false
