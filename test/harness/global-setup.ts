@@ -6,8 +6,12 @@
  */
 import { buildDaemon } from '../../scripts/bundle.js'
 
+// both integration projects name this file and vitest runs it once per project, in the one main process: build once
+const shared = globalThis as { meshnodeTestBuild?: Promise<string> }
+
 export default async function setup (): Promise<void> {
   // tsc, then the daemon bundle of its output, as `npm run build` does: bin/meshnode.js runs the bundle when current
-  const typeErrors = await buildDaemon()
+  shared.meshnodeTestBuild ??= buildDaemon()
+  const typeErrors = await shared.meshnodeTestBuild
   if (typeErrors !== '') process.stderr.write(`warning: type errors (the build was emitted):\n${typeErrors.slice(0, 2000)}\n`)
 }
