@@ -3,7 +3,7 @@
  * test quote token): an order posted on one node reaches the others' books; unfunded, forged, replayed and
  * cross-chain orders are refused at gossip validation with their reasons (and lower the sender's market topic score),
  * an ask from a node whose hardware record never comes after `hardwareWaitMs`; a maker's orders share its balance; a
- * cancelled order cannot be filled; two takers race for one order and exactly one wins, with every balance exact;
+ * cancelled order cannot be filled; an order a node's failed chain read kept out is admitted once the chain answers; two takers race for one order and exactly one wins, with every balance exact;
  * expired orders vanish everywhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -150,6 +150,28 @@ describe('market across nodes (anvil)', () => {
     const err = await settlement?.fill([{ v: v as NonNullable<typeof v>, units: 2n }]).then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(MarketError)
     expect((err as MarketError).reason).toBe('cancelled')
+  }, 60_000)
+
+  it('an order whose admission on one node failed on a chain read reaches that book once the chain answers', async () => {
+    const [a, , c] = nodes
+    // node 2's next two funding reads fail as an RPC timeout would (a fault injected at the chain-read boundary: the
+    // gossip validator ignores the order, and gossipsub never delivers it again); its later reads go to anvil
+    const funding = mesh.meshNode(2).market.current()?.rt?.funding
+    if (funding === undefined) throw new Error('node 2 has no market runtime')
+    const check = funding.check.bind(funding)
+    let failing = 2
+    funding.check = async v => { if (failing > 0) { failing--; throw new Error('request timeout (injected)') } return await check(v) }
+    try {
+      const posted = await post(a, { price: (PRICE * 7n).toString() })
+      await waitFor(async () => await has(c, posted.hash), { timeoutMs: 20_000, what: 'the order in node 2\'s book after its chain reads failed' })
+      expect(failing).toBe(0)
+      const metrics = await (await c.api.fetch('GET', '/metrics')).text()
+      expect(metrics).toMatch(/meshnode_gossip_validation_total\{[^}]*result="ignore"[^}]*code="ERR_CHAIN_UNAVAILABLE"[^}]*\} [1-9]/)
+      await a.api.request('DELETE', `/v1/market/orders/${posted.hash}`)
+      await waitFor(async () => !await has(c, posted.hash), { timeoutMs: 20_000, what: 'the order cancelled' })
+    } finally {
+      funding.check = check
+    }
   }, 60_000)
 
   it('expired orders vanish from every node\'s book', async () => {

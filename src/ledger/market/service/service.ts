@@ -8,6 +8,7 @@
  * orders leave unbacked is refused `unfunded`. A refused order carries its reason (event `market.order-refused`;
  * gossip rejects lower the sender's score). The market's indexer applies the ComputeMarket's fill and cancel events
  * to the books; a periodic pass drops expired orders and, reading one balance per maker and source, the unfunded.
+ * A gossiped order whose chain reads failed (not its fault) is admitted again after a back-off (admission-retry.ts).
  * Fills and cancels are chain-client intents (settle.ts). It waits for the ledger: until then the API answers 409.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -28,6 +29,7 @@ import { decodeOrderMessage, encodeOrderMessage, validateOrderMessage, type Vali
 import { checkAskHardware } from '../protocol/resource-class.js'
 import { COMPUTE_MARKET, MARKET_SYNC_PROTOCOL, marketNamesOf, marketTopic, tradeMarketName, type MarketName, type MarketSpec } from '../protocol/topic.js'
 import { OrderVerifier } from '../protocol/verify.js'
+import { ADMISSION_RETRY_DEFAULTS, AdmissionRetry } from './admission-retry.js'
 import { ChainEvents } from './chain-events.js'
 import { MakerCommitments, fundingPass, type FundingPassResult } from './commitments.js'
 import type { ComputeRunner, VoucherBook } from './compute.js'
@@ -102,6 +104,17 @@ export class MarketCore {
   readonly commitments = new MakerCommitments()
   /** Asks waiting for their maker node's hardware record. */
   readonly pending: HardwareWait<{ m: Decoded, via: Via, from: string | null }>
+  /** Gossiped orders whose admission failed on a chain read, admitted again after a back-off. */
+  readonly chainRetry = new AdmissionRetry<{ data: Uint8Array, from: string }>(ADMISSION_RETRY_DEFAULTS, async ({ data, from }) => {
+    try {
+      const a = await this.admit(data, 'gossip', from)
+      this.insert(a.v, a.filled, 'gossip')
+      return 'settled'
+    } catch (err) {
+      return err instanceof MarketError || err instanceof HeldAsk ? 'settled' : 'chain-failed'
+    }
+  })
+
   /** What the last re-validation's funding pass did (sources, orders, contract calls), for tests and logs. */
   lastPass?: FundingPassResult
   /** The ComputeMarket's fill and cancel events, applied to the books. */
@@ -205,6 +218,7 @@ export class MarketCore {
     clearTimeout(this.retryTimer)
     this.hardwareUnsubscribe?.()
     this.pending.stop()
+    this.chainRetry.clear()
     this.c.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await this.c.libp2p.unhandle(MARKET_SYNC_PROTOCOL).catch(() => {})
     // a bring-up waiting on a stuck ledger must not hold the node's shutdown (it checks `stopped` when it resumes)
@@ -270,7 +284,10 @@ export class MarketCore {
       return await this.admit(data, 'gossip', from)
     } catch (err) {
       if (err instanceof HeldAsk) throw new GossipValidationError('ignore', 'ERR_HARDWARE_PENDING', err.message)
-      if (!(err instanceof MarketError)) throw new GossipValidationError('ignore', 'ERR_CHAIN_UNAVAILABLE', (err as Error).message)
+      if (!(err instanceof MarketError)) {
+        this.chainRetry.hold({ data, from })
+        throw new GossipValidationError('ignore', 'ERR_CHAIN_UNAVAILABLE', (err as Error).message)
+      }
       if (REFUSALS[err.reason].gossip === 'reject') this.c.penalties.penalise(from)
       throw gossipErrorOf({ reason: err.reason, message: err.message })
     }
