@@ -50,12 +50,15 @@ export class WalletOps {
   /** Balances, the vault's free, locked and pending amounts, and the locks this wallet pays or is paid by. */
   async view (): Promise<WalletView> {
     const provider = this.provider()
+    // every read at one block: a transaction mined between two reads (a withdrawal completing) showed half of itself,
+    // the vault's pending amount gone and the wallet's balance not yet up
+    const blockTag = await provider.getBlockNumber()
     const [ftns, eth, free, withdrawal, locks] = await Promise.all([
-      this.token.balanceOf(this.address),
-      provider.getBalance(this.address),
-      this.vault.freeBalanceOf(this.address),
-      this.vault.withdrawalOf(this.address),
-      this.locks()
+      this.token.balanceOf(this.address, { blockTag }),
+      provider.getBalance(this.address, blockTag),
+      this.vault.freeBalanceOf(this.address, { blockTag }),
+      this.vault.withdrawalOf(this.address, { blockTag }),
+      this.locks(blockTag)
     ])
     let locked = 0n
     for (const l of locks) if (l.role === 'payer' && !l.closed) locked += parseFtns(l.amount) - parseFtns(l.redeemed)
@@ -77,8 +80,8 @@ export class WalletOps {
     }
   }
 
-  /** Locks opened with this wallet as payer or provider (from the vault's LockOpened events), with their state now. */
-  async locks (): Promise<LockView[]> {
+  /** Locks opened with this wallet as payer or provider (from the vault's LockOpened events), with their state now (or at `blockTag`). */
+  async locks (blockTag?: number): Promise<LockView[]> {
     const seen = new Set<string>()
     const out: LockView[] = []
     for (const o of await this.lockOpenings()) {
@@ -87,7 +90,8 @@ export class WalletOps {
       const role = payer === this.address ? 'payer' : provider === this.address ? 'provider' : undefined
       if (role === undefined || seen.has(o.lockId)) continue
       seen.add(o.lockId)
-      const l = await this.vault.getLock(o.lockId)
+      const l = await this.vault.getLock(o.lockId, { blockTag })
+      if (l.expiry === 0n) continue // opened after `blockTag` (the indexer may be ahead of it): not there yet
       out.push({ lockId: o.lockId, role, payer, provider, amount: formatFtns(l.amount), redeemed: formatFtns(l.redeemed), expiry: iso(l.expiry), closed: l.closed })
     }
     return out
