@@ -353,7 +353,7 @@ export class ConsensusService {
       const open = [...this.ingest.entries.values()].filter(e => e.status === 'pending')
       for (const e of open) await this.decide(e)
       await this.maybeProposeEpoch(now, open)
-      await this.votes.sweep(now)
+      await this.votes.sweep(now, open)
       await this.pruner.maybePrune()
       void this.ingest.catchUp.syncIfStalled()
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * Where this node's votes go, and what it takes from voters straight (the wire is direct-votes.ts): a yes vote goes
  * to the proposer alone and is held here until it is public or moot; the proposer takes such votes in on the stream
- * and gossips the QC (qcs.ts).
+ * and gossips the QC (qcs.ts). A node that still holds a proposal open after the fallback delay asks its proposer.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { GossipValidationError } from '../../common/errors.js'
@@ -36,10 +36,15 @@ export function heldVoteFate (s: HeldVoteState | undefined, fallbackMs: number):
   return s.open || s.privatelyCounted ? 'publish' : 'drop'
 }
 
+/** An open proposal whose proposer this node already asked for its QC. */
+const ASKED = -1
+
 /** The node's side of votes straight to proposers (see the module comment); with `fallbackMs` 0, every vote is gossiped. */
 export class VoteRouting {
   /** This node's yes votes not gossiped, by proposal id. */
   private readonly held = new Map<string, { bytes: Uint8Array, at: number }>()
+  /** Open proposals without a yes vote of this node: when this node first saw each open, or ASKED. */
+  private readonly unvoted = new Map<string, number>()
 
   constructor (private readonly s: ConsensusService, private readonly ingest: Ingest, private readonly fallbackMs: number) {}
 
@@ -68,8 +73,12 @@ export class VoteRouting {
       .then(async taken => { if (!taken) await this.release(e.id) })
   }
 
-  /** On the service's beat: gossip the held votes that must become public, forget the others (`heldVoteFate`). */
-  async sweep (now: number): Promise<void> {
+  /**
+   * On the service's beat (`open`: the proposals pending here): gossip the held votes that must become public, forget
+   * the others (`heldVoteFate`), and ask proposers for QCs this node may have missed (`askForQcs`).
+   */
+  async sweep (now: number, open: readonly Entry[] = []): Promise<void> {
+    this.askForQcs(now, open)
     for (const [id, h] of [...this.held]) {
       const e = this.ingest.entries.get(id)
       const state = e == null
@@ -85,6 +94,28 @@ export class VoteRouting {
         void this.ingest.catchUp.syncFrom(peerIdFromString(e.proposal.proposer)).catch(() => {})
       }
     }
+  }
+
+  /**
+   * A proposal open here without a yes vote of this node (its operator has not voted, it voted no, it has no weight)
+   * learns of its QC from one gossip message too, and a node that missed it would hold the proposal open until an
+   * epoch lists it (or see it expire). Still open `fallbackMs` after this node first saw it, its proposer is asked once,
+   * as for a held vote. The usual QC comes well before: no request then.
+   */
+  private askForQcs (now: number, open: readonly Entry[]): void {
+    if (this.fallbackMs === 0) return // every vote is gossiped: each node tallies the QC itself
+    const current = new Set<string>()
+    for (const e of open) {
+      current.add(e.id)
+      if (e.status !== 'pending' || e.proposal.proposer === this.s.peerId) continue
+      if ((e.votes.get(this.s.peerId) ?? []).some(v => v.choice === 'yes')) continue // the held vote's fallback asks
+      const since = this.unvoted.get(e.id)
+      if (since === undefined) { this.unvoted.set(e.id, now); continue }
+      if (since === ASKED || now - since < this.fallbackMs) continue
+      this.unvoted.set(e.id, ASKED)
+      void this.ingest.catchUp.syncFrom(peerIdFromString(e.proposal.proposer)).catch(() => {})
+    }
+    for (const id of this.unvoted.keys()) if (!current.has(id)) this.unvoted.delete(id)
   }
 
   private async release (id: string): Promise<void> {

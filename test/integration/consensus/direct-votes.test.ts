@@ -2,8 +2,9 @@
  * Yes votes go to the proposer over `/meshnode/consensus-vote/1.0.0`, and the proposer's QC carries them to everyone
  * (src/consensus/service/direct-votes.ts). Five in-process nodes of equal weight (a QC needs 4 of 5): a proposal
  * passes everywhere with no yes vote on gossip and every node takes the proposer's voters as its own; a vote that is
- * not the sender's own, or not a vote, is refused on that stream; and when the proposer goes away before its QC, the
- * votes it took are gossiped by their voters after the fallback delay, so the others still finalize.
+ * not the sender's own, or not a vote, is refused on that stream; a node that missed the QC, voter or not, asks the
+ * proposer for it; and when the proposer goes away before its QC, the votes it took are gossiped by their voters
+ * after the fallback delay, so the others still finalize.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -112,6 +113,32 @@ describe('votes straight to the proposer', () => {
       await waitFor(() => cm.service(4).get(id).status === 'accepted', { timeoutMs: FALLBACK_MS + 20_000, what: 'node 4 to accept after asking the proposer' })
       // it was still waiting when its fallback fired: it gossiped its own vote then
       expect(gossiped.filter(([t, pid, signer]) => t === 'vote:yes' && pid === id && signer === cm.ids[4])).toHaveLength(1)
+    } finally {
+      ingest.validateGossip = validate
+    }
+  })
+
+  it('a node that casts no vote (its operator has not voted) and missed the QC asks the proposer for it too', async () => {
+    // ban-peer is manual here: nodes 0-3 vote as operators (a QC needs 4 of 5), node 4's operator never does, and
+    // node 4 drops every QC it is gossiped
+    const ingest = cm.service(4)['ingest']
+    const validate = ingest.validateGossip.bind(ingest)
+    let dropped = 0
+    ingest.validateGossip = async (data, ctx) => {
+      if ((await openConsensusRecord(data, 'local')).type === 'qc') { dropped++; throw new GossipValidationError('ignore', 'ERR_TEST', 'dropped by the test') }
+      return await validate(data, ctx)
+    }
+    try {
+      const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      const { id } = await cm.service(0).create({ kind: 'ban-peer', payload: { peerId: target, reason: 'non-voter test' }, ttlSeconds: 120 })
+      await waitFor(() => ALL.every(i => { try { return cm.service(i).get(id) != null } catch { return false } }), { timeoutMs: 30_000, what: 'the proposal on every node' })
+      for (const i of [1, 2, 3]) await cm.service(i).vote(id, 'yes')
+      await waitFor(() => [0, 1, 2, 3].every(i => cm.service(i).get(id).status === 'accepted') && dropped > 0, { timeoutMs: 45_000, what: 'nodes 0-3 accepting while node 4 drops the QC' })
+      expect(cm.service(4).entry(id).votes.has(cm.ids[4])).toBe(false)
+      // no vote of its own to fall back on, epochs an hour apart, the proposal open for two minutes: only asking the
+      // proposer brings node 4 the votes before the proposal would expire here
+      await waitFor(() => cm.service(4).get(id).status === 'accepted', { timeoutMs: FALLBACK_MS + 20_000, what: 'node 4 to accept after asking the proposer' })
+      expect(cm.service(4).entry(id).qcVoters).toEqual(cm.service(0).entry(id).qcVoters)
     } finally {
       ingest.validateGossip = validate
     }
