@@ -29,6 +29,8 @@ export const REFUSALS = {
   'outside-window': { kind: 'conflict', gossip: 'ignore', meaning: "the fill's units do not fit inside the order's window now" },
   cancelled: { kind: 'conflict', gossip: 'ignore', meaning: 'the maker cancelled the order' },
   'lane-stale': { kind: 'conflict', gossip: 'ignore', meaning: "the maker cancelled the order's nonce lane" },
+  // a maker signs with the lane's nonce right after its lane cancel lands: a node whose read predates it sees this
+  'lane-ahead': { kind: 'conflict', gossip: 'ignore', meaning: "the order's lane nonce is ahead of the lane as this node last read it" },
   filled: { kind: 'conflict', gossip: 'ignore', meaning: 'no units of the order remain' },
   unfunded: { kind: 'conflict', gossip: 'ignore', meaning: 'the maker lacks the vault balance, tokens or allowance to honour it' },
   'hardware-mismatch': { kind: 'invalid', gossip: 'reject', meaning: "the ask's resource class is not the maker's signed hardware" },

@@ -59,6 +59,8 @@ export interface FundingSource {
 
 interface CacheEntry { at: number, value: Promise<unknown> }
 
+const laneKey = (maker: string, lane: bigint): string => `lane:${maker.toLowerCase()}:${lane}`
+
 /** Checks orders against chain state (see the module comment). */
 export class FundingChecker {
   private readonly market: ComputeMarketContract
@@ -118,7 +120,7 @@ export class FundingChecker {
   }
 
   private laneNonce (maker: string, lane: bigint): Promise<bigint> {
-    return this.cached(`lane:${maker.toLowerCase()}:${lane}`, async () => { this.rpc++; return await this.market.laneNonceOf(maker, lane) })
+    return this.cached(laneKey(maker, lane), async () => { this.rpc++; return await this.market.laneNonceOf(maker, lane) })
   }
 
   private vaultAvailable (maker: string): Promise<bigint> {
@@ -153,14 +155,19 @@ export class FundingChecker {
   }
 
   /**
-   * Whether `v` can be filled now: refused `cancelled`, `lane-stale` (the maker bumped the lane, or signed with a
-   * nonce the lane has not reached), `filled`, or `unfunded`; otherwise the verdict.
+   * Whether `v` can be filled now: refused `cancelled`, `lane-stale` (the maker bumped the lane), `lane-ahead` (signed
+   * with a nonce the lane had not reached when last read here: the cached read is dropped, a second check reads it
+   * again), `filled`, or `unfunded`; otherwise the verdict.
    */
   async check (v: ValidOrder): Promise<Checked<FundingVerdict>> {
     const o = v.order
     const [status, lane] = await Promise.all([this.status(v.hash, o.maker, o.salt), this.laneNonce(o.maker, o.nonceLane)])
     if (status.cancelled) return refuse('cancelled', `order ${v.hash} was cancelled on chain`)
-    if (o.laneNonce !== lane) return refuse('lane-stale', `order ${v.hash} was signed with lane nonce ${o.laneNonce}; the lane is at ${lane}`)
+    if (o.laneNonce < lane) return refuse('lane-stale', `order ${v.hash} was signed with lane nonce ${o.laneNonce}; the lane is at ${lane}`)
+    if (o.laneNonce > lane) {
+      this.cache.delete(laneKey(o.maker, o.nonceLane))
+      return refuse('lane-ahead', `order ${v.hash} was signed with lane nonce ${o.laneNonce}; the lane was at ${lane} when read here`)
+    }
     const size = v.kind === 'compute' ? v.order.maxUnits : v.order.amount
     const remaining = size > status.filled ? size - status.filled : 0n
     if (remaining === 0n) return refuse('filled', `order ${v.hash} is filled`)

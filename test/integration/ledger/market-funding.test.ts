@@ -160,6 +160,17 @@ describe('market funding check (anvil)', () => {
     expect(!stale2.ok && stale2.refusal.reason).toBe('lane-stale')
     // an order signed with the lane's new nonce is live
     expect((await funding.check(await signCompute(provider, { side: 'ask', nonceLane: '4', laneNonce: '1' }))).ok).toBe(true)
+
+    // the maker's lane cancel lands after this node's cached read of the lane, and its next order, signed with the new
+    // nonce, arrives before the cache expires: 'lane-ahead' (not 'lane-stale'), and the check after it reads the lane
+    // again (a gossiped order refused so is admitted again later: market service, admission-retry.ts)
+    const before = await signCompute(provider, { side: 'ask', nonceLane: '5' })
+    expect((await funding.check(before)).ok).toBe(true)
+    await mined(d.market.connect(provider).cancelLane(5n))
+    const ahead = await signCompute(provider, { side: 'ask', nonceLane: '5', laneNonce: '1' })
+    const first = await funding.check(ahead)
+    expect(!first.ok && first.refusal.reason).toBe('lane-ahead')
+    expect((await funding.check(ahead)).ok).toBe(true)
   })
 
   it('a trade message fills atomically on chain and the buyer side then shows the spent quote', async () => {

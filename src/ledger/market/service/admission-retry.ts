@@ -1,12 +1,13 @@
 /**
- * Gossiped orders whose admission failed on a chain read (an RPC timing out, a chain node restarting): not the order's
- * fault, so the gossip validator ignores them; but gossipsub never delivers an ignored message again, and without a
- * second try the order would be missing from this node's book until the next market sync with its sender (on a new
+ * Gossiped orders whose admission failed for a reason of this node's, not the order's: a chain read failed (an RPC
+ * timing out, a chain node restarting), or this node's read of the maker's lane predates the maker's lane cancel
+ * (`lane-ahead`). The gossip validator ignores them; but gossipsub never delivers an ignored message again, and without
+ * a second try the order would be missing from this node's book until the next market sync with its sender (on a new
  * connection only). Each is held (bounded) and admitted again after a back-off that doubles, `tries` times at most.
  */
 
-/** What a second admission came to: settled (in the book, refused, or parked elsewhere), or the chain failed again. */
-export type RetryOutcome = 'settled' | 'chain-failed'
+/** What a later admission came to: settled (in the book, refused, or parked elsewhere), or worth another try. */
+export type RetryOutcome = 'settled' | 'again'
 
 /** Bounds of the retry set. */
 export interface AdmissionRetryLimits {
@@ -48,7 +49,7 @@ export class AdmissionRetry<T> {
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       this.admit(item).then(outcome => {
-        if (outcome === 'chain-failed' && attempt < this.limits.tries) this.schedule(item, attempt + 1)
+        if (outcome === 'again' && attempt < this.limits.tries) this.schedule(item, attempt + 1)
       }, () => {})
     }, this.limits.delayMs * 2 ** (attempt - 1))
     timer.unref()

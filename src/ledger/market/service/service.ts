@@ -8,7 +8,8 @@
  * orders leave unbacked is refused `unfunded`. A refused order carries its reason (event `market.order-refused`;
  * gossip rejects lower the sender's score). The market's indexer applies the ComputeMarket's fill and cancel events
  * to the books; a periodic pass drops expired orders and, reading one balance per maker and source, the unfunded.
- * A gossiped order whose chain reads failed (not its fault) is admitted again after a back-off (admission-retry.ts).
+ * A gossiped order refused for this node's reasons (a chain read failed, its lane read is older than the order) is
+ * admitted again after a back-off (admission-retry.ts).
  * Fills and cancels are chain-client intents (settle.ts). It waits for the ledger: until then the API answers 409.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -83,6 +84,9 @@ type Via = 'gossip' | 'sync' | 'api'
 type Decoded = ReturnType<typeof decodeOrderMessage>
 
 const nowSec = (): bigint => BigInt(Math.floor(Date.now() / 1000))
+/** Whether an admission failed for a reason of this node's (a chain read, a lane read older than the order): try later. */
+const retried = (err: unknown): boolean => err instanceof MarketError ? err.reason === 'lane-ahead' : !(err instanceof HeldAsk)
+
 /** Pause between bring-up attempts. */
 const RETRY_MS = 5000
 
@@ -104,14 +108,14 @@ export class MarketCore {
   readonly commitments = new MakerCommitments()
   /** Asks waiting for their maker node's hardware record. */
   readonly pending: HardwareWait<{ m: Decoded, via: Via, from: string | null }>
-  /** Gossiped orders whose admission failed on a chain read, admitted again after a back-off. */
-  readonly chainRetry = new AdmissionRetry<{ data: Uint8Array, from: string }>(ADMISSION_RETRY_DEFAULTS, async ({ data, from }) => {
+  /** Gossiped orders whose admission failed for this node's reasons (admission-retry.ts), admitted again later. */
+  readonly retry = new AdmissionRetry<{ data: Uint8Array, from: string }>(ADMISSION_RETRY_DEFAULTS, async ({ data, from }) => {
     try {
       const a = await this.admit(data, 'gossip', from)
       this.insert(a.v, a.filled, 'gossip')
       return 'settled'
     } catch (err) {
-      return err instanceof MarketError || err instanceof HeldAsk ? 'settled' : 'chain-failed'
+      return retried(err) ? 'again' : 'settled'
     }
   })
 
@@ -218,7 +222,7 @@ export class MarketCore {
     clearTimeout(this.retryTimer)
     this.hardwareUnsubscribe?.()
     this.pending.stop()
-    this.chainRetry.clear()
+    this.retry.clear()
     this.c.libp2p.removeEventListener('peer:identify', this.onIdentify)
     await this.c.libp2p.unhandle(MARKET_SYNC_PROTOCOL).catch(() => {})
     // a bring-up waiting on a stuck ledger must not hold the node's shutdown (it checks `stopped` when it resumes)
@@ -284,10 +288,8 @@ export class MarketCore {
       return await this.admit(data, 'gossip', from)
     } catch (err) {
       if (err instanceof HeldAsk) throw new GossipValidationError('ignore', 'ERR_HARDWARE_PENDING', err.message)
-      if (!(err instanceof MarketError)) {
-        this.chainRetry.hold({ data, from })
-        throw new GossipValidationError('ignore', 'ERR_CHAIN_UNAVAILABLE', (err as Error).message)
-      }
+      if (retried(err)) this.retry.hold({ data, from })
+      if (!(err instanceof MarketError)) throw new GossipValidationError('ignore', 'ERR_CHAIN_UNAVAILABLE', (err as Error).message)
       if (REFUSALS[err.reason].gossip === 'reject') this.c.penalties.penalise(from)
       throw gossipErrorOf({ reason: err.reason, message: err.message })
     }

@@ -1,5 +1,5 @@
 /**
- * Gossiped orders whose admission failed on a chain read are admitted again: after the back-off, doubling, until they
+ * Gossiped orders whose admission failed for this node's reasons (a chain read, a stale lane read) are admitted again: after the back-off, doubling, until they
  * settle or the tries run out; bounded; dropped on clear.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -33,7 +33,7 @@ describe('AdmissionRetry', () => {
   })
 
   it('backs off, doubling, while the chain fails, and gives up after its tries', async () => {
-    const { r, tries } = retrySet(['chain-failed', 'chain-failed', 'chain-failed', 'chain-failed'])
+    const { r, tries } = retrySet(['again', 'again', 'again', 'again'])
     r.hold('a')
     await vi.advanceTimersByTimeAsync(10_000)
     expect(tries.map(t => t.at)).toEqual([100, 300, 700])
@@ -41,7 +41,7 @@ describe('AdmissionRetry', () => {
   })
 
   it('a try that succeeds after failures ends the retries', async () => {
-    const { r, tries } = retrySet(['chain-failed', 'settled'])
+    const { r, tries } = retrySet(['again', 'settled'])
     r.hold('a')
     await vi.advanceTimersByTimeAsync(10_000)
     expect(tries.map(t => t.at)).toEqual([100, 300])
