@@ -60,6 +60,18 @@ describe('votes straight to the proposer', () => {
 
   let passed: string | undefined
 
+  /** Makes node i ignore every QC it is gossiped (the one message that carries a proposal's votes to it) until restored. */
+  const dropQcs = (i: number): { count: number, restore: () => void } => {
+    const ingest = cm.service(i)['ingest']
+    const validate = ingest.validateGossip.bind(ingest)
+    const dropped = { count: 0, restore: () => { ingest.validateGossip = validate } }
+    ingest.validateGossip = async (data, ctx) => {
+      if ((await openConsensusRecord(data, 'local')).type === 'qc') { dropped.count++; throw new GossipValidationError('ignore', 'ERR_TEST', 'dropped by the test') }
+      return await validate(data, ctx)
+    }
+    return dropped
+  }
+
   it('a proposal passes on every node with no yes vote on gossip; each node lists the proposer\'s QC voters', async () => {
     const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.direct', value: 1 }, ttlSeconds: 60 })
     // accepted on every node through the proposer's QC (taken as each node's own)
@@ -98,49 +110,37 @@ describe('votes straight to the proposer', () => {
 
   it('a voter that missed the proposer\'s QC asks the proposer for it after the fallback delay', async () => {
     // node 4 drops every QC it is gossiped: the one message that carries the votes to it
-    const ingest = cm.service(4)['ingest']
-    const validate = ingest.validateGossip.bind(ingest)
-    let dropped = 0
-    ingest.validateGossip = async (data, ctx) => {
-      if ((await openConsensusRecord(data, 'local')).type === 'qc') { dropped++; throw new GossipValidationError('ignore', 'ERR_TEST', 'dropped by the test') }
-      return await validate(data, ctx)
-    }
+    const dropped = dropQcs(4)
     try {
       const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.missed', value: 1 }, ttlSeconds: 60 })
-      await waitFor(() => [0, 1, 2, 3].every(i => cm.service(i).get(id).status === 'accepted') && dropped > 0, { timeoutMs: 45_000, what: 'nodes 0-3 accepting while node 4 drops the QC' })
+      await waitFor(() => [0, 1, 2, 3].every(i => cm.service(i).get(id).status === 'accepted') && dropped.count > 0, { timeoutMs: 45_000, what: 'nodes 0-3 accepting while node 4 drops the QC' })
       expect(cm.service(4).get(id).status).toBe('pending')
       // nothing else brings it the votes (the others hold none back, epochs are an hour apart): its sync with node 0 does
       await waitFor(() => cm.service(4).get(id).status === 'accepted', { timeoutMs: FALLBACK_MS + 20_000, what: 'node 4 to accept after asking the proposer' })
       // it was still waiting when its fallback fired: it gossiped its own vote then
       expect(gossiped.filter(([t, pid, signer]) => t === 'vote:yes' && pid === id && signer === cm.ids[4])).toHaveLength(1)
     } finally {
-      ingest.validateGossip = validate
+      dropped.restore()
     }
   })
 
   it('a node that casts no vote (its operator has not voted) and missed the QC asks the proposer for it too', async () => {
     // ban-peer is manual here: nodes 0-3 vote as operators (a QC needs 4 of 5), node 4's operator never does, and
     // node 4 drops every QC it is gossiped
-    const ingest = cm.service(4)['ingest']
-    const validate = ingest.validateGossip.bind(ingest)
-    let dropped = 0
-    ingest.validateGossip = async (data, ctx) => {
-      if ((await openConsensusRecord(data, 'local')).type === 'qc') { dropped++; throw new GossipValidationError('ignore', 'ERR_TEST', 'dropped by the test') }
-      return await validate(data, ctx)
-    }
+    const dropped = dropQcs(4)
     try {
       const target = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
       const { id } = await cm.service(0).create({ kind: 'ban-peer', payload: { peerId: target, reason: 'non-voter test' }, ttlSeconds: 120 })
       await waitFor(() => ALL.every(i => { try { return cm.service(i).get(id) != null } catch { return false } }), { timeoutMs: 30_000, what: 'the proposal on every node' })
       for (const i of [1, 2, 3]) await cm.service(i).vote(id, 'yes')
-      await waitFor(() => [0, 1, 2, 3].every(i => cm.service(i).get(id).status === 'accepted') && dropped > 0, { timeoutMs: 45_000, what: 'nodes 0-3 accepting while node 4 drops the QC' })
+      await waitFor(() => [0, 1, 2, 3].every(i => cm.service(i).get(id).status === 'accepted') && dropped.count > 0, { timeoutMs: 45_000, what: 'nodes 0-3 accepting while node 4 drops the QC' })
       expect(cm.service(4).entry(id).votes.has(cm.ids[4])).toBe(false)
       // no vote of its own to fall back on, epochs an hour apart, the proposal open for two minutes: only asking the
       // proposer brings node 4 the votes before the proposal would expire here
       await waitFor(() => cm.service(4).get(id).status === 'accepted', { timeoutMs: FALLBACK_MS + 20_000, what: 'node 4 to accept after asking the proposer' })
       expect(cm.service(4).entry(id).qcVoters).toEqual(cm.service(0).entry(id).qcVoters)
     } finally {
-      ingest.validateGossip = validate
+      dropped.restore()
     }
   })
 
