@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
+import { LongestFirst } from './test/harness/sequencer.js'
 
 /**
  * Integration files that must run alone: many processes busy at once (training meshes, 10-20 nodes) or assertions on
@@ -31,6 +32,7 @@ export default defineConfig({
   test: {
     reporters: ['default', './test/harness/summary-reporter.ts'],
     setupFiles: ['./src/node/polyfills.ts'],
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
