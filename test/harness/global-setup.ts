@@ -11,7 +11,8 @@ const shared = globalThis as { meshnodeTestBuild?: Promise<string> }
 
 export default async function setup (): Promise<void> {
   // tsc, then the daemon bundle of its output, as `npm run build` does: bin/meshnode.js runs the bundle when current
-  shared.meshnodeTestBuild ??= buildDaemon()
+  if (shared.meshnodeTestBuild !== undefined) { await shared.meshnodeTestBuild; return }
+  shared.meshnodeTestBuild = buildDaemon()
   const typeErrors = await shared.meshnodeTestBuild
   if (typeErrors !== '') process.stderr.write(`warning: type errors (the build was emitted):\n${typeErrors.slice(0, 2000)}\n`)
 }

@@ -77,7 +77,7 @@ export class VoteRouting {
    * On the service's beat (`open`: the proposals pending here): gossip the held votes that must become public, forget
    * the others (`heldVoteFate`), and ask proposers for QCs this node may have missed (`askForQcs`).
    */
-  async sweep (now: number, open: readonly Entry[] = []): Promise<void> {
+  async sweep (now: number, open: readonly Entry[]): Promise<void> {
     this.askForQcs(now, open)
     for (const [id, h] of [...this.held]) {
       const e = this.ingest.entries.get(id)
