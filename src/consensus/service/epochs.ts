@@ -1,6 +1,6 @@
 /**
  * The `epoch` kind: the chain itself. An epoch proposal for epoch e+1 names the hash of table e and lists, sorted, the
- * proposals finalized (accepted, past their veto window, executed) and the equivocation evidence not yet listed by an
+ * proposals finalized (accepted, past their veto window, executed) and the equivocation evidence of offences not yet listed by an
  * earlier epoch, with the work those proposals credit (training's accepted seals and their contributors, by the kind's
  * `work` hook). A member votes yes only when it holds every listed record itself, finalized, and credits the same work;
  * its QC under epoch e's weights finalizes the epoch, and `weights(e+1) = nextWeights(weights(e), records(e))`.
@@ -72,12 +72,31 @@ export function buildEpochPayload (chain: EpochChain, view: EpochView): EpochPay
     prev: chain.hash(),
     ...(chain.creditsRef() != null ? { credits: chain.creditsRef() } : {}),
     accepted: listed.map(e => ({ id: e.id, voters: [...(e.qcVoters ?? [])] })),
-    evidence: sorted([...view.evidence].filter(([, ev]) => ev.epoch == null).map(([id]) => id))
+    evidence: unlistedOffences(view)
   }
   const seals = listed.flatMap(e => { const w = view.workOf?.(e.proposal); return w == null ? [] : [{ id: e.id, ...w, contributors: [...w.contributors], ...(w.electorate != null ? { electorate: [...w.electorate] } : {}) }] })
   // absent when empty: an epoch without work encodes (and is named) as before the field existed
   if (seals.length > 0) payload.seals = seals
   return payload
+}
+
+/**
+ * An offence is slashed once: a voter's equivocation on one proposal (as verifyEvidence names it). Three conflicting
+ * votes make up to three pairs, each its own evidence id, and nodes may build different ones first: an epoch lists
+ * one id per offence not listed before (the smallest held), and members refuse one that lists an offence again.
+ */
+const offence = (ev: EquivocationRecord): string => `${ev.voter} ${ev.proposalId}`
+const listedOffences = (view: EpochView): Set<string> =>
+  new Set([...view.evidence.values()].filter(ev => ev.epoch != null).map(offence))
+
+function unlistedOffences (view: EpochView): string[] {
+  const taken = listedOffences(view)
+  const ids: string[] = []
+  for (const id of sorted([...view.evidence].filter(([, ev]) => ev.epoch == null).map(([id]) => id))) {
+    const key = offence(view.evidence.get(id) as EquivocationRecord)
+    if (!taken.has(key)) { taken.add(key); ids.push(id) }
+  }
+  return ids
 }
 
 const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
@@ -127,10 +146,11 @@ export function judgeEpoch (p: EpochPayload, snapshot: number, chain: EpochChain
     byId.delete(id)
   }
   if (byId.size > 0) return 'no'
+  const offences = listedOffences(view)
   for (const id of p.evidence) {
     const ev = view.evidence.get(id)
     if (ev == null) return 'wait'
-    if (ev.epoch != null) return 'no'
+    if (ev.epoch != null || offences.has(offence(ev))) return 'no'
   }
   return 'yes'
 }

@@ -217,10 +217,12 @@ describe('consensus on 7 nodes', () => {
   })
 
   it('a double-back (yes on two contents of one epoch) is evidence: listed and slashed identically at the next epoch', async () => {
-    // two attempts at the next epoch with different content (wrong previous hashes: every honest node votes no on
-    // both), and node 6 signing yes on each; node 0 takes them in, finds the lock broken and gossips the evidence
+    // two attempts at a later epoch with different content, and node 6 signing yes on each; node 0 takes them in,
+    // finds the lock broken and gossips the evidence. At epoch e+3 (snapshot e+2), so that nodes judge them only once
+    // epoch e+2 is final, after the double-back is listed: they vote no (wrong previous hashes), node 6 too, and its
+    // own no beside the yes signed with its key is an equivocation, which a later epoch lists (once per offence).
     const listed = new Set(cm.service(0).epochs().epochs.flatMap(e => e.evidence))
-    const epoch = cm.service(0).chain.epoch + 1
+    const epoch = cm.service(0).chain.epoch + 3
     const now = Date.now()
     const attempt = (prev: string): Proposal => ({ kind: 'epoch', payload: { epoch, prev, accepted: [], evidence: [] }, proposer: cm.ids[2], createdAt: now, expiresAt: now + 10_000, snapshot: epoch - 1 })
     const [a, b] = [attempt('a'.repeat(64)), attempt('b'.repeat(64))]
@@ -237,6 +239,8 @@ describe('consensus on 7 nodes', () => {
     const fresh = (i: number): Array<{ epoch: number, id: string }> => cm.service(i).epochs().epochs.flatMap(e => e.evidence.filter(id => !listed.has(id)).map(id => ({ epoch: e.epoch, id })))
     await waitFor(() => ALL.every(i => fresh(i).length > 0), { timeoutMs: 45_000, what: 'an epoch listing the double-back on every node' })
     const [{ epoch: at, id }] = fresh(0)
+    expect(at).toBeLessThan(epoch)
+    expect(fresh(0).filter(f => f.epoch === at)).toHaveLength(1)
     expect(new Set(ALL.map(i => JSON.stringify(fresh(i))))).toEqual(new Set([JSON.stringify(fresh(0))]))
     // the evidence in Helia under its id: the two votes with the two proposals they back
     await waitFor(async () => await cm.node(0).helia.blockstore.has(parseCid(id)), { timeoutMs: 10_000, what: 'the double-back evidence in node 0\'s blockstore' })
