@@ -117,11 +117,16 @@ async function stopChild (child: ChildProcess): Promise<void> {
 }
 
 /** A meshnode daemon started through the CLI on a data directory made by `meshnode init`. */
-async function startDaemon (dataDir: string, bootstrap: string | undefined): Promise<Member> {
+/** SOAK_PROFILE_NODES=0,19: only those daemons get SOAK_NODE_ARGS, and run dist/ unbundled (profiles name each module). */
+const PROFILED = process.env.SOAK_PROFILE_NODES?.split(',').map(Number)
+
+async function startDaemon (index: number, dataDir: string, bootstrap: string | undefined): Promise<Member> {
   // SOAK_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': extra Node flags for the daemons (profiling)
-  const nodeArgs = (process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+  const profiled = PROFILED == null || PROFILED.includes(index)
+  const nodeArgs = profiled ? (process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(a => a !== '') : []
+  const env = { ...(LEDGER ? {} : { MESHNODE_LEDGER_ENABLED: 'false' }), ...(PROFILED != null && profiled ? { MESHNODE_NO_BUNDLE: '1' } : {}) }
   const args = [...nodeArgs, BIN, 'start', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', ...(MDNS ? [] : ['--no-mdns']), ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])]
-  const { child, match, ms } = await spawnUntil(args, /^meshnode (\S+) listening on (\S+).*; admin API (\S+)$/, undefined, LEDGER ? {} : { MESHNODE_LEDGER_ENABLED: 'false' })
+  const { child, match, ms } = await spawnUntil(args, /^meshnode (\S+) listening on (\S+).*; admin API (\S+)$/, undefined, env)
   const base = match[3]
   const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim()
   const headers = { authorization: `Bearer ${token}` }
@@ -371,7 +376,7 @@ async function main (): Promise<void> {
       for (let i = 0; i < dirs.length; i += 4) {
         await Promise.all(dirs.slice(i, i + 4).map(async d => { await spawnUntil([BIN, 'init', '--data-dir', d, '--json'], /"peerId"/) }))
       }
-      result.meshnode = await runMesh('meshnode', async (i, running) => await startDaemon(dirs[i], running[0]?.address))
+      result.meshnode = await runMesh('meshnode', async (i, running) => await startDaemon(i, dirs[i], running[0]?.address))
     } finally { await rm(root, { recursive: true, force: true }) }
   }
   if (ONLY !== 'meshnode') result.baseline = { what: 'bare libp2p + gossipsub peers (bench/fixtures/soak-peer.ts), each dialling every peer already running', ...await runMesh('bare', async (_i, running) => await startBare(running.map(m => m.address))) }

@@ -63,9 +63,9 @@ export class CatchUp implements SyncSource {
   private lastRound = 0
   /**
    * Beats between stalled-chain syncs. A round in which every peer answered and nothing was new doubles it (up to
-   * MAX_STALLED_BEATS): a mesh with no epoch beat (no electorate, the default genesis) is stalled for good, and each of
-   * its idle nodes synced from every peer every minute. A failed sync, anything new, a new peer or a moving chain
-   * bring it back to one beat.
+   * MAX_STALLED_BEATS): a mesh whose electorate is away is stalled until it comes back, and each of its idle nodes
+   * synced from every peer every minute. A failed sync, anything new, a new peer or a moving chain bring it back to
+   * one beat.
    */
   private stalledBeats = 1
   private failures = 0
@@ -126,9 +126,12 @@ export class CatchUp implements SyncSource {
 
   /**
    * Sync again when the chain has not moved for three beats (a sync that failed, an epoch this node missed while its
-   * peers moved on), at most once per beat.
+   * peers moved on), at most once per beat. A chain whose electorate is empty (the default genesis names nobody) has
+   * no leader and never moves, here or at any peer: it is not behind, and its rounds were the largest share of an
+   * idle 20-node mesh's streams after the connection monitor's pings.
    */
   async syncIfStalled (): Promise<void> {
+    if (this.s.chain.leader(0) == null) return
     const now = this.s.c.clock.now()
     const beat = this.s.init.epochIntervalMs
     if (now - this.s.chain.lastAt < 3 * beat) { this.stalledBeats = 1; return }

@@ -1,8 +1,9 @@
 /**
  * The stalled-chain sync backs off while it brings nothing: two real consensus services (real Level state, real libp2p
- * on 127.0.0.1, the real sync protocol) with the default genesis, which names no electorate, so no epoch ever comes and
- * the chain is stalled for good. Each idle node used to sync from every peer every beat; now the rounds come 1, 2, 4,
- * then at most 8 beats apart, and one beat apart again once a peer (re)identifies.
+ * on 127.0.0.1, the real sync protocol) whose genesis names one pre-trusted peer that never comes, so no epoch ever
+ * comes and the chain is stalled. Each idle node used to sync from every peer every beat; now the rounds come 1, 2, 4,
+ * then at most 8 beats apart, and one beat apart again once a peer (re)identifies. With the default genesis, which
+ * names nobody, the chain has no leader and never moves anywhere: no stalled-chain rounds at all.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -22,12 +23,15 @@ const BEAT = 1000
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => {}) })
 
-async function node (clock: ManualClock): Promise<{ s: ConsensusService, libp2p: MeshLibp2p }> {
+/** A genesis whose only member is a peer that never comes (its leader is always away). */
+const AWAY = { ...defaultConsensusOptions.genesis, pretrusted: [{ peerId: '12D3KooWGmDZsX6XdwVTzSqA4BJRkNrBqASeUQ8JCMYdbRjB4LSt', score: '1000' }] }
+
+async function node (clock: ManualClock, genesis = AWAY): Promise<{ s: ConsensusService, libp2p: MeshLibp2p }> {
   const key = await generateKeyPair('Ed25519')
   const dir = await mkdtemp(join(tmpdir(), 'stalled-sync-'))
   const state = await openState(join(dir, 'state'))
   const libp2p = await createMeshLibp2p({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
-  const s = consensus({ ...defaultConsensusOptions, epochIntervalMs: BEAT, network: 'local', recordMaxAgeMs: 3600_000, recordMaxSkewMs: 500 })({
+  const s = consensus({ ...defaultConsensusOptions, genesis, epochIntervalMs: BEAT, network: 'local', recordMaxAgeMs: 3600_000, recordMaxSkewMs: 500 })({
     peerId: libp2p.peerId.toString(), privateKey: key, libp2p, gossip: { register: () => {}, publish: async () => {} }, state, events: new EventBus<ConsensusEvents>(), logger: silentLogger, clock
   })
   cleanups.push(async () => { await s.stop(); await libp2p.stop(); await state.close(); await rm(dir, { recursive: true, force: true }) })
@@ -37,6 +41,21 @@ async function node (clock: ManualClock): Promise<{ s: ConsensusService, libp2p:
 }
 
 describe('stalled-chain sync (a mesh with no epoch beat)', () => {
+  it('a chain with no electorate (the default genesis) never runs a stalled-chain round: it has no beat to miss', async () => {
+    const clock = new ManualClock(100 * BEAT)
+    const a = await node(clock, defaultConsensusOptions.genesis)
+    const b = await node(clock, defaultConsensusOptions.genesis)
+    await a.libp2p.dial(b.libp2p.getMultiaddrs()[0])
+    const catchUp = a.s['ingest'].catchUp
+    await catchUp.syncAll()
+    const asked = vi.spyOn(catchUp, 'syncFrom')
+    for (let beat = 1; beat <= 24; beat++) {
+      clock.set((100 + beat) * BEAT)
+      await catchUp.syncIfStalled()
+    }
+    expect(asked).not.toHaveBeenCalled()
+  }, 30_000)
+
   it('a start with no peer leaves later syncs working (its sync of nobody once wedged every later one)', async () => {
     const clock = new ManualClock(100 * BEAT)
     const a = await node(clock) // its start synced from every peer: none yet
