@@ -30,11 +30,18 @@ export interface WalkSchedule {
 
 export const initialSchedule: WalkSchedule = { step: 0, fruitless: 0, settled: false }
 
-/** The delay before the next walk. */
-export function nextWalkDelay (s: WalkSchedule): number {
-  return s.fruitless > 0
-    ? IDLE_SCHEDULE_MS[Math.min(s.fruitless - 1, IDLE_SCHEDULE_MS.length - 1)]
-    : SCHEDULE_MS[Math.min(s.step, SCHEDULE_MS.length - 1)]
+/** How far an idle delay is spread (+-20%), so nodes that joined together do not walk together ever after. */
+export const IDLE_JITTER = 0.2
+
+/**
+ * The delay before the next walk; `spread` in [0, 1) (a random draw) moves an idle delay within +-IDLE_JITTER of its
+ * step: the walks of a mesh whose nodes settled together (every join brings each of them one walk soon) stayed in
+ * step, every node asking every other at once, and on a busy machine some of those walks timed out.
+ */
+export function nextWalkDelay (s: WalkSchedule, spread = 0.5): number {
+  if (s.fruitless === 0) return SCHEDULE_MS[Math.min(s.step, SCHEDULE_MS.length - 1)]
+  const base = IDLE_SCHEDULE_MS[Math.min(s.fruitless - 1, IDLE_SCHEDULE_MS.length - 1)]
+  return Math.round(base * (1 + IDLE_JITTER * (2 * spread - 1)))
 }
 
 /**

@@ -39,6 +39,14 @@ export const CONNECTION_PING_INTERVAL_MS = 60_000
 export const CONNECTION_PING_TIMEOUT = { minTimeout: 20_000, maxTimeout: 25_000 } as const
 /** How often kad-dht queries for our own id by itself, past its first query at start: discovery.ts walks instead. */
 export const KAD_SELF_QUERY_INTERVAL_MS = 3_600_000
+/**
+ * How often kad-dht refreshes its routing table past the refresh at start (its default, not configurable: 5 minutes).
+ * Each refresh walks towards a random id per bucket in use, and in a small mesh every walk asks every peer: in a
+ * 20-node mesh, ~4 walks x 19 peers per node every 5 minutes, 17 FIND_NODE requests a minute each way per node, the
+ * largest part of an idle node's CPU (measured with `bench/soak.ts --ledger`). Our discovery walks keep the table
+ * filled near our own id; go-libp2p refreshes every 10 minutes.
+ */
+export const KAD_TABLE_REFRESH_INTERVAL_MS = 3_600_000
 /** The tag libp2p's bootstrap discovery puts on its peers (kept over untagged peers when pruning), for 2 minutes. */
 const BOOTSTRAP_TAG = { name: 'bootstrap', value: 50, ttl: 120_000 } as const
 
@@ -153,7 +161,7 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
   if (init.mdns === true) discovery.push(mdns({ interval: 10_000 }))
   const maxMessageBytes = init.maxMessageBytes ?? 1024 * 1024 + 64 * 1024
 
-  return await createLibp2p({
+  const node = await createLibp2p({
     privateKey: init.privateKey,
     nodeInfo: { name: 'meshnode', version: VERSION, userAgent: AGENT_VERSION },
     start: init.start ?? true,
@@ -230,4 +238,17 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
       }) as any
     }
   }) as MeshLibp2p
+  setTableRefreshInterval(node, KAD_TABLE_REFRESH_INTERVAL_MS)
+  return node
+}
+
+/**
+ * Set kad-dht's routing-table refresh interval (a field of its refresher, read when it arms the next refresh: the one
+ * at start runs as before). Returns whether the field was there; test/unit/node/kad-refresh.test.ts fails when a
+ * kad-dht release moves it.
+ */
+export function setTableRefreshInterval (node: MeshLibp2p, ms: number): boolean {
+  const refresher: unknown = Reflect.get(node.services.dht, 'routingTableRefresh')
+  if (typeof refresher !== 'object' || refresher == null || typeof Reflect.get(refresher, 'refreshInterval') !== 'number') return false
+  return Reflect.set(refresher, 'refreshInterval', ms)
 }

@@ -23,6 +23,12 @@ describe('discovery walk schedule', () => {
     expect(nextWalkDelay(run(results))).toBe(delay)
   })
 
+  it('spreads idle delays by +-20% with the draw given, never the quick schedule', () => {
+    const quiet = run([0], settledQuiet)
+    expect([0, 0.5, 0.999].map(r => nextWalkDelay(quiet, r))).toEqual([240_000, 300_000, 359_880])
+    expect(nextWalkDelay(run([0, 0]), 0)).toBe(SCHEDULE_MS[2])
+  })
+
   it('a connection while forming brings the quick schedule back; once settled, one walk soon and the back-off kept', () => {
     const forming = run([0, 0, 0, 0, 0, 0])
     const c1 = onConnection(forming)
