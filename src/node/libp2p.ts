@@ -41,10 +41,10 @@ export const CONNECTION_PING_TIMEOUT = { minTimeout: 20_000, maxTimeout: 25_000 
 export const KAD_SELF_QUERY_INTERVAL_MS = 3_600_000
 /**
  * How often kad-dht refreshes its routing table past the refresh at start (its default, not configurable: 5 minutes).
- * Each refresh walks towards a random id per bucket in use, and in a small mesh every walk asks every peer: in a
- * 20-node mesh, ~4 walks x 19 peers per node every 5 minutes, 17 FIND_NODE requests a minute each way per node, the
- * largest part of an idle node's CPU (measured with `bench/soak.ts --ledger`). Our discovery walks keep the table
- * filled near our own id; go-libp2p refreshes every 10 minutes.
+ * Each refresh walks towards a random id per bucket in use (common prefix 0 to ~log2 of the mesh size), and in a small
+ * mesh every walk asks every peer: in a 20-node mesh ~5 walks x 19 peers per node every 5 minutes, ~19 FIND_NODE
+ * requests a minute each way per node at rest, each answered from the peer store (its records decoded) and merged
+ * back into it. Our discovery walks keep the table filled near our own id; go-libp2p refreshes every 10 minutes.
  */
 export const KAD_TABLE_REFRESH_INTERVAL_MS = 3_600_000
 /** The tag libp2p's bootstrap discovery puts on its peers (kept over untagged peers when pruning), for 2 minutes. */
