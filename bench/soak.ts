@@ -116,10 +116,10 @@ async function stopChild (child: ChildProcess): Promise<void> {
   clearTimeout(t)
 }
 
-/** A meshnode daemon started through the CLI on a data directory made by `meshnode init`. */
 /** SOAK_PROFILE_NODES=0,19: only those daemons get SOAK_NODE_ARGS, and run dist/ unbundled (profiles name each module). */
 const PROFILED = process.env.SOAK_PROFILE_NODES?.split(',').map(Number)
 
+/** A meshnode daemon started through the CLI on a data directory made by `meshnode init`. */
 async function startDaemon (index: number, dataDir: string, bootstrap: string | undefined): Promise<Member> {
   // SOAK_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': extra Node flags for the daemons (profiling)
   const profiled = PROFILED == null || PROFILED.includes(index)

@@ -1,8 +1,8 @@
 /**
  * The `epoch` kind: the chain itself. An epoch proposal for epoch e+1 names the hash of table e and lists, sorted, the
- * proposals finalized (accepted, past their veto window, executed) and the equivocation evidence of offences not yet listed by an
- * earlier epoch, with the work those proposals credit (training's accepted seals and their contributors, by the kind's
- * `work` hook). A member votes yes only when it holds every listed record itself, finalized, and credits the same work;
+ * proposals finalized (accepted, past their veto window, executed) and equivocation evidence, one per offence not yet
+ * listed by an earlier epoch, with the work those proposals credit (training's accepted seals and their contributors,
+ * by the kind's `work` hook). A member votes yes only when it holds every listed record itself, finalized, and credits the same work;
  * its QC under epoch e's weights finalizes the epoch, and `weights(e+1) = nextWeights(weights(e), records(e))`.
  */
 import { Type, type Static } from '@sinclair/typebox'
@@ -56,7 +56,6 @@ export interface EpochView {
   workOf?: (p: Proposal) => WorkRecord | undefined
 }
 
-const sorted = (xs: Iterable<string>): string[] => [...xs].sort()
 const isSorted = (xs: readonly string[]): boolean => xs.every((x, i) => i === 0 || xs[i - 1] < x)
 
 /** Whether an entry is final and awaits an epoch (accepted, executed, not yet listed, not itself an epoch). */
@@ -72,7 +71,7 @@ export function buildEpochPayload (chain: EpochChain, view: EpochView): EpochPay
     prev: chain.hash(),
     ...(chain.creditsRef() != null ? { credits: chain.creditsRef() } : {}),
     accepted: listed.map(e => ({ id: e.id, voters: [...(e.qcVoters ?? [])] })),
-    evidence: unlistedOffences(view)
+    evidence: evidenceToList(view)
   }
   const seals = listed.flatMap(e => { const w = view.workOf?.(e.proposal); return w == null ? [] : [{ id: e.id, ...w, contributors: [...w.contributors], ...(w.electorate != null ? { electorate: [...w.electorate] } : {}) }] })
   // absent when empty: an epoch without work encodes (and is named) as before the field existed
@@ -89,11 +88,12 @@ const offence = (ev: EquivocationRecord): string => `${ev.voter} ${ev.proposalId
 const listedOffences = (view: EpochView): Set<string> =>
   new Set([...view.evidence.values()].filter(ev => ev.epoch != null).map(offence))
 
-function unlistedOffences (view: EpochView): string[] {
+/** The evidence ids the next epoch lists: one per offence not listed before, the smallest held. */
+function evidenceToList (view: EpochView): string[] {
   const taken = listedOffences(view)
   const ids: string[] = []
-  for (const id of sorted([...view.evidence].filter(([, ev]) => ev.epoch == null).map(([id]) => id))) {
-    const key = offence(view.evidence.get(id) as EquivocationRecord)
+  for (const [id, ev] of [...view.evidence].filter(([, ev]) => ev.epoch == null).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const key = offence(ev)
     if (!taken.has(key)) { taken.add(key); ids.push(id) }
   }
   return ids
