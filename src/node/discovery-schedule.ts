@@ -56,6 +56,23 @@ export function afterWalk (s: WalkSchedule, found: number): WalkSchedule {
   return { step: s.step + 1, fruitless: 0, settled }
 }
 
+/** What one walk saw: peers it dialled, peers that answered, and whether it ended in an error (a timeout, mostly). */
+export interface WalkResult {
+  dialled: number
+  answers: number
+  failed: boolean
+}
+
+/**
+ * A walk's count for `afterWalk`. A walk that failed before any peer answered could not tell (-1: back to the pace);
+ * one that timed out after peers answered, naming nobody new, is as fruitless as one that ended (on a busy machine the
+ * last answers of a walk that asks every peer of a small mesh are often what times out).
+ */
+export function walkOutcome (w: WalkResult): number {
+  if (!w.failed) return w.dialled
+  return w.dialled > 0 || w.answers > 0 ? w.dialled : -1
+}
+
 /**
  * On a new connection: the new state, and whether to re-arm the timer at `nextWalkDelay` of it (`soon`: one walk
  * after the quick schedule's step delay instead, keeping the back-off for the walks after it).

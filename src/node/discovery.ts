@@ -10,7 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../common/logger.js'
 import type { Service } from '../common/service.js'
 import type { MeshLibp2p } from './libp2p.js'
-import { SOON_MS, afterWalk, initialSchedule, nextWalkDelay, onConnection, type WalkSchedule } from './discovery-schedule.js'
+import { SOON_MS, afterWalk, initialSchedule, nextWalkDelay, onConnection, walkOutcome, type WalkSchedule } from './discovery-schedule.js'
 
 /** Keeps the node connected (see the module comment); a node service. */
 export class MeshDiscovery implements Service {
@@ -85,8 +85,8 @@ export class MeshDiscovery implements Service {
       }
     } catch (err) {
       this.opts.log.debug({ err: (err as Error).message, answers }, 'discovery walk failed')
-      return dialled > 0 || answers > 0 ? dialled : -1
+      return walkOutcome({ dialled, answers, failed: true })
     }
-    return dialled
+    return walkOutcome({ dialled, answers, failed: false })
   }
 }

@@ -21,22 +21,9 @@ import { KAD_PROTOCOL } from '../protocols/topics.js'
 import { VERSION } from './version.js'
 import { gossipsubMetrics } from './gossipsub-metrics.js'
 import { halfWindowUpdates } from './yamux-window.js'
+import { liveness, type ConnectionLiveness, type LivenessInit } from './liveness.js'
 import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, cidrToMultiaddr } from './colocation.js'
 
-/**
- * How often libp2p's connection monitor pings each connection (see createMeshLibp2p): every 60 s. Each ping is a new
- * stream at both ends (a peer-store merge each), and with the consensus sync backed off it was the largest idle cost
- * per connection (8 daemons A/B at once: 1.90 -> 1.19% of a core per node at idle).
- */
-export const CONNECTION_PING_INTERVAL_MS = 60_000
-/**
- * Bounds of the connection monitor's adaptive ping timeout (libp2p's: 5 s to 60 s). On loopback or a LAN the
- * adaptive value sits at the minimum, and 5 s is shorter than the event-loop stalls of a loaded machine (20 nodes on
- * 2 cores stalled past it and dropped hundreds of live connections "due to ping failure"). A closed or reset socket is
- * seen at once anyway; the timeout only finds a silently dead peer, within 60 + 20 s instead of 60 + 5 s. The maximum
- * stays under the ping interval, so one ping never overlaps the next.
- */
-export const CONNECTION_PING_TIMEOUT = { minTimeout: 20_000, maxTimeout: 25_000 } as const
 /** How often kad-dht queries for our own id by itself, past its first query at start: discovery.ts walks instead. */
 export const KAD_SELF_QUERY_INTERVAL_MS = 3_600_000
 /**
@@ -73,6 +60,7 @@ export type MeshServices = {
   ping: Ping
   dht: KadDHT
   pubsub: GossipSub
+  liveness: ConnectionLiveness
 }
 
 /** The node's libp2p peer with its services. */
@@ -120,6 +108,8 @@ export interface Libp2pInit {
    * with one). Not a node option: a config file cannot hold functions. Default: libp2p's, which allows everything.
    */
   connectionGater?: ConnectionGater
+  /** Test-only: the liveness service's interval and timeout (liveness.ts; default 60 s and 20 s). */
+  liveness?: LivenessInit
   start?: boolean
 }
 
@@ -169,16 +159,13 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    // no yamux keep-alive: its ping frame every 30 s per connection from both ends only measures a round trip
-    // nothing reads (a failed one is logged, never acted on); the connection monitor's ping (below) finds dead peers
+    // no yamux keep-alive: its ping frame every 30 s per connection from both ends only measures a round trip (a
+    // failed one is logged, never acted on); the liveness service (below) sends the same frame and acts on it
     streamMuxers: [yamux({ enableKeepAlive: false })],
     connectionGater: init.connectionGater,
     peerDiscovery: discovery,
-    // every 60 s, not libp2p's 10 s: each ping is a new stream (multistream-select, a peer-store merge at both ends)
-    // per connection, the largest idle cost of a 20-node mesh once our own 15 s pings were gone; a silently dead
-    // connection is still found within 60 s plus the ping timeout (a closed socket at once), and the peer tracker
-    // reads its round trip (`Connection.rtt`)
-    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS, pingTimeout: { ...CONNECTION_PING_TIMEOUT } },
+    // dead connections are found by the liveness service (liveness.ts: a yamux ping frame, not a stream per ping)
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: init.maxConnections ?? 200,
       dialTimeout: init.dialTimeoutMs ?? 10_000,
@@ -193,10 +180,11 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
       // services register protocols after libp2p starts (Helia's bitswap, hardware, ...): push the change to peers
       // that identified us earlier, or they never learn we speak them
       identifyPush: identifyPush(),
-      // three pingers share one connection: kad-dht, libp2p's connection monitor and our latency probe. Past the
-      // default of 2 inbound streams the remote resets the newest, and the connection monitor takes that reset for
-      // a dead peer and aborts the whole connection (gossip in flight is lost).
+      // pingers on one connection: kad-dht, our latency probe, remote peers' connection monitors (go-libp2p's,
+      // older meshnodes'). Past the default of 2 inbound streams the remote resets the newest, and a connection
+      // monitor takes that reset for a dead peer and aborts the whole connection (gossip in flight is lost).
       ping: ping({ maxInboundStreams: 16, maxOutboundStreams: 16 }),
+      liveness: liveness(init.liveness),
       dht: kadDHT({
         protocol: KAD_PROTOCOL,
         clientMode: false,

@@ -3,7 +3,7 @@
  * events, the connected-peers gauge, and the `/v1/peers` view (with each peer's hardware summary).
  *
  * A peer is pinged once when it connects (so `/v1/peers` shows a latency at once); after that its latency is the
- * round-trip time libp2p's connection monitor measures on every connection anyway (`Connection.rtt`, every 60 s).
+ * round-trip time the liveness service measures on every connection anyway (`Connection.rtt`, every 60 s: liveness.ts).
  * The tracker used to ping every peer every 15 s on top of it (and of kad-dht's pings): a third pinger that only
  * cost CPU and streams.
  */
@@ -25,7 +25,7 @@ export interface PeerTrackerInit {
 /** The peer tracker's dependencies. */
 export interface PeerTrackerComponents {
   libp2p: Pick<Libp2p, 'getPeers' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
-  /** Pings a peer once on connect (later round trips come from the connection monitor's `Connection.rtt`). */
+  /** Pings a peer once on connect (later round trips come from the liveness service's `Connection.rtt`). */
   ping: Pick<Ping, 'ping'>
   /** Verified hardware records, for the one-line summary. */
   hardware?: { get: (peerId: string) => PeerHardware | undefined }

@@ -87,6 +87,8 @@ export interface NodeHandle {
   output: () => string
   /** Process nodes: the exit code of the last run (null while running, when killed by a signal, or in-process). */
   exitCode: () => number | null
+  /** Process nodes: the running child's pid (a test may pause it with SIGSTOP: a peer that is there but silent). */
+  pid?: number
   /** When the latest start began (Date.now(): the process was spawned, or the in-process node began creating). */
   startedAt?: number
   /** When the latest start finished (listening, admin API up). */
@@ -121,6 +123,8 @@ class ProcessNode implements NodeHandle {
   private log: string[] = []
 
   constructor (readonly index: number, readonly dataDir: string, private readonly opts: SpawnOptions) {}
+
+  get pid (): number | undefined { return this.child?.pid }
 
   output (): string { return this.log.join('') }
 

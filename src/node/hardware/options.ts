@@ -13,10 +13,11 @@ export const HardwareOptionsSchema = Type.Object({
 export type HardwareOptions = Static<typeof HardwareOptionsSchema>
 
 /** Defaults of the hardware options. */
-// adverts every 5 minutes: peers fetch a newcomer's record over the stream protocol when they identify it, and a
-// changed record is published at once, so the periodic advert is only a refresher; every minute it was a gossip
-// message per node per minute through every node of the mesh
-export const defaultHardwareOptions: HardwareOptions = { advertiseIntervalMs: 300_000, benchmark: true, benchmarkMs: 1500 }
+// adverts every 30 minutes: peers fetch a newcomer's record over the stream protocol when they identify it, and a
+// changed record is published at once, so the periodic advert only refreshes peers that are not connected to us.
+// Each advert crosses every node of the mesh: every 5 minutes, in a 20-node mesh at rest, forwarding them was a
+// quarter of each node's CPU (bench/soak.ts, profiled)
+export const defaultHardwareOptions: HardwareOptions = { advertiseIntervalMs: 1_800_000, benchmark: true, benchmarkMs: 1500 }
 
 /** The `resources` section: what the node lends to training (advertised in its hardware record). */
 export const ResourcesOptionsSchema = Type.Object({

@@ -4,7 +4,7 @@
  * the schedule's pace.
  */
 import { describe, expect, it } from 'vitest'
-import { IDLE_SCHEDULE_MS, SCHEDULE_MS, SOON_MS, afterWalk, initialSchedule, nextWalkDelay, onConnection, type WalkSchedule } from '../../../src/node/discovery-schedule.js'
+import { IDLE_SCHEDULE_MS, SCHEDULE_MS, SOON_MS, afterWalk, initialSchedule, nextWalkDelay, onConnection, walkOutcome, type WalkSchedule } from '../../../src/node/discovery-schedule.js'
 
 /** The state after `results` walks from the start (each the number of peers it dialled, -1: could not tell). */
 const run = (results: number[], from: WalkSchedule = initialSchedule): WalkSchedule => results.reduce(afterWalk, from)
@@ -43,5 +43,15 @@ describe('discovery walk schedule', () => {
     expect(c2.state).toEqual(backedOff)
     // the walk it brings finds nobody: the back-off goes on from where it was
     expect(nextWalkDelay(afterWalk(c2.state, 0))).toBe(IDLE_SCHEDULE_MS[3])
+  })
+
+  it.each([
+    ['a walk that ended counts the peers it dialled', { dialled: 2, answers: 5, failed: false }, 2],
+    ['a walk that ended finding nobody is fruitless', { dialled: 0, answers: 5, failed: false }, 0],
+    ['a walk that failed before any answer could not tell', { dialled: 0, answers: 0, failed: true }, -1],
+    ['a walk that timed out after answers naming nobody new is fruitless', { dialled: 0, answers: 3, failed: true }, 0],
+    ['a walk that timed out after dialling someone counts them', { dialled: 1, answers: 0, failed: true }, 1]
+  ])('walk outcome: %s', (_, w, want) => {
+    expect(walkOutcome(w)).toBe(want)
   })
 })
