@@ -158,6 +158,27 @@ describe('admin API server hardening', () => {
     d.ctrl.abort()
   })
 
+  it('streams the events of one tick (written corked) whole and in order, and the next tick\'s after them', async () => {
+    const ctrl = new AbortController()
+    // the previous test's streams free their slots once their closes arrive
+    let res = await fetch(`${server.url}/v1/events`, { headers: AUTH, signal: ctrl.signal })
+    for (const deadline = Date.now() + 5000; res.status === 429 && Date.now() < deadline;) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      res = await fetch(`${server.url}/v1/events`, { headers: AUTH, signal: ctrl.signal })
+    }
+    expect(res.status).toBe(200)
+    const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
+    expect((await reader.read()).value).toBe(': meshnode events\n\n')
+    for (const n of [1, 2, 3]) bus.emit('tick', { n })
+    let first = ''
+    while ((first.match(/\n\n/g) ?? []).length < 3) first += (await reader.read()).value ?? ''
+    expect(first).toMatch(/^(event: tick\ndata: \{"at":"[^"]+","n":\d\}\n\n){3}$/)
+    expect([...first.matchAll(/"n":(\d)/g)].map(m => m[1])).toEqual(['1', '2', '3'])
+    bus.emit('tick', { n: 4 })
+    expect((await reader.read()).value).toMatch(/^event: tick\ndata: \{"at":"[^"]+","n":4\}\n\n$/)
+    ctrl.abort()
+  })
+
   it(`closes a connection whose headers do not arrive within ${HEADERS_TIMEOUT_MS} ms`, async () => {
     expect(HEADERS_TIMEOUT_MS).toBeLessThanOrEqual(10_000)
     const r = await socketExchange(server.port, 'GET /t/cid/bafkqaaa HTTP/1.1\r\nHost: localhost\r\nX-Slow: ')
