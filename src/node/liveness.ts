@@ -10,7 +10,7 @@
  * of each node's CPU (bench/soak.ts, profiled), more than any other idle work.
  *
  * The muxer is a public field of libp2p's Connection class, not of its interface: `muxerPing` returns undefined when
- * a release moves it (test/unit/node/liveness.test.ts then fails), and such a connection is left unpinged.
+ * a release moves it (test/integration/node/liveness.test.ts then fails), and such a connection is left unpinged.
  */
 import type { AbortOptions, Connection, Logger } from '@libp2p/interface'
 
@@ -47,7 +47,8 @@ export interface LivenessInit {
 /** The liveness service (a libp2p service: libp2p starts and stops it with the node). */
 export class ConnectionLiveness {
   private timer?: NodeJS.Timeout
-  private controller?: AbortController
+  /** Aborted at stop, so pings in flight end without aborting their connections; a new one at each start. */
+  private controller = new AbortController()
   private readonly log: Logger
   private readonly intervalMs: number
   private readonly timeoutMs: number
@@ -68,7 +69,7 @@ export class ConnectionLiveness {
 
   stop (): void {
     clearInterval(this.timer)
-    this.controller?.abort()
+    this.controller.abort()
   }
 
   /** Ping every open connection once; abort those that do not answer in time. */
@@ -79,12 +80,11 @@ export class ConnectionLiveness {
   private async check (conn: Connection): Promise<void> {
     const ping = muxerPing(conn)
     if (ping == null || conn.status !== 'open') return
-    const stopped = this.controller?.signal
-    const signal = stopped != null ? AbortSignal.any([stopped, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs)
+    const stopped = this.controller.signal
     try {
-      conn.rtt = await ping({ signal })
+      conn.rtt = await ping({ signal: AbortSignal.any([stopped, AbortSignal.timeout(this.timeoutMs)]) })
     } catch (err) {
-      if (stopped?.aborted === true || conn.status !== 'open') return
+      if (stopped.aborted || conn.status !== 'open') return
       this.log('no answer to a ping from %p within %d ms: aborting its connection', conn.remotePeer, this.timeoutMs)
       conn.abort(new Error(`liveness: no answer to a ping within ${this.timeoutMs} ms`, { cause: err }))
     }
