@@ -38,7 +38,8 @@ if (process.argv.includes('--help')) {
     '  --only latency  the latency figure alone (no tally, replay or sybil sections)',
     '  --procs  also the figure with each node its own daemon (meshnode start on the bundled build, proposals through',
     '           POST /v1/proposals, QC times from each node\'s /v1/events); QC_NODE_ARGS: extra Node flags for the daemons;',
-    '           with --only latency, --no-in-process skips the in-process comparison',
+    '           with --only latency, --no-in-process skips the in-process comparison; --warmup N proposals (default 100,',
+    '           --quick 10) run first on the cold daemons and are reported apart (warmup: their p50/p99)',
     '  --only sybil  the sybil share per epoch alone (the honest peers earn their weight in 12 epochs of training first)',
     '  --cpu-prof FILE  write a V8 CPU profile of the timed proposals (in-process nodes) to FILE;',
     '           npx tsx bench/fixtures/qc-profile.ts FILE sums its self time by function and by file',
@@ -95,7 +96,7 @@ async function proposalToQcProcs (): Promise<unknown> {
   // older than the tsc build, which a tsc-only build here made it)
   try { await buildDaemon() } catch (err) { return { error: (err as Error).message.slice(-500) } }
   const nodeArgs = (process.env.QC_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
-  return await proposalLatencyProcs(Number(argOf('--nodes') ?? (quick ? 5 : 20)), Number(argOf('--proposals') ?? (quick ? 10 : 40)), nodeArgs)
+  return await proposalLatencyProcs(Number(argOf('--nodes') ?? (quick ? 5 : 20)), Number(argOf('--proposals') ?? (quick ? 10 : 40)), nodeArgs, Number(argOf('--warmup') ?? (quick ? 10 : 100)))
     .catch((err: Error) => ({ error: err.message }))
 }
 

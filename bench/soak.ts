@@ -147,7 +147,7 @@ async function startDaemon (index: number, dataDir: string, bootstrap: string | 
       await waitFor(async () => (await get<{ tfjs: { backend: string } }>('/v1/hardware')).tfjs.backend !== 'pending', { timeoutMs: 240_000, intervalMs: 250, what: 'the training-speed probe' })
     },
     churn: async (counts, signal) => {
-      await watchEvents(base, headers, /^peer\.(dis)?connected$/, type => { counts[type === 'peer.connected' ? 'connected' : 'disconnected']++ }, signal)
+      await watchEvents(base, headers, ['peer.connected', 'peer.disconnected'], type => { counts[type === 'peer.connected' ? 'connected' : 'disconnected']++ }, signal)
     },
     counters: async () => parseCounters(await get<string>('/metrics')),
     lag: async () => {

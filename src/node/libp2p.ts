@@ -21,6 +21,7 @@ import { KAD_PROTOCOL } from '../protocols/topics.js'
 import { VERSION } from './version.js'
 import { gossipsubMetrics } from './gossipsub-metrics.js'
 import { halfWindowUpdates } from './yamux-window.js'
+import { quietShortReads } from './noise-short-reads.js'
 import { liveness, type ConnectionLiveness, type LivenessInit } from './liveness.js'
 import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, cidrToMultiaddr } from './colocation.js'
 
@@ -146,6 +147,7 @@ function topicScores (topics: readonly string[]): Record<string, Record<string, 
 /** Create (and by default start) the libp2p node. */
 export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
   halfWindowUpdates()
+  quietShortReads()
   const discovery: Array<(components: any) => PeerDiscovery> = []
   if (init.bootstrap != null && init.bootstrap.length > 0) discovery.push(bootstrap({ list: init.bootstrap, timeout: 0 }))
   if (init.mdns === true) discovery.push(mdns({ interval: 10_000 }))

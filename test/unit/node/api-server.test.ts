@@ -8,7 +8,7 @@ import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { Type } from '@sinclair/typebox'
 import { startApiServer, HEADERS_TIMEOUT_MS, MAX_PARAM_LENGTH, type ApiServer } from '../../../src/node/api/server.js'
-import { observabilityRoutes } from '../../../src/node/api/routes/observability.js'
+import { eventTypeFilter, observabilityRoutes } from '../../../src/node/api/routes/observability.js'
 import { ArtifactCidParamsSchema } from '../../../src/storage/index.js'
 import { EventBus } from '../../../src/common/events.js'
 import { silentLogger } from '../../../src/common/logger.js'
@@ -60,7 +60,7 @@ const testRoutes: ApiPlugin = (app) => {
 
 describe('admin API server hardening', () => {
   let server: ApiServer
-  const bus = new EventBus<{ tick: { n: number } }>()
+  const bus = new EventBus<{ tick: { n: number }, 'vote.cast': { n: number }, 'vote.counted': { n: number } }>()
 
   beforeAll(async () => {
     server = await startApiServer({ host: '127.0.0.1', port: 0, token: TOKEN, allowedHosts: [], bodyLimitBytes: 1024 * 1024, version: 'test', logger: silentLogger },
@@ -158,17 +158,22 @@ describe('admin API server hardening', () => {
     d.ctrl.abort()
   })
 
-  it('streams the events of one tick (written corked) whole and in order, and the next tick\'s after them', async () => {
+  /** Open `/v1/events` (with `query`), waiting for an earlier test's streams to free their slots; past the comment line. */
+  const openEvents = async (query = ''): Promise<{ ctrl: AbortController, reader: ReadableStreamDefaultReader<string> }> => {
     const ctrl = new AbortController()
-    // the previous test's streams free their slots once their closes arrive
-    let res = await fetch(`${server.url}/v1/events`, { headers: AUTH, signal: ctrl.signal })
+    let res = await fetch(`${server.url}/v1/events${query}`, { headers: AUTH, signal: ctrl.signal })
     for (const deadline = Date.now() + 5000; res.status === 429 && Date.now() < deadline;) {
       await new Promise(resolve => setTimeout(resolve, 50))
-      res = await fetch(`${server.url}/v1/events`, { headers: AUTH, signal: ctrl.signal })
+      res = await fetch(`${server.url}/v1/events${query}`, { headers: AUTH, signal: ctrl.signal })
     }
     expect(res.status).toBe(200)
     const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
     expect((await reader.read()).value).toBe(': meshnode events\n\n')
+    return { ctrl, reader }
+  }
+
+  it('streams the events of one tick (written corked) whole and in order, and the next tick\'s after them', async () => {
+    const { ctrl, reader } = await openEvents()
     for (const n of [1, 2, 3]) bus.emit('tick', { n })
     let first = ''
     while ((first.match(/\n\n/g) ?? []).length < 3) first += (await reader.read()).value ?? ''
@@ -179,6 +184,22 @@ describe('admin API server hardening', () => {
     ctrl.abort()
   })
 
+  it('streams only the event types a `types` query names (exact names and prefix.*); a bad pattern is a 400', async () => {
+    const { ctrl, reader } = await openEvents('?types=tick,vote.*')
+    const other = await openEvents('?types=vote.counted')
+    bus.emit('vote.cast', { n: 1 })
+    bus.emit('tick', { n: 2 })
+    bus.emit('vote.counted', { n: 3 })
+    let got = ''
+    while ((got.match(/\n\n/g) ?? []).length < 3) got += (await reader.read()).value ?? ''
+    expect([...got.matchAll(/event: (\S+)/g)].map(m => m[1])).toEqual(['vote.cast', 'tick', 'vote.counted'])
+    // the other stream got the one type it named, and nothing before it
+    expect((await other.reader.read()).value).toMatch(/^event: vote\.counted\ndata: \{"at":"[^"]+","n":3\}\n\n$/)
+    ctrl.abort()
+    other.ctrl.abort()
+    for (const q of ['?types=', '?types=a*b', '?types=*', '?types=a,,b', '?types=tick&x=1']) expectError(await raw(server.url, `/v1/events${q}`, { headers: AUTH }), 400, 'ERR_VALIDATION')
+  })
+
   it(`closes a connection whose headers do not arrive within ${HEADERS_TIMEOUT_MS} ms`, async () => {
     expect(HEADERS_TIMEOUT_MS).toBeLessThanOrEqual(10_000)
     const r = await socketExchange(server.port, 'GET /t/cid/bafkqaaa HTTP/1.1\r\nHost: localhost\r\nX-Slow: ')
@@ -187,4 +208,22 @@ describe('admin API server hardening', () => {
     expect(r.data).toMatch(/^HTTP\/1\.1 408 /)
     expect(JSON.parse(r.data.slice(r.data.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'ERR_REQUEST_TIMEOUT', message: expect.any(String) } })
   }, 20_000)
+})
+
+describe('eventTypeFilter', () => {
+  const known = ['proposal.created', 'proposal.accepted', 'peer.connected']
+  it.each([
+    // [types, type, kept]
+    [undefined, 'anything', true],
+    ['proposal.created', 'proposal.created', true],
+    ['proposal.created', 'proposal.accepted', false],
+    ['proposal.*', 'proposal.accepted', true],
+    ['proposal.*', 'peer.connected', false],
+    ['peer.connected,proposal.*', 'peer.connected', true]
+  ])('types=%s keeps %s: %s', (types, type, kept) => {
+    expect(eventTypeFilter(types, known)(type)).toBe(kept)
+  })
+  it.each(['proposal.create', 'ledger.*', 'proposal*', 'a.*.*'])('refuses %s against the node\'s event map', types => {
+    expect(() => eventTypeFilter(types, known)).toThrow(/ERR_VALIDATION|event type/)
+  })
 })

@@ -99,7 +99,8 @@ export function registerProposalCommands (program: Command, connect: Connect): v
       const onInt = (): void => { ac.abort() }
       process.once('SIGINT', onInt)
       try {
-        const res = await api.fetch('GET', '/v1/events', { signal: ac.signal })
+        // the daemon streams these types alone (one before `types` ignores the query: the filter below stays)
+        const res = await api.fetch('GET', '/v1/events?types=proposal.*,epoch.finalized', { signal: ac.signal })
         if (res.body == null) throw new ClientError('ERR_STREAM_CLOSED', 'the daemon sent no event stream')
         for await (const ev of sseEvents(res.body)) {
           if (!ev.event.startsWith('proposal.') && ev.event !== 'epoch.finalized') continue
