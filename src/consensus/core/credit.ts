@@ -23,7 +23,10 @@
  *
  * Decided and documented limits: round 0 has no ancestry (its electorate is the job's participants, which only
  * training sees), so its seal credits unchecked; a seal without an electorate (older epochs; kinds that name none)
- * skips the ancestry check; a job's round adopted without a QC (never listed) leaves its later rounds parked.
+ * skips the ancestry check; a job's round adopted without a QC (never listed) leaves its later rounds parked. What a
+ * credited round is worth to whom is the transition's (epoch.ts): identities on probation earn together at most what
+ * the round's established contributors earn, so a colluder's own job (round 0 unchecked) cannot farm credit for any
+ * number of fresh identities; it credits them together what it credits the colluder.
  */
 import { canonicalBytes, sha256 } from '../protocol/canonical.js'
 import { nextWeights, type EpochRecords, type EpochTransition } from './epoch.js'

@@ -6,7 +6,12 @@
  * For each peer i (those in the table, and those whose work was accepted in epoch e):
  *
  *     decay_i   = ceil(score_i * decay)                                  the EMA's forgetting (rounded up: idle -> 0)
- *     work_i    = workUnit * |{(job, round) : i contributed to an accepted seal of that round}|
+ *     work_i    = workUnit * sum over the (job, round)s i contributed to (accepted seals) of share_i, where
+ *                 share_i = 1 for an established contributor, and for one on probation (or new) min(1, E / P), E and
+ *                 P the round's established and probation contributors: what a round credits identities on
+ *                 probation together is at most what it credits its established ones (a colluder's tiny job with
+ *                 fresh identities credits them no more than the colluder), floor of workUnit * min(P, E) / P
+ *                 each; every share is 1 while no peer has earned weight (the head-count era, genesis)
  *     bonds_i   = floor(w_i * bond * agreed_i / F)                       Yuma-style: w_i is i's effective weight in
  *                                                                        the snapshot of e, F the number of finalized
  *                                                                        (accepted or rejected) proposals of e,
@@ -82,19 +87,32 @@ export interface EpochTransition {
 
 const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b
 
-/** Distinct (peer, job, round) contributions per peer. */
-function countWork (seals: readonly SealRecord[]): Map<string, number> {
-  const seen = new Set<string>()
-  const work = new Map<string, number>()
+/**
+ * Distinct (job, round) contributions per peer, and the work they credit (see `work_i` in the module comment):
+ * `established(peer)` tells an established contributor from one on probation; `bounded` false credits every share 1.
+ */
+function countWork (seals: readonly SealRecord[], workUnit: bigint, established: (peer: string) => boolean, bounded: boolean): Map<string, { contributions: number, work: bigint }> {
+  const rounds = new Map<string, Set<string>>()
   for (const s of seals) {
-    for (const peer of s.contributors) {
-      const key = `${s.jobId}\n${s.round}\n${peer}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      work.set(peer, (work.get(peer) ?? 0) + 1)
+    const key = `${s.jobId}\n${s.round}`
+    const set = rounds.get(key) ?? new Set<string>()
+    for (const peer of s.contributors) set.add(peer)
+    rounds.set(key, set)
+  }
+  const out = new Map<string, { contributions: number, work: bigint }>()
+  for (const contributors of rounds.values()) {
+    const all = [...contributors]
+    const e = BigInt(all.filter(established).length)
+    const p = BigInt(all.length) - e
+    const probationWork = !bounded || p <= e ? workUnit : workUnit * e / p
+    for (const peer of all) {
+      const c = out.get(peer) ?? { contributions: 0, work: 0n }
+      c.contributions++
+      c.work += established(peer) ? workUnit : probationWork
+      out.set(peer, c)
     }
   }
-  return work
+  return out
 }
 
 /** Agreeing votes per voter, over distinct finalized proposals; F = their number. */
@@ -148,7 +166,8 @@ export function capLimit (scores: readonly bigint[], maxShareBps: bigint): bigin
 export function nextWeights (table: ReputationTable, records: EpochRecords, params: ReputationParams): EpochTransition {
   const epoch = table.epoch + 1
   const snapshot = effectiveWeights(table, params)
-  const work = countWork(records.seals)
+  const established = (peer: string): boolean => snapshot.weights.has(peer) && !snapshot.probation.has(peer)
+  const work = countWork(records.seals, params.workUnit, established, !snapshot.headCount)
   const { agreed, finalized } = countAgreement(records.outcomes)
   const evidence = new Map<string, Set<string>>()
   for (const e of records.evidence) {
@@ -163,15 +182,15 @@ export function nextWeights (table: ReputationTable, records: EpochRecords, para
     const prev = table.peers.get(peer)
     const previous = prev?.score ?? 0n
     const decay = ceilDiv(previous * params.decayBps, BPS)
-    const contributions = work.get(peer) ?? 0
+    const { contributions, work: earned } = work.get(peer) ?? { contributions: 0, work: 0n }
     const k = evidence.get(peer)?.size ?? 0
     const agreeing = k > 0 ? 0 : (agreed.get(peer) ?? 0)
     const w = snapshot.weights.get(peer) ?? 0n
     const bonds = finalized === 0 ? 0n : w * params.bondBps * BigInt(agreeing) / (BPS * BigInt(finalized))
-    const gross = previous - decay + params.workUnit * BigInt(contributions) + bonds
+    const gross = previous - decay + earned + bonds
     const kept = k === 0 ? gross : gross * keep ** BigInt(k) / BPS ** BigInt(k)
     parts.set(peer, {
-      previous, decay, work: params.workUnit * BigInt(contributions), bonds, slashes: gross - kept, capped: 0n, score: kept,
+      previous, decay, work: earned, bonds, slashes: gross - kept, capped: 0n, score: kept,
       contributions, agreed: agreeing, evidence: k, age: 0, probation: true
     })
   }

@@ -151,9 +151,10 @@ describe('epochStep: the transition counts only credited work', () => {
 
   it('a node replaying the chain from genesis holds the same table and ledger as one that applied it live', () => {
     const history: EpochRecords[] = [
-      { ...none, seals: [seal('j', 0, ['a', 'b'], ['a', 'b'])] },
-      { ...none, seals: [seal('j', 1, ['a', 'b', 'n'], ['a', 'b']), seal('j', 0, ['a', 'b'])] },
-      { ...none, seals: [seal('j', 2, ['x'], ['x']), seal('j', 2, ['a', 'n'], ['a', 'b', 'n']), seal('j', 1, ['a', 'b', 'n'], ['a', 'b'])] }
+      // g, the genesis peer, contributes too: newcomers earn beside an established contributor (epoch.ts)
+      { ...none, seals: [seal('j', 0, ['a', 'b', 'g'], ['a', 'b'])] },
+      { ...none, seals: [seal('j', 1, ['a', 'b', 'g', 'n'], ['a', 'b']), seal('j', 0, ['a', 'b', 'g'])] },
+      { ...none, seals: [seal('j', 2, ['x'], ['x']), seal('j', 2, ['a', 'g', 'n'], ['a', 'b', 'n']), seal('j', 1, ['a', 'b', 'g', 'n'], ['a', 'b'])] }
     ]
     const genesis = { peerId: 'g', score: String(100n * U) }
     const live = new EpochChain({ params: {}, pretrusted: [genesis], guardians: { keys: [], threshold: 0 }, startedAt: 0 })

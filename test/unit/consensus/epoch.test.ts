@@ -33,7 +33,23 @@ describe('nextWeights: the parts of a score', () => {
       {}, 'a', { score: 9n * U, capped: 81n * U }, true],
     ['a newcomer with accepted work enters on probation',
       table(4, [['a', 100n * U]]),
-      { seals: [{ jobId: 'j', round: 9, contributors: ['n'] }] }, 'n', { previous: 0n, work: U, score: U, age: 0, probation: true }, true],
+      { seals: [{ jobId: 'j', round: 9, contributors: ['a', 'n'] }] }, 'n', { previous: 0n, work: U, score: U, age: 0, probation: true }, true],
+    // identities on probation earn together at most what the round's established contributors earn
+    ['a round without an established contributor credits its newcomers nothing',
+      table(4, [['a', 100n * U]]),
+      { seals: [{ jobId: 'j', round: 9, contributors: ['n', 'm'] }] }, 'n', { contributions: 1, work: 0n, score: 0n }, false],
+    ['one established contributor to three newcomers: a third of a unit each',
+      table(4, [['a', 100n * U]]),
+      { seals: [{ jobId: 'j', round: 9, contributors: ['a', 'n', 'm', 'o'] }] }, 'n', { contributions: 1, work: U / 3n, score: U / 3n, probation: true }, true],
+    ['the established contributor of that round still earns a full unit',
+      table(4, [['a', 100n * U]]),
+      { seals: [{ jobId: 'j', round: 9, contributors: ['a', 'n', 'm', 'o'] }] }, 'a', { work: U, score: 91n * U }, true],
+    ['a peer still on probation counts on the probation side, however old its score',
+      table(4, [['a', 100n * U], ['y', 50n * U, 3]]),
+      { seals: [{ jobId: 'j', round: 9, contributors: ['a', 'y', 'n', 'm'] }] }, 'y', { work: U / 3n, probation: true }, true],
+    ['while nobody has earned weight (head count), every contributor earns a full unit',
+      table(4, [['g', 5n * U, 3]]),
+      { seals: [{ jobId: 'j', round: 9, contributors: ['n', 'm', 'o'] }] }, 'n', { work: U, score: U }, true],
     ['a score that reaches 0 leaves the table', table(0, [['a', 1n]]), {}, 'a', { decay: 1n, score: 0n }, false]
   ])('%s', (_name, t, recs, peer, want, kept) => {
     const { table: next, parts } = nextWeights(t, { ...none, ...recs }, P)
