@@ -18,8 +18,11 @@ const NODES = [0, 1, 2, 3]
 const T = 1_000_000_000_000n
 /** The training option's default (`training.hyperparamsRollbackMargin`). */
 const MARGIN = 0.05
-/** More rounds than the test waits for: the rollback's pinned round (~5) must come well before the job's end. */
-const ROUNDS = 10
+/**
+ * More rounds than the test waits for: the rollback's pinned round (~5) must come well before the job's end (in one
+ * loaded CI run the creator raised it while round 9 was under way, pinning round 10 of 10).
+ */
+const ROUNDS = 30
 
 const job: CreateJobRequest = {
   model: { arch: 'mlp', layers: [16, 10], seed: 4 },
