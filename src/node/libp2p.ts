@@ -2,6 +2,7 @@
  * Build the node's libp2p peer: TCP + noise + yamux, identify, ping, a private kad-dht in server mode, gossipsub with
  * peer scoring on every meshnode topic, bootstrap and (optionally) mDNS discovery, and connection limits.
  */
+import { createHash } from 'node:crypto'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -68,15 +69,18 @@ export type MeshServices = {
 export type MeshLibp2p = Libp2p<MeshServices>
 
 /**
- * gossipsub's fast message id: the author and sequence number, which is what its default (StrictSign) message id
- * is made of. With it a duplicate is dropped before its signature is checked; without it every copy a node gets
- * from its mesh (up to 12 per message) pays an Ed25519 verification. A forged copy cannot poison the cache: the
- * id is remembered only once the message passed verification.
+ * A gossip message's id: SHA-256 over its topic and data. Every meshnode topic carries records that sign themselves
+ * (src/protocols/record.ts: signer, network-bound domain, seq, verified on receipt), so gossipsub runs StrictNoSign:
+ * a message has no libp2p author, sequence number or second signature, and its id is its content, as in Ethereum's
+ * consensus gossip. StrictSign had every node verify two Ed25519 signatures per message (gossipsub's, with the key
+ * rebuilt from the peer id each time, then the record's): a twentieth of all CPU in a 20-node mesh under load, and
+ * 110 bytes on every copy. A record relayed again carries the same bytes and so the same id, which the seen-cache
+ * drops; once that forgets it, the replay guard refuses it.
  */
-export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array }): string {
-  if (msg.from == null || msg.seqno == null) return ''
-  return `${Buffer.from(msg.from).toString('base64')}.${Buffer.from(msg.seqno).toString('base64')}`
+export function messageId (msg: { topic: string, data: Uint8Array }): Uint8Array {
+  return createHash('sha256').update(msg.topic).update(TOPIC_END).update(msg.data).digest()
 }
+const TOPIC_END = Uint8Array.of(0)
 
 /** How to build the libp2p peer. */
 export interface Libp2pInit {
@@ -201,7 +205,10 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         maxInboundDataLength: maxMessageBytes,
-        fastMsgIdFn: fastMessageId,
+        globalSignaturePolicy: 'StrictNoSign',
+        msgIdFn: messageId,
+        // the same record published twice is one message, already out: not an error
+        ignoreDuplicatePublishError: true,
         // IDONTWANT saves bandwidth on large messages (deltas' announcements are small, models travel by IPFS);
         // for a few-KiB record, telling every mesh peer not to send it costs as much as receiving it
         idontwantMinDataSize: 16 * 1024,

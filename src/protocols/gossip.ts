@@ -4,9 +4,8 @@
  * Each topic has a handler whose `validate` decodes and checks a message (throwing GossipValidationError) and whose
  * `deliver` consumes an accepted value. ONE mapper turns validation outcomes into gossipsub results and a metric:
  * reject lowers the forwarding peer's score, ignore does not, and an unexpected error maps to ignore (never punish a
- * peer for our own bug). A record we saw before (ERR_REPLAY) forwarded by someone other than its author is ignored:
- * after our restart (or once gossipsub's seen-cache forgot it) honest peers relay it again under its original
- * message; only its author republishing it is the sender's fault.
+ * peer for our own bug). Messages carry no libp2p author (StrictNoSign, src/node/libp2p.ts): the records inside sign
+ * themselves, and record.ts decides what a refusal costs the forwarder.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Message } from '@libp2p/gossipsub'
@@ -18,8 +17,6 @@ import type { Logger } from '../common/logger.js'
 export interface GossipContext {
   /** Who forwarded the message to us. */
   propagationSource: string
-  /** Who authored it (gossipsub StrictSign), when signed. */
-  origin?: string
 }
 
 /** One topic's validator and consumer. */
@@ -44,16 +41,10 @@ export interface PubSubLike {
   publish: (topic: string, data: Uint8Array) => Promise<unknown>
 }
 
-/** Whether a refusal is the forwarder's fault (reject) or not (ignore); see the module comment. */
-export function refusalAction (err: GossipValidationError, ctx?: GossipContext): 'reject' | 'ignore' {
-  if (err.code === 'ERR_REPLAY' && ctx != null && ctx.origin !== ctx.propagationSource) return 'ignore'
-  return err.action
-}
-
-/** Map a validation failure (of a message delivered in `ctx`) to a gossipsub result and a bounded metric code. */
-export function mapValidationError (err: unknown, ctx?: GossipContext): { result: TopicValidatorResult, code: string } {
+/** Map a validation failure to a gossipsub result and a bounded metric code. */
+export function mapValidationError (err: unknown): { result: TopicValidatorResult, code: string } {
   if (err instanceof GossipValidationError) {
-    return { result: refusalAction(err, ctx) === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore, code: err.code }
+    return { result: err.action === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore, code: err.code }
   }
   if (err instanceof RecordError) return { result: TopicValidatorResult.Reject, code: err.code }
   return { result: TopicValidatorResult.Ignore, code: 'ERR_INTERNAL' }
@@ -88,10 +79,7 @@ export class GossipProcessor {
   }
 
   private async validate (h: GossipTopicHandler<unknown>, peer: PeerId, message: Message): Promise<TopicValidatorResult> {
-    const ctx: GossipContext = {
-      propagationSource: peer.toString(),
-      origin: message.type === 'signed' ? message.from.toString() : undefined
-    }
+    const ctx: GossipContext = { propagationSource: peer.toString() }
     try {
       const value = await h.validate(message.data, ctx)
       this.metrics?.validation.inc({ topic: h.topic, result: 'accept', code: 'OK' })
@@ -102,7 +90,7 @@ export class GossipProcessor {
       })
       return TopicValidatorResult.Accept
     } catch (err) {
-      const { result, code } = mapValidationError(err, ctx)
+      const { result, code } = mapValidationError(err)
       this.metrics?.validation.inc({ topic: h.topic, result, code })
       if (code === 'ERR_INTERNAL') this.log.error({ err, topic: h.topic }, 'gossip validator failed unexpectedly')
       else this.log.debug({ topic: h.topic, from: ctx.propagationSource, code }, 'gossip message refused')

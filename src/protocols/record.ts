@@ -1,7 +1,7 @@
 /**
  * Opening a signed application record, once for every topic: size cap, envelope decode, domain, signature, version
- * (unknown: ignore, so a later version is not punished), the payload's schema and rules, and, for gossip, signer =
- * message author, freshness and replay. Each subsystem describes its records with a `RecordSpec` in its own
+ * (unknown: ignore, so a later version is not punished), the payload's schema and rules, and, for gossip, freshness
+ * and replay. Each subsystem describes its records with a `RecordSpec` in its own
  * `protocol/` folder; this module knows none of them.
  *
  * Every failure is a GossipValidationError: 'reject' for what a well-behaved peer never sends, 'ignore' otherwise.
@@ -41,8 +41,7 @@ export function schemaParser<S extends TSchema> (name: string, schema: S, rules?
 }
 
 /**
- * Decode and verify a record without author or replay checks (records read back from disk or a stream, where no
- * gossip author exists).
+ * Decode and verify a record without freshness or replay checks (records read back from disk or a stream).
  */
 export async function openSignedRecord<T> (bytes: Uint8Array, spec: RecordSpec<T>): Promise<SignedRecord<T>> {
   if (bytes.byteLength > spec.maxBytes) {
@@ -60,12 +59,20 @@ export async function openSignedRecord<T> (bytes: Uint8Array, spec: RecordSpec<T
 }
 
 /**
- * Full gossip validation: a valid record whose signer is the message's author (nobody relays someone else's record as
- * their own news), fresh, and not seen before.
+ * Full gossip validation: a valid record, fresh, and not seen before. Gossip messages carry no libp2p author (the
+ * record's signer is its author), so any peer may be the first to forward a record. A record seen before (ERR_REPLAY)
+ * costs the forwarder only when the forwarder is its signer: after our restart (or once gossipsub's seen-cache forgot
+ * it) honest peers relay recent records again.
  */
-export async function openGossipRecord<T> (bytes: Uint8Array, origin: string | undefined, guard: ReplayGuard, spec: RecordSpec<T>): Promise<SignedRecord<T>> {
+export async function openGossipRecord<T> (bytes: Uint8Array, source: string, guard: ReplayGuard, spec: RecordSpec<T>): Promise<SignedRecord<T>> {
   const rec = await openSignedRecord(bytes, spec)
-  if (origin == null || origin !== rec.signer) throw new GossipValidationError('reject', 'ERR_SIGNER', 'record signer is not the message author')
-  guard.check(rec.signer, rec.domain, rec.seq)
+  try {
+    guard.check(rec.signer, rec.domain, rec.seq)
+  } catch (err) {
+    if (err instanceof GossipValidationError && err.code === 'ERR_REPLAY' && source !== rec.signer) {
+      throw new GossipValidationError('ignore', err.code, `${err.message} (relayed by a peer other than its signer)`)
+    }
+    throw err
+  }
   return rec
 }

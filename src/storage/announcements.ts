@@ -31,7 +31,7 @@ export interface AnnounceHandlerInit {
 export function artifactAnnounceHandler (init: AnnounceHandlerInit): GossipTopicHandler<SignedRecord<ArtifactMeta>> {
   return {
     topic: ARTIFACT_TOPIC,
-    validate: async (data, ctx) => await validateArtifactGossip(data, ctx.origin, init.guard),
+    validate: async (data, ctx) => await validateArtifactGossip(data, ctx.propagationSource, init.guard),
     deliver: async rec => { await init.remember(rec) }
   }
 }

@@ -83,16 +83,16 @@ export function peekRecordType (bytes: Uint8Array, network: string): ConsensusRe
 }
 
 /**
- * Open any consensus record of `network`: with `gossip` (the message author and the replay guard) as gossip, else as
+ * Open any consensus record of `network`: with `gossip` (the peer that forwarded it and the replay guard) as gossip, else as
  * a record read from disk or the sync stream. A domain of no consensus record here (another network, another
  * topic) is ignored (ERR_DOMAIN), never punished as a protocol violation of ours.
  */
-export async function openConsensusRecord (bytes: Uint8Array, network: string, gossip?: { origin: string | undefined, guard: ReplayGuard }): Promise<OpenedConsensusRecord> {
+export async function openConsensusRecord (bytes: Uint8Array, network: string, gossip?: { source: string, guard: ReplayGuard }): Promise<OpenedConsensusRecord> {
   const type = peekRecordType(bytes, network)
   if (type === undefined) throw new GossipValidationError('ignore', 'ERR_DOMAIN', `not a consensus record of network ${network}`)
   const specs = consensusRecordSpecs(network)
   const open = async <T>(s: RecordSpec<T>): Promise<SignedRecord<T>> =>
-    gossip != null ? await openGossipRecord(bytes, gossip.origin, gossip.guard, s) : await openSignedRecord(bytes, s)
+    gossip != null ? await openGossipRecord(bytes, gossip.source, gossip.guard, s) : await openSignedRecord(bytes, s)
   switch (type) {
     case 'proposal': return { type, record: await open(specs.proposal) }
     case 'vote': return { type, record: await open(specs.vote) }

@@ -6,7 +6,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { GossipValidationError, MeshError } from '../../common/errors.js'
-import { refusalAction, type GossipContext } from '../../protocols/gossip.js'
+import type { GossipContext } from '../../protocols/gossip.js'
 import { ConsensusError } from '../errors.js'
 import type { EquivocationRecord } from '../core/epoch.js'
 import { cidOf } from '../protocol/canonical.js'
@@ -98,10 +98,10 @@ export class Ingest implements BuiltinHost {
 
   // ---- gossip ----
 
-  /** The topic validator: open the record (signer = author, fresh, not replayed) and check what can be checked now. */
+  /** The topic validator: open the record (fresh, not replayed) and check what can be checked now. */
   async validateGossip (data: Uint8Array, ctx: GossipContext): Promise<OpenedConsensusRecord> {
     try {
-      const opened = await openConsensusRecord(data, this.s.network, { origin: ctx.origin, guard: this.s.guard })
+      const opened = await openConsensusRecord(data, this.s.network, { source: ctx.propagationSource, guard: this.s.guard })
       if (this.bans.has(opened.record.signer)) throw new GossipValidationError('ignore', 'ERR_BANNED', 'signer is banned')
       if (opened.type === 'proposal') this.checkKind(opened.record.payload)
       if (opened.type === 'evidence') await verifyEvidence(opened.record.payload, this.s.network)
@@ -110,7 +110,7 @@ export class Ingest implements BuiltinHost {
       return opened
     } catch (err) {
       // malformed consensus gossip costs its forwarder application score, beyond gossipsub's own topic penalty
-      if (err instanceof GossipValidationError && refusalAction(err, ctx) === 'reject') this.s.c.penalties?.penalise(ctx.propagationSource)
+      if (err instanceof GossipValidationError && err.action === 'reject') this.s.c.penalties?.penalise(ctx.propagationSource)
       this.s.c.metrics?.votes.inc({ result: 'refused' })
       throw err
     }

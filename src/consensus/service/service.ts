@@ -209,9 +209,9 @@ export class ConsensusService {
   /** A small positive bonus for gossipsub's application score from reputation (views.ts). */
   reputationBonus (peerId: string, max = 10): number { return reputationBonus(this.chain, peerId, max) }
 
-  /** Run the topic validator on bytes as if they arrived by gossip from `origin` (what the gossip handler runs). */
-  async validateGossip (bytes: Uint8Array, origin: string): Promise<void> {
-    await this.ingest.validateGossip(bytes, { origin, propagationSource: origin })
+  /** Run the topic validator on bytes as if `source` forwarded them by gossip (what the gossip handler runs). */
+  async validateGossip (bytes: Uint8Array, source: string): Promise<void> {
+    await this.ingest.validateGossip(bytes, { propagationSource: source })
   }
 
   /** Take in a signed record from outside gossip (a file, a relay): signature and records checked, no freshness window. */

@@ -75,9 +75,9 @@ export async function openHardwareRecord (bytes: Uint8Array): Promise<SignedReco
   return await openSignedRecord(bytes, hardwareRecordSpec)
 }
 
-/** Full gossip validation: the record's signer must be the message's author, and the record fresh and unseen. */
-export async function validateHardwareGossip (bytes: Uint8Array, origin: string | undefined, guard: ReplayGuard): Promise<SignedRecord<HardwareRecord>> {
-  return await openGossipRecord(bytes, origin, guard, hardwareRecordSpec)
+/** Full gossip validation (a record fresh and unseen; `source` forwarded it): src/protocols/record.ts. */
+export async function validateHardwareGossip (bytes: Uint8Array, source: string, guard: ReplayGuard): Promise<SignedRecord<HardwareRecord>> {
+  return await openGossipRecord(bytes, source, guard, hardwareRecordSpec)
 }
 
 /** One line for tables: "8x Ryzen 7 · 32 GB · RTX 4090 · 1234 samples/s". */

@@ -101,7 +101,7 @@ export class HardwareService implements Service {
     this.started = true
     this.c.gossip.register({
       topic: HARDWARE_TOPIC,
-      validate: async (data, ctx) => await validateHardwareGossip(data, ctx.origin, this.guard),
+      validate: async (data, ctx) => await validateHardwareGossip(data, ctx.propagationSource, this.guard),
       deliver: rec => { this.accept(rec.signer, rec.seq, rec.payload) }
     })
     await this.c.libp2p.handle(HARDWARE_PROTOCOL, (stream) => { void this.serveRecord(stream) }, { maxInboundStreams: 32 })

@@ -4,7 +4,7 @@
  * in the registry, in the admin API's views and queries, and in the CLI's flags.
  *
  * Opening it is the generic wire kit's job (src/protocols/record.ts: size, envelope, domain, signature, version,
- * and for gossip signer = author, freshness, replay); what is particular to this record lives in its `parse`: the
+ * and for gossip freshness and replay); what is particular to this record lives in its `parse`: the
  * schema, the CID in canonical form, and producer = signer.
  */
 import { Type, type Static } from '@sinclair/typebox'
@@ -97,10 +97,7 @@ export async function openArtifactRecord (bytes: Uint8Array): Promise<SignedReco
   return await openSignedRecord(bytes, artifactRecordSpec)
 }
 
-/**
- * Full gossip validation: a valid record whose signer is the message's author (so nobody re-announces someone else's
- * artifact as news), fresh and not seen before.
- */
-export async function validateArtifactGossip (bytes: Uint8Array, origin: string | undefined, guard: ReplayGuard): Promise<SignedRecord<ArtifactMeta>> {
-  return await openGossipRecord(bytes, origin, guard, artifactRecordSpec)
+/** Full gossip validation (a valid record, fresh and not seen before; `source` forwarded it): src/protocols/record.ts. */
+export async function validateArtifactGossip (bytes: Uint8Array, source: string, guard: ReplayGuard): Promise<SignedRecord<ArtifactMeta>> {
+  return await openGossipRecord(bytes, source, guard, artifactRecordSpec)
 }

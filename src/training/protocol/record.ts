@@ -92,7 +92,7 @@ export async function decodeTrainingMessage (bytes: Uint8Array): Promise<SignedR
   return await openSignedRecord(bytes, TRAINING_RECORD)
 }
 
-/** Full gossip validation of a training message (signer = author, freshness, replay); returns the verified record. */
-export async function validateTrainingGossip (bytes: Uint8Array, origin: string | undefined, guard: ReplayGuard): Promise<SignedRecord<TrainingMessage>> {
-  return await openGossipRecord(bytes, origin, guard, TRAINING_RECORD)
+/** Full gossip validation of a training message (freshness, replay; `source` forwarded it); returns the verified record. */
+export async function validateTrainingGossip (bytes: Uint8Array, source: string, guard: ReplayGuard): Promise<SignedRecord<TrainingMessage>> {
+  return await openGossipRecord(bytes, source, guard, TRAINING_RECORD)
 }

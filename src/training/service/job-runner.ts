@@ -83,7 +83,7 @@ export class JobRunner {
     }
     this.c.gossip.register({
       topic: TRAINING_TOPIC,
-      validate: async (data, ctx) => await validateTrainingGossip(data, ctx.origin, this.guard),
+      validate: async (data, ctx) => await validateTrainingGossip(data, ctx.propagationSource, this.guard),
       deliver: rec => { this.onMessage(rec.signer, rec.seq, rec.payload) }
     })
     this.announceTimer = setInterval(() => { this.reannounce() }, this.init.announceIntervalMs)

@@ -112,8 +112,8 @@ describe('replayed votes are refused', () => {
     const clock = new ManualClock(10_000)
     const guard = new ReplayGuard(clock, { maxAgeMs: 60_000, maxSkewMs: 5_000 })
     const bytes = await signConsensusRecord(bob, NET, 'vote', 9_999, vote(B))
-    await openConsensusRecord(bytes, NET, { origin: B, guard })
-    expect(await codeOf(openConsensusRecord(bytes, NET, { origin: B, guard }))).toBe('ERR_REPLAY')
+    await openConsensusRecord(bytes, NET, { source: B, guard })
+    expect(await codeOf(openConsensusRecord(bytes, NET, { source: B, guard }))).toBe('ERR_REPLAY')
   })
 
   it('after the seen-cache forgot it: stale by its seq (ERR_STALE)', async () => {
@@ -121,13 +121,14 @@ describe('replayed votes are refused', () => {
     const bytes = await signConsensusRecord(bob, NET, 'vote', 9_999, vote(B))
     clock.advance(120_000)
     const fresh = new ReplayGuard(clock, { maxAgeMs: 60_000, maxSkewMs: 5_000 }) // a restarted node: empty cache
-    expect(await codeOf(openConsensusRecord(bytes, NET, { origin: B, guard: fresh }))).toBe('ERR_STALE')
+    expect(await codeOf(openConsensusRecord(bytes, NET, { source: B, guard: fresh }))).toBe('ERR_STALE')
   })
 
-  it('relayed as someone else\'s news (ERR_SIGNER)', async () => {
+  it('relayed again by another peer: refused, without costing the relay (ERR_REPLAY, ignore)', async () => {
     const guard = new ReplayGuard(new ManualClock(10_000), { maxAgeMs: 60_000, maxSkewMs: 5_000 })
     const bytes = await signConsensusRecord(bob, NET, 'vote', 9_999, vote(B))
-    expect(await codeOf(openConsensusRecord(bytes, NET, { origin: A, guard }))).toBe('ERR_SIGNER')
+    await openConsensusRecord(bytes, NET, { source: A, guard })
+    await expect(openConsensusRecord(bytes, NET, { source: A, guard })).rejects.toMatchObject({ action: 'ignore', code: 'ERR_REPLAY' })
   })
 
   it('moved onto another proposal: the signature no longer verifies', async () => {

@@ -25,7 +25,7 @@ interface Rig {
   events: Array<EmitArgs<NodeOwnEvents>>
   gauge: number[]
   /** Run a gossip message through the registered topic handler (validate, then deliver). */
-  gossip: (data: Uint8Array, origin: string) => Promise<void>
+  gossip: (data: Uint8Array, source: string) => Promise<void>
 }
 
 async function rig (measureBackend?: () => Promise<MeasuredBackend>): Promise<Rig> {
@@ -50,8 +50,8 @@ async function rig (measureBackend?: () => Promise<MeasuredBackend>): Promise<Ri
     gossip: {
       register: <T>(h: GossipTopicHandler<T>) => {
         expect(h.topic).toBe(HARDWARE_TOPIC)
-        run = async (data, origin) => {
-          const ctx: GossipContext = { propagationSource: origin, origin }
+        run = async (data, source) => {
+          const ctx: GossipContext = { propagationSource: source }
           await h.deliver(await h.validate(data, ctx), ctx)
         }
       },

@@ -25,8 +25,8 @@ async function sign (key: PrivateKey, payload: unknown, opts: { domain?: string,
   return await signRecord(key, opts.domain ?? ARTIFACT_DOMAIN, opts.version ?? ARTIFACT_RECORD_VERSION, opts.seq ?? NOW, payload)
 }
 
-/** [name, build bytes, origin ('self' | 'other' | undefined), expected action, expected code] */
-type Case = [string, (c: Ctx) => Promise<Uint8Array>, 'self' | 'other' | undefined, 'reject' | 'ignore', string]
+/** [name, build bytes, forwarded by ('self' | 'other'), expected action, expected code] */
+type Case = [string, (c: Ctx) => Promise<Uint8Array>, 'self' | 'other', 'reject' | 'ignore', string]
 
 const cases: Case[] = [
   ['bad signature', async c => { const m = decode(await sign(c.key, meta(c.self))); m.g[0] ^= 0xff; return encode(m) }, 'self', 'reject', 'ERR_RECORD_SIGNATURE'],
@@ -35,8 +35,6 @@ const cases: Case[] = [
   ['oversized name (under the record cap)', async c => await sign(c.key, meta(c.self, { name: 'x'.repeat(300) })), 'self', 'reject', 'ERR_SCHEMA'],
   ['wrong domain', async c => await sign(c.key, meta(c.self), { domain: OTHER_DOMAIN }), 'self', 'reject', 'ERR_RECORD_DOMAIN'],
   ['unknown version', async c => await sign(c.key, meta(c.self), { version: 2 }), 'self', 'ignore', 'ERR_VERSION'],
-  ['signer is not the gossip origin', async c => await sign(c.key, meta(c.self)), 'other', 'reject', 'ERR_SIGNER'],
-  ['unsigned gossip (no origin)', async c => await sign(c.key, meta(c.self)), undefined, 'reject', 'ERR_SIGNER'],
   ['producer is not the signer', async c => await sign(c.key, meta(c.otherId)), 'self', 'reject', 'ERR_PRODUCER'],
   ['garbage bytes', async () => new Uint8Array([0xde, 0xad, 0xbe, 0xef]), 'self', 'reject', 'ERR_RECORD_DECODE'],
   ['unknown kind', async c => await sign(c.key, meta(c.self, { kind: 'virus' })), 'self', 'reject', 'ERR_SCHEMA'],
@@ -74,10 +72,10 @@ describe('artifact announcement validator', () => {
     expect(rec.payload.job).toBeUndefined()
   })
 
-  it.each(cases)('%s', async (_name, build, origin, action, code) => {
+  it.each(cases)('%s', async (_name, build, source, action, code) => {
     const c = await ctx()
     const bytes = await build(c)
-    const err = await validateArtifactGossip(bytes, origin === 'self' ? c.self : origin === 'other' ? c.otherId : undefined, guard()).catch(e => e)
+    const err = await validateArtifactGossip(bytes, source === 'self' ? c.self : c.otherId, guard()).catch(e => e)
     expect(err).toBeInstanceOf(GossipValidationError)
     expect(err.action).toBe(action)
     expect(err.code).toBe(code)
@@ -87,9 +85,9 @@ describe('artifact announcement validator', () => {
     const c = await ctx()
     const g = guard()
     const bytes = await sign(c.key, meta(c.self))
-    // refused first for the wrong origin: must not poison the replay window
-    await expect(validateArtifactGossip(bytes, c.otherId, g)).rejects.toMatchObject({ code: 'ERR_SIGNER' })
-    await validateArtifactGossip(bytes, c.self, g)
+    // refused first (same seq, another producer): must not poison the replay window
+    await expect(validateArtifactGossip(await sign(c.key, meta(c.otherId)), c.self, g)).rejects.toMatchObject({ code: 'ERR_PRODUCER' })
+    await validateArtifactGossip(bytes, c.otherId, g)
     await expect(validateArtifactGossip(bytes, c.self, g)).rejects.toMatchObject({ action: 'reject', code: 'ERR_REPLAY' })
   })
 })
