@@ -1,8 +1,8 @@
 /**
  * One socket write per connection per tick. @libp2p/tcp (11.0) hands each noise frame to the socket as its own
  * writes (the length prefix, then the ciphertext), and every `socket.write` on an idle socket is a syscall: in a
- * 20-node mesh under gossip load the kernel's TCP send path was 8% of all CPU (perf, loopback: each small write also
- * runs the receiver's side in the sender's syscall). Here a connection's socket is corked at its first write of a
+ * 20-node mesh under gossip load the kernel's TCP send path was 4% of all CPU, and the receive path it runs on
+ * loopback (in the sender's syscall) 3% more (perf). Here a connection's socket is corked at its first write of a
  * tick and uncorked on the next tick, so what one tick writes leaves in one `writev`. No write waits longer than the
  * code that is running now.
  *
