@@ -69,6 +69,9 @@ export type MeshServices = {
 /** The node's libp2p peer with its services. */
 export type MeshLibp2p = Libp2p<MeshServices>
 
+/** Ends the topic in a message id's hash input, so no byte can move between topic and data unnoticed. */
+const TOPIC_END = Uint8Array.of(0)
+
 /**
  * A gossip message's id: SHA-256 over its topic and data. Every meshnode topic carries records that sign themselves
  * (src/protocols/record.ts: signer, network-bound domain, seq, verified on receipt), so gossipsub runs StrictNoSign:
@@ -81,7 +84,6 @@ export type MeshLibp2p = Libp2p<MeshServices>
 export function messageId (msg: { topic: string, data: Uint8Array }): Uint8Array {
   return createHash('sha256').update(msg.topic).update(TOPIC_END).update(msg.data).digest()
 }
-const TOPIC_END = Uint8Array.of(0)
 
 /** How to build the libp2p peer. */
 export interface Libp2pInit {

@@ -70,7 +70,7 @@ export async function openGossipRecord<T> (bytes: Uint8Array, source: string, gu
     guard.check(rec.signer, rec.domain, rec.seq)
   } catch (err) {
     if (err instanceof GossipValidationError && err.code === 'ERR_REPLAY' && source !== rec.signer) {
-      throw new GossipValidationError('ignore', err.code, `${err.message} (relayed by a peer other than its signer)`)
+      throw new GossipValidationError('ignore', err.code, `${err.message} (relayed by a peer other than its signer)`, { cause: err })
     }
     throw err
   }

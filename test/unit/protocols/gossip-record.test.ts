@@ -40,7 +40,7 @@ describe('openGossipRecord', async () => {
     await expect(openGossipRecord(again, who === 'signer' ? signer : RELAY, g, SPEC)).rejects.toMatchObject({ action, code: 'ERR_REPLAY' })
   })
 
-  it('rejects a stale record and a bad signature whoever forwards them, without marking them seen', async () => {
+  it('rejects a stale record and a broken payload whoever forwards them, without marking them seen', async () => {
     const g = guard()
     await expect(openGossipRecord(await signRecord(key, SPEC.domain, 1, NOW - 120_000, { n: 1 }), RELAY, g, SPEC)).rejects.toMatchObject({ action: 'reject', code: 'ERR_STALE' })
     await expect(openGossipRecord(await signRecord(key, SPEC.domain, 1, NOW, { n: 'x' }), RELAY, g, SPEC)).rejects.toMatchObject({ action: 'reject', code: 'ERR_SCHEMA' })
