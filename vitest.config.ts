@@ -15,6 +15,7 @@ const ALONE = [
   'test/integration/node/mesh.test.ts',
   'test/integration/consensus/sybil.test.ts',
   'test/integration/consensus/proposals.test.ts',
+  'test/integration/consensus/partition.test.ts',
   'test/integration/ledger/market-nodes.test.ts'
 ]
 

@@ -1,32 +1,35 @@
 /**
- * The epoch chain's safety rule: a lock on content. Pure; no clock.
+ * The epoch chain's voting rule: two phases per attempt, as in Tendermint. Pure; no clock.
  *
- * Epoch e may be attempted several times (a proposal that expired or was rejected is followed by another leader's), and
- * attempts differ in content (each leader lists what it holds final). A single round of yes votes finalizes, so the
- * rule that keeps two attempts from both reaching a QC has to hold for every yes vote ever signed, whenever it is
- * delivered and whatever time it claims:
+ * Epoch e may be attempted several times (an attempt that expired is followed by another leader's), and attempts
+ * differ in content (the CID of the payload's canonical encoding: epoch, previous hash and every listed record, so the
+ * content fixes the new table). An attempt's **round** is its proposal's `createdAt`: rounds are ordered, and every
+ * node reads the same round off the same signed proposal. On an attempt a member signs
  *
- *   **An honest member signs yes on epoch-e proposals of one content only** (the CID of the payload's canonical
- *   encoding: epoch, previous hash and every listed record, so the content fixes the new table). Once it signed yes on
- *   content C for epoch e, it signs yes on another attempt of e only when that attempt carries C again, and never on
- *   other content: not after C's proposal expired, not after a restart (its own stored votes are the lock).
+ *   1. a **prevote** (a vote with `phase: 'prevote'`, gossiped) when it judges the content valid and `mayPrevote`;
+ *   2. **yes**, the vote a QC counts, once it holds prevotes of 2/3 of the weight on that attempt (a **polka**) and
+ *      `mayBack`. Signing yes **locks** the member on the attempt's content at its round.
  *
- * Why that is safe: a QC needs yes from at least 2/3 of the snapshot's weight W (3·yes >= 2·W), and both attempts of
- * epoch e are tallied under the same snapshot (e-1; honest members vote no on any other). Two QCs on different
- * contents would share signers of at least W/3 of the weight; byzantine members hold less than W/3, so one shared
- * signer is honest and signed yes on two contents, which the rule forbids (a signer seen doing so is slashed: its two
- * votes with the two proposals are evidence, service/evidence.ts). Hence at most one content of epoch e ever has a QC,
- * and every node that finalizes epoch e (by its own tally, a late vote, or a QC synced in catch-up) applies the same
- * table. Vote timestamps (a backdated vote, a vote delivered after expiry) no longer matter for safety: the
- * expiry only keeps tallies tidy.
+ * The rules an honest member keeps, whatever arrives when:
+ *   - it prevotes at most once per round, and never in a round below one it already prevoted or signed yes in;
+ *   - it signs yes only in a round no lower than every round it prevoted or signed yes in, once per round;
+ *   - locked on content L at round lr, it prevotes only L, or content that had a polka in a round after lr and before
+ *     the attempt's (the proof that L can no longer reach a QC: 2/3 prevoted elsewhere later).
  *
- * Liveness: the leader of a later attempt re-proposes locked content (`reproposal`): its own lock, else the content
- * with the most yes weight it can itself vote for, so voters locked on it can complete a QC. A node that finalized
- * epoch e serves its QC to the others in catch-up. What one round of votes cannot do is unlock: if two contents each
- * hold more than 1/3 of the weight in locks and neither has a QC (a partition leaving both sides below 2/3 for longer
- * than an attempt's TTL), epoch e waits; a second voting phase (Tendermint's prevote/precommit) would be needed to
- * unlock safely.
+ * Why that is safe (byzantine weight below W/3): say a QC on content C forms in round r. Its signers hold at least 2/3
+ * of W, so honest signers of more than W/3 are locked on C at r. A polka for other content C' in the first later round
+ * r' needs prevotes of 2/3 of W, so one of those honest signers prevoted C' at r'; it signed yes at r first (no yes
+ * below a round it prevoted in), so it was locked on C at a round in [r, r') when it prevoted, and could prevote C'
+ * only on a polka for C' between that round and r', before the first one: impossible. So no later round has a polka
+ * for other content, no honest member signs yes on it, and no second QC forms. Two polkas in one round would need an
+ * honest member to prevote twice there. Hence at most one content of epoch e ever has a QC, and every node that
+ * finalizes epoch e (its own tally, a late vote, or a QC synced in catch-up) applies the same table.
+ *
+ * Liveness: a member locks only after a polka, so a partition that leaves each side below 2/3 locks nobody, and once
+ * it heals the next attempt passes. A lock is released by a later polka on other content. The leader of a new attempt
+ * re-proposes the content of the latest polka it holds (`reproposal`), so members locked on it can complete a QC.
  */
+import { reachesQuorum, type ElectorateWeights } from './weights.js'
 
 /** One attempt at an epoch as the rule sees it. */
 export interface EpochAttempt {
@@ -36,26 +39,70 @@ export interface EpochAttempt {
   epoch: number
   /** Its content key (the CID of its payload's canonical encoding). */
   content: string
+  /** Its round: the proposal's createdAt. */
   createdAt: number
-  /** The voters whose signed yes vote on it is held here, whenever signed. */
+  /** The voters whose signed prevote on it is held here. */
+  prevotes: readonly string[]
+  /** The voters whose signed yes vote on it (the second phase) is held here. */
   yes: readonly string[]
 }
 
-/** The contents `voter` signed yes on for `epoch`, sorted (an honest voter has at most one). */
-export function backedContents (attempts: Iterable<EpochAttempt>, voter: string, epoch: number): string[] {
-  const out = new Set<string>()
-  for (const a of attempts) if (a.epoch === epoch && a.yes.includes(voter)) out.add(a.content)
-  return [...out].sort()
+/** Whether the attempt's prevotes held here reach 2/3 of the weight (`weights`: its snapshot's electorate). */
+export function hasPolka (a: EpochAttempt, weights: ElectorateWeights): boolean {
+  let w = 0n
+  for (const v of new Set(a.prevotes)) w += weights.weights.get(v) ?? 0n
+  return reachesQuorum(w, weights.total)
 }
 
-/** Whether `voter` may sign yes on `content` for `epoch`: only when it signed yes on no other content of that epoch. */
-export function mayBack (attempts: Iterable<EpochAttempt>, voter: string, epoch: number, content: string): boolean {
-  return backedContents(attempts, voter, epoch).every(c => c === content)
+/** `voter`'s lock on `epoch`: the content and round of its yes vote in the highest round; undefined when none. */
+export function lockOf (attempts: Iterable<EpochAttempt>, voter: string, epoch: number): { content: string, round: number } | undefined {
+  let lock: { content: string, round: number } | undefined
+  for (const a of attempts) {
+    if (a.epoch === epoch && a.yes.includes(voter) && (lock == null || a.createdAt > lock.round)) lock = { content: a.content, round: a.createdAt }
+  }
+  return lock
+}
+
+/** The highest round in which `voter` prevoted (`phase` 'prevote') or signed yes on `epoch`; -Infinity when none. */
+function lastRound (attempts: Iterable<EpochAttempt>, voter: string, epoch: number, phase: 'prevote' | 'yes'): number {
+  let r = -Infinity
+  for (const a of attempts) if (a.epoch === epoch && (phase === 'prevote' ? a.prevotes : a.yes).includes(voter)) r = Math.max(r, a.createdAt)
+  return r
+}
+
+/** Whether `voter` may prevote on `target` (it has not yet): see the module comment. */
+export function mayPrevote (attempts: readonly EpochAttempt[], voter: string, target: EpochAttempt, weights: ElectorateWeights): boolean {
+  const { epoch, createdAt: round, content } = target
+  if (lastRound(attempts, voter, epoch, 'prevote') >= round || lastRound(attempts, voter, epoch, 'yes') > round) return false
+  const lock = lockOf(attempts, voter, epoch)
+  if (lock == null || lock.content === content) return true
+  return attempts.some(b => b.epoch === epoch && b.content === content && b.createdAt > lock.round && b.createdAt < round && hasPolka(b, weights))
+}
+
+/** Whether `voter` may sign yes on `target` (it has not yet): a polka on it, and no later round acted in. */
+export function mayBack (attempts: readonly EpochAttempt[], voter: string, target: EpochAttempt, weights: ElectorateWeights): boolean {
+  const { epoch, createdAt: round } = target
+  if (target.yes.includes(voter) || !hasPolka(target, weights)) return false
+  return lastRound(attempts, voter, epoch, 'prevote') <= round && lastRound(attempts, voter, epoch, 'yes') < round
 }
 
 /**
- * Voters that signed yes on two or more contents of one epoch, with those contents: provable misbehaviour (the signed
- * votes are the proof); a QC on a conflicting content needs them.
+ * The content the leader of a new attempt at `epoch` re-proposes, or undefined to build fresh content: the content of
+ * the latest-round polka it holds among contents it would vote for (`valid`), so members locked on it can finish.
+ */
+export function reproposal (attempts: readonly EpochAttempt[], epoch: number, weights: ElectorateWeights, valid: (content: string) => boolean): string | undefined {
+  let best: EpochAttempt | undefined
+  for (const a of attempts) {
+    if (a.epoch !== epoch || (best != null && a.createdAt <= best.createdAt) || !hasPolka(a, weights) || !valid(a.content)) continue
+    best = a
+  }
+  return best?.content
+}
+
+/**
+ * Voters that signed yes on two or more contents of one epoch, with those contents (in different rounds, allowed
+ * after a polka released a lock): a QC on conflicting contents for one epoch needs them, and a node that sees one
+ * names them.
  */
 export function doubleBackers (attempts: Iterable<EpochAttempt>, epoch: number): Map<string, string[]> {
   const by = new Map<string, Set<string>>()
@@ -73,38 +120,17 @@ export function doubleBackers (attempts: Iterable<EpochAttempt>, epoch: number):
 }
 
 /**
- * The content the leader of a new attempt at `epoch` re-proposes, or undefined to build fresh content: its own lock
- * when it has one (the only content it may vote yes on); otherwise, among contents it would vote yes on (`valid`), the
- * one whose distinct yes voters weigh most (ties: the earliest attempt, then the smaller key), so that voters locked on
- * it can complete a QC. Contents nobody backed are not re-proposed.
+ * Whether two attempts `voter` voted on in one phase prove that it broke the rule: one epoch, one round, different
+ * content (an honest member prevotes and signs yes at most once per round).
  */
-export function reproposal (attempts: readonly EpochAttempt[], epoch: number, leader: string,
-  weights: ReadonlyMap<string, bigint>, valid: (content: string) => boolean): string | undefined {
-  const mine = backedContents(attempts, leader, epoch)
-  if (mine.length > 0) return mine[0]
-  const support = new Map<string, { voters: Set<string>, first: number }>()
-  for (const a of attempts) {
-    if (a.epoch !== epoch || a.yes.length === 0) continue
-    const s = support.get(a.content) ?? { voters: new Set<string>(), first: a.createdAt }
-    for (const v of a.yes) s.voters.add(v)
-    s.first = Math.min(s.first, a.createdAt)
-    support.set(a.content, s)
-  }
-  let best: { content: string, weight: bigint, first: number } | undefined
-  for (const [content, s] of support) {
-    let weight = 0n
-    for (const v of s.voters) weight += weights.get(v) ?? 0n
-    if (weight === 0n || !valid(content)) continue
-    const better = best == null || weight > best.weight || (weight === best.weight && (s.first < best.first || (s.first === best.first && content < best.content)))
-    if (better) best = { content, weight, first: s.first }
-  }
-  return best?.content
+export function sameRoundConflict (a: EpochAttempt, b: EpochAttempt): boolean {
+  return a.epoch === b.epoch && a.createdAt === b.createdAt && a.content !== b.content
 }
 
 /**
  * How a node treats an epoch-e proposal that reached a QC, given the content it already finalized for epoch e
  * (undefined: none yet): `adopt` it, ignore it as the `same` content, or report a `conflict` (it proves that voters
- * of at least 1/3 of the weight signed yes on both contents: the byzantine bound was broken, see the module comment).
+ * of at least 1/3 of the weight broke the rule: the byzantine bound was broken, see the module comment).
  */
 export function settleEpochQc (finalized: string | undefined, content: string): 'adopt' | 'same' | 'conflict' {
   if (finalized == null) return 'adopt'

@@ -23,6 +23,8 @@ export interface OpenedVote {
   voter: string
   proposalId: string
   choice: VoteChoice
+  /** An epoch attempt's first-phase vote (core/epoch-lock.ts): never counted in a QC. */
+  prevote?: boolean
 }
 
 /** Opens and verifies one vote envelope; throws when it does not verify. */
@@ -98,7 +100,7 @@ export async function verifyQc (qc: QcInput, snapshot: WeightSnapshot, opts: QcV
     }
     const w = weights.weights.get(vote.voter) ?? 0n
     if (vote.proposalId !== qc.proposalId) refused.push({ index, reason: 'proposal' })
-    else if (vote.choice !== 'yes') refused.push({ index, reason: 'choice' })
+    else if (vote.choice !== 'yes' || vote.prevote === true) refused.push({ index, reason: 'choice' })
     else if (counted.has(vote.voter)) refused.push({ index, reason: 'duplicate' })
     else if (w === 0n) refused.push({ index, reason: 'electorate' })
     else {

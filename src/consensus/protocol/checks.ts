@@ -21,10 +21,11 @@ export function checkProposal (p: Proposal, signer: string): void {
   }
 }
 
-/** The voter signs its own vote, for this network (the domain binds it too; the payload says it again). */
+/** The voter signs its own vote, for this network (the domain binds it too; the payload says it again); a prevote is yes. */
 export function checkVote (v: Vote, signer: string, network: string): void {
   if (v.voter !== signer) throw new GossipValidationError('reject', 'ERR_SIGNER', 'vote voter is not its signer')
   if (v.network !== network) throw new GossipValidationError('reject', 'ERR_NETWORK', 'vote was cast on another network')
+  if (v.phase === 'prevote' && (v.choice !== 'yes' || v.bls != null)) throw new GossipValidationError('reject', 'ERR_PHASE', 'a prevote is a plain yes')
 }
 
 /**

@@ -62,12 +62,16 @@ export const VoteBlsSchema = Type.Object({
 }, { additionalProperties: false })
 export type VoteBls = Static<typeof VoteBlsSchema>
 
-/** A vote on one proposal, signed by its voter under the network-bound vote domain. */
+/**
+ * A vote on one proposal, signed by its voter under the network-bound vote domain. On `epoch` proposals a member first
+ * prevotes (`phase: 'prevote'`, choice yes, never counted in a tally or a QC), then votes (core/epoch-lock.ts).
+ */
 export const VoteSchema = Type.Object({
   proposalId: CidStringSchema,
   choice: VoteChoiceSchema,
   voter: PeerIdSchema,
   network: NetworkNameSchema,
+  phase: Type.Optional(Type.Literal('prevote')),
   bls: Type.Optional(VoteBlsSchema)
 }, { additionalProperties: false })
 export type Vote = Static<typeof VoteSchema>

@@ -34,16 +34,18 @@ export function checkVoteBls (v: Vote, ring: BlsKeyRing): void {
 }
 
 /**
- * Verify equivocation evidence: both votes verify on `network` and have one voter; then either they are on one
- * proposal and differ in choice, or (a double-back) both are yes on two epoch proposals, carried in `proposals` and
- * verified too, for the same epoch with different content. Returns the voter, the proposal the evidence is counted
- * under (a double-back: the smaller of the two ids, so either order names it alike) and the two opened votes; throws
- * GossipValidationError ERR_EVIDENCE otherwise.
+ * Verify equivocation evidence: both votes verify on `network`, have one voter and one phase (two votes, or two
+ * prevotes); then either they are on one proposal and differ in choice, or (a double-back) both are yes on two epoch
+ * proposals, carried in `proposals` and verified too, for the same epoch and round (createdAt) with different content
+ * (core/epoch-lock.ts: once per round). Returns the voter, the proposal the evidence is counted under (a double-back:
+ * the smaller of the two ids, so either order names it alike) and the two opened votes; throws GossipValidationError
+ * ERR_EVIDENCE otherwise.
  */
 export async function verifyEvidence (e: Evidence, network: string): Promise<{ voter: string, proposalId: string, first: SignedRecord<Vote>, second: SignedRecord<Vote> }> {
   const first = await openVote(e.first, network)
   const second = await openVote(e.second, network)
   if (first.signer !== second.signer) throw evidenceError('evidence votes have two voters')
+  if (first.payload.phase !== second.payload.phase) throw evidenceError('evidence votes are of two phases')
   if (first.payload.proposalId === second.payload.proposalId) {
     if (e.proposals != null) throw evidenceError('evidence on one proposal carries proposals')
     if (first.payload.choice === second.payload.choice) throw evidenceError('evidence votes do not conflict')
@@ -56,6 +58,7 @@ export async function verifyEvidence (e: Evidence, network: string): Promise<{ v
   if (proposalId(a) !== first.payload.proposalId || proposalId(b) !== second.payload.proposalId) throw evidenceError('double-back evidence proposals are not the ones voted on')
   const epoch = attemptedEpoch(a)
   if (epoch == null || epoch !== attemptedEpoch(b)) throw evidenceError('double-back evidence proposals are not epoch proposals for one epoch')
+  if (a.createdAt !== b.createdAt) throw evidenceError('double-back evidence proposals are of two rounds')
   if (cidOf(a.payload) === cidOf(b.payload)) throw evidenceError('double-back evidence proposals have the same content')
   const ids = [first.payload.proposalId, second.payload.proposalId].sort()
   return { voter: first.signer, proposalId: ids[0], first, second }

@@ -23,7 +23,7 @@ import { requestSync, type EpochBundle, type OpenBundle, type SyncSource } from 
 export function voteVerifier (network: string): VoteVerifier {
   return async (bytes: Uint8Array): Promise<OpenedVote> => {
     const r = await openVote(bytes, network)
-    return { voter: r.signer, proposalId: r.payload.proposalId, choice: r.payload.choice }
+    return { voter: r.signer, proposalId: r.payload.proposalId, choice: r.payload.choice, prevote: r.payload.phase === 'prevote' }
   }
 }
 
@@ -33,7 +33,7 @@ export async function qcVoters (qc: Qc, id: string, network: string): Promise<st
   const voters = new Set<string>()
   for (const v of qc.votes) {
     const r = await Promise.resolve(verify(v)).catch(() => undefined)
-    if (r != null && r.proposalId === id && r.choice === 'yes') voters.add(r.voter)
+    if (r != null && r.proposalId === id && r.choice === 'yes' && r.prevote !== true) voters.add(r.voter)
   }
   return [...voters].sort()
 }
@@ -89,7 +89,7 @@ export class CatchUp implements SyncSource {
     return [...this.i.entries.values()].filter(e => e.epoch == null && (e.status === 'pending' || e.status === 'accepted')).map(e => ({
       t: 'open',
       proposal: e.bytes,
-      votes: [...e.votes.values()].flat().map(v => v.bytes),
+      votes: [...[...e.votes.values()].flat(), ...e.prevotes.values()].map(v => v.bytes),
       vetoes: [...e.vetoes.values()].map(v => v.bytes)
     }))
   }
@@ -168,7 +168,7 @@ export class CatchUp implements SyncSource {
         // the answer repeats every open proposal with all its votes (accepted ones stay open until an epoch lists
         // them): what this node holds byte for byte was verified when it arrived, so only the rest is opened
         const e = held(f.proposal)
-        const hasVote = e != null ? heldVotes(e) : () => false
+        const hasVote = e != null ? heldVotes(e, true) : () => false
         const records = [...(e == null ? [f.proposal] : []), ...f.votes.filter(v => !hasVote(v)), ...f.vetoes]
         fresh += records.length
         for (const bytes of records) await this.i.ingestBytes(bytes).catch(() => {})

@@ -31,6 +31,8 @@ export interface Entry {
   proposal: Proposal
   /** Every distinct vote envelope per voter (two with different choices are equivocation). */
   votes: Map<string, VoteRec[]>
+  /** Epoch attempts: each voter's prevote (core/epoch-lock.ts), apart from the votes a tally or QC counts. */
+  prevotes: Map<string, VoteRec>
   vetoes: Map<string, VetoRec>
   status: ProposalStatus
   qc?: Qc
@@ -51,7 +53,14 @@ export interface Entry {
 
 /** A fresh entry. */
 export function newEntry (id: string, bytes: Uint8Array, proposal: Proposal): Entry {
-  return { id, bytes, proposal, votes: new Map(), vetoes: new Map(), status: 'pending', executed: false, epoch: null, evidenced: new Set() }
+  return { id, bytes, proposal, votes: new Map(), prevotes: new Map(), vetoes: new Map(), status: 'pending', executed: false, epoch: null, evidenced: new Set() }
+}
+
+/** Keep a voter's prevote unless it holds one already (an honest member prevotes once); returns whether it was new. */
+export function addPrevote (e: Entry, v: VoteRec): boolean {
+  if (e.prevotes.has(v.voter)) return false
+  e.prevotes.set(v.voter, v)
+  return true
 }
 
 /** Keep a vote envelope unless the same one is already there; returns whether it was new. */
@@ -78,10 +87,11 @@ export function heldVote (e: Entry): (bytes: Uint8Array) => VoteRec | undefined 
   return bytes => index.get(tail(bytes))?.find(v => Buffer.compare(v.bytes, bytes) === 0)
 }
 
-/** A test for "the entry already holds exactly these vote bytes" (`heldVote`). */
-export function heldVotes (e: Entry): (bytes: Uint8Array) => boolean {
+/** A test for "the entry already holds exactly these vote bytes" (`heldVote`; with `prevotes`, its prevotes too). */
+export function heldVotes (e: Entry, prevotes = false): (bytes: Uint8Array) => boolean {
   const find = heldVote(e)
-  return bytes => find(bytes) != null
+  const pre = new Set(prevotes ? [...e.prevotes.values()].map(v => Buffer.from(v.bytes).toString('latin1')) : [])
+  return bytes => find(bytes) != null || (pre.size > 0 && pre.has(Buffer.from(bytes).toString('latin1')))
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The epoch proposals a node holds, as the lock rule (core/epoch-lock.ts) reads them: per epoch, each attempt's
- * content key and the voters whose signed yes on it is held here. This node's own yes votes are among them, read back
- * from the state store at start, so the lock survives a restart.
+ * The epoch proposals a node holds, as the voting rule (core/epoch-lock.ts) reads them: per epoch, each attempt's
+ * content key, round, and the voters whose signed prevote and yes on it are held here. This node's own votes are among
+ * them, read back from the state store at start, so its lock and rounds survive a restart.
  */
 import { cidOf } from '../protocol/canonical.js'
 import { doubleBackers, settleEpochQc, type EpochAttempt } from '../core/epoch-lock.js'
@@ -28,7 +28,7 @@ export class EpochAttempts {
     for (const e of this.entries.values()) {
       if (attemptedEpoch(e.proposal) !== epoch) continue
       const yes = [...e.votes].filter(([, list]) => list.some(v => v.choice === 'yes')).map(([voter]) => voter)
-      out.push({ id: e.id, epoch, content: this.content(e), createdAt: e.proposal.createdAt, yes })
+      out.push({ id: e.id, epoch, content: this.content(e), createdAt: e.proposal.createdAt, prevotes: [...e.prevotes.keys()], yes })
     }
     return out
   }

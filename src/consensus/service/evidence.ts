@@ -1,8 +1,9 @@
 /**
  * Equivocation evidence as the service builds it: pairs in one order (so every node names a pair by the same id),
- * and the double-backs found among the epoch attempts held here (two yes votes of one voter on two contents of one
- * epoch: core/epoch-lock.ts's rule broken, proven by the votes and the proposals they back).
+ * and the double-backs found among the epoch attempts held here (two yes votes, or two prevotes, of one voter on two
+ * contents in one round of one epoch: core/epoch-lock.ts's rule broken, proven by the votes and the proposals).
  */
+import { sameRoundConflict } from '../core/epoch-lock.js'
 import { attemptedEpoch, type Evidence } from '../protocol/schemas.js'
 import type { Entry } from './entry.js'
 import type { EpochAttempts } from './epoch-attempts.js'
@@ -17,27 +18,28 @@ export const ServiceEvidence = {
   }
 }
 
-/** Finds double-backs as yes votes on epoch attempts arrive; reports each voter once per epoch. */
+/** Finds double-backs as votes on epoch attempts arrive; reports each voter once per epoch and phase. */
 export class DoubleBacks {
   private readonly reported = new Set<string>()
 
   constructor (private readonly entries: ReadonlyMap<string, Entry>, private readonly attempts: () => EpochAttempts) {}
 
   /**
-   * After `voter`'s yes on `e` was kept: the evidence (unsigned, in order) when `e` attempts an epoch on which the
-   * voter's yes on other content is held here and this pair was not reported before; undefined otherwise.
+   * After `voter`'s yes (`prevote`: its prevote) on `e` was kept: the evidence (unsigned, in order) when `e` attempts
+   * an epoch on which the voter's vote of the same phase on other content in the same round is held here
+   * (core/epoch-lock.ts `sameRoundConflict`) and this pair was not reported before; undefined otherwise.
    */
-  check (e: Entry, voter: string): Evidence | undefined {
+  check (e: Entry, voter: string, prevote = false): Evidence | undefined {
     const epoch = attemptedEpoch(e.proposal)
-    const key = `${voter} ${epoch ?? ''}`
+    const key = `${voter} ${epoch ?? ''} ${prevote ? 'p' : 'y'}`
     if (epoch == null || this.reported.has(key)) return undefined
-    const attempts = this.attempts()
-    const content = attempts.content(e)
-    const other = attempts.of(epoch).find(a => a.content !== content && a.yes.includes(voter))
+    const attempts = this.attempts().of(epoch)
+    const self = attempts.find(a => a.id === e.id)
+    const other = self == null ? undefined : attempts.find(a => sameRoundConflict(a, self) && (prevote ? a.prevotes : a.yes).includes(voter))
     const o = other != null ? this.entries.get(other.id) : undefined
-    const yesOf = (x: Entry): Uint8Array | undefined => x.votes.get(voter)?.find(v => v.choice === 'yes')?.bytes
-    const mine = yesOf(e)
-    const theirs = o != null ? yesOf(o) : undefined
+    const voteOf = (x: Entry): Uint8Array | undefined => prevote ? x.prevotes.get(voter)?.bytes : x.votes.get(voter)?.find(v => v.choice === 'yes')?.bytes
+    const mine = voteOf(e)
+    const theirs = o != null ? voteOf(o) : undefined
     if (o == null || mine == null || theirs == null) return undefined
     this.reported.add(key)
     return ServiceEvidence.of({ first: mine, second: theirs, proposals: [e.bytes, o.bytes] })

@@ -11,13 +11,13 @@ import { ConsensusError } from '../errors.js'
 import type { EquivocationRecord } from '../core/epoch.js'
 import { cidOf } from '../protocol/canonical.js'
 import { proposalId } from '../protocol/records.js'
-import type { Evidence, Proposal } from '../protocol/schemas.js'
+import { attemptedEpoch, type Evidence, type Proposal } from '../protocol/schemas.js'
 import { checkVoteBls, openConsensusRecord, verifyEvidence, type OpenedConsensusRecord } from '../protocol/verify.js'
 import { BlsVotes } from '../core/bls-votes.js'
 import type { BuiltinHost } from './builtin-kinds.js'
 import type { ElectorateWeights } from '../core/weights.js'
 import type { WorkRecord } from './kinds.js'
-import { addVoteRec, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
+import { addPrevote, addVoteRec, newEntry, qcOf, tallyEntry, type Entry } from './entry.js'
 import { EPOCH_KIND, epochRecords, followsChain, type EpochPayload } from './epochs.js'
 import type { ConsensusService } from './service.js'
 import { loadState, ops, type ConsensusOp } from './store.js'
@@ -187,20 +187,23 @@ export class Ingest implements BuiltinHost {
    */
   async takeVotes (e: Entry, votes: OpenedConsensusRecord[]): Promise<void> {
     const batch: ConsensusOp[] = []
-    const yes: string[] = []
+    const yes: Array<[string, boolean]> = []
     for (const o of votes) {
       if (o.type !== 'vote' || o.record.payload.proposalId !== e.id || !this.keep(o)) continue
-      this.s.c.metrics?.votes.inc({ result: 'counted' })
-      this.s.c.events.emit('proposal.voted', { id: e.id, voter: o.record.signer, choice: o.record.payload.choice })
+      const prevote = o.record.payload.phase === 'prevote'
+      this.s.c.metrics?.votes.inc({ result: prevote ? 'prevote' : 'counted' })
+      if (!prevote) this.s.c.events.emit('proposal.voted', { id: e.id, voter: o.record.signer, choice: o.record.payload.choice })
       batch.push(ops.vote(e.id, o.record.signer, o.record.seq, o.record.bytes))
-      if (o.record.payload.choice === 'yes') yes.push(o.record.signer)
+      if (o.record.payload.choice === 'yes') yes.push([o.record.signer, prevote])
     }
     if (batch.length === 0) return
     await this.retally(e, batch)
-    for (const voter of yes) {
-      const doubleBack = this.doubleBacks.check(e, voter)
+    for (const [voter, prevote] of yes) {
+      const doubleBack = this.doubleBacks.check(e, voter, prevote)
       if (doubleBack != null) await this.sendEvidence(doubleBack)
     }
+    // a prevote may complete a polka: this node's yes may be due now (core/epoch-lock.ts)
+    if (yes.some(([, prevote]) => prevote)) await this.s.decide(e)
   }
 
   /** Sign equivocation evidence (a vote's conflict, or a yes that broke the epoch lock: evidence.ts), take it in here and gossip it. */
@@ -214,7 +217,10 @@ export class Ingest implements BuiltinHost {
   private keep (o: OpenedConsensusRecord): boolean {
     if (o.type === 'vote') {
       const e = this.entries.get(o.record.payload.proposalId)
-      const added = e != null && addVoteRec(e, { voter: o.record.signer, choice: o.record.payload.choice, seq: o.record.seq, bytes: o.record.bytes })
+      const rec = { voter: o.record.signer, choice: o.record.payload.choice, seq: o.record.seq, bytes: o.record.bytes }
+      // a prevote counts only on an epoch attempt (core/epoch-lock.ts); anywhere else it is dropped
+      if (o.record.payload.phase === 'prevote') return e != null && attemptedEpoch(e.proposal) != null && addPrevote(e, rec)
+      const added = e != null && addVoteRec(e, rec)
       if (added) this.bls.note(o.record.payload)
       return added
     }

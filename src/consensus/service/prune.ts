@@ -65,7 +65,7 @@ export class Pruner {
       if (e == null) continue
       this.entries.delete(id)
       batch.push(...dels.proposal(id))
-      for (const v of [...e.votes.values()].flat()) { batch.push(dels.vote(id, v.voter, v.seq)); votes++ }
+      for (const v of [...[...e.votes.values()].flat(), ...e.prevotes.values()]) { batch.push(dels.vote(id, v.voter, v.seq)); votes++ }
       for (const g of e.vetoes.keys()) batch.push(dels.veto(id, g))
     }
     for (const v of plan.votes) {

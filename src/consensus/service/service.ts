@@ -27,9 +27,9 @@ import type { RecordSpec } from '../../protocols/record.js'
 import type { EpochsView, ProposalCreate, ProposalListQuery, ProposalView, ReputationTableView } from './api-schemas.js'
 import { EpochChain } from './chain.js'
 import { entryView, type Entry } from './entry.js'
-import { EPOCH_KIND, buildEpochPayload, judgeEpoch, type EpochPayload } from './epochs.js'
+import { EPOCH_KIND } from './epochs.js'
 import { EpochAttempts } from './epoch-attempts.js'
-import { mayBack, reproposal } from '../core/epoch-lock.js'
+import { EpochRounds } from './epoch-rounds.js'
 import { Ingest } from './ingest.js'
 import { KindRegistry, type ProposalKind } from './kinds.js'
 import { builtinKinds } from './builtin-kinds.js'
@@ -77,10 +77,10 @@ export class ConsensusService {
   private readonly ingest: Ingest
   private timer?: NodeJS.Timeout
   private started = false
-  /** Epoch attempts and their contents (the lock rule's input, core/epoch-lock.ts). */
+  /** Epoch attempts and their contents (the voting rule's input, core/epoch-lock.ts). */
   readonly attempts: EpochAttempts
-  /** The content this node is signing yes on, per epoch: taken before the vote is stored, so two at once cannot both pass. */
-  private readonly backing = new Map<number, string>()
+  /** This node's epoch votes and attempts (epoch-rounds.ts). */
+  private readonly rounds: EpochRounds
   /** Proposals this node is signing a vote on right now. */
   private readonly casting = new Set<string>()
   /** Every write of the service, group-committed (store.ts). */
@@ -97,6 +97,7 @@ export class ConsensusService {
     this.writes = new GroupCommit(async batch => { await c.state.atomic(batch) })
     this.ingest = new Ingest(this)
     this.attempts = new EpochAttempts(this.ingest.entries)
+    this.rounds = new EpochRounds(this, this.ingest)
     this.archive = new ConsensusArchive(c.blocks, c.logger, c.metrics)
     this.pruner = new Pruner(this, this.ingest.entries)
     for (const k of builtinKinds(this.ingest)) this.kinds.register(k)
@@ -269,15 +270,25 @@ export class ConsensusService {
     // one vote per proposal at a time: two overlapping decisions (a beat and an arrival) must not sign yes and no
     if (this.casting.has(e.id)) throw new ConsensusError('ERR_CLOSED', `this node is already voting on ${e.id}`)
     const epoch = attemptedEpoch(e.proposal)
-    if (epoch != null && choice === 'yes') {
-      // the epoch lock: yes on one content per epoch, ever (checked and taken with no await in between)
-      const content = this.attempts.content(e)
-      if (!this.mayBackEpoch(epoch, content)) throw new ConsensusError('ERR_CLOSED', `this node signed yes on other content for epoch ${epoch}`)
-      for (const k of this.backing.keys()) if (k <= this.chain.epoch) this.backing.delete(k) // final: the chain decides now
-      this.backing.set(epoch, content)
-    }
+    // an epoch yes keeps the two-phase rule (core/epoch-lock.ts), checked and taken with no await in between
+    const done = epoch != null && choice === 'yes' ? this.rounds.begin(e, 'yes') : undefined
     this.casting.add(e.id)
-    try { await this.signAndSend(e, choice, epoch) } finally { this.casting.delete(e.id) }
+    try { await this.signAndSend(e, choice, epoch) } finally { this.casting.delete(e.id); done?.() }
+  }
+
+  /** Whether this node is signing a vote on `id` right now. */
+  isCasting (id: string): boolean { return this.casting.has(id) }
+
+  /** Sign this node's prevote on an epoch attempt (epoch-rounds.ts): stored, then gossiped to every member. */
+  async castPrevote (e: Entry): Promise<void> {
+    const done = this.rounds.begin(e, 'prevote')
+    try {
+      const seq = this.seq.next()
+      const signed = await signConsensusRecord(this.c.privateKey, this.network, 'vote', seq, { proposalId: e.id, choice: 'yes', voter: this.peerId, network: this.network, phase: 'prevote' })
+      await this.write([ops.vote(e.id, this.peerId, seq, signed)])
+      await this.publish(signed)
+      await this.ingest.ingestBytes(signed)
+    } finally { done() }
   }
 
   private async signAndSend (e: Entry, choice: VoteChoice, epoch: number | undefined): Promise<void> {
@@ -296,12 +307,6 @@ export class ConsensusService {
     const bytes = await this.sign('vote', vote)
     await this.votes.send(e, choice, bls != null, bytes)
     await this.ingest.ingestBytes(bytes)
-  }
-
-  /** Whether this node may sign yes on `content` for `epoch` (its stored votes and the vote it is signing now). */
-  private mayBackEpoch (epoch: number, content: string): boolean {
-    const taken = this.backing.get(epoch)
-    return (taken == null || taken === content) && mayBack(this.attempts.of(epoch), this.peerId, epoch, content)
   }
 
   /** Report a QC'd epoch proposal conflicting with an epoch final here (EpochAttempts.conflict); never applied. */
@@ -323,24 +328,17 @@ export class ConsensusService {
   async decide (e: Entry): Promise<void> {
     if (!this.started || e.status !== 'pending' || e.votes.has(this.peerId) || this.casting.has(e.id) || !this.isMember(e)) return
     if (this.c.clock.now() >= e.proposal.expiresAt) return
-    let verdict: 'yes' | 'no' | 'wait'
-    if (e.proposal.kind === EPOCH_KIND) {
-      const payload = e.proposal.payload as EpochPayload
-      verdict = judgeEpoch(payload, e.proposal.snapshot, this.chain, this.ingest)
-      // locked on other content for this epoch (even if that attempt expired): no, whatever this one lists
-      if (verdict === 'yes' && !this.mayBackEpoch(payload.epoch, this.attempts.content(e))) verdict = 'no'
-    } else {
-      const kind = this.kinds.get(e.proposal.kind)
-      const policy: OperatorPolicy = this.init.policies[e.proposal.kind] ?? kind.defaultPolicy ?? { mode: 'manual' }
-      let assessment: Assessment = { valid: true }
-      try {
-        assessment = kind.assess != null ? await kind.assess(e.proposal.payload, { id: e.id, proposal: e.proposal }) : assessment
-      } catch (err) {
-        this.c.logger.warn({ err: (err as Error).message, id: e.id }, 'proposal assessment failed')
-        assessment = { valid: false }
-      }
-      verdict = policyVerdict(policy, assessment)
+    if (e.proposal.kind === EPOCH_KIND) { await this.rounds.decide(e); return }
+    const kind = this.kinds.get(e.proposal.kind)
+    const policy: OperatorPolicy = this.init.policies[e.proposal.kind] ?? kind.defaultPolicy ?? { mode: 'manual' }
+    let assessment: Assessment = { valid: true }
+    try {
+      assessment = kind.assess != null ? await kind.assess(e.proposal.payload, { id: e.id, proposal: e.proposal }) : assessment
+    } catch (err) {
+      this.c.logger.warn({ err: (err as Error).message, id: e.id }, 'proposal assessment failed')
+      assessment = { valid: false }
     }
+    const verdict = policyVerdict(policy, assessment)
     if (verdict !== 'wait' && !e.votes.has(this.peerId) && !this.casting.has(e.id)) await this.castVote(e, verdict)
   }
 
@@ -352,35 +350,13 @@ export class ConsensusService {
       const now = this.c.clock.now()
       const open = [...this.ingest.entries.values()].filter(e => e.status === 'pending')
       for (const e of open) await this.decide(e)
-      await this.maybeProposeEpoch(now, open)
+      await this.rounds.maybePropose(now, open)
       await this.votes.sweep(now, open)
       await this.pruner.maybePrune()
       void this.ingest.catchUp.syncIfStalled()
     } catch (err) {
       this.c.logger.warn({ err: (err as Error).message }, 'consensus tick failed')
     }
-  }
-
-  private async maybeProposeEpoch (now: number, open: Entry[]): Promise<void> {
-    const { epochIntervalMs, epochTtlMs, genesis } = this.init
-    if (now < this.chain.lastAt + epochIntervalMs) return
-    if (open.some(e => e.proposal.kind === EPOCH_KIND && e.proposal.snapshot === this.chain.epoch && now < e.proposal.expiresAt + this.init.recordMaxSkewMs)) return
-    const slot = Math.floor((now - genesis.startedAt) / epochIntervalMs)
-    // lead in the first half of the slot only: the next slot's leader then holds this attempt before its own turn, so
-    // two attempts of different content rarely run at once (their voters' locks could split, core/epoch-lock.ts)
-    if (this.chain.leader(slot) !== this.peerId || now - genesis.startedAt - slot * epochIntervalMs >= epochIntervalMs / 2) return
-    // re-propose locked content (this node's lock, else the most backed content it would vote for), else build fresh
-    const epoch = this.chain.epoch + 1
-    const judge = (content: string): boolean => {
-      const x = this.attempts.find(epoch, content)
-      return x != null && judgeEpoch(x.proposal.payload as EpochPayload, this.chain.epoch, this.chain, this.ingest) === 'yes'
-    }
-    const again = reproposal(this.attempts.of(epoch), epoch, this.peerId, this.chain.electorate().weights, judge)
-    const prior = again != null ? this.attempts.find(epoch, again) : undefined
-    const payload = prior != null ? prior.proposal.payload as EpochPayload : buildEpochPayload(this.chain, this.ingest)
-    await this.propose({ kind: EPOCH_KIND, payload, proposer: this.peerId, createdAt: now, expiresAt: now + epochTtlMs, snapshot: this.chain.epoch })
-    const e = [...this.ingest.entries.values()].find(x => x.proposal.kind === EPOCH_KIND && x.proposal.createdAt === now && x.proposal.proposer === this.peerId)
-    if (e != null) await this.decide(e)
   }
 
   /** Persist a batch (the ingest's writes go through here). */

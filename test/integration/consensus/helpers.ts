@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'vitest'
 import { initDataDir } from '../../../src/node/identity.js'
 import type { PartialNodeOptions } from '../../../src/node/options.js'
 import type { ConsensusService } from '../../../src/consensus/index.js'
@@ -182,6 +183,12 @@ export async function waitEpoch (cm: ConsensusMesh, nodes: number[], epoch: numb
 export function commonHashes (cm: ConsensusMesh, nodes: number[]): { epoch: number, hashes: string[] } {
   const epoch = Math.min(...nodes.map(i => cm.service(i).chain.epoch))
   return { epoch, hashes: nodes.map(i => cm.service(i).chain.hash(epoch)) }
+}
+
+/** Assert that the listed nodes (default: all) hold one reputation hash at the highest epoch all of them hold. */
+export function expectSameHashes (cm: ConsensusMesh, nodes = cm.ids.map((_, i) => i)): void {
+  const { hashes } = commonHashes(cm, nodes)
+  expect(new Set(hashes).size).toBe(1)
 }
 
 /** The smallest real training job (digits, MLP 16-10, 2 rounds, short timings): history for the consensus tests. */

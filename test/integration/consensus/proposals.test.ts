@@ -3,23 +3,19 @@
  * proposal passes with a QC and executes identically everywhere; so does a hyperparams proposal (training's kind: the
  * job view shows the new values on all 7); one that misses quorum expires everywhere; a guardian's veto stops one
  * that had a QC; replayed votes are refused (by the validator and through real gossip); equivocation is penalised
- * identically; and after every scenario all reputation tables hash the same. A second mesh of the same shape: a node
- * offline for several epochs syncs; a 4/3 partition of running nodes (each node's connection gater refuses every
- * connection across the cut) leaves the light side (3 of 11 weight units) unable to finalize anything while the heavy
- * side (8 of 11) goes on, and after healing all 7 agree.
+ * identically; and after every scenario all reputation tables hash the same. Absence and partitions: partition.test.ts.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { decode, encode } from 'cborg'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { loadIdentity } from '../../../src/node/identity.js'
 import { CONSENSUS_TOPIC, proposalId, signConsensusRecord, type Proposal, type ProposalView } from '../../../src/consensus/index.js'
 import { cidOf } from '../../../src/consensus/protocol/canonical.js'
 import { parseCid } from '../../../src/storage/index.js'
 import type { CreateJobRequest, JobView } from '../../../src/training/index.js'
 import { waitFor } from '../../harness/index.js'
-import { commonHashes, startConsensusMesh, waitEpoch, type ConsensusMesh } from './helpers.js'
+import { expectSameHashes, startConsensusMesh, waitEpoch, type ConsensusMesh } from './helpers.js'
 
 const T = 1_000_000_000_000n
 const ALL = [0, 1, 2, 3, 4, 5, 6]
@@ -31,11 +27,6 @@ async function statusEverywhere (cm: ConsensusMesh, id: string, status: Proposal
       return v.status === status && (executed === undefined || v.executed === executed)
     } catch { return false }
   }), { timeoutMs: 45_000, what: `${id} ${status} on every node` })
-}
-
-function expectSameHashes (cm: ConsensusMesh, nodes = ALL): void {
-  const { hashes } = commonHashes(cm, nodes)
-  expect(new Set(hashes).size).toBe(1)
 }
 
 /** Refusals of consensus gossip with `code` counted by node i's gossip validator (its metric). */
@@ -216,9 +207,9 @@ describe('consensus on 7 nodes', () => {
     expectSameHashes(cm)
   })
 
-  it('a double-back (yes on two contents of one epoch) is evidence: listed and slashed identically at the next epoch', async () => {
-    // two attempts at a later epoch with different content, and node 6 signing yes on each; node 0 takes them in,
-    // finds the lock broken and gossips the evidence. At epoch e+3 (snapshot e+2), so that nodes judge them only once
+  it('a double-back (yes on two contents in one round of one epoch) is evidence: listed and slashed identically at the next epoch', async () => {
+    // two attempts at a later epoch with different content in one round, and node 6 signing yes on each; node 0 takes
+    // them in, finds the once-per-round rule broken and gossips the evidence. At epoch e+3 (snapshot e+2), so that nodes judge them only once
     // epoch e+2 is final, after the double-back is listed: they vote no (wrong previous hashes), node 6 too, and its
     // own no beside the yes signed with its key is an equivocation, which a later epoch lists (once per offence).
     const listed = new Set(cm.service(0).epochs().epochs.flatMap(e => e.evidence))
@@ -291,105 +282,5 @@ describe('consensus on 7 nodes', () => {
     }, { timeoutMs: 30_000, what: `nodes ${direct.map(d => d.join(',')).join(' / ')} to refuse the replayed, moved and foreign votes` })
     // nothing was counted twice: every node holds the voter's one vote on the replayed proposal
     for (const i of ALL) expect(cm.service(i).entry(id).votes.get(cm.ids[voter])?.length).toBe(1)
-  })
-})
-
-describe('consensus across an absence and a partition', () => {
-  let cm: ConsensusMesh
-  const HEAVY = [0, 1, 2, 3]
-  const LIGHT = [4, 5, 6]
-  beforeAll(async () => {
-    cm = await startConsensusMesh([2n * T, 2n * T, 2n * T, 2n * T, T, T, T], { consensus: { policies: { 'network-param': { mode: 'auto' } } } })
-    await waitEpoch(cm, ALL, 1)
-  }, 180_000)
-  afterAll(async () => { await cm?.mesh.close() })
-
-  it('a node offline for several epochs syncs, verifies every QC itself and reaches the same reputation hash', async () => {
-    await cm.handle(5).stop()
-    const others = ALL.filter(i => i !== 5)
-    const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.offline', value: 7 }, ttlSeconds: 8 })
-    const target = cm.service(0).chain.epoch + 3
-    await waitEpoch(cm, others, target, 60_000)
-    await cm.revive(5, [0, 1])
-    await waitFor(() => {
-      const s = cm.service(5)
-      if (s.chain.epoch >= target) return true
-      throw new Error(`node 5 at epoch ${s.chain.epoch} of ${target}; its last sync failure: ${s['ingest'].catchUp.lastFailure ?? 'none'}`)
-    }, { timeoutMs: 60_000, what: 'the returning node to sync' })
-    // it executed what it missed, from the synced epochs (each QC checked under its own snapshot)
-    await waitFor(() => cm.service(5).param('test.offline') === 7, { timeoutMs: 30_000, what: 'the missed proposal executed' })
-    expect(cm.service(5).get(id).status).toBe('accepted')
-    expectSameHashes(cm)
-  })
-
-  it('partition 4/3: the side below quorum never finalizes; after healing all nodes agree', async () => {
-    const epoch = (i: number): number => cm.service(i).chain.epoch
-    const knows = (i: number, id: string): boolean => { try { cm.service(i).get(id); return true } catch { return false } }
-    const statusOn = async (nodes: number[], id: string, status: ProposalView['status']): Promise<void> => {
-      await waitFor(() => nodes.every(i => knows(i, id) && cm.service(i).get(id).status === status), { timeoutMs: 45_000, what: `${id} ${status} on nodes ${nodes.join(',')}` })
-    }
-    const linkedAcross = (): string[] => HEAVY.flatMap(h => LIGHT.flatMap(l =>
-      cm.node(h).libp2p.getConnections(peerIdFromString(cm.ids[l])).length + cm.node(l).libp2p.getConnections(peerIdFromString(cm.ids[h])).length > 0 ? [`${h}-${l}`] : []))
-    // every acceptance on every node, from its own events, for the whole case; and what the light side finalizes while
-    // `watching` (from the moment the cut settled to the heal): nothing, if the side below quorum cannot finalize
-    const accepted = ALL.map(() => new Set<string>())
-    const lightFinal: string[] = []
-    let watching = false
-    const unsubscribe = ALL.map(i => cm.node(i).events.subscribe(e => {
-      if (e.type === 'proposal.accepted') accepted[i].add(e.data.id)
-      if (watching && LIGHT.includes(i) && (e.type === 'proposal.accepted' || e.type === 'epoch.finalized')) lightFinal.push(`node ${i} ${e.type}`)
-    }))
-    try {
-      // a real cut between running nodes: connections across hung up, every re-dial across refused by the gaters
-      await cm.partition([HEAVY, LIGHT])
-      // no node holds epoch head + 2's QC now: its proposal names head + 1, which nobody had finalized
-      const headAtCut = Math.max(...ALL.map(epoch))
-      const heavyAtCut = Math.max(...HEAVY.map(epoch))
-      const cutAt = Date.now()
-      const { id: heavyId } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.partition.heavy', value: 1 }, ttlSeconds: 8 })
-      const { id: lightId } = await cm.service(4).create({ kind: 'network-param', payload: { name: 'test.partition.light', value: 1 }, ttlSeconds: 6 })
-      // the heavy side (8 of 11 weight units) still reaches 2/3: its proposal passes with a QC of its own voters
-      await statusOn(HEAVY, heavyId, 'accepted')
-      for (const i of HEAVY) {
-        const v = cm.service(i).get(heavyId)
-        expect(v.certificate?.voters.every(p => HEAVY.some(h => cm.ids[h] === p))).toBe(true)
-        expect(BigInt(v.tally.yes) * 3n).toBeGreaterThanOrEqual(BigInt(v.tally.weightTotal) * 2n)
-      }
-      // an epoch whose QC reached a light node just before the cut may still finalize there (finality delay, a loaded
-      // event loop): let that settle. The heavy side's two epochs below take longer than this anyway
-      await new Promise(resolve => setTimeout(resolve, Math.max(0, cutAt + 3000 - Date.now())))
-      const lightSettled = LIGHT.map(epoch)
-      watching = true
-      expect(Math.max(...lightSettled)).toBeLessThanOrEqual(headAtCut + 1)
-      // the cut holds while the heavy side finalizes two more epochs and the light side's proposal expires there
-      await waitEpoch(cm, HEAVY, heavyAtCut + 2, 60_000)
-      await statusOn(LIGHT, lightId, 'expired')
-      watching = false
-      expect(lightFinal).toEqual([])
-      expect(LIGHT.map(epoch)).toEqual(lightSettled)
-      expect(linkedAcross()).toEqual([])
-      for (const i of LIGHT) expect(knows(i, heavyId)).toBe(false)
-      for (const i of HEAVY) expect(knows(i, lightId)).toBe(false)
-      const heavyAtHeal = Math.min(...HEAVY.map(epoch))
-      expect(heavyAtHeal).toBeGreaterThanOrEqual(heavyAtCut + 2)
-
-      await cm.heal()
-      // the light side syncs the heavy side's epochs (each QC checked by itself) and executes its accepted proposal
-      await waitEpoch(cm, ALL, heavyAtHeal + 1, 60_000)
-      await statusOn(LIGHT, heavyId, 'accepted')
-      await waitFor(() => ALL.every(i => cm.service(i).param('test.partition.heavy') === 1), { timeoutMs: 30_000, what: 'the heavy side\'s proposal executed everywhere' })
-      await waitFor(() => new Set(ALL.map(epoch)).size === 1, { timeoutMs: 30_000, what: 'one epoch head on all nodes' })
-      expectSameHashes(cm)
-      // the light side's proposal never passed anywhere, during the cut or after it
-      for (const i of ALL) {
-        expect(accepted[i].has(lightId)).toBe(false)
-        expect(cm.service(i).param('test.partition.light')).toBeUndefined()
-        if (knows(i, lightId)) expect(cm.service(i).get(lightId).status).not.toBe('accepted')
-      }
-      // every node reported the heavy side's acceptance on its events, the light side from what catch-up verified
-      await waitFor(() => ALL.every(i => accepted[i].has(heavyId)), { timeoutMs: 10_000, what: 'proposal.accepted of the heavy proposal on every node' })
-    } finally {
-      for (const u of unsubscribe) u()
-    }
   })
 })

@@ -1,16 +1,16 @@
 /**
- * The epoch safety gap, replayed message by message on four real consensus services (real Ed25519 keys, real Level
- * state stores, one manual clock; the test carries every gossip message itself, so it decides who hears what, when):
+ * The epoch chain's two-phase rule (core/epoch-lock.ts), replayed message by message on four real consensus services
+ * (real Ed25519 keys, real Level state stores, one manual clock; the test carries every gossip message itself, so it
+ * decides who hears what, when):
  *
- *   t=1000  leader L proposes P1 for epoch 1 (content C1: nothing listed); L and B sign yes. D never hears of P1.
- *   t=1100  D's proposal X is accepted by L, B, D (3 of 4); it awaits the next epoch.
- *   t=4990  C hears P1 late and signs yes, 10 ms before it expires: C holds 3 of 4 yes, a QC, and finalizes C1.
- *   t=5000  P1 expires at L and B; C's yes reaches them only at 5600, too late for their tallies.
- *           L restarts.
- *   t=6000  D, leading the next slot, proposes P2 for epoch 1 with content C2 = {X}. Before the lock, L and B backed
- *           it (their P1 had expired) and L, B, D finalized C2 while C had finalized C1: two honest finalizations of
- *           epoch 1 with different tables, no byzantine node involved. With the lock, L and B vote no; P2 fails, and
- *           catch-up from C brings everyone to C1.
+ * - **Safety.** L's P1 gets a polka from L, B, C; all three vote yes, but only C holds the three yes votes: C alone
+ *   finalizes P1's content, and P1 expires at L and B. L restarts. D (never saw P1) leads P2 with other content: L and
+ *   B are locked on P1's content and neither prevote nor vote on P2, so P2 never passes; catch-up from C brings
+ *   everyone to P1. (With yes on first sight and no lock, L, B, D would have finalized P2 while C finalized P1.)
+ * - **Liveness after a split.** P1 is prevoted by L, B only and P2 (other content) by D, C only: no polka, so nobody
+ *   locks, and once healed P2 gathers every prevote and passes. (With a lock taken at a first-sight yes, L and B would
+ *   have locked one content and D and C the other, and the epoch would have waited forever.)
+ * - **A lock released.** L alone saw P1's polka and voted yes; a later polka on P2 (B, D, C) lets L vote yes on P2.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -100,93 +100,133 @@ async function kindOf (bytes: Uint8Array): Promise<string> {
 
 const epochHash = (n: Node): string | undefined => n.s.chain.epoch >= 1 ? n.s.chain.hash(1) : undefined
 
-describe('epoch safety: a second attempt after expiry plus a late in-time vote', () => {
-  it('no two nodes finalize different contents for one epoch; the lock holds across a restart; catch-up converges', async () => {
-    const clock = new ManualClock(0)
-    const keys = await Promise.all([0, 1, 2, 3].map(async () => await generateKeyPair('Ed25519')))
-    const ids = keys.map(k => peerIdFromPrivateKey(k).toString())
-    const order = ids.map((id, i) => ({ id, key: keys[i] })).sort((a, b) => (a.id < b.id ? -1 : 1))
-    const genesis = { params: {}, pretrusted: order.map(o => ({ peerId: o.id, score: '1000000000000' })), guardians: { keys: [], threshold: 0 }, startedAt: 0 }
-    const nodes: Node[] = []
-    for (const o of order) {
-      const dir = await mkdtemp(join(tmpdir(), 'epoch-safety-'))
-      cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
-      nodes.push(await boot({ id: o.id, key: o.key, dir }, genesis, clock))
-    }
-    // the leader of slot s is member s mod 4 in peer id order: slot 1 (t=1000) is L, slot 6 (t=6000) is D
-    let [B, L, D, C] = nodes
-    expect([1, 6].map(s => L.s.chain.leader(s))).toEqual([L.id, D.id])
-    expect(L.s.chain.electorate().total).toBe(4_000_000_000_000n)
+/** Four members of one weight each (a QC or a polka takes three), booted in peer id order: [B, L, D, C]. */
+async function mesh4 (clock: ManualClock): Promise<{ nodes: Node[], genesis: ConsensusService['init']['genesis'] }> {
+  const keys = await Promise.all([0, 1, 2, 3].map(async () => await generateKeyPair('Ed25519')))
+  const order = keys.map(key => ({ id: peerIdFromPrivateKey(key).toString(), key })).sort((a, b) => (a.id < b.id ? -1 : 1))
+  const genesis = { params: {}, pretrusted: order.map(o => ({ peerId: o.id, score: '1000000000000' })), guardians: { keys: [], threshold: 0 }, startedAt: 0 }
+  const nodes: Node[] = []
+  for (const o of order) {
+    const dir = await mkdtemp(join(tmpdir(), 'epoch-safety-'))
+    cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
+    nodes.push(await boot({ id: o.id, key: o.key, dir }, genesis, clock))
+  }
+  // the leader of slot s is member s mod 4 in peer id order: slot 1 (t=1000) is L, slot 6 (t=6000) is D
+  expect([1, 6].map(slot => nodes[0].s.chain.leader(slot))).toEqual([nodes[1].id, nodes[2].id])
+  return { nodes, genesis }
+}
 
-    // t=1000: L proposes P1 (nothing to list yet) and B backs it; D hears nothing of it
-    clock.set(1000)
-    await L.s.tick()
-    const [p1, vL1] = await takeProposal(L)
-    expect(await kindOf(p1)).toBe('proposal:epoch')
+/** Four members (mesh4) at t=1000, where L leads slot 1: its attempt P1 at epoch 1 (nothing to list) and L's prevote. */
+async function firstAttempt (): Promise<{ clock: ManualClock, nodes: Node[], genesis: ConsensusService['init']['genesis'], p1: Uint8Array, pvL: Uint8Array }> {
+  const clock = new ManualClock(0)
+  const { nodes, genesis } = await mesh4(clock)
+  clock.set(1000)
+  await nodes[1].s.tick()
+  const [p1, pvL] = await takeProposal(nodes[1])
+  expect(await kinds([p1, pvL])).toEqual(['proposal:epoch', 'vote:prevote'])
+  return { clock, nodes, genesis, p1, pvL }
+}
+
+/** Gossip without a cut: everything each node publishes reaches every other one, until nobody has more to say. */
+async function pump (nodes: Node[]): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const out = nodes.map(take)
+    if (out.every(o => o.length === 0)) return
+    for (const [k, msgs] of out.entries()) await send(msgs, nodes.filter((_, j) => j !== k))
+  }
+  throw new Error('gossip did not settle')
+}
+
+/** What a node published, by kind (`vote:prevote` for prevotes). */
+async function kinds (msgs: Uint8Array[]): Promise<string[]> {
+  return await Promise.all(msgs.map(async m => {
+    const o = await openConsensusRecord(m, NETWORK)
+    return o.type === 'vote' && o.record.payload.phase === 'prevote' ? 'vote:prevote' : await kindOf(m)
+  }))
+}
+
+/**
+ * Create a network-param proposal on `by` that the nodes in `accepting` (with `by`) hold accepted, the others not;
+ * returns its id and every record it took, for delivery elsewhere later.
+ */
+async function acceptOn (by: Node, voters: Node[], accepting: Node[], name: string): Promise<{ id: string, records: Uint8Array[] }> {
+  const { id } = await by.s.create({ kind: 'network-param', payload: { name, value: 1 }, ttlSeconds: 60 })
+  const created = take(by)
+  await send(created, voters)
+  const votes = voters.flatMap(take)
+  await send(votes, [by])
+  await send([...created, ...votes], accepting)
+  for (const n of [by, ...accepting]) take(n)
+  for (const n of [by, ...accepting]) expect(n.s.get(id).status).toBe('accepted')
+  return { id, records: [...created, ...votes] }
+}
+
+describe('epoch safety: two phases per attempt (prevote, then yes on a polka)', () => {
+  it('no two nodes finalize different contents for one epoch; the lock holds across a restart; catch-up converges', async () => {
+    // t=1000: L proposes P1 (nothing to list yet); B and C prevote it; D hears nothing of it
+    const { clock, nodes, genesis, p1, pvL } = await firstAttempt()
+    let [B, L, D, C] = nodes
+    expect(L.s.chain.electorate().total).toBe(4_000_000_000_000n)
     const P1 = proposalId((await openConsensusRecord(p1, NETWORK)).record.payload as Proposal)
-    await send([p1, vL1], [B])
-    const [vB1] = take(B)
-    expect(await kindOf(vB1)).toBe('vote:yes')
+    await send([p1, pvL], [B, C])
+    const [pvB, pvC] = [...take(B), ...take(C)]
+    expect(await kinds([pvB, pvC])).toEqual(['vote:prevote', 'vote:prevote'])
+    // three prevotes of four are a polka: L, B and C each vote yes (and are locked on P1's content from now on)
+    await send([pvB, pvC], [L])
+    await send([pvC], [B])
+    await send([pvB], [C])
+    const [vL1, vB1, vC1] = [take(L), take(B), take(C)].map(out => { expect(out.length).toBe(1); return out[0] })
+    expect(await kinds([vL1, vB1, vC1])).toEqual(['vote:yes', 'vote:yes', 'vote:yes'])
+    // C holds three yes votes, a QC, and finalizes epoch 1; L and B see each other's only
+    await send([vL1, vB1], [C])
+    expect(C.s.chain.epoch).toBe(1)
+    expect(C.s.chain.entries[0].proposalId).toBe(P1)
+    await send([vB1], [L])
+    await send([vL1], [B])
 
     // t=1100: X is accepted by L, B and D (3 of 4) and awaits the next epoch
     clock.set(1100)
-    const { id: X } = await D.s.create({ kind: 'network-param', payload: { name: 'test.x', value: 1 }, ttlSeconds: 60 })
-    await send(take(D), [L, B])
-    const votesX = [...take(L), ...take(B)]
-    await send(votesX, [D, L, B])
-    for (const n of [L, B, D]) expect(n.s.get(X).status).toBe('accepted')
+    const { id: X } = await acceptOn(D, [L, B], [L, B], 'test.x')
 
-    // t=4990: C hears P1 and both yes votes late, backs it 10 ms before expiry, holds a QC and finalizes epoch 1
-    clock.set(4990)
-    await send([p1, vL1, vB1], [C])
-    const [vC1] = take(C)
-    expect(await kindOf(vC1)).toBe('vote:yes')
-    expect(C.s.chain.epoch).toBe(1)
-    expect(C.s.chain.entries[0].proposalId).toBe(P1)
-
-    // t=5000: P1 expires at L and B; C's vote reaches them late (its timestamp is in time, their tallies are closed)
+    // t=5000: P1 expires at L and B; C's yes reaches them late (its timestamp is in time, their tallies are closed)
     clock.set(5000)
     for (const n of [L, B, D]) await n.s.tick()
     clock.set(5600)
     await send([vC1], [L, B])
     for (const n of [L, B]) expect(n.s.get(P1).status).toBe('expired')
 
-    // L restarts: its lock is read back from its own stored vote
+    // L restarts: its lock and its rounds are read back from its own stored votes
     await L.s.stop()
     await L.state.close()
     L = await boot({ id: L.id, key: L.key, dir: L.dir }, genesis, clock)
 
-    // t=6000: D (never saw P1) leads and proposes P2 for epoch 1, listing X: other content than C1
+    // t=6000: D (never saw P1, so holds no polka to re-propose) leads P2 for epoch 1, listing X: other content
     clock.set(6000)
     await D.s.tick()
-    const [p2, vD2] = await takeProposal(D)
-    expect(await kindOf(p2)).toBe('proposal:epoch')
+    const [p2, pvD] = await takeProposal(D)
     const P2 = proposalId((await openConsensusRecord(p2, NETWORK)).record.payload as Proposal)
     expect(D.s.get(P2).payload).toMatchObject({ epoch: 1, accepted: [{ id: X }] })
-    await send([p2, vD2], [L, B])
-    const replies = [...take(L), ...take(B)]
-    // the lock: L (after its restart) and B signed yes on C1 for epoch 1, so they vote no on C2
-    expect(await Promise.all(replies.map(kindOf))).toEqual(['vote:no', 'vote:no'])
-    await send(replies, [D, L, B])
-    for (const n of [L, B, D]) expect(n.s.get(P2).status).not.toBe('accepted')
+    await send([p2, pvD], [L, B])
+    // the lock: L (after its restart) and B voted yes on P1's content and hold no later polka: they neither prevote
+    // nor vote; P2 can gather two prevotes at most and never a polka
+    expect([...take(L), ...take(B)]).toEqual([])
+    for (const n of [L, B, D]) expect(n.s.get(P2).status).toBe('pending')
 
     // catch-up from C (what /meshnode/consensus-sync/1.0.0 carries): its epoch 1 with P1's QC, checked and applied
     const bundle = C.s['ingest'].catchUp.epochBundle(1) as EpochBundle
     for (const n of [L, B, D]) await n.s['ingest'].catchUp['adoptEpoch'](bundle)
 
-    // every node finalized epoch 1 with the same content and table; nobody applied C2
-    expect(nodes.length).toBe(4)
+    // every node finalized epoch 1 with the same content and table; nobody applied P2's
     const all = [B, L, D, C]
     expect(all.map(n => n.s.chain.epoch)).toEqual([1, 1, 1, 1])
     expect(new Set(all.map(epochHash)).size).toBe(1)
     expect(all.map(n => n.s.chain.entries[0].proposalId)).toEqual([P1, P1, P1, P1])
     expect(all.every(n => !n.events.some(e => e.type === 'epoch.conflict'))).toBe(true)
 
-    // beyond the bound: L and B turn byzantine (half the weight) and, with D, sign a QC on C2 for epoch 1. C does not
-    // apply it, and reports the pair with the double signers.
+    // beyond the bound: L and B turn byzantine (half the weight) and, with D, sign a QC on P2's content for epoch 1.
+    // C does not apply it, and reports the pair with the double signers.
     clock.set(7000)
-    const p3: Proposal = { ...D.s.get(P2), kind: 'epoch', payload: D.s.get(P2).payload, proposer: L.id, createdAt: 7000, expiresAt: 11_000, snapshot: 0 }
-    const P3p: Proposal = { kind: p3.kind, payload: p3.payload, proposer: p3.proposer, createdAt: p3.createdAt, expiresAt: p3.expiresAt, snapshot: p3.snapshot }
+    const P3p: Proposal = { kind: 'epoch', payload: D.s.get(P2).payload, proposer: L.id, createdAt: 7000, expiresAt: 11_000, snapshot: 0 }
     const P3 = proposalId(P3p)
     const forged = [await signConsensusRecord(L.key, NETWORK, 'proposal', 7000, P3p)]
     for (const n of [L, B, D]) forged.push(await signConsensusRecord(n.key, NETWORK, 'vote', 7001, { proposalId: P3, choice: 'yes', voter: n.id, network: NETWORK }))
@@ -206,6 +246,80 @@ describe('epoch safety: a second attempt after expiry plus a late in-time vote',
     await C.s.tick()
     expect(C.s.get(P4).status).toBe('accepted')
     expect(C.s.chain.epoch).toBe(1)
+  }, 60_000)
+
+  it('a split of two attempts, each prevoted by half the weight, locks nobody: once healed, the next attempt passes', async () => {
+    // t=1000: L's P1 (nothing listed) reaches B only: two prevotes, no polka
+    const { clock, nodes, p1, pvL } = await firstAttempt()
+    const [B, L, D, C] = nodes
+    await send([p1, pvL], [B])
+    const pvB = take(B)
+    expect(await kinds(pvB)).toEqual(['vote:prevote'])
+    await send(pvB, [L])
+    expect(take(L)).toEqual([])
+    // t=1100: X is accepted on D and C (with B's yes vote, which B never learns was the third): other content there
+    clock.set(1100)
+    const { id: X, records: xRecords } = await acceptOn(D, [B, C], [C], 'test.x')
+    expect(B.s.get(X).status).toBe('pending')
+    // t=6000: D's P2 (listing X) reaches C only: two prevotes, no polka. Yes on first sight (one phase) would have
+    // locked L, B on one content and D, C on another, each half the weight, and epoch 1 would have waited forever.
+    clock.set(6000)
+    await D.s.tick()
+    const [p2, pvD] = await takeProposal(D)
+    await send([p2, pvD], [C])
+    const pvC = take(C)
+    expect(await kinds(pvC)).toEqual(['vote:prevote'])
+    await send(pvC, [D])
+    expect(take(D)).toEqual([])
+    for (const n of nodes) expect(n.s.chain.epoch).toBe(0)
+    // healed: everything reaches everyone; P1 expired, P2 gathers all four prevotes, then its QC
+    clock.set(7000)
+    for (const n of nodes) { await send(n === L ? [] : [p1, pvL], [n]); await send(n === D ? [] : [p2, pvD], [n]) }
+    await send([...xRecords, ...pvB, ...pvC], nodes)
+    await pump(nodes)
+    const P2 = proposalId((await openConsensusRecord(p2, NETWORK)).record.payload as Proposal)
+    expect(nodes.map(n => n.s.chain.epoch)).toEqual([1, 1, 1, 1])
+    expect(new Set(nodes.map(epochHash)).size).toBe(1)
+    expect(nodes.map(n => n.s.chain.entries[0].proposalId)).toEqual([P2, P2, P2, P2])
+    expect(D.s.get(P2).payload).toMatchObject({ accepted: [{ id: X }] })
+  }, 60_000)
+
+  it('a lock is released by a later polka: the locked member votes yes on the new content, and nobody calls that evidence', async () => {
+    // t=1000: everyone prevotes P1, but only L hears the others' prevotes: L alone votes yes and is locked on it
+    const { clock, nodes, p1, pvL } = await firstAttempt()
+    const [B, L, D, C] = nodes
+    await send([p1, pvL], [B, D, C])
+    const others = [B, D, C].flatMap(take)
+    expect(await kinds(others)).toEqual(['vote:prevote', 'vote:prevote', 'vote:prevote'])
+    await send(others, [L])
+    expect(await kinds(take(L))).toEqual(['vote:yes'])
+    // t=1100: X is accepted on B, D and C; L hears of it only after P1 expired
+    clock.set(1100)
+    const { id: X, records: xRecords } = await acceptOn(D, [B, C], [B, C], 'test.x')
+    // (after 5500: L leads slot 5, and in its first half would re-propose the content of the polka it holds)
+    clock.set(5600)
+    await send(xRecords, [L])
+    take(L) // its own yes on X, too late to matter
+    await L.s.tick()
+    expect(await kinds(take(L))).toEqual([])
+    expect(L.s.get(X).status).toBe('accepted')
+    expect(L.s.get(proposalId((await openConsensusRecord(p1, NETWORK)).record.payload as Proposal)).status).toBe('expired')
+    // t=6000: D holds no polka (it saw one prevote of P1 besides its own) and proposes P2 listing X. L does not prevote
+    // it (locked, no later polka); B, D and C do, and that polka releases L's lock.
+    clock.set(6000)
+    await D.s.tick()
+    const [p2, pvD] = await takeProposal(D)
+    expect(D.s.get(proposalId((await openConsensusRecord(p2, NETWORK)).record.payload as Proposal)).payload).toMatchObject({ accepted: [{ id: X }] })
+    await send([p2, pvD], [L])
+    expect(await kinds(take(L))).toEqual([])
+    await send([p2, pvD], [B, C])
+    await pump(nodes)
+    expect(nodes.map(n => n.s.chain.epoch)).toEqual([1, 1, 1, 1])
+    expect(new Set(nodes.map(epochHash)).size).toBe(1)
+    const P2 = L.s.chain.entries[0].proposalId
+    expect(L.s.entry(P2).votes.get(L.id)?.map(v => v.choice)).toEqual(['yes'])
+    expect(L.s.entry(P2).prevotes.has(L.id)).toBe(false)
+    expect(nodes.every(n => n.s['ingest'].evidence.size === 0)).toBe(true)
   }, 60_000)
 
   it('a voter backing two contents of one epoch is caught: the node holding both yes votes gossips them as evidence, once', async () => {

@@ -7,6 +7,7 @@ import {
   assertQc, cidOf, effectiveWeights, openVote, signConsensusRecord, verifyQc, type OpenedVote, type VoteVerifier,
   type WeightSnapshot
 } from '../../../src/consensus/index.js'
+import { qcVoters, voteVerifier } from '../../../src/consensus/service/catchup.js'
 import { P, U, table } from './fixtures.js'
 
 const NET = 'local'
@@ -55,6 +56,14 @@ describe('verifyQc with Ed25519 vote lists', () => {
       { index: 5, reason: 'electorate' }, { index: 6, reason: 'signature' }, { index: 7, reason: 'signature' }
     ])
     await expect(assertQc({ proposalId: PID, epoch: 5, votes }, snap, { verify })).rejects.toMatchObject({ code: 'ERR_QC' })
+  })
+
+  it('counts no prevote: prevotes of 2/3 (an epoch attempt\'s first phase) are no QC', async () => {
+    const prevotes = await Promise.all([0, 1, 2, 3].map(async i => await signConsensusRecord(keys[i], NET, 'vote', 1, { proposalId: PID, choice: 'yes', voter: ids[i], network: NET, phase: 'prevote' })))
+    const v = await verifyQc({ proposalId: PID, epoch: 5, votes: prevotes }, snap, { verify: voteVerifier(NET) })
+    expect(v).toMatchObject({ ok: false, yes: 0n })
+    expect(v.refused.map(r => r.reason)).toEqual(['choice', 'choice', 'choice', 'choice'])
+    expect(await qcVoters({ proposalId: PID, epoch: 5, votes: prevotes }, PID, NET)).toEqual([])
   })
 
   it('stops at the vote that reaches 2/3 unless asked for all', async () => {

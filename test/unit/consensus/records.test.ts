@@ -91,6 +91,7 @@ describe('records', () => {
     ['a vote signed by someone else than its voter', async () => await signConsensusRecord(alice, NET, 'vote', 1, vote(B)), 'ERR_SIGNER'],
     ['a vote with a bad choice', async () => await signConsensusRecord(bob, NET, 'vote', 1, { ...vote(B), choice: 'maybe' } as unknown as Vote), 'ERR_SCHEMA'],
     ['a vote on a proposal id that is no CID', async () => await signConsensusRecord(bob, NET, 'vote', 1, vote(B, { proposalId: 'nope' })), 'ERR_SCHEMA'],
+    ['a prevote that says no', async () => await signConsensusRecord(bob, NET, 'vote', 1, vote(B, { choice: 'no', phase: 'prevote' })), 'ERR_PHASE'],
     ['a vote whose payload names another network', async () => await signConsensusRecord(bob, NET, 'vote', 1, vote(B, { network: 'amoy' })), 'ERR_NETWORK'],
     ['a QC listing one vote twice', async () => {
       const v = await signConsensusRecord(bob, NET, 'vote', 1, vote(B))
@@ -173,17 +174,17 @@ describe('verifyEvidence: a double-back (yes on two contents of one epoch)', () 
   const epochProposal = (over: Record<string, unknown> = {}, p: Partial<Proposal> = {}): Proposal => proposal({
     kind: 'epoch', payload: { epoch: 4, prev: 'a'.repeat(64), accepted: [], evidence: [], ...over }, snapshot: 3, ...p
   })
-  /** Alice proposes both; Bob signs yes on each (unless `choices` says otherwise); the evidence carries both. */
-  const make = async (a: Proposal, b: Proposal, choices: [Vote['choice'], Vote['choice']] = ['yes', 'yes']): Promise<{ first: Uint8Array, second: Uint8Array, proposals: [Uint8Array, Uint8Array] }> => ({
-    first: await signConsensusRecord(bob, NET, 'vote', 1, vote(B, { proposalId: proposalId(a), choice: choices[0] })),
-    second: await signConsensusRecord(bob, NET, 'vote', 2, vote(B, { proposalId: proposalId(b), choice: choices[1] })),
+  /** Alice proposes both; Bob signs yes on each (unless `choices` says otherwise; `phases`: prevotes); the evidence carries both. */
+  const make = async (a: Proposal, b: Proposal, choices: [Vote['choice'], Vote['choice']] = ['yes', 'yes'], phases: [Vote['phase'], Vote['phase']] = [undefined, undefined]): Promise<{ first: Uint8Array, second: Uint8Array, proposals: [Uint8Array, Uint8Array] }> => ({
+    first: await signConsensusRecord(bob, NET, 'vote', 1, vote(B, { proposalId: proposalId(a), choice: choices[0], ...(phases[0] != null ? { phase: phases[0] } : {}) })),
+    second: await signConsensusRecord(bob, NET, 'vote', 2, vote(B, { proposalId: proposalId(b), choice: choices[1], ...(phases[1] != null ? { phase: phases[1] } : {}) })),
     proposals: [await signConsensusRecord(alice, NET, 'proposal', 1, a), await signConsensusRecord(alice, NET, 'proposal', 2, b)]
   })
 
-  it('accepts yes votes on two epoch proposals of one epoch with different content, named by the smaller id in either order', async () => {
+  it.each([[undefined], ['prevote' as const]])('accepts two %s votes yes on two epoch proposals of one epoch and round with different content, named by the smaller id in either order', async (phase) => {
     const a = epochProposal()
-    const b = epochProposal({ prev: 'b'.repeat(64) }, { createdAt: 2_000 })
-    const e = await make(a, b)
+    const b = epochProposal({ prev: 'b'.repeat(64) })
+    const e = await make(a, b, ['yes', 'yes'], [phase, phase])
     const r = await verifyEvidence(e, NET)
     expect(r.voter).toBe(B)
     expect(r.proposalId).toBe([proposalId(a), proposalId(b)].sort()[0])
@@ -192,7 +193,9 @@ describe('verifyEvidence: a double-back (yes on two contents of one epoch)', () 
   })
 
   it.each<[string, () => Promise<{ first: Uint8Array, second: Uint8Array, proposals?: [Uint8Array, Uint8Array] }>]>([
-    ['the same content (another attempt carrying it again)', async () => await make(epochProposal(), epochProposal({}, { createdAt: 2_000 }))],
+    ['the same content (another attempt carrying it again)', async () => await make(epochProposal(), epochProposal({}, { expiresAt: 9_000_000 }))],
+    ['two rounds (a lock released by a later polka)', async () => await make(epochProposal(), epochProposal({ prev: 'b'.repeat(64) }, { createdAt: 2_000 }))],
+    ['a prevote and a vote', async () => await make(epochProposal(), epochProposal({ prev: 'b'.repeat(64) }), ['yes', 'yes'], ['prevote', undefined])],
     ['two epochs', async () => await make(epochProposal(), epochProposal({ epoch: 5 }))],
     ['a kind other than epoch', async () => await make(epochProposal(), proposal())],
     ['a no among the votes', async () => await make(epochProposal(), epochProposal({ prev: 'b'.repeat(64) }), ['yes', 'no'])],
