@@ -48,6 +48,8 @@ export const ProposalViewSchema = Type.Object({
   epoch: Type.Union([Type.Integer(), Type.Null()], { description: 'the epoch that lists it, once one does' }),
   tally: TallySchema,
   votes: Type.Array(Type.Object({ voter: Type.String(), choice: Type.String(), at: Type.String({ format: 'date-time' }) })),
+  /** An epoch attempt's prevotes (the first phase: a polka of 2/3 lets members vote yes), once any is held. */
+  prevotes: Type.Optional(Type.Array(Type.Object({ voter: Type.String(), at: Type.String({ format: 'date-time' }) }))),
   vetoes: Type.Array(Type.Object({ guardian: Type.String(), reason: Type.String() })),
   certificate: Type.Optional(Type.Object({ epoch: Type.Integer(), voters: Type.Array(Type.String()), votes: Type.Integer() })),
   /** The CID of the decision block in IPFS (the proposal linked with its QC or vetoes), once final and archived. */

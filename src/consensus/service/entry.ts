@@ -154,6 +154,7 @@ export function entryView (e: Entry): ProposalView {
     votes: [...e.votes.values()].flat().sort((a, b) => a.seq - b.seq).map(v => ({ voter: v.voter, choice: v.choice, at: iso(v.seq) })),
     vetoes: [...e.vetoes.values()].map(v => ({ guardian: v.guardian, reason: v.reason }))
   }
+  if (e.prevotes.size > 0) view.prevotes = [...e.prevotes.values()].sort((a, b) => a.seq - b.seq).map(v => ({ voter: v.voter, at: iso(v.seq) }))
   if (e.qc != null) view.certificate = { epoch: e.qc.epoch, voters: e.qcVoters ?? [], votes: e.qc.votes.length }
   if (e.decision != null) view.decision = e.decision
   return view

@@ -319,6 +319,8 @@ describe('epoch safety: two phases per attempt (prevote, then yes on a polka)', 
     const P2 = L.s.chain.entries[0].proposalId
     expect(L.s.entry(P2).votes.get(L.id)?.map(v => v.choice)).toEqual(['yes'])
     expect(L.s.entry(P2).prevotes.has(L.id)).toBe(false)
+    // the API view shows an attempt's prevotes beside its votes
+    expect(L.s.get(P2).prevotes?.map(p => p.voter).sort()).toEqual([B.id, D.id, C.id].sort())
     expect(nodes.every(n => n.s['ingest'].evidence.size === 0)).toBe(true)
   }, 60_000)
 
