@@ -12,6 +12,7 @@ import type { Qc } from '../protocol/schemas.js'
 import { CONSENSUS_SYNC_PROTOCOL } from '../protocol/topic.js'
 import { openConsensusRecord, openVote } from '../protocol/verify.js'
 import { heldVotes, qcOf, type Entry } from './entry.js'
+import { OpenedVotes, openedVote } from './opened-votes.js'
 import { EPOCH_KIND, type EpochPayload } from './epochs.js'
 import type { Ingest } from './ingest.js'
 import { ServiceEvidence } from './evidence.js'
@@ -21,15 +22,11 @@ import { requestSync, type EpochBundle, type OpenBundle, type SyncSource } from 
 
 /** The signature check of a QC's votes on `network`. */
 export function voteVerifier (network: string): VoteVerifier {
-  return async (bytes: Uint8Array): Promise<OpenedVote> => {
-    const r = await openVote(bytes, network)
-    return { voter: r.signer, proposalId: r.payload.proposalId, choice: r.payload.choice, prevote: r.payload.phase === 'prevote' }
-  }
+  return async (bytes: Uint8Array): Promise<OpenedVote> => openedVote(await openVote(bytes, network))
 }
 
-/** The distinct voters of a QC's valid yes votes on `id`, sorted. */
-export async function qcVoters (qc: Qc, id: string, network: string): Promise<string[]> {
-  const verify = voteVerifier(network)
+/** The distinct voters of a QC's valid yes votes on `id`, sorted (`verify`: a verifier that opened them already). */
+export async function qcVoters (qc: Qc, id: string, network: string, verify = voteVerifier(network)): Promise<string[]> {
   const voters = new Set<string>()
   for (const v of qc.votes) {
     const r = await Promise.resolve(verify(v)).catch(() => undefined)
@@ -194,31 +191,33 @@ export class CatchUp implements SyncSource {
     if (p.epoch <= this.s.chain.epoch && snapshot === p.epoch - 1) {
       // an epoch final here: never re-applied; one with a valid QC and other content is reported (core/epoch-lock.ts)
       const id = proposalId(opened.record.payload)
-      if (await this.assertQc(id, b.qc, snapshot).then(() => true, () => false)) this.s.epochConflict(p.epoch, id, p)
+      if (await this.assertQc(id, b.qc, { snapshot }).then(() => true, () => false)) this.s.epochConflict(p.epoch, id, p)
       return
     }
     if (p.epoch !== this.s.chain.epoch + 1 || snapshot !== this.s.chain.epoch) return
-    const epochQc = await this.assertQc(proposalId(opened.record.payload), b.qc)
+    // each vote is verified once, for the QC check, its voters and the ingest (opened-votes.ts)
+    const votes = new OpenedVotes(this.s.network)
+    const epochQc = await this.assertQc(proposalId(opened.record.payload), b.qc, { votes })
     for (const item of b.items) {
       const o = await openConsensusRecord(item.proposal, this.s.network)
       if (o.type !== 'proposal') throw new ConsensusError('ERR_RECORDS', 'sync sent a non-proposal item')
       const id = proposalId(o.record.payload)
       if (!p.accepted.some(a => a.id === id)) continue
       if (o.record.payload.snapshot > this.s.chain.epoch) throw new ConsensusError('ERR_RECORDS', `proposal ${id} names a future snapshot`)
-      const verdict = await this.assertQc(id, item.qc, o.record.payload.snapshot, this.s.kinds.electorate(o.record.payload))
+      const verdict = await this.assertQc(id, item.qc, { snapshot: o.record.payload.snapshot, restricted: this.s.kinds.electorate(o.record.payload), votes })
       if (!this.i.entries.has(id)) await this.i.ingestBytes(item.proposal)
-      for (const v of item.qc.votes) await this.i.ingestBytes(v).catch(() => {})
-      await this.adoptQc(id, item.qc, verdict)
+      await this.takeQcVotes(id, item.qc, votes)
+      await this.adoptQc(id, item.qc, verdict, votes)
     }
     for (const pair of b.evidence) {
       const id = cidOf(ServiceEvidence.of(pair))
       if (!this.i.evidence.has(id)) { await this.i.keepEvidence(id, ServiceEvidence.of(pair)); await this.s.write([ops.evidence(id, ServiceEvidence.of(pair))]) }
     }
     await this.i.ingestBytes(b.proposal)
-    for (const v of b.qc.votes) await this.i.ingestBytes(v).catch(() => {})
+    await this.takeQcVotes(proposalId(opened.record.payload), b.qc, votes)
     const e = this.i.entries.get(proposalId(opened.record.payload))
     if (e != null) {
-      await this.adoptQc(e.id, b.qc, epochQc)
+      await this.adoptQc(e.id, b.qc, epochQc, votes)
       await this.i.applyEpoch(e)
     }
   }
@@ -228,12 +227,12 @@ export class CatchUp implements SyncSource {
    * was tallied as expired before its votes arrived, but 2/3 of its snapshot's weight signed it in time. An acceptance
    * learned here is reported like one tallied here (event and metric), so `/v1/events` watchers see it too.
    */
-  private async adoptQc (id: string, qc: Qc, verdict: QcVerdict): Promise<void> {
+  private async adoptQc (id: string, qc: Qc, verdict: QcVerdict, votes: OpenedVotes): Promise<void> {
     const e = this.i.entries.get(id)
     if (e == null || e.qc != null) return
     const before = e.status
     e.qc = qc
-    e.qcVoters = await qcVoters(qc, id, this.s.network)
+    e.qcVoters = await qcVoters(qc, id, this.s.network, votes.verify)
     e.status = 'accepted'
     await this.s.write([ops.qc(qc), ops.entry(e)])
     this.s.archive.keep(e)
@@ -242,12 +241,25 @@ export class CatchUp implements SyncSource {
     this.s.c.events.emit('proposal.accepted', { id, kind: e.proposal.kind, yes: String(verdict.yes), quorum: String(verdict.quorum) })
   }
 
-  /** Verify a QC this node did not assemble, under the snapshot it names (ERR_QC when it falls short). */
-  private async assertQc (id: string, qc: Qc, snapshot = this.s.chain.epoch, restricted?: readonly string[]): Promise<QcVerdict> {
+  /** A synced QC's votes, taken in as one batch on its (known) proposal, each opened once (`votes`). */
+  private async takeQcVotes (id: string, qc: Qc, votes: OpenedVotes): Promise<void> {
+    const e = this.i.entries.get(id)
+    if (e == null) return
+    const records = await votes.records(qc.votes)
+    for (const r of records) this.i.seed(r)
+    await this.i.takeVotes(e, records)
+  }
+
+  /**
+   * Verify a QC this node did not assemble, under the snapshot it names (default: the head; `restricted`: a kind's
+   * electorate; `votes`: the envelopes opened so far), ERR_QC when it falls short.
+   */
+  private async assertQc (id: string, qc: Qc, opts: { snapshot?: number, restricted?: readonly string[], votes?: OpenedVotes } = {}): Promise<QcVerdict> {
+    const snapshot = opts.snapshot ?? this.s.chain.epoch
     if (qc.proposalId !== id || qc.epoch !== snapshot) throw new ConsensusError('ERR_QC', `QC does not belong to ${id} at epoch ${snapshot}`)
     // a kind's restricted electorate (a round's, for model-update) is the QC's denominator, as in the tally
-    const electorate = restricted ?? this.s.chain.electorate(snapshot).weights.keys()
-    const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), { verify: voteVerifier(this.s.network), electorate })
+    const electorate = opts.restricted ?? this.s.chain.electorate(snapshot).weights.keys()
+    const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), { verify: opts.votes?.verify ?? voteVerifier(this.s.network), electorate })
     if (!verdict.ok) throw new ConsensusError('ERR_QC', `QC for ${id} counts ${verdict.yes} of the ${verdict.quorum} needed`)
     return verdict
   }
