@@ -15,15 +15,21 @@ export class BlsVotes {
   readonly ring = new BlsKeyRing()
   private readonly yes = new Map<string, Map<string, Uint8Array>>()
   private readonly aggregates = new Map<string, QcAggregate>()
+  /** Per voter, one signed yes vote carrying its binding (the first kept): what proves its key to a syncing node. */
+  private readonly bindings = new Map<string, Uint8Array>()
 
   /** @param network the network every vote message binds. @param threshold aggregate QCs of more voters than this. */
   constructor (readonly network: string, readonly threshold: number) {}
 
-  /** Keep a verified vote's BLS yes signature when its binding verifies (bindings: `checkVoteBls` on gossip). */
-  note (v: Vote & { bls?: VoteBls }): void {
-    if (v.bls == null || v.choice !== 'yes') return
+  /**
+   * Keep a verified vote's BLS yes signature when its binding verifies (bindings: `checkVoteBls` on gossip), and the
+   * signed vote (`bytes`) as its voter's binding proof when none is kept yet.
+   */
+  note (v: Vote & { bls?: VoteBls }, bytes?: Uint8Array): void {
+    if (v.bls == null || v.choice !== 'yes' || v.phase != null) return
     const learnt = this.ring.learn(v.voter, v.bls)
     if (learnt !== 'added' && learnt !== 'known') return
+    if (bytes != null && !this.bindings.has(v.voter)) this.bindings.set(v.voter, bytes)
     const sigs = this.yes.get(v.proposalId) ?? new Map<string, Uint8Array>()
     sigs.set(v.voter, v.bls.sig)
     this.yes.set(v.proposalId, sigs)
@@ -50,6 +56,11 @@ export class BlsVotes {
   /** Keep an aggregate verified elsewhere (a gossiped QC). */
   adopt (proposalId: string, aggregate: QcAggregate): void {
     if (!this.aggregates.has(proposalId)) this.aggregates.set(proposalId, aggregate)
+  }
+
+  /** A signed vote of `voter` that carries its BLS binding, if one is kept. */
+  bindingVote (voter: string): Uint8Array | undefined {
+    return this.bindings.get(voter)
   }
 
   /** The aggregate kept for a proposal, if any. */

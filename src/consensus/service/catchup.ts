@@ -10,9 +10,9 @@ import { cidOf } from '../protocol/canonical.js'
 import { proposalId } from '../protocol/records.js'
 import type { Qc } from '../protocol/schemas.js'
 import { CONSENSUS_SYNC_PROTOCOL } from '../protocol/topic.js'
-import { openConsensusRecord, openVote } from '../protocol/verify.js'
+import { checkVoteBls, openConsensusRecord, openVote } from '../protocol/verify.js'
 import { heldVotes, qcOf, type Entry } from './entry.js'
-import { OpenedVotes, openedVote } from './opened-votes.js'
+import { OpenedVotes, openedVote, peekVoter } from './opened-votes.js'
 import { EPOCH_KIND, type EpochPayload } from './epochs.js'
 import type { Ingest } from './ingest.js'
 import { ServiceEvidence } from './evidence.js'
@@ -25,8 +25,12 @@ export function voteVerifier (network: string): VoteVerifier {
   return async (bytes: Uint8Array): Promise<OpenedVote> => openedVote(await openVote(bytes, network))
 }
 
-/** The distinct voters of a QC's valid yes votes on `id`, sorted (`verify`: a verifier that opened them already). */
+/**
+ * The distinct voters of a QC's valid yes votes on `id`, sorted (`verify`: a verifier that opened them already); of an
+ * aggregate QC (verified when it was taken), its voters.
+ */
 export async function qcVoters (qc: Qc, id: string, network: string, verify = voteVerifier(network)): Promise<string[]> {
+  if (qc.aggregate != null) return [...qc.aggregate.voters].sort()
   const voters = new Set<string>()
   for (const v of qc.votes) {
     const r = await Promise.resolve(verify(v)).catch(() => undefined)
@@ -69,17 +73,36 @@ export class CatchUp implements SyncSource {
 
   constructor (private readonly s: ConsensusService, private readonly i: Ingest) {}
 
-  epochBundle (epoch: number): EpochBundle | undefined {
+  async epochBundle (epoch: number): Promise<EpochBundle | undefined> {
     const entry = this.s.chain.entries[epoch - 1]
     const ep = entry != null ? this.i.entries.get(entry.proposalId) : undefined
     if (entry == null || ep?.qc == null) return undefined
     const p = ep.proposal.payload as EpochPayload
-    const items = p.accepted.flatMap(({ id, voters }) => {
+    const keyed = new Set<string>()
+    const items: EpochBundle['items'] = []
+    for (const { id, voters } of p.accepted) {
       const x = this.i.entries.get(id)
-      return x == null ? [] : [{ proposal: x.bytes, qc: qcOf(x, voters) }]
-    })
+      if (x != null) items.push({ proposal: x.bytes, qc: await this.certificate(x, voters, keyed) ?? qcOf(x, voters) })
+    }
     const evidence = p.evidence.flatMap(id => { const ev = this.i.evidence.get(id); return ev == null ? [] : [ev.pair] })
-    return { t: 'epoch', proposal: ep.bytes, qc: ep.qc, items, evidence }
+    const qc = await this.certificate(ep, ep.qcVoters ?? [], keyed) ?? ep.qc
+    const bindings = [...keyed].sort().flatMap(v => this.i.bls.bindingVote(v) ?? [])
+    return { t: 'epoch', proposal: ep.bytes, qc, items, evidence, ...(bindings.length > 0 ? { bindings } : {}) }
+  }
+
+  /**
+   * The aggregate QC to sync for an entry (one check for the asker, once it knows the voters' keys): the one held, or
+   * built here from the voters' BLS votes (above the threshold, checked once and kept), when this node holds a binding
+   * vote of every voter or holds no vote list; undefined: sync the vote list. The voters are added to `keyed` (their
+   * binding votes go with the bundle).
+   */
+  private async certificate (x: Entry, voters: readonly string[], keyed: Set<string>): Promise<Qc | undefined> {
+    const aggregate = this.i.bls.get(x.id) ?? x.qc?.aggregate ??
+      await this.i.bls.aggregate(x.id, voters, this.s.chain.snapshot(x.proposal.snapshot), this.s.electorateOf(x.proposal).weights.keys()).catch(() => undefined)
+    if (aggregate == null) return undefined
+    if (x.qc?.aggregate == null && aggregate.voters.some(v => this.i.bls.bindingVote(v) == null)) return undefined
+    for (const v of aggregate.voters) keyed.add(v)
+    return { proposalId: x.id, epoch: x.proposal.snapshot, votes: [], aggregate: { voters: [...aggregate.voters], signature: aggregate.signature } }
   }
 
   openBundles (): OpenBundle[] {
@@ -188,15 +211,17 @@ export class CatchUp implements SyncSource {
     if (opened.type !== 'proposal' || opened.record.payload.kind !== EPOCH_KIND) throw new ConsensusError('ERR_RECORDS', 'sync sent a non-epoch proposal as an epoch')
     const p = opened.record.payload.payload as EpochPayload
     const snapshot = opened.record.payload.snapshot
+    // each vote is verified once, for the QC check, its voters and the ingest (opened-votes.ts)
+    const votes = new OpenedVotes(this.s.network)
     if (p.epoch <= this.s.chain.epoch && snapshot === p.epoch - 1) {
       // an epoch final here: never re-applied; one with a valid QC and other content is reported (core/epoch-lock.ts)
       const id = proposalId(opened.record.payload)
-      if (await this.assertQc(id, b.qc, { snapshot }).then(() => true, () => false)) this.s.epochConflict(p.epoch, id, p)
+      if (b.qc.aggregate != null) await this.learnKeys(b.bindings ?? [], votes)
+      if (await this.assertQc(id, b.qc, { snapshot, votes }).then(() => true, () => false)) this.s.epochConflict(p.epoch, id, p)
       return
     }
     if (p.epoch !== this.s.chain.epoch + 1 || snapshot !== this.s.chain.epoch) return
-    // each vote is verified once, for the QC check, its voters and the ingest (opened-votes.ts)
-    const votes = new OpenedVotes(this.s.network)
+    await this.learnKeys(b.bindings ?? [], votes)
     const epochQc = await this.assertQc(proposalId(opened.record.payload), b.qc, { votes })
     for (const item of b.items) {
       const o = await openConsensusRecord(item.proposal, this.s.network)
@@ -233,12 +258,29 @@ export class CatchUp implements SyncSource {
     const before = e.status
     e.qc = qc
     e.qcVoters = await qcVoters(qc, id, this.s.network, votes.verify)
+    if (qc.aggregate != null) this.i.bls.adopt(id, qc.aggregate)
     e.status = 'accepted'
     await this.s.write([ops.qc(qc), ops.entry(e)])
     this.s.archive.keep(e)
     if (before === 'accepted') return
     this.s.c.metrics?.proposals.inc({ status: 'accepted' })
     this.s.c.events.emit('proposal.accepted', { id, kind: e.proposal.kind, yes: String(verdict.yes), quorum: String(verdict.quorum) })
+  }
+
+  /**
+   * Learn the BLS keys of a bundle's aggregate QCs: the binding vote of each voter whose key is not known here is
+   * verified (its Ed25519 signature binds the key to the voter, `checkVoteBls` its proof of possession) and taken in.
+   */
+  private async learnKeys (bindings: readonly Uint8Array[], votes: OpenedVotes): Promise<void> {
+    for (const bytes of bindings) {
+      const voter = peekVoter(bytes)
+      if (voter != null && this.i.bls.ring.get(voter) != null) continue
+      const record = await votes.open(bytes)
+      if (record?.payload.bls == null) continue
+      try { checkVoteBls(record.payload, this.i.bls.ring) } catch { continue }
+      this.i.seed({ type: 'vote', record })
+      await this.i.ingest({ type: 'vote', record })
+    }
   }
 
   /** A synced QC's votes, taken in as one batch on its (known) proposal, each opened once (`votes`). */
@@ -259,7 +301,11 @@ export class CatchUp implements SyncSource {
     if (qc.proposalId !== id || qc.epoch !== snapshot) throw new ConsensusError('ERR_QC', `QC does not belong to ${id} at epoch ${snapshot}`)
     // a kind's restricted electorate (a round's, for model-update) is the QC's denominator, as in the tally
     const electorate = opts.restricted ?? this.s.chain.electorate(snapshot).weights.keys()
-    const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), { verify: opts.votes?.verify ?? voteVerifier(this.s.network), electorate })
+    const verdict = await verifyQc(qc, this.s.chain.snapshot(snapshot), {
+      verify: opts.votes?.verify ?? voteVerifier(this.s.network),
+      electorate,
+      bls: { network: this.s.network, keys: id => this.i.bls.ring.get(id) }
+    })
     if (!verdict.ok) throw new ConsensusError('ERR_QC', `QC for ${id} counts ${verdict.yes} of the ${verdict.quorum} needed`)
     return verdict
   }

@@ -88,6 +88,8 @@ export class Ingest implements BuiltinHost {
     }
     for (const e of this.entries.values()) {
       if (e.qc != null && e.qcVoters == null) e.qcVoters = await qcVoters(e.qc, e.id, this.s.network)
+      // a QC synced as an aggregate (catchup.ts) is this node's only certificate of its proposal: served on as it is
+      if (e.qc?.aggregate != null) this.bls.adopt(e.id, e.qc.aggregate)
     }
   }
 
@@ -221,7 +223,7 @@ export class Ingest implements BuiltinHost {
       // a prevote counts only on an epoch attempt (core/epoch-lock.ts); anywhere else it is dropped
       if (o.record.payload.phase === 'prevote') return e != null && attemptedEpoch(e.proposal) != null && addPrevote(e, rec)
       const added = e != null && addVoteRec(e, rec)
-      if (added) this.bls.note(o.record.payload)
+      if (added) this.bls.note(o.record.payload, o.record.bytes)
       return added
     }
     if (o.type === 'veto') {

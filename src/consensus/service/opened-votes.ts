@@ -3,6 +3,7 @@
  * for the QC's voters and kept by the ingest; each signature is verified here once for all three (it was three
  * Ed25519 checks per vote, and one tally and write per vote: the ingest now takes a QC's votes as one batch).
  */
+import { decode } from 'cborg'
 import type { SignedRecord } from '../../protocols/envelope.js'
 import type { OpenedVote, VoteVerifier } from '../core/qc.js'
 import { ConsensusError } from '../errors.js'
@@ -12,6 +13,20 @@ import { openVote, type OpenedConsensusRecord } from '../protocol/verify.js'
 /** What a QC check reads of an opened vote. */
 export function openedVote (r: SignedRecord<Vote>): OpenedVote {
   return { voter: r.signer, proposalId: r.payload.proposalId, choice: r.payload.choice, prevote: r.payload.phase === 'prevote' }
+}
+
+/**
+ * The voter a vote envelope names, read without verifying anything (envelope.ts: the payload is CBOR bytes under `p`):
+ * only to skip envelopes whose news is known here already; undefined when it does not decode.
+ */
+export function peekVoter (bytes: Uint8Array): string | undefined {
+  try {
+    const p: unknown = (decode(bytes) as { p?: unknown }).p
+    const voter: unknown = p instanceof Uint8Array ? (decode(p) as { voter?: unknown }).voter : undefined
+    return typeof voter === 'string' ? voter : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Vote envelopes of `network`, each opened (and its signature verified) at most once. */

@@ -22,13 +22,18 @@ export const MAX_SYNC_FRAME_BYTES = 32 * 1024 * 1024
 /** A request. */
 export type SyncRequest = { op: 'epochs', from: number } | { op: 'open' }
 
-/** A finalized epoch with everything needed to check and apply it. */
+/**
+ * A finalized epoch with everything needed to check and apply it. A QC of more voters than the BLS threshold comes as
+ * its aggregate where the server holds one, with `bindings`: a signed yes vote of each of its voters carrying the
+ * voter's BLS key (the asker verifies those of voters whose key it does not know yet, once).
+ */
 export interface EpochBundle {
   t: 'epoch'
   proposal: Uint8Array
   qc: Qc
   items: Array<{ proposal: Uint8Array, qc: Qc }>
   evidence: Evidence[]
+  bindings?: Uint8Array[]
 }
 
 /** An open proposal with the records seen on it. */
@@ -41,7 +46,7 @@ export interface OpenBundle {
 
 /** What a server answers from. */
 export interface SyncSource {
-  epochBundle: (epoch: number) => EpochBundle | undefined
+  epochBundle: (epoch: number) => Promise<EpochBundle | undefined>
   openBundles: () => OpenBundle[]
 }
 
@@ -62,7 +67,7 @@ export async function serveSync (stream: Stream, source: SyncSource, timeoutMs: 
     if (req == null) { stream.abort(new Error('bad consensus sync request')); return }
     if (req.op === 'epochs') {
       for (let e = req.from; e < req.from + MAX_EPOCHS_PER_REQUEST; e++) {
-        const b = source.epochBundle(e)
+        const b = await source.epochBundle(e)
         if (b == null) break
         await lp.write(encode(b), { signal })
       }

@@ -21,15 +21,17 @@ describe('consensus across an absence and a partition', () => {
   const HEAVY = [0, 1, 2, 3]
   const LIGHT = [4, 5, 6]
   beforeAll(async () => {
-    cm = await startConsensusMesh([2n * T, 2n * T, 2n * T, 2n * T, T, T, T], { consensus: { policies: { 'network-param': { mode: 'auto' } } } })
+    // QCs of more than 4 voters are BLS aggregates here (gossiped and synced as one signature with the voters' keys)
+    cm = await startConsensusMesh([2n * T, 2n * T, 2n * T, 2n * T, T, T, T], { consensus: { policies: { 'network-param': { mode: 'auto' } }, blsQcThreshold: 4 } })
     await waitEpoch(cm, ALL, 1)
   }, 180_000)
   afterAll(async () => { await cm?.mesh.close() })
 
-  it('a node offline for several epochs syncs, verifies every QC itself and reaches the same reputation hash', async () => {
+  it('a node offline for several epochs syncs, verifies every QC itself (BLS aggregates) and reaches the same reputation hash', async () => {
     await cm.handle(5).stop()
     const others = ALL.filter(i => i !== 5)
     const { id } = await cm.service(0).create({ kind: 'network-param', payload: { name: 'test.offline', value: 7 }, ttlSeconds: 8 })
+    const stoppedAt = Math.max(...others.map(i => cm.service(i).chain.epoch))
     const target = cm.service(0).chain.epoch + 3
     await waitEpoch(cm, others, target, 60_000)
     await cm.revive(5, [0, 1])
@@ -41,6 +43,10 @@ describe('consensus across an absence and a partition', () => {
     // it executed what it missed, from the synced epochs (each QC checked under its own snapshot)
     await waitFor(() => cm.service(5).param('test.offline') === 7, { timeoutMs: 30_000, what: 'the missed proposal executed' })
     expect(cm.service(5).get(id).status).toBe('accepted')
+    // what it missed came as aggregate QCs, checked with keys learnt from the voters' own signed votes
+    const missed = cm.service(5).epochs().epochs.filter(e => e.epoch > stoppedAt + 1 && e.epoch <= target)
+    expect(missed.length).toBeGreaterThan(0)
+    for (const e of missed) expect(cm.service(5).qc(e.proposalId)?.aggregate).toBeDefined()
     expectSameHashes(cm)
   })
 

@@ -213,7 +213,7 @@ describe('epoch safety: two phases per attempt (prevote, then yes on a polka)', 
     for (const n of [L, B, D]) expect(n.s.get(P2).status).toBe('pending')
 
     // catch-up from C (what /meshnode/consensus-sync/1.0.0 carries): its epoch 1 with P1's QC, checked and applied
-    const bundle = C.s['ingest'].catchUp.epochBundle(1) as EpochBundle
+    const bundle = await C.s['ingest'].catchUp.epochBundle(1) as EpochBundle
     for (const n of [L, B, D]) await n.s['ingest'].catchUp['adoptEpoch'](bundle)
 
     // every node finalized epoch 1 with the same content and table; nobody applied P2's
