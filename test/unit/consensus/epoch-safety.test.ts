@@ -351,6 +351,13 @@ describe('epoch safety: two phases per attempt (prevote, then yes on a polka)', 
     // the same double-back seen again (a re-delivered vote) is not reported twice
     await send(records, [node])
     expect((await Promise.all(take(node).map(kindOf))).filter(k => k === 'evidence')).toEqual([])
+    // two prevotes of one round on two contents are caught alike (an honest member prevotes once per round)
+    const prevotes = await Promise.all([p1, p2].map(async (p, k) => await signConsensusRecord(keys[1], NETWORK, 'vote', 1002 + k, { proposalId: proposalId(p), choice: 'yes', voter: M, network: NETWORK, phase: 'prevote' })))
+    await send(prevotes, [node])
+    const out = take(node)
+    const evidence = (await Promise.all(out.map(async m => await openConsensusRecord(m, NETWORK)))).flatMap(o => o.type === 'evidence' ? [o.record.payload] : [])
+    expect(evidence).toHaveLength(1)
+    expect((await openConsensusRecord(evidence[0].first, NETWORK)).record.payload).toMatchObject({ phase: 'prevote' })
   }, 30_000)
 
   it('one vote per proposal at a time: two overlapping decisions cannot sign yes and no', async () => {
