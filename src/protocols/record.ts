@@ -11,7 +11,7 @@ import type { TSchema, Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { GossipValidationError, RecordError } from '../common/errors.js'
 import { openRecord, type SignedRecord } from './envelope.js'
-import type { ReplayGuard } from './replay.js'
+import { recordFingerprint, type ReplayGuard } from './replay.js'
 
 /** How to open one kind of record. */
 export interface RecordSpec<T> {
@@ -61,13 +61,14 @@ export async function openSignedRecord<T> (bytes: Uint8Array, spec: RecordSpec<T
 /**
  * Full gossip validation: a valid record, fresh, and not seen before. Gossip messages carry no libp2p author (the
  * record's signer is its author), so any peer may be the first to forward a record. A record seen before (ERR_REPLAY)
- * costs the forwarder only when the forwarder is its signer: after our restart (or once gossipsub's seen-cache forgot
- * it) honest peers relay recent records again.
+ * costs nobody when it is the same record again (honest peers relay recent records again after our restart or once
+ * gossipsub's seen-cache forgot them, and a signer gossips a vote that a QC or its proposer already carried here);
+ * another record under a seq its signer used costs the forwarder when the forwarder is that signer.
  */
 export async function openGossipRecord<T> (bytes: Uint8Array, source: string, guard: ReplayGuard, spec: RecordSpec<T>): Promise<SignedRecord<T>> {
   const rec = await openSignedRecord(bytes, spec)
   try {
-    guard.check(rec.signer, rec.domain, rec.seq)
+    guard.check(rec.signer, rec.domain, rec.seq, recordFingerprint(bytes))
   } catch (err) {
     if (err instanceof GossipValidationError && err.code === 'ERR_REPLAY' && source !== rec.signer) {
       throw new GossipValidationError('ignore', err.code, `${err.message} (relayed by a peer other than its signer)`, { cause: err })

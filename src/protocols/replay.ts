@@ -3,8 +3,11 @@
  *
  * A record's `seq` is its signing time in ms. A record is fresh when it is no older than `maxAgeMs` and no further in
  * the future than `maxSkewMs`; within that window each (signer, domain, seq) is accepted once. Entries older than the
- * window can be forgotten because the age check already refuses them.
+ * window can be forgotten because the age check already refuses them. The same record seen again is harmless (it may
+ * come back by another path: a vote gossiped after a QC carried it, a record relayed again); another record under a
+ * seq its signer already used is not something an honest signer makes (SeqSource never repeats one).
  */
+import { createHash } from 'node:crypto'
 import type { Clock } from '../common/clock.js'
 import { GossipValidationError } from '../common/errors.js'
 
@@ -18,19 +21,28 @@ export interface ReplayGuardOptions {
 
 /** Refuses stale, future and already-seen records (per signer and domain). */
 export class ReplayGuard {
-  private readonly seen = new Map<string, number>()
+  /** Seen ids: their seq (for pruning) and the record's fingerprint. */
+  private readonly seen = new Map<string, { seq: number, fingerprint?: string }>()
   private readonly maxEntries: number
 
   constructor (private readonly clock: Clock, private readonly opts: ReplayGuardOptions) {
     this.maxEntries = opts.maxEntries ?? 100_000
   }
 
-  /** Throws a reject-level GossipValidationError when the record is stale, from the future, or already seen. */
-  check (signer: string, domain: string, seq: number): void {
+  /**
+   * Throws a GossipValidationError when the record is stale or from the future ('reject'), or already seen: ERR_REPLAY,
+   * 'ignore' when it is the same record again (equal `fingerprint`s: `recordFingerprint`), 'reject' when another record
+   * took its (signer, domain, seq) or either check had no fingerprint.
+   */
+  check (signer: string, domain: string, seq: number, fingerprint?: string): void {
     const now = this.fresh(seq)
     const id = `${signer}|${domain}|${seq}`
-    if (this.seen.has(id)) throw new GossipValidationError('reject', 'ERR_REPLAY', 'record was already seen')
-    this.seen.set(id, seq)
+    const had = this.seen.get(id)
+    if (had != null) {
+      const same = fingerprint != null && had.fingerprint === fingerprint
+      throw new GossipValidationError(same ? 'ignore' : 'reject', 'ERR_REPLAY', same ? 'record was already seen' : 'another record was already seen under its signer\'s seq')
+    }
+    this.seen.set(id, { seq, fingerprint })
     if (this.seen.size > this.maxEntries) this.prune(now)
   }
 
@@ -46,10 +58,15 @@ export class ReplayGuard {
   }
 
   private prune (now: number): void {
-    for (const [id, seq] of this.seen) {
+    for (const [id, { seq }] of this.seen) {
       if (seq < now - this.opts.maxAgeMs || this.seen.size > this.maxEntries) this.seen.delete(id)
     }
   }
+}
+
+/** A record's fingerprint for `ReplayGuard.check`: a digest of its signed envelope's bytes. */
+export function recordFingerprint (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64').slice(0, 22)
 }
 
 /**

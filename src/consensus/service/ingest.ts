@@ -6,6 +6,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { GossipValidationError, MeshError } from '../../common/errors.js'
+import { recordFingerprint } from '../../protocols/replay.js'
 import type { GossipContext } from '../../protocols/gossip.js'
 import { ConsensusError } from '../errors.js'
 import type { EquivocationRecord } from '../core/epoch.js'
@@ -95,7 +96,7 @@ export class Ingest implements BuiltinHost {
 
   /** A record seen before a restart is seen again: replaying it on gossip is refused like any duplicate. */
   seed (o: OpenedConsensusRecord): void {
-    try { this.s.guard.check(o.record.signer, o.record.domain, o.record.seq) } catch { /* stale: the age check refuses it anyway */ }
+    try { this.s.guard.check(o.record.signer, o.record.domain, o.record.seq, recordFingerprint(o.record.bytes)) } catch { /* stale: the age check refuses it anyway */ }
   }
 
   // ---- gossip ----

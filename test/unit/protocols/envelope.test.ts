@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { encode, decode } from 'cborg'
 import { signRecord, openRecord } from '../../../src/protocols/envelope.js'
-import { ReplayGuard, SeqSource } from '../../../src/protocols/replay.js'
+import { ReplayGuard, SeqSource, recordFingerprint } from '../../../src/protocols/replay.js'
 import { ManualClock } from '../../../src/common/clock.js'
 import { RecordError, GossipValidationError } from '../../../src/common/errors.js'
 
@@ -87,6 +87,15 @@ describe('replay guard', () => {
         expect((e as GossipValidationError).action).toBe('reject')
       }
     }
+  })
+
+  it('the same record again is ignored; another record under a used seq is rejected', () => {
+    const g = new ReplayGuard(new ManualClock(1_000_000), { maxAgeMs: 60_000, maxSkewMs: 5_000 })
+    const [a, b] = [recordFingerprint(Uint8Array.of(1)), recordFingerprint(Uint8Array.of(2))]
+    g.check('p', 'd', 1_000_000, a)
+    expect(() => g.check('p', 'd', 1_000_000, a)).toThrow(expect.objectContaining({ action: 'ignore', code: 'ERR_REPLAY' }))
+    expect(() => g.check('p', 'd', 1_000_000, b)).toThrow(expect.objectContaining({ action: 'reject', code: 'ERR_REPLAY' }))
+    expect(() => g.check('p', 'd', 1_000_000)).toThrow(expect.objectContaining({ action: 'reject', code: 'ERR_REPLAY' }))
   })
 
   it('seq source is strictly increasing within one millisecond', () => {

@@ -1,7 +1,7 @@
 /**
  * openGossipRecord (src/protocols/record.ts): gossip messages carry no libp2p author (StrictNoSign), so a record is
- * judged on its own signature, age and novelty, and a record seen before costs the forwarder only when the forwarder
- * signed it (honest peers relay recent records again after our restart or once gossipsub's seen-cache forgot them).
+ * judged on its own signature, age and novelty. The same record seen again costs nobody; another record under a seq
+ * its signer used costs the forwarder only when the forwarder signed it (honest peers relay what they saw).
  */
 import { describe, it, expect } from 'vitest'
 import { Type } from '@sinclair/typebox'
@@ -26,12 +26,14 @@ describe('openGossipRecord', async () => {
     const bytes = await signRecord(key, SPEC.domain, 1, NOW, { n: 1 })
     const rec = await openGossipRecord(bytes, RELAY, g, SPEC)
     expect(rec).toMatchObject({ signer, seq: NOW, payload: { n: 1 } })
-    await expect(openGossipRecord(bytes, signer, g, SPEC)).rejects.toMatchObject({ code: 'ERR_REPLAY' })
+    // the same record again, even from its signer, costs nobody: it may come back by another path (a vote gossiped
+    // after a QC carried it here); penalising it graylisted honest voters for half a minute
+    await expect(openGossipRecord(bytes, signer, g, SPEC)).rejects.toMatchObject({ action: 'ignore', code: 'ERR_REPLAY' })
   })
 
   it.each<[string, string, 'reject' | 'ignore']>([
-    ['its signer sending it again', 'signer', 'reject'],
-    ['another peer relaying it again', 'relay', 'ignore']
+    ['its signer sending another record under the seq', 'signer', 'reject'],
+    ['another peer relaying such a record', 'relay', 'ignore']
   ])('a replay: %s (%s)', async (_name, who, action) => {
     const g = guard()
     await openGossipRecord(await signRecord(key, SPEC.domain, 1, NOW, { n: 1 }), signer, g, SPEC)

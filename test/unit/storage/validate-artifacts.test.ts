@@ -81,14 +81,14 @@ describe('artifact announcement validator', () => {
     expect(err.code).toBe(code)
   })
 
-  it('rejects a replay of an accepted record, and does not mark refused ones as seen', async () => {
+  it('refuses a replay of an accepted record (the same record again costs nobody), and does not mark refused ones as seen', async () => {
     const c = await ctx()
     const g = guard()
     const bytes = await sign(c.key, meta(c.self))
     // refused first (same seq, another producer): must not poison the replay window
     await expect(validateArtifactGossip(await sign(c.key, meta(c.otherId)), c.self, g)).rejects.toMatchObject({ code: 'ERR_PRODUCER' })
     await validateArtifactGossip(bytes, c.otherId, g)
-    await expect(validateArtifactGossip(bytes, c.self, g)).rejects.toMatchObject({ action: 'reject', code: 'ERR_REPLAY' })
+    await expect(validateArtifactGossip(bytes, c.self, g)).rejects.toMatchObject({ action: 'ignore', code: 'ERR_REPLAY' })
   })
 })
 
