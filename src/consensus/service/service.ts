@@ -279,33 +279,29 @@ export class ConsensusService {
   /** Whether this node is signing a vote on `id` right now. */
   isCasting (id: string): boolean { return this.casting.has(id) }
 
-  /** Sign this node's prevote on an epoch attempt (epoch-rounds.ts): stored, then gossiped to every member. */
+  /** Sign this node's prevote on an epoch attempt (epoch-rounds.ts). */
   async castPrevote (e: Entry): Promise<void> {
     const done = this.rounds.begin(e, 'prevote')
-    try {
-      const seq = this.seq.next()
-      const signed = await signConsensusRecord(this.c.privateKey, this.network, 'vote', seq, { proposalId: e.id, choice: 'yes', voter: this.peerId, network: this.network, phase: 'prevote' })
-      await this.write([ops.vote(e.id, this.peerId, seq, signed)])
-      await this.publish(signed)
-      await this.ingest.ingestBytes(signed)
-    } finally { done() }
+    try { await this.signAndSend(e, 'yes', attemptedEpoch(e.proposal), true) } finally { done() }
   }
 
-  private async signAndSend (e: Entry, choice: VoteChoice, epoch: number | undefined): Promise<void> {
+  /** Sign and send this node's vote (`prevote`: an epoch attempt's prevote, gossiped to every member at once). */
+  private async signAndSend (e: Entry, choice: VoteChoice, epoch: number | undefined, prevote = false): Promise<void> {
     // the BLS part only where an aggregate may be built: small electorates keep today's records, byte for byte
-    const bls = choice === 'yes' && this.electorateOf(e.proposal).weights.size > this.blsQcThreshold ? this.blsVote(e.id) : undefined
-    const vote = { proposalId: e.id, choice, voter: this.peerId, network: this.network, ...(bls != null ? { bls } : {}) }
+    const bls = !prevote && choice === 'yes' && this.electorateOf(e.proposal).weights.size > this.blsQcThreshold ? this.blsVote(e.id) : undefined
+    const vote = { proposalId: e.id, choice, voter: this.peerId, network: this.network, ...(prevote ? { phase: 'prevote' as const } : {}), ...(bls != null ? { bls } : {}) }
+    const send = async (bytes: Uint8Array): Promise<void> => { await (prevote ? this.publish(bytes) : this.votes.send(e, choice, bls != null, bytes)) }
     if (epoch != null) {
-      // an epoch vote is stored before it leaves: after a crash, the lock is read back from it
+      // an epoch vote is stored before it leaves: after a crash, the lock and rounds are read back from it
       const seq = this.seq.next()
       const signed = await signConsensusRecord(this.c.privateKey, this.network, 'vote', seq, vote)
       await this.write([ops.vote(e.id, this.peerId, seq, signed)])
-      await this.votes.send(e, choice, bls != null, signed)
+      await send(signed)
       await this.ingest.ingestBytes(signed)
       return
     }
     const bytes = await this.sign('vote', vote)
-    await this.votes.send(e, choice, bls != null, bytes)
+    await send(bytes)
     await this.ingest.ingestBytes(bytes)
   }
 
