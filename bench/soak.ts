@@ -21,7 +21,7 @@ import '../src/node/polyfills.js'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -38,6 +38,7 @@ const USAGE = `usage: npx tsx bench/soak.ts [--nodes N] [--rate R[,R2...]] [--se
   --joins K: K joins of a new node to the mesh at rest (the last node, then K - 1 more after the load; median).
   Defaults (also --quick, for npm run bench): --nodes 8 --rate 10 --seconds 20 --idle 20 --joins 1.
   The issue's figures: --nodes 20 --rate 25,50 --seconds 300.
+  SOAK_SERIES=path: each message's add and receipt latencies, a JSON line each, to path.<mesh>.<rate>.jsonl.
 `
 if (process.argv.includes('--help')) { process.stdout.write(USAGE); process.exit(0) }
 const arg = (name: string, d: number): number => {
@@ -249,21 +250,26 @@ async function loadPhase (kind: string, members: Member[], rate: number, phase: 
   await Promise.all(members.map(async m => { await m.churn(churn, ac.signal) }))
   const counters0 = await Promise.all(members.map(async m => await m.counters()))
   const count = rate * SECONDS
-  const addMs: number[] = []
+  // per message, in publish order: the add's latency (NaN when it failed)
+  const addMs: number[] = Array<number>(count).fill(NaN)
   const addErrors: string[] = []
   const loadAtLoad = load()
   const load0 = members.map(m => cpuSeconds(m.pid))
+  const driver0 = process.cpuUsage()
   const l0 = performance.now()
   const m0 = process.hrtime.bigint() / 1000n
   const fired = await onSchedule(rate, count, async (i, due) => {
     const by = i % NODES
     receipts.sent(i, due, by)
-    try { addMs.push(await members[by].publish(base + i)) } catch (err) { addErrors.push((err as Error).message) }
+    try { addMs[i] = await members[by].publish(base + i) } catch (err) { addErrors.push((err as Error).message) }
   })
   await Promise.all(fired)
   const expected = receipts.expected(NODES)
   await waitFor(() => receipts.delivered() >= expected, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {})
   const loadCpu = cpuPercent(load0, members.map(m => cpuSeconds(m.pid)), performance.now() - l0)
+  const driverCpu = process.cpuUsage(driver0)
+  const driverPercent = round((driverCpu.user + driverCpu.system) / 1000 / (performance.now() - l0) * 100, 2)
+  if (process.env.SOAK_SERIES != null) await writeSeries(`${process.env.SOAK_SERIES}.${kind}.${rate}.jsonl`, receipts, addMs)
   log(`${kind}: load window ${m0}-${process.hrtime.bigint() / 1000n} µs monotonic (load ${load()})`)
   const lags = await Promise.all(members.map(async m => await m.lag()))
   const loadRss = members.map(m => round(rssMB(m.pid)))
@@ -276,17 +282,33 @@ async function loadPhase (kind: string, members: Member[], rate: number, phase: 
     published: count - addErrors.length,
     addErrors: addErrors.length,
     firstAddErrors: addErrors.slice(0, 3),
-    addMs: { p50: round(pct(addMs, 50)), p99: round(pct(addMs, 99)) },
+    addMs: { p50: round(pct(addMs.filter(x => !Number.isNaN(x)), 50)), p99: round(pct(addMs.filter(x => !Number.isNaN(x)), 99)) },
     ...receipts.report(NODES),
     eventLoopLagP99Ms: lagP99,
     maxEventLoopLagP99Ms: round(Math.max(...lagP99)),
     maxEventLoopLagMs: round(Math.max(...lags.map(l => l.maxMs))),
     cpuPercentOfCore: stats(loadCpu),
+    // this process (the schedule, the adds' HTTP requests, every node's event stream) shares the cores
+    driverCpuPercentOfCore: driverPercent,
     rssMB: stats(loadRss),
     loadavg: loadAtLoad,
     connectionEvents: kind === 'bare' ? undefined : churn,
     countersPerNodePerMinute: loadCounters
   }
+}
+
+/**
+ * SOAK_SERIES=path: one JSON line per message of each load phase (to path.<kind>.<rate>.jsonl): when it was due
+ * (ms from the phase's first), its publisher, the add's latency and each receipt's latency, for finding where a
+ * tail comes from.
+ */
+async function writeSeries (path: string, receipts: Receipts, addMs: number[]): Promise<void> {
+  const t0 = receipts.sentAt[0]
+  const lines = receipts.sentAt.map((due, i) => JSON.stringify({
+    i, dueMs: due - t0, by: receipts.publisher[i], addMs: round(addMs[i]),
+    receiptMs: [...(receipts.at[i] ?? new Map<number, number>())].filter(([n]) => n !== receipts.publisher[i]).map(([, at]) => round(at - due)).sort((a, b) => a - b)
+  }))
+  await writeFile(path, lines.join('\n') + '\n')
 }
 
 /** Start, idle, load (each rate in turn) and stop one mesh of `NODES` members. */

@@ -4,6 +4,7 @@
  * connection brings one walk soon, not the whole quick schedule again: in a 20-node mesh every join restarted six
  * quick walks at each of the 19 others, and every walk queries every peer (a third of an idle node's CPU).
  */
+import { spread as spreadMs } from '../common/jitter.js'
 
 /** Delays between walks while the mesh forms (the last one: the pace once settled, while walks find peers). */
 export const SCHEDULE_MS = [300, 700, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000] as const
@@ -41,7 +42,7 @@ export const IDLE_JITTER = 0.2
 export function nextWalkDelay (s: WalkSchedule, spread = 0.5): number {
   if (s.fruitless === 0) return SCHEDULE_MS[Math.min(s.step, SCHEDULE_MS.length - 1)]
   const base = IDLE_SCHEDULE_MS[Math.min(s.fruitless - 1, IDLE_SCHEDULE_MS.length - 1)]
-  return Math.round(base * (1 + IDLE_JITTER * (2 * spread - 1)))
+  return Math.round(spreadMs(base, IDLE_JITTER, spread))
 }
 
 /**

@@ -24,6 +24,8 @@ import { gossipsubMetrics } from './gossipsub-metrics.js'
 import { halfWindowUpdates } from './yamux-window.js'
 import { quietShortReads } from './noise-short-reads.js'
 import { corkConnections } from './tcp-cork.js'
+import { coalesceGossipRpcs } from './gossip-coalesce.js'
+import { skipRepeatedMerges } from './peer-merges.js'
 import { liveness, type ConnectionLiveness, type LivenessInit } from './liveness.js'
 import { ColocationExemptSet, DEFAULT_COLOCATION_EXEMPT, DEFAULT_UNGUARDED_RANGES, cidrToMultiaddr } from './colocation.js'
 
@@ -240,6 +242,8 @@ export async function createMeshLibp2p (init: Libp2pInit): Promise<MeshLibp2p> {
   }) as MeshLibp2p
   setTableRefreshInterval(node, KAD_TABLE_REFRESH_INTERVAL_MS)
   corkConnections(node)
+  coalesceGossipRpcs(node.services.pubsub)
+  skipRepeatedMerges(node.peerStore, node)
   return node
 }
 

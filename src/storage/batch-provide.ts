@@ -8,7 +8,8 @@
  * (kad's reprovider republishes from it; `cancelReprovide` removes it). The messages are kad's own: receivers run
  * stock kad-dht (and go-libp2p's), nothing changes on the wire.
  *
- * A region's walk is reused for WALK_TTL_MS (RegionWalks): under steady adds a batch leaves every 5 s, and a walk each
+ * A region's walk is reused for about WALK_TTL_MS (RegionWalks; each walk's time spread by +-20%, so nodes that
+ * walked together drift apart): under steady adds a batch leaves every ~30 s (providers.ts), and a walk each
  * time (FIND_NODE to every peer of a small mesh, each answer read from the peer store and merged back into the
  * asker's) was about a tenth of a loaded 20-node mesh's CPU, to find the same closest peers again. A peer that joined
  * meanwhile gets the region's records from the next walk (and kad's reprovides); a peer that did not take its records
@@ -18,6 +19,7 @@ import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { spread } from '../common/jitter.js'
 
 /** The slice of kad-dht's service a batch uses (its concrete class has every member; its public interface lacks two). */
 export interface BatchDht {
@@ -52,7 +54,9 @@ export function asBatchDht (dht: unknown): BatchDht | undefined {
 const WRITE_CONCURRENCY = 4
 
 /** How long a region's walk (its closest peers) is reused by later batches. */
-export const WALK_TTL_MS = 60_000
+export const WALK_TTL_MS = 300_000
+/** Each walk is kept WALK_TTL_MS x [1 - WALK_TTL_JITTER, 1 + WALK_TTL_JITTER]. */
+const WALK_TTL_JITTER = 0.2
 
 /** A peer found by a walk, with its kad id (the SHA-256 of its multihash). */
 export interface WalkPeer { peer: PeerId, id: Uint8Array }
@@ -62,21 +66,23 @@ export interface WalkPeer { peer: PeerId, id: Uint8Array }
  * `bits` grows with the routing table, so it is part of the region's name.
  */
 export class RegionWalks {
-  private readonly walks = new Map<string, { at: number, peers: WalkPeer[] }>()
+  private readonly walks = new Map<string, { until: number, peers: WalkPeer[] }>()
 
-  constructor (private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  /** Each walk is kept `ttlMs` x [1 - jitter, 1 + jitter] (`random` uniform in [0, 1)). */
+  constructor (private readonly ttlMs: number, private readonly now: () => number = Date.now, private readonly jitter = 0, private readonly random: () => number = Math.random) {}
 
-  /** The region's peers, if walked less than `ttlMs` ago. */
+  /** The region's peers, if its walk has not expired. */
   get (bits: number, region: number): WalkPeer[] | undefined {
     const walk = this.walks.get(`${bits}/${region}`)
-    return walk != null && this.now() - walk.at < this.ttlMs ? walk.peers : undefined
+    return walk != null && this.now() < walk.until ? walk.peers : undefined
   }
 
   /** Remember a walk's result (an empty one is not worth keeping); expired walks are dropped meanwhile. */
   set (bits: number, region: number, peers: WalkPeer[]): void {
     const now = this.now()
-    for (const [name, walk] of this.walks) if (now - walk.at >= this.ttlMs) this.walks.delete(name)
-    if (peers.length > 0) this.walks.set(`${bits}/${region}`, { at: now, peers })
+    for (const [name, walk] of this.walks) if (now >= walk.until) this.walks.delete(name)
+    const ttl = spread(this.ttlMs, this.jitter, this.random())
+    if (peers.length > 0) this.walks.set(`${bits}/${region}`, { until: now + ttl, peers })
   }
 
   /** Forget every walk that found `peer` (it did not take its records: the next batch walks those regions again). */
@@ -92,7 +98,7 @@ export class RegionWalks {
  * WALK_TTL_MS ago is not walked again.
  */
 export function batchProvider (libp2p: BatchNetwork, dht: BatchDht): ProvideBatch {
-  const walks = new RegionWalks(WALK_TTL_MS)
+  const walks = new RegionWalks(WALK_TTL_MS, Date.now, WALK_TTL_JITTER)
   return async (roots, signal) => {
     for (const root of roots) await dht.providers.addProvider(root, libp2p.peerId, { signal })
     const keys = await Promise.all(roots.map(async root => ({ root, id: await kadId(root.multihash.bytes) })))

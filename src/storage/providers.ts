@@ -7,6 +7,7 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../common/logger.js'
+import { spread } from '../common/jitter.js'
 import type { ProvideBatch } from './batch-provide.js'
 import { HINTED_PROVIDER_LOOKUP_DELAY_MS, PROVIDER_LOOKUP_DELAY_MS, PROVIDE_TIMEOUT_MS } from './constants.js'
 import type { ArtifactBlockstore, ArtifactNetwork } from './types.js'
@@ -61,11 +62,27 @@ export interface ProvideQueueInit {
    * instead of one kad `provide` per root; batches run one at a time.
    */
   batch?: ProvideBatch
-  /** A batch starts this long after its first root was queued, or at once when `maxBatch` roots wait (default 5 s). */
+  /**
+   * A batch starts about this long after its first root was queued, or at once when `maxBatch` roots wait (default
+   * 30 s). In a small mesh every batch opens a stream to every peer, whatever it carries: at 5 s, provides were a
+   * fifth of a loaded 20-node mesh's CPU, and gossip, not the DHT, tells connected peers of a new artifact at once.
+   */
   batchDelayMs?: number
+  /**
+   * Each delay is drawn from `batchDelayMs` x [1 - jitter, 1 + jitter] (default 0.5), so that nodes whose adds began
+   * together (a round's models, a benchmark's start) do not walk and write to each other in the same second: their
+   * first batches, each holding about `batchDelayMs` of roots, then spread over 2 x jitter x `batchDelayMs`, which at
+   * 0.5 is no faster than steady adds make them (at 0.25 the first batches of 20 nodes came at twice that rate).
+   */
+  batchJitter?: number
+  /** Uniform in [0, 1) (tests fix it). */
+  random?: () => number
   /** Roots per batch at most (default 256). */
   maxBatch?: number
 }
+
+/** How long a batch waits for more roots after its first (batchDelayMs's default). */
+export const BATCH_DELAY_MS = 30_000
 
 /** Counters of the provide queue, for logs, metrics and tests. */
 export interface ProvideQueueStats { queued: number, inFlight: number, provided: number, failed: number, dropped: number }
@@ -90,6 +107,8 @@ export class ProvideQueue {
   private readonly timeoutMs: number
   private readonly batch?: ProvideBatch
   private readonly batchDelayMs: number
+  private readonly batchJitter: number
+  private readonly random: () => number
   private readonly maxBatch: number
   private timer?: ReturnType<typeof setTimeout>
 
@@ -98,7 +117,9 @@ export class ProvideQueue {
     this.maxQueued = init.maxQueued ?? 1024
     this.timeoutMs = init.timeoutMs ?? PROVIDE_TIMEOUT_MS
     this.batch = init.batch
-    this.batchDelayMs = init.batchDelayMs ?? 5000
+    this.batchDelayMs = init.batchDelayMs ?? BATCH_DELAY_MS
+    this.batchJitter = init.batchJitter ?? 0.5
+    this.random = init.random ?? Math.random
     this.maxBatch = init.maxBatch ?? 256
     signal.addEventListener('abort', () => { clearTimeout(this.timer) }, { once: true })
   }
@@ -148,7 +169,8 @@ export class ProvideQueue {
     if (this.inFlight > 0 || this.waiting.size === 0 || this.signal.aborted) return
     if (!due && this.waiting.size < this.maxBatch) {
       if (this.timer == null) {
-        this.timer = setTimeout(() => { this.timer = undefined; this.pumpBatch(batch, true) }, this.batchDelayMs)
+        const delay = spread(this.batchDelayMs, this.batchJitter, this.random())
+        this.timer = setTimeout(() => { this.timer = undefined; this.pumpBatch(batch, true) }, delay)
         this.timer.unref?.()
       }
       return

@@ -69,7 +69,7 @@ describe('ProvideQueue', () => {
       const pending: Array<() => void> = []
       const batch = async (roots: CID[]): Promise<void> => { batches.push(roots.map(String)); await new Promise<void>(resolve => pending.push(resolve)) }
       const r = router()
-      const q = new ProvideQueue(r.net, new AbortController().signal, silentLogger, { batch, batchDelayMs: 1000, maxBatch: 3 })
+      const q = new ProvideQueue(r.net, new AbortController().signal, silentLogger, { batch, batchDelayMs: 1000, batchJitter: 0, maxBatch: 3 })
       const roots = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(cid))
       q.add(roots[6]); q.cancel(roots[6]); q.add(roots[0]); q.add(roots[1]); q.add(roots[1])
       await vi.advanceTimersByTimeAsync(999)
@@ -88,6 +88,25 @@ describe('ProvideQueue', () => {
       pending.shift()?.(); await vi.advanceTimersByTimeAsync(0)
       expect(q.stats()).toEqual({ queued: 0, inFlight: 0, provided: 6, failed: 0, dropped: 0 })
       expect(r.started).toEqual([]) // nothing went through contentRouting.provide one by one
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it.each([
+    { random: 0, delay: 750 },
+    { random: 0.5, delay: 1000 },
+    { random: 0.998, delay: 1249 }
+  ])('in batch mode spreads the delay by the jitter (random $random: $delay ms)', async ({ random, delay }) => {
+    vi.useFakeTimers()
+    try {
+      const batches: number[] = []
+      const q = new ProvideQueue(router().net, new AbortController().signal, silentLogger, { batch: async roots => { batches.push(roots.length) }, batchDelayMs: 1000, batchJitter: 0.25, random: () => random })
+      q.add(await cid(1))
+      await vi.advanceTimersByTimeAsync(delay - 1)
+      expect(batches).toEqual([])
+      await vi.advanceTimersByTimeAsync(1)
+      expect(batches).toEqual([1])
     } finally {
       vi.useRealTimers()
     }

@@ -45,6 +45,20 @@ describe('RegionWalks: a region walked less than the TTL ago is not walked again
     expect(walks.get(1, 1)).toEqual([B])
   })
 
+  it.each([
+    { random: 0, kept: 48_000 },
+    { random: 0.5, kept: 60_000 },
+    { random: 0.999_999, kept: 72_000 }
+  ])('spreads each walk\'s time by the jitter (random $random: kept $kept ms)', ({ random, kept }) => {
+    const t = { now: 0 }
+    const walks = new RegionWalks(60_000, () => t.now, 0.2, () => random)
+    walks.set(0, 0, [A])
+    t.now = kept - 1
+    expect(walks.get(0, 0)).toEqual([A])
+    t.now = Math.ceil(kept)
+    expect(walks.get(0, 0)).toBeUndefined()
+  })
+
   it('with a TTL of 0, never reuses a walk', () => {
     const walks = new RegionWalks(0, () => 5)
     walks.set(0, 0, [A])
