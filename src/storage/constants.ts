@@ -41,6 +41,8 @@ export const DEFAULT_RECORD_MAX_AGE_MS = 10 * 60_000
 export const DEFAULT_RECORD_MAX_SKEW_MS = 30_000
 /** DHT provide of a new root runs in the background and gives up after this long. */
 export const PROVIDE_TIMEOUT_MS = 60_000
+/** How long a provide batch waits for more roots after its first (providers.ts says why so long). */
+export const PROVIDE_BATCH_DELAY_MS = 30_000
 /** Known remote artifacts we remember at most (announcements beyond it are dropped). */
 export const DEFAULT_MAX_REMOTE_ENTRIES = 10_000
 /** Media type of an artifact added without one. */
@@ -60,5 +62,6 @@ export const DEFAULT_ARTIFACT_STORE_INIT: Readonly<Required<ArtifactStoreInit>> 
   recordMaxSkewMs: DEFAULT_RECORD_MAX_SKEW_MS,
   maxRemoteEntries: DEFAULT_MAX_REMOTE_ENTRIES,
   provide: true,
+  provideBatchDelayMs: PROVIDE_BATCH_DELAY_MS,
   gcOnRecovery: true
 })

@@ -9,7 +9,7 @@ import type { CID } from 'multiformats/cid'
 import type { Logger } from '../common/logger.js'
 import { spread } from '../common/jitter.js'
 import type { ProvideBatch } from './batch-provide.js'
-import { HINTED_PROVIDER_LOOKUP_DELAY_MS, PROVIDER_LOOKUP_DELAY_MS, PROVIDE_TIMEOUT_MS } from './constants.js'
+import { HINTED_PROVIDER_LOOKUP_DELAY_MS, PROVIDER_LOOKUP_DELAY_MS, PROVIDE_BATCH_DELAY_MS, PROVIDE_TIMEOUT_MS } from './constants.js'
 import type { ArtifactBlockstore, ArtifactNetwork } from './types.js'
 
 /** Providers dialled per lookup at most. */
@@ -81,9 +81,6 @@ export interface ProvideQueueInit {
   maxBatch?: number
 }
 
-/** How long a batch waits for more roots after its first (batchDelayMs's default). */
-export const BATCH_DELAY_MS = 30_000
-
 /** Counters of the provide queue, for logs, metrics and tests. */
 export interface ProvideQueueStats { queued: number, inFlight: number, provided: number, failed: number, dropped: number }
 
@@ -117,7 +114,7 @@ export class ProvideQueue {
     this.maxQueued = init.maxQueued ?? 1024
     this.timeoutMs = init.timeoutMs ?? PROVIDE_TIMEOUT_MS
     this.batch = init.batch
-    this.batchDelayMs = init.batchDelayMs ?? BATCH_DELAY_MS
+    this.batchDelayMs = init.batchDelayMs ?? PROVIDE_BATCH_DELAY_MS
     this.batchJitter = init.batchJitter ?? 0.5
     this.random = init.random ?? Math.random
     this.maxBatch = init.maxBatch ?? 256

@@ -71,6 +71,8 @@ export interface ArtifactStoreInit {
   maxRemoteEntries?: number
   /** Provide added roots on the mesh DHT. Default true. */
   provide?: boolean
+  /** Roots wait this long (spread +-50%) for more to be provided with them in one batch (providers.ts). Default 30 s. */
+  provideBatchDelayMs?: number
   /** Collect orphaned blocks at start when a crash left an operation unfinished. Default true. */
   gcOnRecovery?: boolean
 }

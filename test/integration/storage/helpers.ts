@@ -50,7 +50,8 @@ export async function startStorageNode (dataDir: string, opts: StartNodeOptions 
   const bus = new EventBus()
   const events: NodeEvent[] = []
   bus.subscribe(e => { events.push(e) })
-  const store = artifactStore({ fetchTimeoutMs: 5_000, ...opts.artifacts })({ helia, storage, privateKey: key, gossip, events: bus, metrics: opts.metrics != null ? createStorageMetrics(opts.metrics) : undefined })
+  // provides leave a second after an add (30 s in a node): the tests here look for them, not at their pace
+  const store = artifactStore({ fetchTimeoutMs: 5_000, provideBatchDelayMs: 1_000, ...opts.artifacts })({ helia, storage, privateKey: key, gossip, events: bus, metrics: opts.metrics != null ? createStorageMetrics(opts.metrics) : undefined })
   await store.start()
   let closed = false
   return {
