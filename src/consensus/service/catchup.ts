@@ -217,7 +217,9 @@ export class CatchUp implements SyncSource {
       // an epoch final here: never re-applied; one with a valid QC and other content is reported (core/epoch-lock.ts)
       const id = proposalId(opened.record.payload)
       if (b.qc.aggregate != null) await this.learnKeys(b.bindings ?? [], votes)
-      if (await this.assertQc(id, b.qc, { snapshot, votes }).then(() => true, () => false)) this.s.epochConflict(p.epoch, id, p)
+      if (!await this.assertQc(id, b.qc, { snapshot, votes }).then(() => true, () => false)) return
+      // the same epoch (one this node applied as it came, from votes gossiped to it): its verified aggregate is kept
+      if (this.s.chain.entries[p.epoch - 1]?.proposalId === id) { if (b.qc.aggregate != null) this.i.bls.adopt(id, b.qc.aggregate) } else this.s.epochConflict(p.epoch, id, p)
       return
     }
     if (p.epoch !== this.s.chain.epoch + 1 || snapshot !== this.s.chain.epoch) return
@@ -254,11 +256,14 @@ export class CatchUp implements SyncSource {
    */
   private async adoptQc (id: string, qc: Qc, verdict: QcVerdict, votes: OpenedVotes): Promise<void> {
     const e = this.i.entries.get(id)
-    if (e == null || e.qc != null) return
+    if (e == null) return
+    // verified: kept even beside a vote list this node tallied itself (votes that reached it by gossip as it came back),
+    // so the QC it serves in its turn is the aggregate
+    if (qc.aggregate != null) this.i.bls.adopt(id, qc.aggregate)
+    if (e.qc != null) return
     const before = e.status
     e.qc = qc
     e.qcVoters = await qcVoters(qc, id, this.s.network, votes.verify)
-    if (qc.aggregate != null) this.i.bls.adopt(id, qc.aggregate)
     e.status = 'accepted'
     await this.s.write([ops.qc(qc), ops.entry(e)])
     this.s.archive.keep(e)
