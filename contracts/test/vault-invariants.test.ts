@@ -2,7 +2,8 @@
  * Property tests of the CreditVault: fast-check generates sequences of deposits, withdrawals, locks, vouchers (alone,
  * batched, forged, replayed), releases and clock jumps; each sequence runs as real transactions on anvil between an
  * evm_snapshot and an evm_revert, with the model's prediction checked after every transaction. Each invariant gets its
- * own property of 256 runs (more when MESHNODE_PROPERTY_RUNS asks, as the benchmark run does; see harness/runs.ts).
+ * own property of 256 runs (more when MESHNODE_PROPERTY_RUNS asks, as the benchmark run does; see harness/runs.ts), from a
+ * fresh seed each time; a failing floor names it, and MESHNODE_PROPERTY_SEED replays it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
@@ -24,7 +25,8 @@ const ACTORS = 3
 
 const actorsIdx = (): number[] => Array.from({ length: ACTORS }, (_, i) => i)
 
-interface Tally { ran: Record<string, number>, succeeded: Record<string, number>, overLockPaid: number }
+/** What a property's runs did, and the seed that replays them (MESHNODE_PROPERTY_SEED) when a floor below fails. */
+interface Tally { ran: Record<string, number>, succeeded: Record<string, number>, overLockPaid: number, seed: number }
 
 describe('CreditVault invariants (fast-check against anvil)', () => {
   let anvil: Anvil
@@ -71,7 +73,8 @@ describe('CreditVault invariants (fast-check against anvil)', () => {
    * all of them, so each test can show that it exercised what it claims to (a vacuous pass is a defect).
    */
   const property = async (weights: OpWeights, assert: (log: RunLog) => void, maxLength = 14): Promise<Tally> => {
-    const tally: Tally = { ran: {}, succeeded: {}, overLockPaid: 0 }
+    const seed = Number(process.env.MESHNODE_PROPERTY_SEED ?? Math.floor(Math.random() * 0x7fffffff))
+    const tally: Tally = { ran: {}, succeeded: {}, overLockPaid: 0, seed }
     await fc.assert(
       fc.asyncProperty(deposits, fc.array(vaultOp(ACTORS, weights), { minLength: 4, maxLength, size: 'max' }), async (first, ops) => {
         const log = await run([...first, ...ops])
@@ -81,7 +84,7 @@ describe('CreditVault invariants (fast-check against anvil)', () => {
         }
         tally.overLockPaid += log.overLockPaid
       }),
-      { numRuns: PROPERTY_RUNS }
+      { numRuns: PROPERTY_RUNS, seed }
     )
     if (process.env.MESHNODE_PROPERTY_STATS === '1') process.stderr.write(`${expect.getState().currentTestName ?? ''}: ${JSON.stringify(tally)}\n`)
     return tally
@@ -91,16 +94,16 @@ describe('CreditVault invariants (fast-check against anvil)', () => {
     const t = await property({ request: 2, complete: 3, redeem: 2, release: 2 }, log => {
       for (const s of log.supply) expect(s.held).toBe(s.total)
     })
-    for (const k of ['deposit', 'complete', 'lock', 'redeem', 'release']) expect(t.succeeded[k] ?? 0).toBeGreaterThan(atLeast(10))
+    for (const k of ['deposit', 'complete', 'lock', 'redeem', 'release']) expect(t.succeeded[k] ?? 0, `${k} (seed ${t.seed})`).toBeGreaterThan(atLeast(10))
   })
 
   it('stays solvent: it always holds at least the free balances, pending withdrawals and open locks', async () => {
-    const t = await property({ deposit: 3, lock: 3, redeem: 2, redeemMany: 2, release: 2, request: 2, complete: 3 }, log => {
+    const t = await property({ deposit: 3, lock: 3, redeem: 2, redeemMany: 4, release: 2, request: 2, complete: 3 }, log => {
       for (const s of log.solvency) expect(s.held >= s.owed).toBe(true)
     })
-    // each kind succeeded in some runs (not vacuous); redeemMany and release need a lock and a voucher first and land in
-    // as few as 5 of 256 runs: the bound is a floor, not a rate
-    for (const k of ['deposit', 'lock', 'redeem', 'redeemMany', 'release', 'complete']) expect(t.succeeded[k] ?? 0).toBeGreaterThan(atLeast(2))
+    // each kind succeeded in some runs (not vacuous); redeemMany needs its provider's open lock and half its draws name
+    // other providers' locks: at weight 2 it succeeded 6-16 times in 256 runs and once none in CI; at 4, 13-23 times
+    for (const k of ['deposit', 'lock', 'redeem', 'redeemMany', 'release', 'complete']) expect(t.succeeded[k] ?? 0, `${k} (seed ${t.seed})`).toBeGreaterThan(atLeast(2))
   })
 
   it('never pays a lock more than its amount, whatever the vouchers say', async () => {
@@ -112,17 +115,17 @@ describe('CreditVault invariants (fast-check against anvil)', () => {
         }
       }
     })
-    expect(t.succeeded.redeem ?? 0).toBeGreaterThan(atLeast(50))
-    expect(t.overLockPaid).toBeGreaterThan(atLeast(10))
-    expect(t.succeeded.redeemMany ?? 0).toBeGreaterThan(atLeast(10))
-    expect((t.ran.redeem ?? 0) - (t.succeeded.redeem ?? 0)).toBeGreaterThan(atLeast(20))
+    expect(t.succeeded.redeem ?? 0, `redeem (seed ${t.seed})`).toBeGreaterThan(atLeast(50))
+    expect(t.overLockPaid, `overLockPaid (seed ${t.seed})`).toBeGreaterThan(atLeast(10))
+    expect(t.succeeded.redeemMany ?? 0, `redeemMany (seed ${t.seed})`).toBeGreaterThan(atLeast(10))
+    expect((t.ran.redeem ?? 0) - (t.succeeded.redeem ?? 0), `refused redeems (seed ${t.seed})`).toBeGreaterThan(atLeast(20))
   })
 
   it('never redeems a voucher twice', async () => {
     const t = await property({ deposit: 3, lock: 3, redeem: 3, redeemMany: 2, replay: 4, request: 0, complete: 0 }, log => {
       for (const r of log.replays) expect(r.accepted).toBe(false)
     })
-    expect(t.ran.replay ?? 0).toBeGreaterThan(atLeast(30))
+    expect(t.ran.replay ?? 0, `replay (seed ${t.seed})`).toBeGreaterThan(atLeast(30))
   })
 
   it('holds the withdrawal delay: tokens leave only through withdrawals completed after it', async () => {
@@ -131,7 +134,7 @@ describe('CreditVault invariants (fast-check against anvil)', () => {
       for (const o of log.outflows) expect(o.transferred).toBe(o.withdrawn)
     })
     // both sides of the delay were tried: completions that waited, and early ones that were refused
-    expect(t.succeeded.complete ?? 0).toBeGreaterThan(atLeast(20))
+    expect(t.succeeded.complete ?? 0, `complete (seed ${t.seed})`).toBeGreaterThan(atLeast(20))
     expect((t.ran.complete ?? 0) - (t.succeeded.complete ?? 0)).toBeGreaterThan(atLeast(30))
   })
 })
