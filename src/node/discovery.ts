@@ -25,7 +25,11 @@ export class MeshDiscovery implements Service {
     if (rearm !== 'no') this.schedule(rearm === 'soon' ? SOON_MS : undefined)
   }
 
-  constructor (private readonly libp2p: MeshLibp2p, private readonly opts: { targetPeers: number, dialTimeoutMs: number, bootstrap: string[], log: Logger }) {}
+  /**
+   * `onWalk`: the closest peers of each walk that ended normally (a walk that found fewer than k found every peer it
+   * could reach; the provide batches reuse those instead of walking again, batch-provide.ts).
+   */
+  constructor (private readonly libp2p: MeshLibp2p, private readonly opts: { targetPeers: number, dialTimeoutMs: number, bootstrap: string[], log: Logger, onWalk?: (closest: PeerId[]) => void }) {}
 
   start (): void {
     this.libp2p.addEventListener('peer:discovery', this.onDiscovery)
@@ -79,14 +83,19 @@ export class MeshDiscovery implements Service {
     }
     let dialled = 0
     let answers = 0
+    const closest: PeerId[] = []
     try {
       for await (const ev of this.libp2p.services.dht.getClosestPeers(this.libp2p.peerId.toMultihash().bytes, { signal: AbortSignal.timeout(5000) })) {
-        if (ev.name === 'PEER_RESPONSE') { answers++; for (const p of ev.closer) if (this.maybeDial(p.id)) dialled++ } else if (ev.name === 'FINAL_PEER' && this.maybeDial(ev.peer.id)) dialled++
+        if (ev.name === 'PEER_RESPONSE') { answers++; for (const p of ev.closer) if (this.maybeDial(p.id)) dialled++ } else if (ev.name === 'FINAL_PEER') {
+          closest.push(ev.peer.id)
+          if (this.maybeDial(ev.peer.id)) dialled++
+        }
       }
     } catch (err) {
       this.opts.log.debug({ err: (err as Error).message, answers }, 'discovery walk failed')
       return walkOutcome({ dialled, answers, failed: true })
     }
+    this.opts.onWalk?.(closest)
     return walkOutcome({ dialled, answers, failed: false })
   }
 }

@@ -69,7 +69,7 @@ export class ArtifactStore {
     this.background = new AbortController()
     const libp2p = this.c.helia.libp2p
     const dht = asBatchDht(libp2p.services.dht)
-    this.provides = new ProvideQueue(libp2p, this.background.signal, this.log, { batch: dht != null ? batchProvider(libp2p, dht) : undefined, batchDelayMs: this.init.provideBatchDelayMs })
+    this.provides = new ProvideQueue(libp2p, this.background.signal, this.log, { batch: dht != null ? batchProvider(libp2p, dht, this.c.providerWalks) : undefined, batchDelayMs: this.init.provideBatchDelayMs })
     const repaired = await this.recovery.recoverAll(options)
     if (repaired > 0 && this.init.gcOnRecovery) {
       const { freedBytes } = await this.gc(options)

@@ -14,6 +14,12 @@
  * asker's) was about a tenth of a loaded 20-node mesh's CPU, to find the same closest peers again. A peer that joined
  * meanwhile gets the region's records from the next walk (and kad's reprovides); a peer that did not take its records
  * makes the walks that found it be forgotten.
+ *
+ * A walk that found fewer than k peers, towards any key, found every peer it could reach: in a mesh that small every
+ * walk finds the same peers, so the node's discovery walks (towards its own id) are offered here too (`exhaustive`)
+ * and a batch reuses them. Without them, the first batches of a mesh whose nodes had just settled each walked once
+ * more, right after discovery had: in 20-node soaks at 25/s, the p99 of the load's first minute was 3.2 s with those
+ * walks and 1.3 s without (one run each).
  */
 import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
@@ -85,20 +91,39 @@ export class RegionWalks {
     if (peers.length > 0) this.walks.set(`${bits}/${region}`, { until: now + ttl, peers })
   }
 
+  /**
+   * A walk towards any key (discovery's, towards our own id) that ended normally: kept as the one region of a small
+   * table's keyspace when it found fewer than `k` peers, which means it found every peer it could reach.
+   */
+  exhaustive (peers: WalkPeer[], k: number): void {
+    if (peers.length < k) this.set(0, 0, peers)
+  }
+
   /** Forget every walk that found `peer` (it did not take its records: the next batch walks those regions again). */
   forget (peer: string): void {
     for (const [name, walk] of this.walks) if (walk.peers.some(p => p.peer.toString() === peer)) this.walks.delete(name)
   }
 }
 
+/** The walks a node's batches reuse (each kept about WALK_TTL_MS), shared with its discovery (`exhaustive`). */
+export function providerWalks (): RegionWalks {
+  return new RegionWalks(WALK_TTL_MS, Date.now, WALK_TTL_JITTER)
+}
+
+/** `peers` with their kad ids, `self` left out: a walk's result as RegionWalks keeps it. */
+export async function walkPeers (peers: Iterable<PeerId>, self: PeerId): Promise<WalkPeer[]> {
+  const found = new Map<string, PeerId>()
+  for (const peer of peers) if (!peer.equals(self)) found.set(peer.toString(), peer)
+  return await Promise.all([...found.values()].map(async peer => ({ peer, id: await kadId(peer.toMultihash().bytes) })))
+}
+
 /**
  * A batch provider on `dht`. Roots are grouped by the first b bits of their DHT key, b chosen so that a region holds
  * about k peers (b = 0, one walk, in a mesh of up to 2k peers); each region's walk targets its first root, and each
  * root then goes to the k peers closest to it among everything the walks found. A region walked less than
- * WALK_TTL_MS ago is not walked again.
+ * WALK_TTL_MS ago (by a batch, or by discovery in a small mesh: `walks`) is not walked again.
  */
-export function batchProvider (libp2p: BatchNetwork, dht: BatchDht): ProvideBatch {
-  const walks = new RegionWalks(WALK_TTL_MS, Date.now, WALK_TTL_JITTER)
+export function batchProvider (libp2p: BatchNetwork, dht: BatchDht, walks = providerWalks()): ProvideBatch {
   return async (roots, signal) => {
     for (const root of roots) await dht.providers.addProvider(root, libp2p.peerId, { signal })
     const keys = await Promise.all(roots.map(async root => ({ root, id: await kadId(root.multihash.bytes) })))
@@ -142,13 +167,11 @@ export function batchProvider (libp2p: BatchNetwork, dht: BatchDht): ProvideBatc
 
 /** kad's walk towards `root`: the closest peers it found (ourselves excluded), with their kad ids. */
 async function walk (libp2p: BatchNetwork, dht: BatchDht, root: CID, signal: AbortSignal): Promise<WalkPeer[]> {
-  const found = new Map<string, WalkPeer>()
+  const found: PeerId[] = []
   for await (const event of dht.getClosestPeers(root.multihash.bytes, { signal })) {
-    const peer = event.name === 'FINAL_PEER' ? event.peer?.id : undefined
-    if (peer == null || peer.equals(libp2p.peerId) || found.has(peer.toString())) continue
-    found.set(peer.toString(), { peer, id: await kadId(peer.toMultihash().bytes) })
+    if (event.name === 'FINAL_PEER' && event.peer != null) found.push(event.peer.id)
   }
-  return [...found.values()]
+  return await walkPeers(found, libp2p.peerId)
 }
 
 /** One stream to `peer` carrying every message, then closed: kad's server handles them one after another. */

@@ -59,6 +59,17 @@ describe('RegionWalks: a region walked less than the TTL ago is not walked again
     expect(walks.get(0, 0)).toBeUndefined()
   })
 
+  it.each([
+    { case: 'fewer than k peers (it found every peer it could reach): the whole keyspace of a small table', peers: [A, B], k: 3, want: [A, B] },
+    { case: 'k peers (there may be more it did not reach): not kept', peers: [A, B], k: 2, want: undefined },
+    { case: 'nobody: not kept', peers: [], k: 20, want: undefined }
+  ])('takes another walk towards any key (discovery\'s) that found $case', ({ peers, k, want }) => {
+    const walks = at({ now: 0 })
+    walks.exhaustive(peers, k)
+    expect(walks.get(0, 0)).toEqual(want)
+    expect(walks.get(1, 0)).toBeUndefined()
+  })
+
   it('with a TTL of 0, never reuses a walk', () => {
     const walks = new RegionWalks(0, () => 5)
     walks.set(0, 0, [A])
