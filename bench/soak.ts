@@ -268,6 +268,7 @@ async function loadPhase (kind: string, members: Member[], rate: number, phase: 
   await waitFor(() => receipts.delivered() >= expected, { timeoutMs: 15_000, intervalMs: 100 }).catch(() => {})
   const loadCpu = cpuPercent(load0, members.map(m => cpuSeconds(m.pid)), performance.now() - l0)
   const driverCpu = process.cpuUsage(driver0)
+  const added = addMs.filter(x => !Number.isNaN(x))
   const driverPercent = round((driverCpu.user + driverCpu.system) / 1000 / (performance.now() - l0) * 100, 2)
   if (process.env.SOAK_SERIES != null) await writeSeries(`${process.env.SOAK_SERIES}.${kind}.${rate}.jsonl`, receipts, addMs)
   log(`${kind}: load window ${m0}-${process.hrtime.bigint() / 1000n} µs monotonic (load ${load()})`)
@@ -282,7 +283,7 @@ async function loadPhase (kind: string, members: Member[], rate: number, phase: 
     published: count - addErrors.length,
     addErrors: addErrors.length,
     firstAddErrors: addErrors.slice(0, 3),
-    addMs: { p50: round(pct(addMs.filter(x => !Number.isNaN(x)), 50)), p99: round(pct(addMs.filter(x => !Number.isNaN(x)), 99)) },
+    addMs: { p50: round(pct(added, 50)), p99: round(pct(added, 99)) },
     ...receipts.report(NODES),
     eventLoopLagP99Ms: lagP99,
     maxEventLoopLagP99Ms: round(Math.max(...lagP99)),

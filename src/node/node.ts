@@ -10,7 +10,7 @@ import type { Logger } from '../common/logger.js'
 import { ServiceList } from '../common/service.js'
 import { GossipProcessor } from '../protocols/gossip.js'
 import { PenaltyBook } from '../protocols/penalties.js'
-import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, asBatchDht, createStorageMetrics, parseCid, pinBlocks, providerWalks, walkPeers, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
+import { ARTIFACT_TOPIC, openStorage, startHelia, artifactStore, createStorageMetrics, parseCid, pinBlocks, type Storage, type MeshHelia, type ArtifactStore } from '../storage/index.js'
 import { TRAINING_TOPIC, training, createTrainingMetrics, type TrainingService } from '../training/index.js'
 import { CONSENSUS_TOPIC, consensus, createConsensusMetrics, type ConsensusService } from '../consensus/index.js'
 // the ledger's light face: its heavy modules (ethers, contract bindings, the market) load after "listening"
@@ -147,22 +147,21 @@ export class MeshNode {
     this.peerTracker = await services.start('peer-tracker', peerTracker()({
       libp2p, ping: libp2p.services.ping, hardware: hw, events, logger: log, clock, metrics: this.metrics, gossipScore: gossipScoreOf(libp2p.services.pubsub)
     }))
-    // in a small mesh, a discovery walk finds every peer a provide batch would walk to: the batches reuse it
-    const walks = providerWalks()
-    const kad = asBatchDht(libp2p.services.dht)
     await services.start('discovery', new MeshDiscovery(libp2p, {
       targetPeers: o.connections.targetPeers,
       dialTimeoutMs: o.connections.dialTimeoutMs,
       bootstrap: o.bootstrap,
       log: log.child({ module: 'discovery' }),
-      onWalk: kad == null ? undefined : closest => { void walkPeers(closest, libp2p.peerId).then(peers => { walks.exhaustive(peers, kad.k) }) }
+      // in a small mesh, a discovery walk finds every peer a provide batch would walk to: the batches reuse it (the
+      // artifact store starts below; walks before it are not kept)
+      onWalk: closest => { this.artifacts?.noteWalk(closest) }
     }))
 
     const helia = this.helia = await startHelia({ libp2p, storage, publicIpfs: o.storage.publicIpfs })
     services.add('helia', async () => { await helia.stop() })
     this.artifacts = await services.start('artifacts', artifactStore({
       fetchTimeoutMs: o.storage.fetchTimeoutMs, maxArtifactBytes: o.storage.maxArtifactBytes, provideBatchDelayMs: o.storage.provideBatchDelayMs, ...records
-    })({ helia, storage, privateKey, gossip, events, logger: log.child({ module: 'storage' }), clock, metrics: createStorageMetrics(this.metrics.registry), providerWalks: walks }))
+    })({ helia, storage, privateKey, gossip, events, logger: log.child({ module: 'storage' }), clock, metrics: createStorageMetrics(this.metrics.registry) }))
     await services.start('hardware', hw)
 
     this.consensus = await services.start('consensus', consensus({

@@ -9,11 +9,12 @@ import { createReadStream } from 'node:fs'
 import { stat as fsStat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { unixfs, type UnixFS } from '@helia/unixfs'
+import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { systemClock, type Clock } from '../common/clock.js'
 import { silentLogger, type Logger } from '../common/logger.js'
 import { Announcements } from './announcements.js'
-import { asBatchDht, batchProvider } from './batch-provide.js'
+import { asBatchDht, batchProvider, providerWalks, walkPeers, type RegionWalks } from './batch-provide.js'
 import { BlockTracker } from './block-tracking.js'
 import { DEFAULT_ARTIFACT_STORE_INIT, DEFAULT_MEDIA_TYPE, STOP_DRAIN_MS } from './constants.js'
 import { StorageError } from './errors.js'
@@ -46,6 +47,8 @@ export class ArtifactStore {
   private readonly recovery: Recovery
   private background = new AbortController()
   private provides?: ProvideQueue
+  /** The walks the provide batches reuse (undefined without kad-dht: then each root is provided on its own). */
+  private walks?: { regions: RegionWalks, k: number }
   private started = false
 
   constructor (private readonly c: ArtifactStoreComponents, init: ArtifactStoreInit = {}) {
@@ -63,13 +66,25 @@ export class ArtifactStore {
     this.recovery = new Recovery({ registry: this.registry, storage: c.storage, pins: c.helia.pins, tracker: this.tracker })
   }
 
+  /**
+   * The closest peers of a walk towards any key that ended normally (the node's discovery walks): in a mesh of fewer
+   * than k peers it found every peer it could reach, and the provide batches reuse it (batch-provide.ts).
+   */
+  noteWalk (closest: PeerId[]): void {
+    const walks = this.walks
+    if (walks == null) return
+    void walkPeers(closest, this.c.helia.libp2p.peerId).then(peers => { walks.regions.exhaustive(peers, walks.k) })
+  }
+
   /** Repair what a crash left unfinished, then listen for announcements. Idempotent. */
   async start (options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.started) return
     this.background = new AbortController()
     const libp2p = this.c.helia.libp2p
     const dht = asBatchDht(libp2p.services.dht)
-    this.provides = new ProvideQueue(libp2p, this.background.signal, this.log, { batch: dht != null ? batchProvider(libp2p, dht, this.c.providerWalks) : undefined, batchDelayMs: this.init.provideBatchDelayMs })
+    const regions = providerWalks()
+    this.walks = dht != null ? { regions, k: dht.k } : undefined
+    this.provides = new ProvideQueue(libp2p, this.background.signal, this.log, { batch: dht != null ? batchProvider(libp2p, dht, regions) : undefined, batchDelayMs: this.init.provideBatchDelayMs })
     const repaired = await this.recovery.recoverAll(options)
     if (repaired > 0 && this.init.gcOnRecovery) {
       const { freedBytes } = await this.gc(options)

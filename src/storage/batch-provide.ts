@@ -105,7 +105,7 @@ export class RegionWalks {
   }
 }
 
-/** The walks a node's batches reuse (each kept about WALK_TTL_MS), shared with its discovery (`exhaustive`). */
+/** The walks a node's batches reuse (each kept about WALK_TTL_MS; ArtifactStore also offers discovery's, `exhaustive`). */
 export function providerWalks (): RegionWalks {
   return new RegionWalks(WALK_TTL_MS, Date.now, WALK_TTL_JITTER)
 }
@@ -123,7 +123,7 @@ export async function walkPeers (peers: Iterable<PeerId>, self: PeerId): Promise
  * root then goes to the k peers closest to it among everything the walks found. A region walked less than
  * WALK_TTL_MS ago (by a batch, or by discovery in a small mesh: `walks`) is not walked again.
  */
-export function batchProvider (libp2p: BatchNetwork, dht: BatchDht, walks = providerWalks()): ProvideBatch {
+export function batchProvider (libp2p: BatchNetwork, dht: BatchDht, walks: RegionWalks): ProvideBatch {
   return async (roots, signal) => {
     for (const root of roots) await dht.providers.addProvider(root, libp2p.peerId, { signal })
     const keys = await Promise.all(roots.map(async root => ({ root, id: await kadId(root.multihash.bytes) })))

@@ -11,7 +11,6 @@ import type { EventSink } from '../common/events.js'
 import type { Logger } from '../common/logger.js'
 import type { GossipProcessor } from '../protocols/gossip.js'
 import type { ArtifactAddQuery, ArtifactPinQuery } from './api-schemas.js'
-import type { RegionWalks } from './batch-provide.js'
 import type { UnixFSBlockstore } from './block-tracking.js'
 import type { StorageEvents } from './events.js'
 import type { StateStore } from './level.js'
@@ -119,6 +118,4 @@ export interface ArtifactStoreComponents {
   clock?: Clock
   /** `meshnode_storage_*` metrics (createStorageMetrics on the node's registry). */
   metrics?: StorageMetrics
-  /** DHT walks the provide batches reuse (`providerWalks()`; the node's discovery offers its own). */
-  providerWalks?: RegionWalks
 }
